@@ -1,0 +1,212 @@
+"""From Recordings to labelled windows: resample, segment, split by recording, save as .npz."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from scipy import signal
+
+from har_data.atomic import atomic_path
+from har_data.errors import InputError
+from har_data.recording import Recording
+from har_data.sensors import SensorSpec
+
+SPLITS = ("train", "val", "test")
+
+
+def resample(rec: Recording, odr_hz: float) -> Recording:
+    """Resample to ``odr_hz`` with an anti-aliased polyphase filter (scipy ``resample_poly``)."""
+    if abs(rec.odr_hz - odr_hz) < 1e-9:
+        return rec
+    ratio = Fraction(float(odr_hz) / rec.odr_hz).limit_denominator(1000)
+    up, down = ratio.numerator, ratio.denominator
+    # Pad with edge values so the filter does not pull the ends toward zero (gravity is not zero).
+    pad = 10 * max(up, down)
+    x = np.pad(rec.samples.astype(np.float64), ((pad, pad), (0, 0)), mode="edge")
+    y = signal.resample_poly(x, up, down, axis=0)
+    start = int(round(pad * up / down))
+    n_out = int(np.floor(len(rec) * up / down))
+    y = y[start : start + n_out]
+    return replace(rec, samples=y.astype(np.float32), odr_hz=float(odr_hz), meta=dict(rec.meta))
+
+
+@dataclass
+class WindowSet:
+    """Labelled windows: ``x`` N x T x 3 float32 mg, ``y`` N class ids into ``class_names``.
+
+    ``split`` says train/val/test per window and ``group`` the recording (or subject) each
+    window came from, so splits are by recording, never by window.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    class_names: list[str]
+    split: np.ndarray
+    group: np.ndarray
+    sensor: SensorSpec | None = None
+    odr_hz: float | None = None
+
+    def __post_init__(self) -> None:
+        self.x = np.asarray(self.x, dtype=np.float32)
+        self.y = np.asarray(self.y, dtype=np.int64)
+        self.class_names = [str(c) for c in self.class_names]
+        self.split = np.asarray(self.split, dtype=str)
+        self.group = np.asarray(self.group, dtype=str)
+        n = len(self.x)
+        if self.x.ndim != 3 or self.x.shape[2] != 3:
+            raise ValueError(f"WindowSet x must be N x T x 3, got {self.x.shape}")
+        if not (len(self.y) == len(self.split) == len(self.group) == n):
+            raise ValueError("WindowSet x, y, split and group must have the same length")
+        if n and (self.y.min() < 0 or self.y.max() >= len(self.class_names)):
+            raise ValueError("WindowSet y holds ids outside class_names")
+
+    def __len__(self) -> int:
+        return int(len(self.x))
+
+    @property
+    def window_length(self) -> int:
+        return int(self.x.shape[1])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def subset(self, split: str | Sequence[str] | np.ndarray) -> "WindowSet":
+        """The windows of one split name, several names, or a boolean/index mask."""
+        if isinstance(split, str):
+            mask = self.split == split
+        elif isinstance(split, np.ndarray) and split.dtype != object and split.dtype.kind in "bi":
+            mask = split
+        else:
+            mask = np.isin(self.split, list(split))
+        return WindowSet(self.x[mask], self.y[mask], list(self.class_names), self.split[mask],
+                         self.group[mask], self.sensor, self.odr_hz)
+
+    def counts(self) -> dict[str, int]:
+        return {c: int(np.sum(self.y == i)) for i, c in enumerate(self.class_names)}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save as ``.npz`` (atomically)."""
+        meta = {"sensor": None if self.sensor is None else self.sensor.to_dict(), "odr_hz": self.odr_hz}
+        with atomic_path(path, suffix=".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, x=self.x, y=self.y, class_names=np.asarray(self.class_names, dtype=str),
+                                    split=self.split, group=self.group, meta=np.asarray(json.dumps(meta)))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "WindowSet":
+        """Load a ``.npz`` written by :meth:`save`; a clear error for anything else."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("no such file", path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                missing = {"x", "y", "class_names"} - set(z.files)
+                if missing:
+                    raise InputError(f"not a windows file: missing {', '.join(sorted(missing))}", path)
+                x, y, names = z["x"], z["y"], [str(c) for c in z["class_names"]]
+                n = len(x)
+                split = z["split"] if "split" in z.files else np.full(n, "train")
+                group = z["group"] if "group" in z.files else np.arange(n).astype(str)
+                meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
+        except InputError:
+            raise
+        except Exception as exc:  # zipfile/pickle/format errors
+            raise InputError(f"cannot read windows file: {exc}", path) from None
+        sensor = SensorSpec.from_dict(meta["sensor"]) if meta.get("sensor") else None
+        try:
+            return cls(x, y, names, split, group, sensor, meta.get("odr_hz"))
+        except ValueError as exc:
+            raise InputError(str(exc), path) from None
+
+
+def segment(samples: np.ndarray, length: int, stride: int) -> np.ndarray:
+    """Cut one N x 3 array into windows (K x length x 3); the tail that does not fill a window is dropped."""
+    n = len(samples)
+    if n < length:
+        return np.zeros((0, length, samples.shape[1]), dtype=np.float32)
+    starts = np.arange(0, n - length + 1, stride)
+    view = np.lib.stride_tricks.sliding_window_view(samples, length, axis=0)  # K x 3 x length
+    return np.ascontiguousarray(view[starts].transpose(0, 2, 1), dtype=np.float32)
+
+
+def split_groups(groups: np.ndarray, labels: np.ndarray, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+                 seed: int = 0) -> dict[str, str]:
+    """Assign each group to train/val/test, stratified by the group's most common class.
+
+    Every class with at least three groups gets at least one in val and one in test.
+    """
+    rng = np.random.default_rng(seed)
+    uniq = sorted(set(groups.tolist()))
+    majority = {}
+    for g in uniq:
+        vals, cnt = np.unique(labels[groups == g], return_counts=True)
+        majority[g] = int(vals[np.argmax(cnt)])
+    out: dict[str, str] = {}
+    for cls in sorted(set(majority.values())):
+        members = [g for g in uniq if majority[g] == cls]
+        rng.shuffle(members)
+        n = len(members)
+        n_test = max(1, int(round(fractions[2] * n))) if n >= 3 and fractions[2] > 0 else 0
+        n_val = max(1, int(round(fractions[1] * n))) if n - n_test >= 2 and fractions[1] > 0 else 0
+        for i, g in enumerate(members):
+            out[g] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    return out
+
+
+def make_windows(
+    recordings: Sequence[Recording],
+    length: int = 48,
+    stride: int = 24,
+    odr_hz: float | None = None,
+    sensor: SensorSpec | None = None,
+    class_names: Sequence[str] | None = None,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+) -> WindowSet:
+    """Resample to the sensor's ODR (or ``odr_hz``), optionally quantize to the sensor, segment and split.
+
+    A window never crosses two Recordings. ``class_names`` fixes the classes and their order
+    (labels not in it are dropped); by default the sorted labels found.
+    """
+    if not recordings:
+        raise InputError("no recordings to cut into windows")
+    if length < 2 or stride < 1:
+        raise InputError(f"window length must be >= 2 and stride >= 1 (got {length}, {stride})")
+    target = sensor.odr_hz if sensor is not None else odr_hz
+    if target is None:
+        rates = {r.odr_hz for r in recordings}
+        if len(rates) != 1:
+            raise InputError(f"recordings have several rates ({sorted(rates)}); give odr_hz or a sensor")
+        target = rates.pop()
+    names = list(class_names) if class_names is not None else sorted({r.label for r in recordings})
+    index = {c: i for i, c in enumerate(names)}
+    xs, ys, gs = [], [], []
+    for rec in recordings:
+        if rec.label not in index:
+            continue
+        r = resample(rec, target)
+        samples = sensor.quantize_mg(r.samples) if sensor is not None else r.samples
+        w = segment(samples, length, stride)
+        if len(w):
+            xs.append(w)
+            ys.append(np.full(len(w), index[rec.label]))
+            gs.append(np.full(len(w), rec.group))
+    if not xs:
+        longest = max(len(resample(r, target)) for r in recordings)
+        raise InputError(f"window of {length} samples is longer than every recording (longest: {longest} samples at {target:g} Hz)")
+    x, y, g = np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
+    empty = [c for i, c in enumerate(names) if not np.any(y == i)]
+    if empty:
+        raise InputError(f"no windows for class(es) {', '.join(empty)}; classes found: "
+                         f"{', '.join(sorted({r.label for r in recordings}))}")
+    assign = split_groups(g, y, fractions, seed)
+    split = np.array([assign[v] for v in g])
+    return WindowSet(x, y, names, split, g, sensor, float(target))
