@@ -1,0 +1,212 @@
+"""Training and evaluation of the ST classifier with ``model.fit``.
+
+Class weights (balanced), early stopping that restores the best weights, a learning-rate
+schedule (ReduceLROnPlateau), and a seed for repeatable runs on CPU. Validation data come
+from the WindowSet's own ``val`` split, which is split by recording, never by window.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import keras
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.utils.class_weight import compute_class_weight
+
+from classifier.presets import DEFAULT_PRESET, build_classifier
+from har_data import InputError
+from har_data.atomic import atomic_path
+
+
+def _check_xy(x: np.ndarray, y: np.ndarray, num_classes: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y).astype(np.int64).reshape(-1)
+    if x.ndim != 3:
+        raise InputError(f"{what}: windows must be N x T x channels, got shape {x.shape}")
+    if len(x) != len(y):
+        raise InputError(f"{what}: {len(x)} windows but {len(y)} labels")
+    if len(y) == 0:
+        raise InputError(f"{what}: no windows")
+    if y.min() < 0 or y.max() >= num_classes:
+        raise InputError(f"{what}: labels outside 0..{num_classes - 1}")
+    if not np.all(np.isfinite(x)):
+        raise InputError(f"{what}: windows hold NaN or infinite values")
+    return x, y
+
+
+def class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
+    """Balanced class weights (sklearn), 1.0 for classes absent from ``y``."""
+    present = np.unique(y)
+    w = compute_class_weight("balanced", classes=present, y=y)
+    out = {i: 1.0 for i in range(num_classes)}
+    out.update({int(c): float(v) for c, v in zip(present, w)})
+    return out
+
+
+def train_classifier(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    preset: str = DEFAULT_PRESET,
+    full_scale_g: float = 4.0,
+    epochs: int = 60,
+    batch_size: int = 64,
+    patience: int = 10,
+    seed: int = 0,
+    verbose: Any = "auto",
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    learning_rate: float = 3e-3,
+) -> keras.Model:
+    """Build ``preset`` and fit it on mg windows; returns the model with the best validation loss.
+
+    Without validation data, early stopping and the LR schedule watch the training loss.
+    ``model.history`` holds the Keras History.
+    """
+    class_names = [str(c) for c in class_names]
+    x_train, y_train = _check_xy(x_train, y_train, len(class_names), "training windows")
+    has_val = x_val is not None and y_val is not None and len(x_val) > 0
+    if has_val:
+        x_val, y_val = _check_xy(x_val, y_val, len(class_names), "validation windows")
+        if x_val.shape[1:] != x_train.shape[1:]:
+            raise InputError(f"validation windows are {x_val.shape[1:]}, training windows {x_train.shape[1:]}")
+    keras.utils.set_random_seed(int(seed))
+    model = build_classifier(preset, x_train.shape[1], class_names, full_scale_g, x_train.shape[2], seed=seed)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    monitor = "val_loss" if has_val else "loss"
+    cbs = [
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=int(patience), restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, int(patience) // 3),
+                                          min_lr=learning_rate / 64),
+        *callbacks,
+    ]
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val) if has_val else None,
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        class_weight=class_weights(y_train, len(class_names)),
+        callbacks=cbs,
+        shuffle=True,
+        verbose=verbose,
+    )
+    model.history = history
+    return model
+
+
+def train_on_windows(windows, **kwargs) -> keras.Model:
+    """Train on a WindowSet's ``train`` split, validating on its ``val`` split (both split by recording).
+
+    ``full_scale_g`` defaults to the WindowSet's sensor full scale when it has one.
+    """
+    train = windows.subset("train")
+    val = windows.subset("val")
+    if len(train) == 0:
+        raise InputError("the windows have no 'train' split")
+    if "full_scale_g" not in kwargs and getattr(windows, "sensor", None) is not None:
+        kwargs["full_scale_g"] = float(windows.sensor.full_scale_g)
+    return train_classifier(train.x, train.y, windows.class_names,
+                            x_val=val.x if len(val) else None, y_val=val.y if len(val) else None, **kwargs)
+
+
+def _predict_ids(model_or_predict_fn, x: np.ndarray) -> np.ndarray:
+    if isinstance(model_or_predict_fn, keras.Model):
+        probs = model_or_predict_fn.predict(x, batch_size=1024, verbose=0)
+    elif hasattr(model_or_predict_fn, "predict_proba"):
+        probs = model_or_predict_fn.predict_proba(x)
+    else:
+        probs = model_or_predict_fn(x)
+    probs = np.asarray(probs)
+    return probs.astype(np.int64) if probs.ndim == 1 else np.argmax(probs, axis=-1)
+
+
+def evaluate_classifier(model_or_predict_fn: keras.Model | Callable | Any, x: np.ndarray, y: np.ndarray,
+                        class_names: Sequence[str]) -> dict:
+    """Accuracy, macro-F1, confusion matrix (rows: true class) and per-class precision/recall/F1.
+
+    Takes a Keras model, an ``Int8Classifier`` (anything with ``predict_proba``), or a function
+    returning probabilities (N x C) or class ids (N,).
+    """
+    class_names = [str(c) for c in class_names]
+    x, y = _check_xy(x, y, len(class_names), "evaluation windows")
+    pred = _predict_ids(model_or_predict_fn, x)
+    labels = list(range(len(class_names)))
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    return {
+        "accuracy": float(np.mean(pred == y)),
+        "macro_f1": float(f1_score(y, pred, labels=labels, average="macro", zero_division=0)),
+        "confusion": confusion_matrix(y, pred, labels=labels).tolist(),
+        "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                      for i, c in enumerate(class_names)},
+    }
+
+
+def plot_confusion_matrix(confusion, class_names: Sequence[str], path: str | os.PathLike, title: str = "") -> Path:
+    """Write the confusion matrix (counts, and row-normalised colour) as a PNG, atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm = np.asarray(confusion, dtype=np.int64)
+    names = [str(c) for c in class_names]
+    if cm.shape != (len(names), len(names)):
+        raise ValueError(f"confusion matrix is {cm.shape}, expected {len(names)} x {len(names)}")
+    rows = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=float), where=rows > 0)
+    size = 1.2 + 0.8 * len(names)
+    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    try:
+        im = ax.imshow(norm, cmap="Blues", vmin=0.0, vmax=1.0)
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        for i in range(len(names)):
+            for j in range(len(names)):
+                ax.text(j, i, f"{cm[i, j]}\n{100 * norm[i, j]:.1f}%", ha="center", va="center", fontsize=8,
+                        color="white" if norm[i, j] > 0.5 else "black")
+        if title:
+            ax.set_title(title)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        fig.tight_layout()
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
+def load_classifier(path: str | os.PathLike) -> keras.Model:
+    """Load a ``.keras`` classifier saved with ``model.save`` (custom layers are registered)."""
+    import classifier.layers  # noqa: F401  (registers the custom layers)
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    if path.suffix != ".keras":
+        raise InputError("expected a .keras model file", path)
+    try:
+        return keras.saving.load_model(path)
+    except Exception as exc:
+        raise InputError(f"cannot load Keras model: {' '.join(str(exc).split())[:300]}", path) from None
+
+
+def save_classifier(model: keras.Model, path: str | os.PathLike) -> Path:
+    """Save a classifier as ``.keras``, atomically."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise InputError("a Keras model file must end in .keras", path)
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+    return path
