@@ -1,0 +1,428 @@
+"""One configuration for the whole flow: TOML or JSON in, checked dataclasses out, TOML back.
+
+Every section is a dataclass with defaults, so a config file only says what differs.
+Unknown keys and wrong types are :class:`har_data.InputError` naming the file, the line
+(best effort: the line where the key appears) and the dotted key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from har_data.errors import InputError
+
+SOURCES = ("pamap2", "mems-studio", "wisdm", "st-mobility", "basic-motions")
+
+
+@dataclass
+class DomainConfig:
+    """One real data set: which loader reads it, where it is, and how its labels map to classes."""
+
+    name: str = "basic-motions"
+    """Loader: pamap2, mems-studio, wisdm, st-mobility or basic-motions (bundled, needs no path)."""
+    path: str = ""
+    """File or folder the loader reads (relative paths are relative to the config file)."""
+    imu: str = ""
+    """PAMAP2 only: which IMU to read (hand, chest, ankle); empty = the loader's default."""
+    class_map: dict[str, str] = field(default_factory=dict)
+    """Raw label -> class name, applied after loading; a label mapped to "" is dropped."""
+    suppress_gravity: bool = False
+    """Run the streaming gravity rotation+suppression filter on every recording."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Further keyword arguments for the loader (e.g. accel = "6g" for PAMAP2)."""
+
+
+@dataclass
+class DataConfig:
+    source: DomainConfig = field(default_factory=DomainConfig)
+    """The domain the GAN is (pre)trained on."""
+    target: DomainConfig | None = None
+    """Optional: the board's own domain; the ST classifier is trained on it and the GAN fine-tuned on it."""
+    classes: list[str] = field(default_factory=list)
+    """Class names and their order; empty = every class the source has (sorted)."""
+
+
+@dataclass
+class SensorConfig:
+    name: str = "LSM6DSL"
+    full_scale_g: int = 4
+    odr_hz: float = 26.0
+
+
+@dataclass
+class WindowsConfig:
+    length: int = 48
+    stride: int = 24
+    fractions: list[float] = field(default_factory=lambda: [0.7, 0.15, 0.15])
+    """train/val/test fractions of the recordings (splits are by recording)."""
+
+
+@dataclass
+class ClassifierConfig:
+    preset: str = "cnn1d"
+    epochs: int = 60
+    batch_size: int = 64
+    patience: int = 10
+    learning_rate: float = 3e-3
+    representative_samples: int = 300
+    """Windows used to calibrate the int8 quantization."""
+
+
+@dataclass
+class GanConfig:
+    latent_dim: int = 64
+    n_critic: int = 5
+    gp_weight: float = 10.0
+    classifier_weight: float = 1.0
+    steps: int = 3000
+    batch_size: int = 64
+    g_learning_rate: float = 5e-4
+    c_learning_rate: float = 5e-4
+    loss: str = "wasserstein"
+    finetune_steps: int = 1000
+    """Generator steps of stage 2 on the target domain (only with data.target)."""
+
+
+@dataclass
+class SamplingConfig:
+    per_class: int = 200
+    min_confidence: float = 0.5
+    max_tries: int = 20
+    """Generation rounds per class before giving up on reaching per_class accepted windows."""
+
+
+@dataclass
+class EvaluationConfig:
+    quick: bool = False
+    """Fewer epochs for the TSTR/TRTR classifiers (for tests and demos)."""
+    seeds: int = 1
+    """How many seeds the TSTR/TRTR scores are averaged over."""
+
+
+@dataclass
+class ExportConfig:
+    name: str = "har_model"
+    """Prefix of the C files and symbols."""
+    n_test_vectors: int = 10
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    sensor: SensorConfig = field(default_factory=SensorConfig)
+    windows: WindowsConfig = field(default_factory=WindowsConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    gan: GanConfig = field(default_factory=GanConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def section_hash(self, *names: str) -> str:
+        """A stable hash of some sections (dotted names allowed) plus the seed: a step's config fingerprint."""
+        d = self.to_dict()
+        parts = {"seed": d["seed"]}
+        for n in names:
+            v: Any = d
+            for k in n.split("."):
+                v = None if v is None else v.get(k)
+            parts[n] = v
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------- reading
+
+class _Locator:
+    """Finds the line of a dotted key in the raw text (best effort, for error messages)."""
+
+    def __init__(self, path: Path | None, text: str, fmt: str):
+        self.path, self.lines, self.fmt = path, text.splitlines(), fmt
+
+    def line(self, dotted: str) -> int | None:
+        keys = dotted.split(".")
+        last = re.escape(keys[-1])
+        if self.fmt == "json":
+            pat = re.compile(r'"%s"\s*:' % last)
+            for i, ln in enumerate(self.lines, 1):
+                if pat.search(ln):
+                    return i
+            return None
+        # TOML: prefer the key inside its own [section] (or as a header itself), else anywhere.
+        section = ".".join(keys[:-1])
+        key_pat = re.compile(r'^\s*["\']?%s["\']?\s*=' % last)
+        header_pat = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+        head_of_key = re.compile(r"^\s*\[+\s*%s\s*\]+" % re.escape(dotted))
+        current = ""
+        fallback = None
+        for i, ln in enumerate(self.lines, 1):
+            if head_of_key.match(ln):
+                return i
+            m = header_pat.match(ln)
+            if m:
+                current = m.group(1).replace('"', "").replace(" ", "")
+                continue
+            if key_pat.match(ln) or re.search(r"[{,]\s*%s\s*=" % last, ln) or re.match(
+                    r"^\s*%s\s*=" % re.escape(dotted), ln):
+                if current == section:
+                    return i
+                fallback = fallback or i
+        return fallback
+
+    def error(self, message: str, dotted: str | None = None) -> InputError:
+        return InputError(message, self.path, self.line(dotted) if dotted else None)
+
+
+def _type_name(tp: Any) -> str:
+    if tp is Any:
+        return "any value"
+    origin = typing.get_origin(tp)
+    if origin in (list,):
+        (arg,) = typing.get_args(tp)
+        return f"a list of {_type_name(arg)}s"
+    if origin in (dict,):
+        return "a table"
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
+
+
+def _convert(value: Any, tp: Any, dotted: str, loc: _Locator) -> Any:
+    """Check ``value`` against the annotation ``tp``; return it converted (ints accepted as floats)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, args[0], dotted, loc)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise loc.error(f"{dotted} must be a table ([{dotted}]), got {value!r}", dotted)
+        return _build(tp, value, dotted, loc)
+    if tp is Any:
+        return value
+    if origin is list:
+        (arg,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise loc.error(f"{dotted} must be {_type_name(tp)}, got {value!r}", dotted)
+        return [_convert(v, arg, f"{dotted}[{i}]", loc) for i, v in enumerate(value)]
+    if origin is dict:
+        _, vt = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise loc.error(f"{dotted} must be a table, got {value!r}", dotted)
+        return {str(k): _convert(v, vt, f"{dotted}.{k}", loc) for k, v in value.items()}
+    ok = False
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if ok:
+            value = float(value)
+    elif tp is str:
+        ok = isinstance(value, str)
+    if not ok:
+        raise loc.error(f"{dotted.split('[')[0]} must be {_type_name(tp)}, got {value!r}", dotted.split("[")[0])
+    return value
+
+
+def _build(cls: type, data: dict, prefix: str, loc: _Locator):
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in hints:
+            where = f"[{prefix}]" if prefix else "the top level"
+            raise loc.error(f"unknown key {dotted!r}; valid keys in {where}: {', '.join(names)}", dotted)
+        kwargs[key] = _convert(value, hints[key], dotted, loc)
+    return cls(**kwargs)
+
+
+def _check_values(cfg: Config, loc: _Locator) -> None:
+    """Range checks that the types alone do not catch."""
+    def bad(msg: str, key: str) -> InputError:
+        return loc.error(msg, key)
+
+    for dom_key in ("data.source", "data.target"):
+        dom = cfg.data.source if dom_key == "data.source" else cfg.data.target
+        if dom is None:
+            continue
+        if dom.name not in SOURCES:
+            raise bad(f"{dom_key}.name: unknown data source {dom.name!r}; valid sources: {', '.join(SOURCES)}",
+                      f"{dom_key}.name")
+        if dom.name != "basic-motions" and not dom.path:
+            raise bad(f"{dom_key}.path: the {dom.name} loader needs a path", f"{dom_key}")
+    if len(set(cfg.data.classes)) != len(cfg.data.classes):
+        raise bad("data.classes: a class is listed twice", "data.classes")
+    from har_data.sensors import SensorSpec  # light: numpy only
+
+    try:
+        SensorSpec(cfg.sensor.name, cfg.sensor.full_scale_g, cfg.sensor.odr_hz)
+    except InputError as exc:
+        key = ("sensor.full_scale_g" if "range" in exc.message else
+               "sensor.odr_hz" if "data rate" in exc.message else "sensor.name")
+        raise bad(f"{key}: {exc.message}", key) from None
+    w = cfg.windows
+    if w.length < 2:
+        raise bad("windows.length must be at least 2", "windows.length")
+    if w.stride < 1:
+        raise bad("windows.stride must be at least 1", "windows.stride")
+    if len(w.fractions) != 3 or any(f < 0 for f in w.fractions) or abs(sum(w.fractions) - 1) > 1e-6 \
+            or w.fractions[0] <= 0:
+        raise bad(f"windows.fractions must be three non-negative train/val/test fractions summing to 1 "
+                  f"(got {w.fractions})", "windows.fractions")
+    positive = {
+        "classifier.epochs": cfg.classifier.epochs, "classifier.batch_size": cfg.classifier.batch_size,
+        "classifier.representative_samples": cfg.classifier.representative_samples,
+        "gan.latent_dim": cfg.gan.latent_dim, "gan.n_critic": cfg.gan.n_critic, "gan.steps": cfg.gan.steps,
+        "gan.batch_size": cfg.gan.batch_size, "sampling.per_class": cfg.sampling.per_class,
+        "sampling.max_tries": cfg.sampling.max_tries, "evaluation.seeds": cfg.evaluation.seeds,
+        "classifier.learning_rate": cfg.classifier.learning_rate,
+        "gan.g_learning_rate": cfg.gan.g_learning_rate, "gan.c_learning_rate": cfg.gan.c_learning_rate,
+    }
+    for key, v in positive.items():
+        if v <= 0:
+            raise bad(f"{key} must be positive (got {v})", key)
+    non_negative = {"classifier.patience": cfg.classifier.patience, "gan.gp_weight": cfg.gan.gp_weight,
+                    "gan.classifier_weight": cfg.gan.classifier_weight, "gan.finetune_steps": cfg.gan.finetune_steps,
+                    "export.n_test_vectors": cfg.export.n_test_vectors}
+    for key, v in non_negative.items():
+        if v < 0:
+            raise bad(f"{key} must not be negative (got {v})", key)
+    if not 0.0 <= cfg.sampling.min_confidence <= 1.0:
+        raise bad(f"sampling.min_confidence must be between 0 and 1 (got {cfg.sampling.min_confidence})",
+                  "sampling.min_confidence")
+    if cfg.gan.loss not in ("wasserstein", "minimax"):
+        raise bad(f"gan.loss must be 'wasserstein' or 'minimax' (got {cfg.gan.loss!r})", "gan.loss")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.export.name):
+        raise bad(f"export.name must be a C identifier (got {cfg.export.name!r})", "export.name")
+
+
+def config_from_dict(data: dict, path: str | os.PathLike | None = None, text: str = "", fmt: str = "toml") -> Config:
+    """Build and check a :class:`Config` from plain data (as read from TOML/JSON)."""
+    loc = _Locator(None if path is None else Path(path), text, fmt)
+    if not isinstance(data, dict):
+        raise loc.error("the configuration must be a table/object at the top level")
+    cfg = _build(Config, data, "", loc)
+    _check_values(cfg, loc)
+    return cfg
+
+
+def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
+    """Read a TOML (``.toml``) or JSON (``.json``, or anything starting with ``{``) config file.
+
+    Relative data paths are made relative to the config file's folder.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file", path)
+    if not path.is_file():
+        raise InputError("not a file", path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not a UTF-8 text file ({exc.reason})", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    is_json = path.suffix.lower() == ".json" or (path.suffix.lower() != ".toml" and text.lstrip().startswith("{"))
+    if is_json:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path, exc.lineno) from None
+        fmt = "json"
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            msg = str(exc)
+            m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+            line = int(m.group(1)) if m else None
+            msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+            if m:
+                msg += f" (column {m.group(2)})"
+            elif "end of document" in msg:
+                line = max(1, len(text.splitlines()))
+            raise InputError(f"malformed TOML: {msg}", path, line) from None
+        fmt = "toml"
+    cfg = config_from_dict(data, path, text, fmt)
+    if resolve_paths:
+        base = path.resolve().parent
+        for dom in (cfg.data.source, cfg.data.target):
+            if dom is not None and dom.path:
+                p = Path(os.path.expanduser(dom.path))
+                dom.path = str(p if p.is_absolute() else (base / p).resolve())
+    return cfg
+
+
+# ---------------------------------------------------------------------------- writing
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(k: str) -> str:
+    return k if _BARE.match(k) else json.dumps(k)
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v if x is not None) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_key(str(k))} = {_value(x)}" for k, x in v.items() if x is not None) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def to_toml(data: dict | Config) -> str:
+    """Write nested plain data as TOML: scalars/lists/small dicts inline, dataclass sections as [tables]."""
+    if isinstance(data, Config):
+        data = data.to_dict()
+    out: list[str] = []
+
+    def emit(table: dict, prefix: str) -> None:
+        simple = {k: v for k, v in table.items() if v is not None and not _is_section(prefix, k, v)}
+        sections = {k: v for k, v in table.items() if v is not None and _is_section(prefix, k, v)}
+        if prefix and (simple or not sections):
+            out.append(f"\n[{prefix}]")
+        for k, v in simple.items():
+            out.append(f"{_key(str(k))} = {_value(v)}")
+        for k, v in sections.items():
+            emit(v, f"{prefix}.{_key(str(k))}" if prefix else _key(str(k)))
+
+    emit(data, "")
+    return "\n".join(out).lstrip("\n") + "\n"
+
+
+def _is_section(prefix: str, key: str, value: Any) -> bool:
+    # Sub-tables of the config (sections and domains) are [tables]; free-form dicts stay inline.
+    return isinstance(value, dict) and key not in ("class_map", "options")
+
+
+def config_text(cfg: Config) -> str:
+    return "# hargan configuration (resolved: every key, defaults included)\n" + to_toml(cfg)

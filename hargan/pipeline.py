@@ -1,0 +1,906 @@
+"""The whole flow, as steps over one run directory, and the single-step commands.
+
+``run_pipeline(cfg, out)``: prepare -> classifier (float) -> int8 -> GAN (pretrain on the source
+domain; fine-tune on the target domain with the target classifier's feedback when
+``data.target`` is set) -> validated sampling -> firmware export -> evaluation + report.
+Every artifact is written atomically; each step records a fingerprint in ``<out>/.steps/`` so a
+re-run reuses what did not change. The single-step commands (``hargan prepare`` ...) call
+the same building blocks on explicit files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from har_data.atomic import atomic_dir, atomic_path, write_bytes, write_text
+from har_data.errors import InputError
+from hargan.config import Config, DomainConfig, config_text
+from hargan.runs import RunDir
+
+if TYPE_CHECKING:  # heavy imports only for type checkers
+    import keras
+    import numpy as np
+
+    from classifier import Int8Classifier
+    from har_data import Recording, SensorSpec, WindowSet
+
+Log = Callable[[str], None]
+
+
+def _quiet(msg: str) -> None:
+    pass
+
+
+# ============================================================================ building blocks
+
+def sensor_spec(name: str | None = None, full_scale_g: int | None = None, odr_hz: float | None = None,
+                default: "SensorSpec | None" = None) -> "SensorSpec":
+    """A checked SensorSpec; missing parts come from ``default`` (or LSM6DSL, 4 g, 26 Hz)."""
+    from har_data import DEFAULT_SENSOR, SensorSpec
+
+    base = default or DEFAULT_SENSOR
+    return SensorSpec(name or base.name, base.full_scale_g if full_scale_g is None else full_scale_g,
+                      base.odr_hz if odr_hz is None else odr_hz)
+
+
+def check_domain_path(dom: DomainConfig, key: str = "data.source") -> None:
+    """Fail early (before anything is written) when a domain's data path does not exist."""
+    if dom.name == "basic-motions" and not dom.path:
+        return
+    if not dom.path:
+        raise InputError(f"{key}.path: the {dom.name} loader needs a path")
+    if not Path(dom.path).exists():
+        raise InputError("no such file or folder", dom.path)
+
+
+def load_recordings(dom: DomainConfig, log: Log = _quiet) -> list["Recording"]:
+    """Read one domain with its loader, relabel with ``class_map``, optionally suppress gravity."""
+    import har_data
+
+    check_domain_path(dom)
+    opts = dict(dom.options)
+    if dom.imu:
+        opts["imu"] = dom.imu
+    if dom.name == "basic-motions" and not dom.path:
+        recs = list(har_data.load_basic_motions(**opts))
+    else:
+        recs = list(har_data.load_source(dom.name, dom.path, **opts))
+    if dom.class_map:
+        mapped = []
+        for r in recs:
+            new = dom.class_map.get(str(r.label), r.label)
+            if new:
+                r.label = new
+                mapped.append(r)
+        recs = mapped
+    if dom.suppress_gravity:
+        from har_data.gravity import suppress_gravity
+
+        recs = [suppress_gravity(r) for r in recs]
+    if not recs:
+        raise InputError(f"no recordings left after the class map ({dom.name})", dom.path or None)
+    labels = sorted({r.label for r in recs})
+    log(f"  read {len(recs)} recordings from {dom.name}{' ' + dom.path if dom.path else ''}: "
+        f"{', '.join(labels)}")
+    return recs
+
+
+def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: "SensorSpec", length: int,
+                    stride: int, fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0,
+                    log: Log = _quiet) -> "WindowSet":
+    """Recordings -> windows resampled to the sensor's ODR and quantized to its full scale, split by recording."""
+    from har_data import make_windows
+
+    recs = load_recordings(dom, log)
+    ws = make_windows(recs, length=length, stride=stride, sensor=sensor,
+                      class_names=list(classes) if classes else None, fractions=tuple(fractions), seed=seed)
+    counts = {s: int((ws.split == s).sum()) for s in ("train", "val", "test")}
+    log(f"  {len(ws)} windows of {ws.window_length} samples at {ws.odr_hz:g} Hz "
+        f"({sensor.name} ±{sensor.full_scale_g} g); train/val/test {counts['train']}/{counts['val']}/{counts['test']}; "
+        f"per class: {', '.join(f'{k} {v}' for k, v in ws.counts().items())}")
+    return ws
+
+
+def _eval_split(ws: "WindowSet") -> tuple[str, "WindowSet"]:
+    """The held-out split to score on: test, else val, else train (tiny data sets)."""
+    for name in ("test", "val", "train"):
+        sub = ws.subset(name)
+        if len(sub):
+            return name, sub
+    raise InputError("the windows file holds no windows")
+
+
+def _write_csv_rows(path: Path, rows: list[dict]) -> Path:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return write_text(path, buf.getvalue())
+
+
+def _history_rows(history: dict[str, list]) -> list[dict]:
+    n = max((len(v) for v in history.values()), default=0)
+    return [{"epoch": i + 1, **{k: float(v[i]) for k, v in history.items() if i < len(v)}} for i in range(n)]
+
+
+def _plot_curves(rows: list[dict], x_key: str, groups: dict[str, Sequence[str]], path: Path, title: str) -> Path | None:
+    """One PNG with a panel per group of columns (e.g. loss / accuracy); written atomically."""
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = {g: [k for k in ks if any(k in r for r in rows)] for g, ks in groups.items()}
+    groups = {g: ks for g, ks in groups.items() if ks}
+    if not groups:
+        return None
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.4), squeeze=False)
+    xs = [r[x_key] for r in rows]
+    for ax, (g, ks) in zip(axes[0], groups.items()):
+        for k in ks:
+            ax.plot(xs, [r.get(k, math.nan) for r in rows], label=k, lw=1.2)
+        ax.set_xlabel(x_key)
+        ax.set_title(g)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def _save_keras(model: "keras.Model", path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return Path(path)
+
+
+def _keras_verbose(log: Log) -> int:
+    return 0 if log is _quiet else 2
+
+
+def train_classifier_files(ws: "WindowSet", out_dir: Path, *, preset: str, epochs: int, batch_size: int,
+                           patience: int, learning_rate: float = 3e-3, seed: int = 0,
+                           log: Log = _quiet) -> tuple["keras.Model", dict]:
+    """Train the float classifier; write model.keras, history.csv, training.png, confusion_float.png."""
+    from classifier import evaluate_classifier, plot_confusion_matrix, save_classifier, train_on_windows
+
+    out_dir = Path(out_dir)
+    t0 = time.perf_counter()
+    model = train_on_windows(ws, preset=preset, epochs=epochs, batch_size=batch_size, patience=patience,
+                             learning_rate=learning_rate, seed=seed, verbose=_keras_verbose(log))
+    seconds = time.perf_counter() - t0
+    split, held = _eval_split(ws)
+    ev = evaluate_classifier(model, held.x, held.y, ws.class_names)
+    save_classifier(model, out_dir / "model.keras")
+    hist = getattr(getattr(model, "history", None), "history", {}) or {}
+    rows = _history_rows(hist)
+    if rows:
+        _write_csv_rows(out_dir / "history.csv", rows)
+        _plot_curves(rows, "epoch", {"loss": ("loss", "val_loss"), "accuracy": ("accuracy", "val_accuracy")},
+                     out_dir / "training.png", f"ST classifier ({preset}) training")
+    plot_confusion_matrix(ev["confusion"], ws.class_names, out_dir / "confusion_float.png",
+                          title=f"float classifier, {split} split (accuracy {ev['accuracy']:.3f})")
+    metrics = {"preset": preset, "float_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
+               "eval_split": split, "epochs_run": len(rows), "params": int(model.count_params()),
+               "train_seconds": round(seconds, 2)}
+    write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    log(f"  float classifier: {split} accuracy {metrics['float_accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f} "
+        f"({metrics['params']} parameters, {len(rows)} epochs, {seconds:.0f} s)")
+    return model, metrics
+
+
+def quantize_files(model: "keras.Model", ws: "WindowSet", tflite_path: Path, *, samples: int = 300, seed: int = 0,
+                   figures_dir: Path | None = None, log: Log = _quiet) -> tuple["Int8Classifier", dict]:
+    """Full-integer int8 model from the train split; scores it (and the float model) on the held-out split."""
+    from classifier import Int8Classifier, classifier_figures, evaluate_classifier, plot_confusion_matrix, quantize_int8
+
+    train = ws.subset("train")
+    if len(train) == 0:
+        train = ws
+    tfl = quantize_int8(model, train.x, num_samples=samples, seed=seed)
+    int8 = Int8Classifier(tfl, ws.class_names)
+    split, held = _eval_split(ws)
+    figs = classifier_figures(model, int8, held.x, held.y, ws.class_names)
+    figs = {k: (v.item() if hasattr(v, "item") else v) for k, v in figs.items()}
+    write_bytes(tflite_path, bytes(tfl))
+    if figures_dir is not None:
+        ev = evaluate_classifier(int8, held.x, held.y, ws.class_names)
+        plot_confusion_matrix(ev["confusion"], ws.class_names, Path(figures_dir) / "confusion_int8.png",
+                              title=f"int8 classifier, {split} split (accuracy {ev['accuracy']:.3f})")
+    log(f"  int8 model: {figs.get('tflite_bytes')} bytes, arena {figs.get('arena_bytes')} bytes, "
+        f"{split} accuracy float {figs.get('float_accuracy', float('nan')):.3f} / int8 "
+        f"{figs.get('int8_accuracy', float('nan')):.3f}, LiteRT == TFLM: {figs.get('int8_runtimes_agree')}")
+    return int8, figs
+
+
+class _GanProgress:
+    """Keras callback factory: prints progress every ~10 % and keeps every step's logs."""
+
+    @staticmethod
+    def make(total_steps: int, log: Log, label: str, every: int | None = None):
+        import keras
+
+        class Progress(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.rows: list[dict] = []
+                self.every = every or max(1, total_steps // 10)
+                self.t0 = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                step = len(self.rows) + 1
+                row = {"step": step, **{k: float(v) for k, v in (logs or {}).items()}}
+                self.rows.append(row)
+                if step % self.every == 0 or step == total_steps:
+                    show = [k for k in ("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy")
+                            if k in row]
+                    el = time.perf_counter() - self.t0
+                    log(f"  {label} step {step}/{total_steps} ({el:.0f} s): "
+                        + ", ".join(f"{k} {row[k]:.3g}" for k in show))
+
+        return Progress()
+
+
+def train_gan_files(ws: "WindowSet", classifier_model: "keras.Model | None", out_dir: Path, *, steps: int,
+                    batch_size: int = 64, latent_dim: int = 64, n_critic: int = 5, gp_weight: float = 10.0,
+                    classifier_weight: float = 1.0, g_learning_rate: float = 5e-4, c_learning_rate: float = 5e-4,
+                    loss: str = "wasserstein", init: Path | None = None, seed: int = 0, label: str = "gan",
+                    log: Log = _quiet) -> tuple[Any, dict]:
+    """Train (or fine-tune from ``init``: a generator.keras, or a folder with generator.keras + critic.keras)
+    and write generator.keras, critic.keras, history.csv, losses.png into ``out_dir``."""
+    import gan as gan_pkg
+
+    progress = _GanProgress.make(steps, log, label)
+    t0 = time.perf_counter()
+    hyper = dict(latent_dim=latent_dim, n_critic=n_critic, gp_weight=gp_weight,
+                 classifier_weight=classifier_weight if classifier_model is not None else 0.0,
+                 g_learning_rate=g_learning_rate, c_learning_rate=c_learning_rate, loss=loss)
+    init_kwargs = {}
+    if init is not None:
+        init = Path(init)
+        init_kwargs["init_generator"] = init if init.is_file() else init / "generator.keras"
+        critic_path = (init.parent if init.is_file() else init) / "critic.keras"
+        if critic_path.is_file():
+            init_kwargs["init_critic"] = critic_path
+    model = gan_pkg.train_gan(ws, classifier_model, steps=steps, batch_size=batch_size, seed=seed,
+                              callbacks=[progress], **_accepted(gan_pkg.train_gan, {**hyper, **init_kwargs}))
+    seconds = time.perf_counter() - t0
+    out_dir = Path(out_dir)
+    _save_keras(model.generator, out_dir / "generator.keras")
+    _save_keras(model.critic, out_dir / "critic.keras")
+    _write_csv_rows(out_dir / "history.csv", progress.rows)
+    _plot_curves(progress.rows, "step",
+                 {"critic": ("critic_loss", "wasserstein", "gradient_penalty"),
+                  "generator": ("generator_loss", "classifier_loss"), "classifier on fakes": ("classifier_accuracy",)},
+                 out_dir / "losses.png", f"GAN training ({label})")
+    last = progress.rows[-1] if progress.rows else {}
+    info = {"steps": steps, "seconds": round(seconds, 2), "final": {k: v for k, v in last.items() if k != "step"}}
+    log(f"  {label}: {steps} steps in {seconds:.0f} s")
+    return model, info
+
+
+def _accepted(fn: Callable, kwargs: dict) -> dict:
+    """The keyword arguments ``fn`` accepts (so minor API differences do not break the CLI)."""
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def load_generator(path: Path) -> "keras.Model":
+    import gan  # noqa: F401 - registers the custom layers
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable model is bad input
+        raise InputError(f"cannot load the Keras model: {type(exc).__name__}: {_one_line(exc)}", path) from None
+
+
+def load_float_classifier(path: Path) -> "keras.Model":
+    from classifier import load_classifier
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    return load_classifier(path)
+
+
+def load_int8(path: Path, class_names: Sequence[str] | None = None) -> "Int8Classifier":
+    from classifier import Int8Classifier
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    try:
+        return Int8Classifier(path, class_names)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"not an int8 TFLite model: {_one_line(exc)}", path) from None
+
+
+def load_windows(path: Path) -> "WindowSet":
+    from har_data import WindowSet
+
+    return WindowSet.load(path)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def sample_files(generator: "keras.Model", int8: "Int8Classifier", sensor: "SensorSpec", out_dir: Path, *,
+                 per_class: int, min_confidence: float = 0.5, max_tries: int = 20, seed: int = 0,
+                 log: Log = _quiet) -> Any:
+    """Validated sampling; writes windows.npz and csv/<id>_<class>/log_<n>.csv into ``out_dir``."""
+    from gan import sample_validated
+
+    syn = sample_validated(generator, int8, sensor, per_class=per_class, min_confidence=min_confidence, seed=seed,
+                           max_tries=max_tries)
+    out_dir = Path(out_dir)
+    syn.save(out_dir / "windows.npz")
+    with atomic_dir(out_dir / "csv") as tmp:
+        syn.save_csv(tmp)
+    acc = {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()}
+    log(f"  accepted {len(syn.y)} windows ({per_class} asked per class), acceptance "
+        f"{float(syn.acceptance_rate):.2f} overall: " + ", ".join(f"{k} {v:.2f}" for k, v in acc.items()))
+    return syn
+
+
+def export_files(int8: "Int8Classifier", class_names: Sequence[str], sensor: "SensorSpec", out_dir: Path, *,
+                 name: str = "har_model", test_windows: "np.ndarray | None" = None,
+                 test_labels: "np.ndarray | None" = None, n_test_vectors: int = 10, log: Log = _quiet) -> list[Path]:
+    """C arrays, headers and test vectors for STM32CubeIDE, written as one folder (atomically)."""
+    import firmware_export
+
+    out_dir = Path(out_dir)
+    kwargs: dict[str, Any] = {"name": name}
+    if test_windows is not None and n_test_vectors > 0:
+        kwargs.update(test_windows=test_windows[:n_test_vectors], test_labels=test_labels[:n_test_vectors])
+    with atomic_dir(out_dir) as tmp:
+        files = firmware_export.export_firmware(int8, list(class_names), sensor, tmp, **kwargs)
+    files = [out_dir / Path(f).name for f in files]
+    log(f"  firmware: {', '.join(f.name for f in files)}")
+    return files
+
+
+def evaluate_files(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray", out_dir: Path, *,
+                   preset: str, int8: "Int8Classifier | None" = None, quick: bool = False, seeds: int = 1,
+                   seed: int = 0, extra: dict | None = None, log: Log = _quiet) -> dict:
+    """Score synthetic vs real windows, then write metrics.json, report.md and PNG plots into ``out_dir``."""
+    from gan import evaluation, report
+
+    runs = []
+    for k in range(max(1, seeds)):
+        runs.append(evaluation.evaluate_synthetic(real, x_syn, y_syn, preset=preset, seed=seed + k, int8=int8,
+                                                  quick=quick))
+    gan_metrics = _average_runs(runs)
+    metrics = dict(extra or {})
+    metrics["gan"] = {**metrics.get("gan", {}), **gan_metrics}
+    figures = _evaluation_plots(real, x_syn, y_syn, Path(out_dir), log)
+    report.write_report(metrics, Path(out_dir), figures)
+    g = metrics["gan"]
+    log(f"  TRTR {g.get('trtr_accuracy', float('nan')):.3f}, TSTR {g.get('tstr_accuracy', float('nan')):.3f} "
+        f"(ratio {g.get('tstr_ratio', float('nan')):.2f}), discriminative score "
+        f"{g.get('discriminative_score', float('nan')):.3f}, MMD {g.get('mmd', float('nan')):.4f}")
+    return metrics
+
+
+def _average_runs(runs: list[dict]) -> dict:
+    """Mean of numeric scalars over seeds (the first run's value for everything else)."""
+    if len(runs) == 1:
+        return runs[0]
+    out = dict(runs[0])
+    for k, v in runs[0].items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            vals = [float(r[k]) for r in runs if isinstance(r.get(k), (int, float))]
+            out[k] = sum(vals) / len(vals)
+            out[f"{k}_by_seed"] = vals
+    out["seeds"] = len(runs)
+    return out
+
+
+def _evaluation_plots(real: "WindowSet", x_syn, y_syn, out_dir: Path, log: Log) -> dict[str, Path]:
+    """Whatever plots gan.plots offers, as name -> PNG path (missing functions are skipped)."""
+    try:
+        from gan import plots
+    except ImportError:
+        return {}
+    figures: dict[str, Path] = {}
+    make = getattr(plots, "evaluation_figures", None) or getattr(plots, "plot_all", None)
+    if make is not None:
+        try:
+            res = make(real, x_syn, y_syn, out_dir)
+            if isinstance(res, dict):
+                figures.update({str(k): Path(v) for k, v in res.items()})
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a plot must not sink the run
+            log(f"  (plots skipped: {type(exc).__name__}: {_one_line(exc)})")
+    return figures
+
+
+# ============================================================================ the whole flow
+
+def _domain_external(dom: DomainConfig | None) -> list[Path]:
+    if dom is None or not dom.path:
+        return []
+    return [Path(dom.path)]
+
+
+def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log = print,
+                 title: str = "hargan run") -> dict:
+    """Run every step into ``out`` (reusing unchanged ones); returns metrics.json's content."""
+    from har_data import SensorSpec
+
+    t_start = time.perf_counter()
+    out = Path(out)
+    # Bad input is found before anything is written.
+    sensor = SensorSpec(cfg.sensor.name, cfg.sensor.full_scale_g, cfg.sensor.odr_hz)
+    check_domain_path(cfg.data.source, "data.source")
+    if cfg.data.target is not None:
+        check_domain_path(cfg.data.target, "data.target")
+    if out.exists() and not out.is_dir():
+        raise InputError("--out exists and is not a folder", out)
+    created = not out.exists()
+    rd = RunDir(out, force=force, log=log)
+    two_stage = cfg.data.target is not None
+    steps = ["prepare", "classifier", "quantize", "gan"] + (["finetune"] if two_stage else []) + \
+        ["sample", "export", "evaluate"]
+    n = len(steps)
+    num = {s: i + 1 for i, s in enumerate(steps)}
+
+    def lbl(step: str, what: str) -> str:
+        return f"[{num[step]}/{n}] {what}"
+
+    log(f"{title}: {out}")
+    try:
+        return _run_steps(cfg, out, rd, sensor, two_stage, lbl, log, t_start)
+    except InputError:
+        if created and not rd.records and out.exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_stage: bool,
+               lbl: Callable[[str, str], str], log: Log, t_start: float) -> dict:
+    seed = cfg.seed
+    windows_path = out / "data" / "windows.npz"
+    source_path = out / "data" / "source_windows.npz" if two_stage else windows_path
+    state: dict[str, Any] = {}
+
+    # 1. prepare ---------------------------------------------------------------
+    def prepare() -> dict:
+        classes = cfg.data.classes or None
+        src = prepare_windows(cfg.data.source, classes, sensor, cfg.windows.length, cfg.windows.stride,
+                              cfg.windows.fractions, seed, log)
+        result = {"source": {"windows": len(src), "counts": src.counts(), "class_names": src.class_names}}
+        if two_stage:
+            tgt = prepare_windows(cfg.data.target, src.class_names, sensor, cfg.windows.length, cfg.windows.stride,
+                                  cfg.windows.fractions, seed, log)
+            src.save(source_path)
+            tgt.save(windows_path)
+            result["target"] = {"windows": len(tgt), "counts": tgt.counts()}
+            state["windows"], state["source"] = tgt, src
+        else:
+            src.save(windows_path)
+            state["windows"] = state["source"] = src
+        return result
+
+    outs = ["data/windows.npz"] + (["data/source_windows.npz"] if two_stage else [])
+    rec = rd.run_step("prepare", config_hash=cfg.section_hash("data", "sensor", "windows"),
+                      external=_domain_external(cfg.data.source) + _domain_external(cfg.data.target),
+                      outputs=outs, body=prepare, label=lbl("prepare", "prepare: real logs -> windows"))
+    write_text(out / "config.toml", config_text(cfg))
+    prepare_result = rec.result
+
+    def windows() -> "WindowSet":
+        if "windows" not in state:
+            state["windows"] = load_windows(windows_path)
+        return state["windows"]
+
+    def source_windows() -> "WindowSet":
+        if "source" not in state:
+            state["source"] = load_windows(source_path)
+        return state["source"]
+
+    # 2. float classifier -----------------------------------------------------------
+    c = cfg.classifier
+    clf_dir = out / "classifier"
+
+    def classifier() -> dict:
+        model, metrics = train_classifier_files(windows(), clf_dir, preset=c.preset, epochs=c.epochs,
+                                                batch_size=c.batch_size, patience=c.patience,
+                                                learning_rate=c.learning_rate, seed=seed, log=log)
+        state["model"] = model
+        return metrics
+
+    rec = rd.run_step("classifier", config_hash=cfg.section_hash("classifier.preset", "classifier.epochs",
+                                                                 "classifier.batch_size", "classifier.patience",
+                                                                 "classifier.learning_rate"),
+                      inputs=[windows_path],
+                      outputs=["classifier/model.keras", "classifier/confusion_float.png"], body=classifier,
+                      label=lbl("classifier", f"classifier: train the float ST classifier ({c.preset})"))
+    float_metrics = rec.result
+
+    def model() -> "keras.Model":
+        if "model" not in state:
+            state["model"] = load_float_classifier(clf_dir / "model.keras")
+        return state["model"]
+
+    # 3. int8 ----------------------------------------------------------------------
+    tflite_path = clf_dir / "model_int8.tflite"
+
+    def quantize() -> dict:
+        int8, figs = quantize_files(model(), windows(), tflite_path, samples=c.representative_samples, seed=seed,
+                                    figures_dir=clf_dir, log=log)
+        state["int8"] = int8
+        return figs
+
+    rec = rd.run_step("quantize", config_hash=cfg.section_hash("classifier.representative_samples"),
+                      inputs=[windows_path, clf_dir / "model.keras"],
+                      outputs=["classifier/model_int8.tflite", "classifier/confusion_int8.png"], body=quantize,
+                      label=lbl("quantize", "quantize: full-integer int8 TFLite"))
+    int8_figures = rec.result
+
+    def int8() -> "Int8Classifier":
+        if "int8" not in state:
+            state["int8"] = load_int8(tflite_path, windows().class_names)
+        return state["int8"]
+
+    # 4. GAN (pretrain) and 5. fine-tune ----------------------------------------------
+    g = cfg.gan
+    gan_keys = ("gan.latent_dim", "gan.n_critic", "gan.gp_weight", "gan.classifier_weight", "gan.steps",
+                "gan.batch_size", "gan.g_learning_rate", "gan.c_learning_rate", "gan.loss")
+    hyper = dict(batch_size=g.batch_size, latent_dim=g.latent_dim, n_critic=g.n_critic, gp_weight=g.gp_weight,
+                 classifier_weight=g.classifier_weight, g_learning_rate=g.g_learning_rate,
+                 c_learning_rate=g.c_learning_rate, loss=g.loss, seed=seed, log=log)
+    gan_dir = out / "gan"
+    pre_dir = gan_dir / "pretrain" if two_stage else gan_dir
+    pre_rel = "gan/pretrain" if two_stage else "gan"
+
+    def pretrain() -> dict:
+        # Two-stage: the classifier knows the target domain only, so stage 1 is a plain WGAN-GP on the source.
+        clf = None if two_stage else model()
+        _, info = train_gan_files(source_windows(), clf, pre_dir, steps=g.steps,
+                                  label="pretrain" if two_stage else "gan", **hyper)
+        return info
+
+    pre_inputs = [source_path] + ([] if two_stage else [clf_dir / "model.keras"])
+    rec = rd.run_step("gan", config_hash=cfg.section_hash(*gan_keys), inputs=pre_inputs,
+                      outputs=[f"{pre_rel}/generator.keras", f"{pre_rel}/critic.keras", f"{pre_rel}/history.csv"],
+                      body=pretrain,
+                      label=lbl("gan", "gan: pretrain on the source domain" if two_stage else
+                                "gan: train the conditional WGAN-GP with the classifier's feedback"))
+    gan_seconds = float(rec.seconds)
+    gan_info = {"pretrain" if two_stage else "train": rec.result}
+
+    if two_stage:
+        def finetune() -> dict:
+            _, info = train_gan_files(windows(), model(), gan_dir, steps=max(1, g.finetune_steps), init=pre_dir,
+                                      label="finetune", **hyper)
+            return info
+
+        rec = rd.run_step("finetune", config_hash=cfg.section_hash(*gan_keys, "gan.finetune_steps"),
+                          inputs=[windows_path, clf_dir / "model.keras", pre_dir / "generator.keras",
+                                  pre_dir / "critic.keras"],
+                          outputs=["gan/generator.keras", "gan/critic.keras", "gan/history.csv"], body=finetune,
+                          label=lbl("finetune", "finetune: on the target domain with the ST classifier's feedback"))
+        gan_seconds += float(rec.seconds)
+        gan_info["finetune"] = rec.result
+
+    # 6. validated sampling ----------------------------------------------------------
+    s = cfg.sampling
+    syn_dir = out / "synthetic"
+
+    def sample() -> dict:
+        syn = sample_files(load_generator(gan_dir / "generator.keras"), int8(), sensor, syn_dir,
+                           per_class=s.per_class, min_confidence=s.min_confidence, max_tries=s.max_tries, seed=seed,
+                           log=log)
+        state["synthetic"] = syn
+        return {"accepted": int(len(syn.y)), "acceptance_rate": float(syn.acceptance_rate),
+                "acceptance_by_class": {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()},
+                "generated_by_class": {str(k): int(v) for k, v in dict(syn.generated_by_class).items()}}
+
+    rec = rd.run_step("sample", config_hash=cfg.section_hash("sampling", "sensor"),
+                      inputs=[gan_dir / "generator.keras", tflite_path],
+                      outputs=["synthetic/windows.npz", "synthetic/csv"], body=sample,
+                      label=lbl("sample", f"sample: generate and keep what the int8 model accepts "
+                                          f"({s.per_class} per class)"))
+    sample_result = rec.result
+
+    # 7. firmware export --------------------------------------------------------------
+    e = cfg.export
+
+    def export() -> dict:
+        ws = windows()
+        _, held = _eval_split(ws)
+        files = export_files(int8(), ws.class_names, sensor, out / "firmware", name=e.name, test_windows=held.x,
+                             test_labels=held.y, n_test_vectors=e.n_test_vectors, log=log)
+        return {"files": [f.name for f in files]}
+
+    rec = rd.run_step("export", config_hash=cfg.section_hash("export", "sensor"), inputs=[tflite_path, windows_path],
+                      outputs=["firmware"], body=export,
+                      label=lbl("export", "export: C arrays, headers and test vectors for STM32CubeIDE"))
+    export_result = rec.result
+
+    # 8. evaluation + report -----------------------------------------------------------
+    ev = cfg.evaluation
+
+    def evaluate() -> dict:
+        from gan import SyntheticSet
+
+        syn = state.get("synthetic") or SyntheticSet.load(syn_dir / "windows.npz")
+        extra = _base_metrics(cfg, sensor, prepare_result, float_metrics, int8_figures, gan_info, gan_seconds,
+                              sample_result, export_result, rd)
+        extra["timing"]["total_seconds"] = round(
+            sum(r.seconds for r in rd.records.values()) + (time.perf_counter() - t_eval), 2)
+        metrics = evaluate_files(windows(), syn.x_mg, syn.y, out / "report", preset=cfg.classifier.preset,
+                                 int8=int8(), quick=ev.quick, seeds=ev.seeds, seed=seed, extra=extra, log=log)
+        state["metrics"] = metrics
+        return {}
+
+    t_eval = time.perf_counter()
+    upstream = json.dumps([prepare_result, float_metrics, int8_figures, gan_info, sample_result, export_result],
+                          sort_keys=True, default=str)
+    import hashlib
+
+    rec = rd.run_step("evaluate", config_hash=cfg.section_hash("evaluation", "classifier.preset") +
+                      hashlib.sha256(upstream.encode()).hexdigest()[:16],
+                      inputs=[windows_path, syn_dir / "windows.npz", tflite_path],
+                      outputs=["report/metrics.json", "report/report.md"], body=evaluate,
+                      label=lbl("evaluate", "evaluate: TSTR / TRTR, discriminative score, MMD; report"))
+    metrics = state.get("metrics") or json.loads((out / "report" / "metrics.json").read_text(encoding="utf-8"))
+    wall = time.perf_counter() - t_start
+    for line in summary_lines(metrics, out, wall):
+        log(line)
+    return metrics
+
+
+def _base_metrics(cfg: Config, sensor: "SensorSpec", prepare_result: dict, float_metrics: dict, int8_figures: dict,
+                  gan_info: dict, gan_seconds: float, sample_result: dict, export_result: dict, rd: RunDir) -> dict:
+    clf = {**{k: v for k, v in float_metrics.items() if k not in ("train_seconds",)}, **int8_figures}
+    clf["preset"] = cfg.classifier.preset
+    timing = {f"{name}_seconds": round(r.seconds, 2) for name, r in rd.records.items()}
+    timing["gan_train_seconds"] = round(gan_seconds, 2)
+    return {
+        "classifier": clf,
+        "int8_runtimes_agree": bool(int8_figures.get("int8_runtimes_agree", False)),
+        "gan": {"acceptance_rate": sample_result.get("acceptance_rate"),
+                "acceptance_by_class": sample_result.get("acceptance_by_class"),
+                "accepted": sample_result.get("accepted"), "training": gan_info},
+        "data": {"source": cfg.data.source.name, "target": None if cfg.data.target is None else cfg.data.target.name,
+                 "sensor": sensor.to_dict(), "window_length": cfg.windows.length, **prepare_result},
+        "firmware": export_result.get("files", []),
+        "timing": timing,
+        "seed": cfg.seed,
+    }
+
+
+def _fmt(v: Any, spec: str = ".3f") -> str:
+    try:
+        return format(float(v), spec)
+    except (TypeError, ValueError):
+        return "n/a"
+
+
+def summary_lines(metrics: dict, out: Path, wall_seconds: float | None = None) -> list[str]:
+    """The short summary printed at the end of run/demo."""
+    c, g, t = metrics.get("classifier", {}), metrics.get("gan", {}), metrics.get("timing", {})
+    acc = g.get("acceptance_by_class") or {}
+    lines = [
+        "",
+        "summary",
+        f"  ST classifier   float accuracy {_fmt(c.get('float_accuracy'))}, int8 accuracy "
+        f"{_fmt(c.get('int8_accuracy'))}, macro F1 {_fmt(c.get('macro_f1'))}; "
+        f"{c.get('tflite_bytes', 'n/a')} B flash, {c.get('arena_bytes', 'n/a')} B arena; "
+        f"LiteRT == TFLite-Micro: {metrics.get('int8_runtimes_agree')}",
+        f"  synthetic data  acceptance {_fmt(g.get('acceptance_rate'), '.2f')} ("
+        + ", ".join(f"{k} {_fmt(v, '.2f')}" for k, v in acc.items()) + ")",
+        f"  quality         TSTR {_fmt(g.get('tstr_accuracy'))} / TRTR {_fmt(g.get('trtr_accuracy'))} = ratio "
+        f"{_fmt(g.get('tstr_ratio'), '.2f')}; discriminative score {_fmt(g.get('discriminative_score'))}; "
+        f"MMD {_fmt(g.get('mmd'), '.4f')}",
+        f"  time            GAN training {_fmt(t.get('gan_train_seconds'), '.0f')} s, all steps "
+        f"{_fmt(t.get('total_seconds'), '.0f')} s" + (f", this run {wall_seconds:.0f} s" if wall_seconds else ""),
+        f"  files           {out}/: synthetic/windows.npz, synthetic/csv/, classifier/model_int8.tflite, "
+        f"firmware/, report/report.md",
+    ]
+    return lines
+
+
+# ============================================================================ single-step commands
+
+def _need_file(path: str | None, what: str) -> Path | None:
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such file ({what})", p)
+    return p
+
+
+def _out_file(path: str, suffix: str) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"--out is a folder; give a {suffix} file name", p)
+    return p
+
+
+def _out_dir(path: str) -> Path:
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError("--out exists and is not a folder", p)
+    return p
+
+
+def cmd_prepare(args, log: Log = print) -> None:
+    out = _out_file(args.out, ".npz")
+    sensor = sensor_spec(args.sensor, args.full_scale, args.odr)
+    if args.source != "basic-motions" and not args.path:
+        raise InputError(f"--path is required for --source {args.source}")
+    dom = DomainConfig(name=args.source, path=args.path or "", imu=args.imu or "",
+                       suppress_gravity=args.suppress_gravity)
+    check_domain_path(dom)
+    log(f"prepare: {args.source} -> {out}")
+    ws = prepare_windows(dom, args.classes, sensor, args.window, args.stride, seed=getattr(args, "seed", 0), log=log)
+    ws.save(out)
+    log(f"wrote {out}")
+
+
+def cmd_train_classifier(args, log: Log = print) -> None:
+    out = _out_dir(args.out)
+    ws = load_windows(_need_file(args.windows, "--windows"))
+    log(f"train-classifier: {args.windows} -> {out}/model.keras")
+    train_classifier_files(ws, out, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
+                           patience=args.patience, seed=getattr(args, "seed", 0), log=log)
+    log(f"wrote {out}/model.keras, history.csv, training.png, confusion_float.png, metrics.json")
+
+
+def cmd_quantize(args, log: Log = print) -> None:
+    out = _out_file(args.out, ".tflite")
+    model = load_float_classifier(_need_file(args.model, "--model"))
+    ws = load_windows(_need_file(args.windows, "--windows"))
+    log(f"quantize: {args.model} -> {out}")
+    quantize_files(model, ws, out, samples=args.samples, seed=getattr(args, "seed", 0), log=log)
+    log(f"wrote {out}")
+
+
+def cmd_train_gan(args, log: Log = print) -> None:
+    out = _out_dir(args.out)
+    ws = load_windows(_need_file(args.windows, "--windows"))
+    clf = load_float_classifier(_need_file(args.classifier, "--classifier")) if args.classifier else None
+    init = _need_file(args.init, "--init")
+    log(f"train-gan: {args.windows} -> {out}/generator.keras")
+    train_gan_files(ws, clf, out, steps=args.steps, batch_size=args.batch_size, latent_dim=args.latent_dim,
+                    n_critic=args.n_critic, gp_weight=args.gp_weight, classifier_weight=args.classifier_weight,
+                    init=init, seed=getattr(args, "seed", 0), label="finetune" if init else "gan", log=log)
+    log(f"wrote {out}/generator.keras, critic.keras, history.csv, losses.png")
+
+
+def cmd_generate(args, log: Log = print) -> None:
+    out = _out_dir(args.out)
+    gen_path = _need_file(args.generator, "--generator")
+    int8_path = _need_file(args.int8, "--int8")
+    ws = load_windows(_need_file(args.windows, "--windows")) if args.windows else None
+    sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
+    generator = load_generator(gen_path)
+    names = ws.class_names if ws is not None else _model_class_names(generator)
+    int8 = load_int8(int8_path, names)
+    log(f"generate: {args.per_class} per class -> {out}")
+    sample_files(generator, int8, sensor, out, per_class=args.per_class, min_confidence=args.min_confidence,
+                 max_tries=args.max_tries, seed=getattr(args, "seed", 0), log=log)
+    log(f"wrote {out}/windows.npz and {out}/csv/")
+
+
+def _model_class_names(model) -> list[str] | None:
+    try:
+        from gan.models import model_class_names
+
+        return list(model_class_names(model))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def cmd_evaluate(args, log: Log = print) -> None:
+    from gan import SyntheticSet
+
+    out = _out_dir(args.out)
+    real = load_windows(_need_file(args.real, "--real"))
+    syn_path = _need_file(args.synthetic, "--synthetic")
+    if syn_path.is_dir():
+        syn_path = syn_path / "windows.npz"
+        if not syn_path.is_file():
+            raise InputError("no windows.npz in the --synthetic folder", syn_path.parent)
+    syn = SyntheticSet.load(syn_path)
+    if list(syn.class_names) != list(real.class_names):
+        raise InputError(f"synthetic classes {list(syn.class_names)} differ from the real windows' "
+                         f"{list(real.class_names)}", syn_path)
+    int8 = load_int8(_need_file(args.int8, "--int8"), real.class_names) if args.int8 else None
+    extra: dict = {"gan": {"acceptance_rate": getattr(syn, "acceptance_rate", None),
+                           "acceptance_by_class": _plain(getattr(syn, "acceptance_by_class", None))}}
+    if int8 is not None:
+        _, held = _eval_split(real)
+        from classifier import evaluate_classifier
+
+        ev = evaluate_classifier(int8, held.x, held.y, real.class_names)
+        extra["classifier"] = {"int8_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
+                               "tflite_bytes": int(int8.tflite_bytes), "arena_bytes": int(int8.arena_bytes())}
+        extra["int8_runtimes_agree"] = bool(int8.runtimes_agree(held.x[:64]))
+    log(f"evaluate: {args.real} vs {syn_path} -> {out}")
+    t0 = time.perf_counter()
+    extra["timing"] = {}
+    metrics = evaluate_files(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=args.quick,
+                             seed=getattr(args, "seed", 0), extra=extra, log=log)
+    metrics["timing"]["evaluate_seconds"] = round(time.perf_counter() - t0, 2)
+    log(f"wrote {out}/metrics.json and {out}/report.md")
+
+
+def _plain(d):
+    if d is None:
+        return None
+    return {str(k): (v.item() if hasattr(v, "item") else v) for k, v in dict(d).items()}
+
+
+def cmd_export(args, log: Log = print) -> None:
+    out = _out_dir(args.out)
+    int8_path = _need_file(args.int8, "--int8")
+    ws = load_windows(_need_file(args.test_vectors, "--test-vectors")) if args.test_vectors else None
+    names = args.classes or (ws.class_names if ws is not None else None)
+    if not names:
+        raise InputError("give the class names: --classes ... or --test-vectors windows.npz")
+    sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
+    int8 = load_int8(int8_path, names)
+    if int8.num_classes != len(names):
+        raise InputError(f"the model has {int8.num_classes} outputs but {len(names)} class names were given",
+                         int8_path)
+    tx = ty = None
+    if ws is not None:
+        _, held = _eval_split(ws)
+        tx, ty = held.x, held.y
+    log(f"export: {int8_path} -> {out}")
+    export_files(int8, names, sensor, out, name=args.name, test_windows=tx, test_labels=ty,
+                 n_test_vectors=args.n_test_vectors, log=log)
+    log(f"wrote {out}/")
+
+
+def cmd_stedgeai(args, log: Log = print) -> None:
+    from firmware_export import stedgeai as st
+
+    out = _out_dir(args.out)
+    model = _need_file(args.model, "--model")
+    tool = st.StEdgeAI(**_accepted(st.StEdgeAI, {"executable": args.stedgeai, "path": args.stedgeai,
+                                                 "target": args.target}))
+    action = getattr(tool, args.action)
+    kwargs: dict[str, Any] = {"output": out, "out_dir": out, "workspace": out}
+    if args.action == "validate" and args.windows:
+        ws = load_windows(_need_file(args.windows, "--windows"))
+        kwargs.update(x=ws.x, y=ws.y, windows=ws)
+    log(f"stedgeai {args.action}: {model} -> {out}")
+    result = action(model, **_accepted(action, kwargs))
+    if isinstance(result, dict):
+        for k, v in result.items():
+            log(f"  {k}: {v}")
+    elif result is not None:
+        log(f"  {result}")

@@ -1,0 +1,147 @@
+"""Run directory bookkeeping: step fingerprints, so a re-run reuses what did not change.
+
+Each finished step leaves ``<out>/.steps/<step>.json`` with its fingerprint (hash of its config
+sections and of its input files), the files it wrote, how long it took and a small ``result``
+dict (figures the report needs later). A step is reused when the fingerprint matches and
+every output still exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from har_data.atomic import write_text
+
+FORMAT_VERSION = 1
+
+
+def file_digest(path: Path, content: bool = True) -> str:
+    """sha256 of a file's bytes; of a folder's files (names + bytes); ``content=False``: size and mtime only."""
+    path = Path(path)
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(q for q in path.rglob("*") if q.is_file() and not q.name.startswith(".")):
+            h.update(str(p.relative_to(path)).encode())
+            h.update(file_digest(p, content).encode())
+    elif path.is_file():
+        if content:
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        else:
+            st = path.stat()
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    else:
+        h.update(b"<missing>")
+    return h.hexdigest()
+
+
+@dataclass
+class StepRecord:
+    name: str
+    fingerprint: str
+    outputs: list[str]
+    seconds: float
+    result: dict = field(default_factory=dict)
+    reused: bool = False
+
+
+class RunDir:
+    """One run directory and its step records."""
+
+    def __init__(self, root: str | os.PathLike, *, force: bool = False, log: Callable[[str], None] = print):
+        self.root = Path(root)
+        self.force = force
+        self.log = log
+        self.records: dict[str, StepRecord] = {}
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def _record_path(self, name: str) -> Path:
+        return self.root / ".steps" / f"{name}.json"
+
+    def fingerprint(self, config_hash: str, inputs: Iterable[Path], external: Iterable[Path] = ()) -> str:
+        """Hash of the step's config and inputs; ``external`` files (user data) hashed by size+mtime only."""
+        h = hashlib.sha256(f"v{FORMAT_VERSION}:{config_hash}".encode())
+        for p in inputs:
+            h.update(f"|{Path(p).relative_to(self.root) if Path(p).is_relative_to(self.root) else p}:".encode())
+            h.update(file_digest(Path(p)).encode())
+        for p in external:
+            h.update(f"|ext:{Path(p).resolve()}:".encode())
+            h.update(file_digest(Path(p), content=False).encode())
+        return h.hexdigest()[:24]
+
+    def cached(self, name: str, fingerprint: str) -> StepRecord | None:
+        """The step's record if it can be reused: same fingerprint, every output present."""
+        if self.force:
+            return None
+        rp = self._record_path(name)
+        if not rp.is_file():
+            return None
+        try:
+            d = json.loads(rp.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if d.get("fingerprint") != fingerprint:
+            return None
+        if not all((self.root / o).exists() for o in d.get("outputs", [])):
+            return None
+        rec = StepRecord(name, fingerprint, list(d["outputs"]), float(d.get("seconds", 0.0)),
+                         dict(d.get("result", {})), reused=True)
+        self.records[name] = rec
+        return rec
+
+    def finish(self, name: str, fingerprint: str, outputs: Iterable[str | Path], seconds: float,
+               result: dict | None = None) -> StepRecord:
+        outs = [str(Path(o).relative_to(self.root)) if Path(o).is_absolute() else str(o) for o in outputs]
+        rec = StepRecord(name, fingerprint, outs, float(seconds), dict(result or {}))
+        write_text(self._record_path(name), json.dumps(
+            {"step": name, "fingerprint": fingerprint, "outputs": outs, "seconds": round(seconds, 3),
+             "result": rec.result, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+            indent=2, default=_json_default) + "\n")
+        self.records[name] = rec
+        return rec
+
+    def run_step(self, name: str, *, config_hash: str, inputs: Iterable[Path] = (), external: Iterable[Path] = (),
+                 outputs: Iterable[str], body: Callable[[], dict | None], label: str = "") -> StepRecord:
+        """Reuse the step if unchanged, else run ``body`` (which writes ``outputs``) and record it."""
+        fp = self.fingerprint(config_hash, list(inputs), list(external))
+        rec = self.cached(name, fp)
+        if rec is not None:
+            self.log(f"reusing {name} (unchanged)")
+            return rec
+        # A stale record must not survive a failed re-run of this step.
+        rp = self._record_path(name)
+        if rp.exists():
+            rp.unlink()
+        self.log(f"{label or name} ...")
+        t0 = time.perf_counter()
+        result = body() or {}
+        seconds = time.perf_counter() - t0
+        outs = list(outputs)
+        missing = [o for o in outs if not (self.root / o).exists()]
+        if missing:
+            raise RuntimeError(f"step {name} did not write {', '.join(missing)}")
+        return self.finish(name, fp, outs, seconds, result)
+
+
+def _json_default(o: Any):
+    try:
+        import numpy as np
+
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
