@@ -824,20 +824,22 @@ def _model_class_names(model) -> list[str] | None:
 
 
 def cmd_evaluate(args, log: Log = print) -> None:
-    from gan import SyntheticSet
-
     out = _out_dir(args.out)
-    real = load_windows(_need_file(args.real, "--real"))
+    real_path = _need_file(args.real, "--real")
     syn_path = _need_file(args.synthetic, "--synthetic")
+    int8_path = _need_file(args.int8, "--int8")
     if syn_path.is_dir():
         syn_path = syn_path / "windows.npz"
         if not syn_path.is_file():
             raise InputError("no windows.npz in the --synthetic folder", syn_path.parent)
+    real = load_windows(real_path)
+    from gan import SyntheticSet
+
     syn = SyntheticSet.load(syn_path)
     if list(syn.class_names) != list(real.class_names):
         raise InputError(f"synthetic classes {list(syn.class_names)} differ from the real windows' "
                          f"{list(real.class_names)}", syn_path)
-    int8 = load_int8(_need_file(args.int8, "--int8"), real.class_names) if args.int8 else None
+    int8 = load_int8(int8_path, real.class_names) if int8_path else None
     extra: dict = {"gan": {"acceptance_rate": getattr(syn, "acceptance_rate", None),
                            "acceptance_by_class": _plain(getattr(syn, "acceptance_by_class", None))}}
     if int8 is not None:
