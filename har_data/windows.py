@@ -170,9 +170,12 @@ def make_windows(
     class_names: Sequence[str] | None = None,
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
     seed: int = 0,
+    suppress_gravity: bool = False,
 ) -> WindowSet:
     """Resample to the sensor's ODR (or ``odr_hz``), optionally quantize to the sensor, segment and split.
 
+    ``suppress_gravity``: after quantizing (what the sensor reports), run the streaming gravity
+    rotation + suppression filter over each whole Recording, as the firmware does (26 Hz only).
     A window never crosses two Recordings. ``class_names`` fixes the classes and their order
     (labels not in it are dropped); by default the sorted labels found.
     """
@@ -194,6 +197,13 @@ def make_windows(
             continue
         r = resample(rec, target)
         samples = sensor.quantize_mg(r.samples) if sensor is not None else r.samples
+        if suppress_gravity:
+            from har_data.gravity import GravityRotationFilter
+
+            if not rec.meta.get("gravity", True):
+                raise InputError(f"recording {rec.source} carries no gravity: gravity suppression needs data "
+                                 "with gravity")
+            samples = GravityRotationFilter(target, suppress=True).process(samples)
         w = segment(samples, length, stride)
         if len(w):
             xs.append(w)

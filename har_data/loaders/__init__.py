@@ -1,0 +1,54 @@
+"""Loaders: real accelerometer logs -> ``list[Recording]`` in mg. No downloads."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Callable
+
+from har_data.errors import InputError
+from har_data.loaders._common import Recordings
+from har_data.loaders.basic_motions import load_basic_motions
+from har_data.loaders.mems_studio import load_mems_studio, read_mems_studio_csv, write_mems_studio_csv
+from har_data.loaders.pamap2 import load_pamap2
+from har_data.loaders.st_mobility import NumpyOnlyUnpickler, load_st_mobility, safe_load_pickle
+from har_data.loaders.wisdm import load_wisdm
+from har_data.recording import Recording
+
+SOURCES: dict[str, Callable[..., list[Recording]]] = {
+    "pamap2": load_pamap2,
+    "mems-studio": load_mems_studio,
+    "wisdm": load_wisdm,
+    "st-mobility": load_st_mobility,
+    "basic-motions": load_basic_motions,
+}
+
+
+def load_source(source: str, path: str | os.PathLike | None = None, **options) -> Recordings:
+    """Load recordings by source name (pamap2, mems-studio, wisdm, st-mobility, basic-motions).
+
+    ``path`` is required for every source except basic-motions (bundled); ``options`` go to the loader.
+    """
+    name = str(source).strip().lower().replace("_", "-")
+    if name not in SOURCES:
+        raise InputError(f"unknown data source {source!r}; valid sources: {', '.join(SOURCES)}")
+    loader = SOURCES[name]
+    if name == "basic-motions":
+        if path is not None:
+            raise InputError("basic-motions is bundled with sktime and takes no path")
+        args: tuple = ()
+    else:
+        if path is None:
+            raise InputError(f"source {name} needs a path (file or folder)")
+        args = (path,)
+    try:
+        inspect.signature(loader).bind(*args, **options)
+    except TypeError as exc:
+        valid = [p for p in inspect.signature(loader).parameters if p != "path"]
+        raise InputError(f"bad option for source {name} ({exc}); valid options: {', '.join(valid) or 'none'}") from None
+    return loader(*args, **options)
+
+
+__all__ = ["NumpyOnlyUnpickler", "Recordings", "SOURCES", "load_basic_motions", "load_mems_studio", "load_pamap2",
+           "load_source", "load_st_mobility", "load_wisdm", "read_mems_studio_csv", "safe_load_pickle",
+           "write_mems_studio_csv"]
