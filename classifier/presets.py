@@ -80,7 +80,7 @@ def build_gmp(window_length: int, class_names: Sequence[str], full_scale_g: floa
 
 def _conv_block(x, filters: int, kernel: int, name: str, pool: int = 0):
     x = layers.Conv2D(filters, (kernel, 1), padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     x = layers.ReLU(name=f"{name}_relu")(x)
     if pool:
         x = layers.MaxPooling2D((pool, 1), name=f"{name}_pool")(x)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import warnings
 from typing import Iterator
 
 import keras
@@ -61,6 +62,8 @@ def representative_windows(model: keras.Model, representative_x: np.ndarray, num
     picked = x[np.sort(rng.choice(len(x), size=n, replace=False))]
     fs = model_full_scale_g(model)
     if fs is not None:
+        # Calibrate on what the sensor can report: values beyond the full scale saturate.
+        picked = np.clip(picked, -1000.0 * fs, 1000.0 * fs)
         span = np.zeros((1,) + shape, dtype=np.float32)
         span[0, 0::2, :] = 1000.0 * fs
         span[0, 1::2, :] = -1000.0 * fs
@@ -88,7 +91,8 @@ def quantize_int8(model: keras.Model, representative_x: np.ndarray, num_samples:
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     try:
-        with _quiet_fd(), contextlib.redirect_stdout(io.StringIO()):
+        with _quiet_fd(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
             return bytes(converter.convert())
     except Exception as exc:  # conversion errors are internal, but say which model
         raise RuntimeError(f"int8 conversion of model {model.name!r} failed: {exc}") from exc
