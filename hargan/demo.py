@@ -24,7 +24,8 @@ def demo_config(quick: bool = False, seed: int = 0) -> Config:
     """The demo's configuration (``quick``: a smoke run for tests, well under 3 minutes on 2 cores)."""
     return Config(
         seed=seed,
-        data=DataConfig(source=DomainConfig(name="basic-motions")),
+        data=DataConfig(source=DomainConfig(name="basic-motions"),
+                        classes=["standing", "walking", "running", "badminton"]),
         sensor=SensorConfig(name="LSM6DSL", full_scale_g=4, odr_hz=DEMO_ODR_HZ),
         windows=WindowsConfig(length=48, stride=12, fractions=[0.7, 0.15, 0.15]),
         classifier=ClassifierConfig(preset="cnn1d", epochs=8 if quick else 60, batch_size=32,

@@ -2,7 +2,7 @@
 
 ``run_pipeline(cfg, out)``: prepare -> classifier (float) -> int8 -> GAN (pretrain on the source
 domain; fine-tune on the target domain with the target classifier's feedback when
-``data.target`` is set) -> validated sampling -> firmware export -> evaluation + report.
+``data.target`` is set) -> validated sampling -> evaluation + report -> firmware export.
 Every artifact is written atomically; each step records a fingerprint in ``<out>/.steps/`` so a
 re-run reuses what did not change. The single-step commands (``hargan prepare`` ...) call
 the same building blocks on explicit files.
@@ -62,16 +62,16 @@ def check_domain_path(dom: DomainConfig, key: str = "data.source") -> None:
 
 def load_recordings(dom: DomainConfig, log: Log = _quiet) -> list["Recording"]:
     """Read one domain with its loader, relabel with ``class_map``, optionally suppress gravity."""
-    import har_data
+    from har_data import loaders
 
     check_domain_path(dom)
     opts = dict(dom.options)
     if dom.imu:
         opts["imu"] = dom.imu
     if dom.name == "basic-motions" and not dom.path:
-        recs = list(har_data.load_basic_motions(**opts))
+        recs = list(loaders.load_basic_motions(**opts))
     else:
-        recs = list(har_data.load_source(dom.name, dom.path, **opts))
+        recs = list(loaders.load_source(dom.name, dom.path, **opts))
     if dom.class_map:
         mapped = []
         for r in recs:
@@ -285,10 +285,9 @@ def train_gan_files(ws: "WindowSet", classifier_model: "keras.Model | None", out
     _save_keras(model.generator, out_dir / "generator.keras")
     _save_keras(model.critic, out_dir / "critic.keras")
     _write_csv_rows(out_dir / "history.csv", progress.rows)
-    _plot_curves(progress.rows, "step",
-                 {"critic": ("critic_loss", "wasserstein", "gradient_penalty"),
-                  "generator": ("generator_loss", "classifier_loss"), "classifier on fakes": ("classifier_accuracy",)},
-                 out_dir / "losses.png", f"GAN training ({label})")
+    from gan.plots import plot_training_curves
+
+    plot_training_curves(out_dir / "history.csv", out_dir / "losses.png", title=f"GAN training ({label})")
     last = progress.rows[-1] if progress.rows else {}
     info = {"steps": steps, "seconds": round(seconds, 2), "final": {k: v for k, v in last.items() if k != "step"}}
     log(f"  {label}: {steps} steps in {seconds:.0f} s")
@@ -355,14 +354,13 @@ def sample_files(generator: "keras.Model", int8: "Int8Classifier", sensor: "Sens
                  per_class: int, min_confidence: float = 0.5, max_tries: int = 20, seed: int = 0,
                  log: Log = _quiet) -> Any:
     """Validated sampling; writes windows.npz and csv/<id>_<class>/log_<n>.csv into ``out_dir``."""
-    from gan import sample_validated
+    from gan.sampling import sample_validated
 
     syn = sample_validated(generator, int8, sensor, per_class=per_class, min_confidence=min_confidence, seed=seed,
                            max_tries=max_tries)
     out_dir = Path(out_dir)
     syn.save(out_dir / "windows.npz")
-    with atomic_dir(out_dir / "csv") as tmp:
-        syn.save_csv(tmp)
+    syn.save_csv(out_dir / "csv")
     acc = {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()}
     log(f"  accepted {len(syn.y)} windows ({per_class} asked per class), acceptance "
         f"{float(syn.acceptance_rate):.2f} overall: " + ", ".join(f"{k} {v:.2f}" for k, v in acc.items()))
@@ -388,24 +386,30 @@ def export_files(int8: "Int8Classifier", class_names: Sequence[str], sensor: "Se
 
 def evaluate_files(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray", out_dir: Path, *,
                    preset: str, int8: "Int8Classifier | None" = None, quick: bool = False, seeds: int = 1,
-                   seed: int = 0, extra: dict | None = None, log: Log = _quiet) -> dict:
-    """Score synthetic vs real windows, then write metrics.json, report.md and PNG plots into ``out_dir``."""
-    from gan import evaluation, report
+                   seed: int = 0, min_confidence: float = 0.5, acceptance: dict | None = None,
+                   history: Path | None = None, extra: dict | None = None, figures: dict | None = None,
+                   log: Log = _quiet) -> dict:
+    """Score synthetic vs real windows (averaged over ``seeds``), then write metrics.json, report.md and the
+    PNG plots into ``out_dir``. ``extra`` holds the other steps' figures (classifier, timing, ...)."""
+    from gan.evaluation import evaluate_synthetic
+    from gan.report import write_report
 
+    out_dir = Path(out_dir)
     runs = []
-    for k in range(max(1, seeds)):
-        runs.append(evaluation.evaluate_synthetic(real, x_syn, y_syn, preset=preset, seed=seed + k, int8=int8,
-                                                  quick=quick))
+    for k in range(max(1, int(seeds))):
+        runs.append(evaluate_synthetic(real, x_syn, y_syn, preset=preset, seed=seed + k, int8=int8, quick=quick,
+                                       out_dir=out_dir if k == 0 else None, history=history if k == 0 else None,
+                                       min_confidence=min_confidence, acceptance=acceptance))
     gan_metrics = _average_runs(runs)
+    figs = {**dict(figures or {}), **{k: Path(v) for k, v in (gan_metrics.pop("figures", None) or {}).items()}}
     metrics = dict(extra or {})
     metrics["gan"] = {**metrics.get("gan", {}), **gan_metrics}
-    figures = _evaluation_plots(real, x_syn, y_syn, Path(out_dir), log)
-    report.write_report(metrics, Path(out_dir), figures)
+    write_report(metrics, out_dir, {k: v for k, v in figs.items() if Path(v).is_file()})
     g = metrics["gan"]
-    log(f"  TRTR {g.get('trtr_accuracy', float('nan')):.3f}, TSTR {g.get('tstr_accuracy', float('nan')):.3f} "
-        f"(ratio {g.get('tstr_ratio', float('nan')):.2f}), discriminative score "
-        f"{g.get('discriminative_score', float('nan')):.3f}, MMD {g.get('mmd', float('nan')):.4f}")
-    return metrics
+    log(f"  TRTR {_fmt(g.get('trtr_accuracy'))}, TSTR {_fmt(g.get('tstr_accuracy'))} "
+        f"(ratio {_fmt(g.get('tstr_ratio'), '.2f')}), discriminative score "
+        f"{_fmt(g.get('discriminative_score'))}, MMD {_fmt(g.get('mmd'), '.4f')}")
+    return json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
 
 
 def _average_runs(runs: list[dict]) -> dict:
@@ -414,32 +418,12 @@ def _average_runs(runs: list[dict]) -> dict:
         return runs[0]
     out = dict(runs[0])
     for k, v in runs[0].items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in ("seed",):
             vals = [float(r[k]) for r in runs if isinstance(r.get(k), (int, float))]
             out[k] = sum(vals) / len(vals)
             out[f"{k}_by_seed"] = vals
-    out["seeds"] = len(runs)
+    out["seeds"] = [r.get("seed") for r in runs]
     return out
-
-
-def _evaluation_plots(real: "WindowSet", x_syn, y_syn, out_dir: Path, log: Log) -> dict[str, Path]:
-    """Whatever plots gan.plots offers, as name -> PNG path (missing functions are skipped)."""
-    try:
-        from gan import plots
-    except ImportError:
-        return {}
-    figures: dict[str, Path] = {}
-    make = getattr(plots, "evaluation_figures", None) or getattr(plots, "plot_all", None)
-    if make is not None:
-        try:
-            res = make(real, x_syn, y_syn, out_dir)
-            if isinstance(res, dict):
-                figures.update({str(k): Path(v) for k, v in res.items()})
-        except InputError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a plot must not sink the run
-            log(f"  (plots skipped: {type(exc).__name__}: {_one_line(exc)})")
-    return figures
 
 
 # ============================================================================ the whole flow
@@ -468,7 +452,7 @@ def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log 
     rd = RunDir(out, force=force, log=log)
     two_stage = cfg.data.target is not None
     steps = ["prepare", "classifier", "quantize", "gan"] + (["finetune"] if two_stage else []) + \
-        ["sample", "export", "evaluate"]
+        ["sample", "evaluate", "export"]
     n = len(steps)
     num = {s: i + 1 for i, s in enumerate(steps)}
 
@@ -631,7 +615,41 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                                           f"({s.per_class} per class)"))
     sample_result = rec.result
 
-    # 7. firmware export --------------------------------------------------------------
+    # 7. evaluation + report -----------------------------------------------------------
+    ev = cfg.evaluation
+
+    def evaluate() -> dict:
+        from gan.sampling import SyntheticSet
+
+        syn = state.get("synthetic") or SyntheticSet.load(syn_dir / "windows.npz")
+        extra = _base_metrics(cfg, sensor, prepare_result, float_metrics, int8_figures, gan_info, gan_seconds,
+                              sample_result, rd)
+        extra["timing"]["total_seconds"] = round(
+            sum(r.seconds for r in rd.records.values()) + (time.perf_counter() - t_eval), 2)
+        figures = {"classifier_training": clf_dir / "training.png",
+                   "confusion_float": clf_dir / "confusion_float.png",
+                   "confusion_int8": clf_dir / "confusion_int8.png"}
+        metrics = evaluate_files(windows(), syn.x_mg, syn.y, out / "report", preset=cfg.classifier.preset,
+                                 int8=int8(), quick=ev.quick, seeds=ev.seeds, seed=seed,
+                                 min_confidence=cfg.sampling.min_confidence,
+                                 acceptance={"acceptance_rate": sample_result.get("acceptance_rate"),
+                                             "acceptance_by_class": sample_result.get("acceptance_by_class")},
+                                 history=gan_dir / "history.csv", extra=extra, figures=figures, log=log)
+        state["metrics"] = metrics
+        return {}
+
+    t_eval = time.perf_counter()
+    upstream = json.dumps([prepare_result, float_metrics, int8_figures, gan_info, sample_result],
+                          sort_keys=True, default=str)
+    import hashlib
+
+    rec = rd.run_step("evaluate", config_hash=cfg.section_hash("evaluation", "classifier.preset") +
+                      hashlib.sha256(upstream.encode()).hexdigest()[:16],
+                      inputs=[windows_path, syn_dir / "windows.npz", tflite_path],
+                      outputs=["report/metrics.json", "report/report.md"], body=evaluate,
+                      label=lbl("evaluate", "evaluate: TSTR / TRTR, discriminative score, MMD; report"))
+
+    # 8. firmware export --------------------------------------------------------------
     e = cfg.export
 
     def export() -> dict:
@@ -644,34 +662,7 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
     rec = rd.run_step("export", config_hash=cfg.section_hash("export", "sensor"), inputs=[tflite_path, windows_path],
                       outputs=["firmware"], body=export,
                       label=lbl("export", "export: C arrays, headers and test vectors for STM32CubeIDE"))
-    export_result = rec.result
 
-    # 8. evaluation + report -----------------------------------------------------------
-    ev = cfg.evaluation
-
-    def evaluate() -> dict:
-        from gan import SyntheticSet
-
-        syn = state.get("synthetic") or SyntheticSet.load(syn_dir / "windows.npz")
-        extra = _base_metrics(cfg, sensor, prepare_result, float_metrics, int8_figures, gan_info, gan_seconds,
-                              sample_result, export_result, rd)
-        extra["timing"]["total_seconds"] = round(
-            sum(r.seconds for r in rd.records.values()) + (time.perf_counter() - t_eval), 2)
-        metrics = evaluate_files(windows(), syn.x_mg, syn.y, out / "report", preset=cfg.classifier.preset,
-                                 int8=int8(), quick=ev.quick, seeds=ev.seeds, seed=seed, extra=extra, log=log)
-        state["metrics"] = metrics
-        return {}
-
-    t_eval = time.perf_counter()
-    upstream = json.dumps([prepare_result, float_metrics, int8_figures, gan_info, sample_result, export_result],
-                          sort_keys=True, default=str)
-    import hashlib
-
-    rec = rd.run_step("evaluate", config_hash=cfg.section_hash("evaluation", "classifier.preset") +
-                      hashlib.sha256(upstream.encode()).hexdigest()[:16],
-                      inputs=[windows_path, syn_dir / "windows.npz", tflite_path],
-                      outputs=["report/metrics.json", "report/report.md"], body=evaluate,
-                      label=lbl("evaluate", "evaluate: TSTR / TRTR, discriminative score, MMD; report"))
     metrics = state.get("metrics") or json.loads((out / "report" / "metrics.json").read_text(encoding="utf-8"))
     wall = time.perf_counter() - t_start
     for line in summary_lines(metrics, out, wall):
@@ -680,7 +671,7 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
 
 
 def _base_metrics(cfg: Config, sensor: "SensorSpec", prepare_result: dict, float_metrics: dict, int8_figures: dict,
-                  gan_info: dict, gan_seconds: float, sample_result: dict, export_result: dict, rd: RunDir) -> dict:
+                  gan_info: dict, gan_seconds: float, sample_result: dict, rd: RunDir) -> dict:
     clf = {**{k: v for k, v in float_metrics.items() if k not in ("train_seconds",)}, **int8_figures}
     clf["preset"] = cfg.classifier.preset
     timing = {f"{name}_seconds": round(r.seconds, 2) for name, r in rd.records.items()}
@@ -693,7 +684,6 @@ def _base_metrics(cfg: Config, sensor: "SensorSpec", prepare_result: dict, float
                 "accepted": sample_result.get("accepted"), "training": gan_info},
         "data": {"source": cfg.data.source.name, "target": None if cfg.data.target is None else cfg.data.target.name,
                  "sensor": sensor.to_dict(), "window_length": cfg.windows.length, **prepare_result},
-        "firmware": export_result.get("files", []),
         "timing": timing,
         "seed": cfg.seed,
     }
@@ -780,8 +770,9 @@ def cmd_train_classifier(args, log: Log = print) -> None:
 
 def cmd_quantize(args, log: Log = print) -> None:
     out = _out_file(args.out, ".tflite")
-    model = load_float_classifier(_need_file(args.model, "--model"))
-    ws = load_windows(_need_file(args.windows, "--windows"))
+    model_path, windows_path = _need_file(args.model, "--model"), _need_file(args.windows, "--windows")
+    ws = load_windows(windows_path)
+    model = load_float_classifier(model_path)
     log(f"quantize: {args.model} -> {out}")
     quantize_files(model, ws, out, samples=args.samples, seed=getattr(args, "seed", 0), log=log)
     log(f"wrote {out}")
@@ -789,9 +780,11 @@ def cmd_quantize(args, log: Log = print) -> None:
 
 def cmd_train_gan(args, log: Log = print) -> None:
     out = _out_dir(args.out)
-    ws = load_windows(_need_file(args.windows, "--windows"))
-    clf = load_float_classifier(_need_file(args.classifier, "--classifier")) if args.classifier else None
+    windows_path = _need_file(args.windows, "--windows")
+    clf_path = _need_file(args.classifier, "--classifier")
     init = _need_file(args.init, "--init")
+    ws = load_windows(windows_path)
+    clf = load_float_classifier(clf_path) if clf_path else None
     log(f"train-gan: {args.windows} -> {out}/generator.keras")
     train_gan_files(ws, clf, out, steps=args.steps, batch_size=args.batch_size, latent_dim=args.latent_dim,
                     n_critic=args.n_critic, gp_weight=args.gp_weight, classifier_weight=args.classifier_weight,
@@ -803,7 +796,8 @@ def cmd_generate(args, log: Log = print) -> None:
     out = _out_dir(args.out)
     gen_path = _need_file(args.generator, "--generator")
     int8_path = _need_file(args.int8, "--int8")
-    ws = load_windows(_need_file(args.windows, "--windows")) if args.windows else None
+    windows_path = _need_file(args.windows, "--windows")
+    ws = load_windows(windows_path) if windows_path else None
     sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
     generator = load_generator(gen_path)
     names = ws.class_names if ws is not None else _model_class_names(generator)
@@ -833,15 +827,15 @@ def cmd_evaluate(args, log: Log = print) -> None:
         if not syn_path.is_file():
             raise InputError("no windows.npz in the --synthetic folder", syn_path.parent)
     real = load_windows(real_path)
-    from gan import SyntheticSet
+    from gan.sampling import SyntheticSet
 
     syn = SyntheticSet.load(syn_path)
     if list(syn.class_names) != list(real.class_names):
         raise InputError(f"synthetic classes {list(syn.class_names)} differ from the real windows' "
                          f"{list(real.class_names)}", syn_path)
     int8 = load_int8(int8_path, real.class_names) if int8_path else None
-    extra: dict = {"gan": {"acceptance_rate": getattr(syn, "acceptance_rate", None),
-                           "acceptance_by_class": _plain(getattr(syn, "acceptance_by_class", None))}}
+    acceptance = {"acceptance_rate": syn.acceptance_rate, "acceptance_by_class": _plain(syn.acceptance_by_class)}
+    extra: dict = {}
     if int8 is not None:
         _, held = _eval_split(real)
         from classifier import evaluate_classifier
@@ -851,11 +845,9 @@ def cmd_evaluate(args, log: Log = print) -> None:
                                "tflite_bytes": int(int8.tflite_bytes), "arena_bytes": int(int8.arena_bytes())}
         extra["int8_runtimes_agree"] = bool(int8.runtimes_agree(held.x[:64]))
     log(f"evaluate: {args.real} vs {syn_path} -> {out}")
-    t0 = time.perf_counter()
-    extra["timing"] = {}
     metrics = evaluate_files(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=args.quick,
-                             seed=getattr(args, "seed", 0), extra=extra, log=log)
-    metrics["timing"]["evaluate_seconds"] = round(time.perf_counter() - t0, 2)
+                             seed=getattr(args, "seed", 0), extra=extra, log=log,
+                             acceptance=acceptance if syn.acceptance_by_class else None)
     log(f"wrote {out}/metrics.json and {out}/report.md")
 
 
@@ -868,7 +860,8 @@ def _plain(d):
 def cmd_export(args, log: Log = print) -> None:
     out = _out_dir(args.out)
     int8_path = _need_file(args.int8, "--int8")
-    ws = load_windows(_need_file(args.test_vectors, "--test-vectors")) if args.test_vectors else None
+    tv_path = _need_file(args.test_vectors, "--test-vectors")
+    ws = load_windows(tv_path) if tv_path else None
     names = args.classes or (ws.class_names if ws is not None else None)
     if not names:
         raise InputError("give the class names: --classes ... or --test-vectors windows.npz")
