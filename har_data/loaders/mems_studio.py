@@ -193,11 +193,12 @@ def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26
     try:
         df = pd.read_csv(io.StringIO("\n".join(data)), header=None, names=list(range(ncols)), usecols=used,
                          sep=",", engine="c", dtype=np.float64, skip_blank_lines=False)
-        values = df.to_numpy(dtype=np.float64)
+        values = df[used].to_numpy(dtype=np.float64)
     except (ValueError, pd.errors.ParserError):
         _scan(path, data, first, ncols, used, names)
         raise InputError("cannot parse the samples", path) from None
-    if len(values) != len(data):  # pandas dropped or merged lines: find the culprit
+    # pandas ignores extra fields when it reads only some columns: count the separators
+    if len(values) != len(data) or sum(ln.count(",") for ln in data) != (ncols - 1) * len(data):
         _scan(path, data, first, ncols, used, names)
     order = [used.index(c) for c in acc_cols]
     acc = values[:, order]

@@ -172,7 +172,7 @@ def _read(path: Path, cols: list[int]) -> np.ndarray:
     except ValueError:
         _scan_all(path, buf, cols)
         raise InputError("non-numeric field", path) from None
-    values = df.to_numpy(dtype=np.float64)[:n_lines]
+    values = df[cols].to_numpy(dtype=np.float64)[:n_lines]
     if len(values) != n_lines:
         _scan_all(path, buf)
         raise InputError(f"expected {n_lines} rows, read {len(values)}", path)
@@ -207,7 +207,7 @@ def _load_file(path: Path, imu: str, accel: str, cmap: dict[int, str], max_gap_s
     bad[~bad] = ~valid[act[~bad]]
     if bad.any():
         i = int(np.argmax(bad))
-        raise InputError(f"unknown activity id {values[i, 1]!r}; PAMAP2 ids are "
+        raise InputError(f"unknown activity id {float(values[i, 1]):g}; PAMAP2 ids are "
                          f"{', '.join(str(a) for a in ACTIVITIES)}", path, i + 1)
     if np.isnan(t).any():
         i = int(np.argmax(np.isnan(t)))
