@@ -113,11 +113,11 @@ class GravityRotationFilter:
 
 
 def _filtered(rec: Recording, suppress: bool) -> Recording:
+    if rec.meta.get("gravity_rotated"):
+        raise InputError(f"recording {rec.source} is already gravity-rotated")
     if not rec.meta.get("gravity", True):
         raise InputError(f"recording {rec.source} carries no gravity (meta gravity=False): nothing to rotate "
                          "or suppress")
-    if rec.meta.get("gravity_rotated"):
-        raise InputError(f"recording {rec.source} is already gravity-rotated")
     out = GravityRotationFilter(rec.odr_hz, suppress=suppress).process(rec.samples)
     meta = dict(rec.meta, gravity=not suppress, gravity_rotated=True)
     return replace(rec, samples=out, meta=meta)
