@@ -8,6 +8,7 @@ imported only inside the commands, so ``hargan --help`` is fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import textwrap
@@ -417,6 +418,29 @@ class _NativeStderrFilter:
         self.saved = None
 
 
+
+
+@contextlib.contextmanager
+def _quiet_python_logs(enabled: bool):
+    """TensorFlow's Python logger at ERROR and Keras' benign UserWarnings off, for this command only."""
+    if not enabled:
+        yield
+        return
+    import logging
+    import warnings
+
+    tf_logger = logging.getLogger("tensorflow")
+    old = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*`shuffle=True` was passed.*")
+            warnings.filterwarnings("ignore", message=r".*triggered tf\.function retracing.*")
+            yield
+    finally:
+        tf_logger.setLevel(old)
+
+
 # ------------------------------------------------------------------------------ entry point
 
 def _error(msg: str) -> None:
@@ -438,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
         if handler is None:
             raise UsageError("no command given (see 'hargan --help')")
-        with _NativeStderrFilter(enabled=not debug and not os.environ.get("HARGAN_NATIVE_LOGS")):
+        with _NativeStderrFilter(enabled=not debug and not os.environ.get("HARGAN_NATIVE_LOGS")), \
+                _quiet_python_logs(enabled=not debug):
             return int(handler(args) or 0)
     except UsageError as exc:
         _error(str(exc))

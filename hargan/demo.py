@@ -30,9 +30,9 @@ def demo_config(quick: bool = False, seed: int = 0) -> Config:
         windows=WindowsConfig(length=48, stride=12, fractions=[0.7, 0.15, 0.15]),
         classifier=ClassifierConfig(preset="cnn1d", epochs=8 if quick else 60, batch_size=32,
                                     patience=4 if quick else 12, representative_samples=200),
-        gan=GanConfig(latent_dim=32, n_critic=2 if quick else 5, steps=40 if quick else 1500,
-                      batch_size=32 if quick else 64, classifier_weight=1.0),
-        sampling=SamplingConfig(per_class=16 if quick else 100, min_confidence=0.5, max_tries=5 if quick else 20),
+        gan=GanConfig(latent_dim=32, n_critic=2 if quick else 5, steps=200 if quick else 1500,
+                      batch_size=32 if quick else 64, classifier_weight=3.0 if quick else 1.0),
+        sampling=SamplingConfig(per_class=16 if quick else 100, min_confidence=0.5, max_tries=10 if quick else 20),
         evaluation=EvaluationConfig(quick=True if quick else False, seeds=1),
         export=ExportConfig(name="har_model", n_test_vectors=4 if quick else 10),
     )

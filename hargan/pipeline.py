@@ -388,12 +388,14 @@ def evaluate_files(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray", 
                    preset: str, int8: "Int8Classifier | None" = None, quick: bool = False, seeds: int = 1,
                    seed: int = 0, min_confidence: float = 0.5, acceptance: dict | None = None,
                    history: Path | None = None, extra: dict | None = None, figures: dict | None = None,
-                   log: Log = _quiet) -> dict:
+                   seconds_before: float | None = None, log: Log = _quiet) -> dict:
     """Score synthetic vs real windows (averaged over ``seeds``), then write metrics.json, report.md and the
-    PNG plots into ``out_dir``. ``extra`` holds the other steps' figures (classifier, timing, ...)."""
+    PNG plots into ``out_dir``. ``extra`` holds the other steps' figures (classifier, timing, ...);
+    ``seconds_before`` (the earlier steps' time) makes ``timing.total_seconds`` include this evaluation."""
     from gan.evaluation import evaluate_synthetic
     from gan.report import write_report
 
+    t0 = time.perf_counter()
     out_dir = Path(out_dir)
     runs = []
     for k in range(max(1, int(seeds))):
@@ -404,6 +406,10 @@ def evaluate_files(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray", 
     figs = {**dict(figures or {}), **{k: Path(v) for k, v in (gan_metrics.pop("figures", None) or {}).items()}}
     metrics = dict(extra or {})
     metrics["gan"] = {**metrics.get("gan", {}), **gan_metrics}
+    timing = metrics.setdefault("timing", {})
+    timing["evaluate_seconds"] = round(time.perf_counter() - t0, 2)
+    if seconds_before is not None:
+        timing["total_seconds"] = round(seconds_before + timing["evaluate_seconds"], 2)
     write_report(metrics, out_dir, {k: v for k, v in figs.items() if Path(v).is_file()})
     g = metrics["gan"]
     log(f"  TRTR {_fmt(g.get('trtr_accuracy'))}, TSTR {_fmt(g.get('tstr_accuracy'))} "
@@ -624,8 +630,6 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
         syn = state.get("synthetic") or SyntheticSet.load(syn_dir / "windows.npz")
         extra = _base_metrics(cfg, sensor, prepare_result, float_metrics, int8_figures, gan_info, gan_seconds,
                               sample_result, rd)
-        extra["timing"]["total_seconds"] = round(
-            sum(r.seconds for r in rd.records.values()) + (time.perf_counter() - t_eval), 2)
         figures = {"classifier_training": clf_dir / "training.png",
                    "confusion_float": clf_dir / "confusion_float.png",
                    "confusion_int8": clf_dir / "confusion_int8.png"}
@@ -634,11 +638,11 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                                  min_confidence=cfg.sampling.min_confidence,
                                  acceptance={"acceptance_rate": sample_result.get("acceptance_rate"),
                                              "acceptance_by_class": sample_result.get("acceptance_by_class")},
-                                 history=gan_dir / "history.csv", extra=extra, figures=figures, log=log)
+                                 history=gan_dir / "history.csv", extra=extra, figures=figures,
+                                 seconds_before=sum(r.seconds for r in rd.records.values()), log=log)
         state["metrics"] = metrics
         return {}
 
-    t_eval = time.perf_counter()
     upstream = json.dumps([prepare_result, float_metrics, int8_figures, gan_info, sample_result],
                           sort_keys=True, default=str)
     import hashlib
