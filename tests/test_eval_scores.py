@@ -1,0 +1,115 @@
+"""Classifier-based scores (TRTR/TSTR, augmentation, discriminative score, int8 acceptance) and the whole
+``evaluate_synthetic`` on tiny sine data with known answers. Uses the ``ign`` preset (no BatchNorm: it
+learns these sines in a few epochs)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from eval_data import CLASSES, sines, window_set
+
+from gan.evaluation import (QUICK, discriminative_score, evaluate_synthetic, int8_acceptance, train_test_scores)
+from gan.report import REQUIRED_KEYS, flatten_metrics, write_report
+from har_data import InputError
+
+CONTRACT_KEYS = {"trtr_accuracy", "tstr_accuracy", "tstr_ratio", "discriminative_score", "mmd", "mmd_by_class",
+                 "psd_distance_by_class", "nn_dtw", "acceptance_rate", "acceptance_by_class", "augmentation_gain"}
+
+
+@pytest.fixture(scope="module")
+def real():
+    return window_set()
+
+
+@pytest.fixture(scope="module")
+def int8(real):
+    import classifier
+
+    tr = real.subset("train")
+    model = classifier.train_classifier(tr.x, tr.y, CLASSES, preset="ign", epochs=6, verbose=0, seed=0)
+    return classifier.Int8Classifier(classifier.quantize_int8(model, tr.x, num_samples=60, seed=0), CLASSES)
+
+
+@pytest.fixture(scope="module")
+def same_distribution(real, int8, tmp_path_factory):
+    """Synthetic windows = fresh draws from the real data's own distribution: the ideal generator."""
+    x_syn, y_syn = sines(40, seed=99)
+    out = tmp_path_factory.mktemp("eval")
+    hist = {"critic_loss": [-3.0, -2.0, -1.0], "generator_loss": [1.0, 0.5, 0.2], "wasserstein": [3.0, 2.0, 1.0],
+            "classifier_accuracy": [0.3, 0.6, 0.9]}
+    metrics = evaluate_synthetic(real, x_syn, y_syn, preset="ign", seed=0, int8=int8, quick=True, out_dir=out,
+                                 history=hist)
+    return metrics, out
+
+
+def test_ideal_generator_scores(same_distribution):
+    m, _ = same_distribution
+    assert CONTRACT_KEYS <= set(m)
+    assert m["trtr_accuracy"] > 0.9
+    assert abs(m["tstr_accuracy"] - m["trtr_accuracy"]) <= 0.1 and 0.9 <= m["tstr_ratio"] <= 1.1
+    assert m["discriminative_score"] < 0.2
+    assert abs(m["mmd"]) < 0.02 and all(abs(v) < 0.03 for v in m["mmd_by_class"].values())
+    assert m["psd_distance"] < 0.15
+    assert m["memorised_fraction"] == 0.0 and 0.7 < m["nn_dtw"]["ratio"] < 1.3
+    assert set(m["augmentation_gain"]) == {str(p) for p in QUICK.augment_percents}
+    low = m["augmentation_gain"]["10"]
+    assert low["fraction"] == 0.1 and 0 < low["n_real"] < m["n_real_train"]
+    assert low["gain"] == pytest.approx(low["real_plus_synthetic"] - low["real_only"])
+    assert m["augmentation_gain"]["100"]["real_only"] == m["trtr_accuracy"]
+    assert m["acceptance_rate"] > 0.8 and set(m["acceptance_by_class"]) == set(CLASSES)
+    assert m["n_synthetic_by_class"] == {c: 40 for c in CLASSES}
+    assert json.dumps(m)  # plain JSON values only
+
+
+def test_report_from_evaluation(same_distribution):
+    m, out = same_distribution
+    m = dict(m)
+    figures = m.pop("figures")
+    assert set(figures) == {"windows", "pca", "tsne", "psd", "confusion_trtr", "confusion_tstr", "training_curves"}
+    json_path, md_path = write_report({"gan": m, "timing": {"total_seconds": 1.0}}, out, figures)
+    flat = flatten_metrics(json.loads(json_path.read_text()))
+    assert all(k in flat for k in REQUIRED_KEYS) and flat["gan.tstr_ratio"] == m["tstr_ratio"]
+    md = md_path.read_text()
+    assert all(f"]({name}.png)" in md for name in figures)
+
+
+def test_acceptance_known_answer(int8):
+    x, y = sines(20, seed=5)
+    rate, by_class = int8_acceptance(int8, x, y, CLASSES)
+    assert rate == pytest.approx(np.mean(int8.accept(x, y, min_confidence=0.5)))
+    assert rate > 0.8
+    wrong_rate, wrong = int8_acceptance(int8, x, (y + 1) % 3, CLASSES)  # every label wrong
+    assert wrong_rate < 0.2 and all(v < 0.2 for v in wrong.values())
+    _, partial = int8_acceptance(int8, x[y != 2], y[y != 2], CLASSES)
+    assert partial["run"] is None
+
+
+def test_tstr_collapses_when_synthetic_labels_are_wrong(real):
+    x_syn, y_syn = sines(40, seed=98)
+    s = train_test_scores(real, x_syn, (y_syn + 1) % 3, preset="ign", seed=0, settings=QUICK)
+    assert s["trtr_accuracy"] > 0.9 and s["tstr_accuracy"] < 0.3 and s["tstr_ratio"] < 0.35
+    assert np.trace(np.asarray(s["tstr_confusion"])) < np.trace(np.asarray(s["trtr_confusion"]))
+
+
+def test_discriminative_score_identical_vs_different(real):
+    tr = real.subset("train")
+    kw = dict(seeds=1, seed=4, epochs=QUICK.disc_epochs, patience=QUICK.disc_patience)
+    same_a = discriminative_score(tr.x, tr.y, tr.x, tr.y, 3, **kw)  # identical sets
+    same_b = discriminative_score(tr.x, tr.y, tr.x, tr.y, 3, **kw)
+    assert same_a == same_b  # same seed on CPU: same numbers
+    assert same_a["score"] < 0.1 and same_a["n_per_set"] == len(tr)
+    x_far, y_far = sines(48, seed=3, freqs=(2.0, 5.0, 9.0), offset=1000.0, amp=400.0)
+    far = discriminative_score(tr.x, tr.y, x_far, y_far, 3, **kw)
+    assert far["score"] > 0.4
+
+
+def test_bad_input_is_reported(real):
+    x, y = sines(4, seed=1)
+    with pytest.raises(InputError, match="synthetic windows are"):
+        evaluate_synthetic(real, x[:, :20], y, preset="ign", quick=True)
+    with pytest.raises(InputError, match="labels outside"):
+        evaluate_synthetic(real, x, y + 5, preset="ign", quick=True)
+    with pytest.raises(InputError, match="'test' split"):
+        evaluate_synthetic(real.subset(["train", "val"]), x, y, preset="ign", quick=True)
