@@ -98,10 +98,15 @@ def _build_cnn1d(window_length: int, class_names: Sequence[str], full_scale_g: f
     x = StaticReshape((int(window_length), 1, int(channels)), name="to_image")(x)
     for i, (w, k, p) in enumerate(zip(widths, kernels, pools)):
         x = _conv_block(x, w, k, f"b{i + 1}", p)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    # Head: global mean, then a 1x1 convolution as the classifier layer. It is a Dense layer in all
+    # but name; as CONV_2D its int8 rounding is the same on LiteRT and TFLite-Micro, which is not
+    # always so for FULLY_CONNECTED (one code apart on a few windows in a thousand).
+    x = layers.GlobalAveragePooling2D(keepdims=True, name="gap")(x)
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(n, activation="softmax", name="probs")(x)
+    x = layers.Conv2D(n, (1, 1), name="logits")(x)
+    x = StaticReshape((n,), name="flatten")(x)
+    outputs = layers.Activation("softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

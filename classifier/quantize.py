@@ -71,10 +71,26 @@ def representative_windows(model: keras.Model, representative_x: np.ndarray, num
     return picked
 
 
-def quantize_int8(model: keras.Model, representative_x: np.ndarray, num_samples: int = 300, seed: int = 0) -> bytes:
+def strip_tflite(model_bytes: bytes) -> bytes:
+    """Drop what inference never reads: tensor and subgraph names, signature defs, converter metadata.
+
+    Saves 1-1.5 KB of flash on a small model; weights, quantization and ops are untouched.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    obj = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    flatbuffer_utils.strip_strings(obj)
+    if obj.metadata:
+        obj.metadata = [m for m in obj.metadata if m.name not in (b"CONVERSION_METADATA", "CONVERSION_METADATA")]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(obj))
+
+
+def quantize_int8(model: keras.Model, representative_x: np.ndarray, num_samples: int = 300, seed: int = 0,
+                  strip: bool = True) -> bytes:
     """Convert a float classifier to a full-integer int8 .tflite (int8 input and output, per-channel weights).
 
     Returns the .tflite bytes; the same bytes run on LiteRT, TFLite-Micro and the STM32.
+    ``strip`` removes names and converter metadata (see :func:`strip_tflite`).
     """
     import tensorflow as tf
 
@@ -93,6 +109,7 @@ def quantize_int8(model: keras.Model, representative_x: np.ndarray, num_samples:
     try:
         with _quiet_fd(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-            return bytes(converter.convert())
+            out = bytes(converter.convert())
     except Exception as exc:  # conversion errors are internal, but say which model
         raise RuntimeError(f"int8 conversion of model {model.name!r} failed: {exc}") from exc
+    return strip_tflite(out) if strip else out

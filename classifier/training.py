@@ -46,6 +46,45 @@ def class_weights(y: np.ndarray, num_classes: int) -> dict[int, float]:
     return out
 
 
+def _rotation_matrices(angles, axes):
+    """Rodrigues: rotation matrices (B x 3 x 3) for angles (B,) about unit axes (B x 3)."""
+    import tensorflow as tf
+
+    kx, ky, kz = axes[:, 0], axes[:, 1], axes[:, 2]
+    zero = tf.zeros_like(kx)
+    k = tf.reshape(tf.stack([zero, -kz, ky, kz, zero, -kx, -ky, kx, zero], axis=1), (-1, 3, 3))
+    s = tf.sin(angles)[:, None, None]
+    c = tf.cos(angles)[:, None, None]
+    eye = tf.eye(3, batch_shape=tf.shape(angles)[:1])
+    return eye + s * k + (1.0 - c) * tf.matmul(k, k)
+
+
+def augmented_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, rotate_deg: float,
+                      scale: float, noise_mg: float):
+    """An endless, shuffled tf.data stream of batches with random 3D rotations (a wrist worn a little
+    differently), gain (+-``scale``) and white noise; seeded, with stateless ops, so runs repeat."""
+    import tensorflow as tf
+
+    n = len(x)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).repeat().enumerate()
+    max_angle = float(np.deg2rad(rotate_deg))
+
+    def aug(i, batch):
+        xb, yb = batch
+        b = tf.shape(xb)[0]
+        s = tf.stack([tf.cast(seed, tf.int64), i])
+        axes = tf.random.stateless_normal((b, 3), seed=s)
+        axes = axes / (tf.norm(axes, axis=1, keepdims=True) + 1e-9)
+        angles = tf.random.stateless_uniform((b,), seed=s + 1, minval=-max_angle, maxval=max_angle)
+        gain = tf.random.stateless_uniform((b, 1, 1), seed=s + 2, minval=1.0 - scale, maxval=1.0 + scale)
+        noise = tf.random.stateless_normal(tf.shape(xb), seed=s + 3, stddev=noise_mg)
+        xr = tf.matmul(xb, _rotation_matrices(angles, axes), transpose_b=True)
+        return xr * gain + noise, yb
+
+    return ds.map(aug, num_parallel_calls=1, deterministic=True).prefetch(2)
+
+
 def train_classifier(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -62,11 +101,17 @@ def train_classifier(
     verbose: Any = "auto",
     callbacks: Sequence[keras.callbacks.Callback] = (),
     learning_rate: float = 3e-3,
+    augment: bool = True,
+    rotate_deg: float = 15.0,
+    gain: float = 0.1,
+    noise_mg: float = 10.0,
 ) -> keras.Model:
     """Build ``preset`` and fit it on mg windows; returns the model with the best validation loss.
 
     Without validation data, early stopping and the LR schedule watch the training loss.
-    ``model.history`` holds the Keras History.
+    ``augment`` trains on randomly rotated (+-``rotate_deg`` about a random axis), scaled
+    (1 +- ``gain``) and noisy (``noise_mg``) copies of the windows, so the model leans on the
+    motion more than on how the sensor happened to sit. ``model.history`` holds the Keras History.
     """
     class_names = [str(c) for c in class_names]
     x_train, y_train = _check_xy(x_train, y_train, len(class_names), "training windows")
@@ -89,15 +134,18 @@ def train_classifier(
                                           min_lr=learning_rate / 64),
         *callbacks,
     ]
+    fit_data: dict[str, Any]
+    if augment:
+        fit_data = dict(x=augmented_dataset(x_train, y_train, int(batch_size), int(seed), rotate_deg, gain, noise_mg),
+                        steps_per_epoch=int(np.ceil(len(x_train) / int(batch_size))))
+    else:
+        fit_data = dict(x=x_train, y=y_train, batch_size=int(batch_size), shuffle=True)
     history = model.fit(
-        x_train,
-        y_train,
+        **fit_data,
         validation_data=(x_val, y_val) if has_val else None,
         epochs=int(epochs),
-        batch_size=int(batch_size),
         class_weight=class_weights(y_train, len(class_names)),
         callbacks=cbs,
-        shuffle=True,
         verbose=verbose,
     )
     model.history = history

@@ -212,3 +212,22 @@ def test_bad_input_is_reported(int8, tmp_path):
         train_classifier(np.zeros((4, T, 3), np.float32), np.array([0, 1, 2, 3]), CLASSES, epochs=1)
     with pytest.raises(InputError, match="no such file"):
         load_classifier(tmp_path / "missing.keras")
+
+
+def test_augmentation_is_seeded_and_rotates_rigidly(data):
+    from classifier.training import augmented_dataset
+
+    x, y = data[0][:40], data[1][:40]
+
+    def first(seed):
+        return next(iter(augmented_dataset(x, y, 16, seed, rotate_deg=30.0, scale=0.0, noise_mg=0.0)))
+
+    (a, ya), (b, yb) = first(3), first(3)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+    assert not np.array_equal(first(4)[0].numpy(), a.numpy())
+    # "still" windows are gravity (0, 0, 1000 mg) plus noise: a rotation keeps the 1 g, tilts its direction.
+    g = a.numpy()[ya.numpy() == 0].mean(axis=1)
+    assert len(g) > 0
+    np.testing.assert_allclose(np.linalg.norm(g, axis=-1), 1000.0, rtol=0.02)
+    assert np.all(g[:, 2] >= 1000.0 * np.cos(np.deg2rad(30.0)) - 20) and np.any(g[:, 2] < 990.0)
