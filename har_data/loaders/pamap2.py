@@ -128,6 +128,13 @@ def _check_line(path: Path, raw: bytes, line_no: int, cols: list[int] | None = N
                              path, line_no) from None
 
 
+def _count_byte(buf: bytes, value: int, end: int) -> int:
+    """How many times one byte value occurs in ``buf[:end]`` (numpy, in cache-sized chunks: ~7x bytes.count)."""
+    a = np.frombuffer(buf, dtype=np.uint8, count=end)
+    step = 1 << 22
+    return int(sum(np.count_nonzero(a[i:i + step] == value) for i in range(0, end, step)))
+
+
 def _scan_all(path: Path, buf: bytes, cols: list[int] | None = None) -> None:
     """Slow path, only after a problem was seen: check every line, raise on the first bad one."""
     for i, raw in enumerate(buf.split(b"\n"), 1):
@@ -139,9 +146,8 @@ def _read(path: Path, cols: list[int]) -> np.ndarray:
     """The listed columns as float64, one row per line; errors name the file and line.
 
     Fast path (the real files: one space between fields): pandas' C parser on the used
-    columns, then an exact field-count check that costs two byte counts: no line is short
-    (a short line leaves NaN in the last column, and those lines are checked one by one) and
-    the file holds exactly 53 spaces per line.
+    columns (the last column as text), then an exact field-count check: no line is short (a
+    short line leaves the last column empty) and the file holds exactly 53 spaces per line.
     """
     try:
         buf = path.read_bytes()
@@ -152,14 +158,18 @@ def _read(path: Path, cols: list[int]) -> np.ndarray:
         end -= 1
     if end == 0:
         raise InputError("empty file", path)
-    n_lines = buf.count(b"\n", 0, end) + 1  # data lines; trailing blank lines do not count
+    n_lines = _count_byte(buf, 10, end) + 1  # data lines; trailing blank lines do not count
     nl = buf.find(b"\n")
     first = buf[: nl if nl >= 0 else end].rstrip(b"\r")
     if len(first.split()) != N_COLUMNS:
         raise InputError(f"wrong column count: expected {N_COLUMNS} whitespace-separated columns "
                          f"(PAMAP2 .dat), found {len(first.split())}", path, 1)
     single_space = first.count(b" ") == N_COLUMNS - 1 and b"\t" not in first
-    kw = dict(header=None, usecols=cols, engine="c", dtype=np.float64, skip_blank_lines=False)
+    # The last column is read as text: a short line leaves it empty (""), a dropped sample says "NaN".
+    last = N_COLUMNS - 1
+    kw = dict(header=None, usecols=cols, engine="c", skip_blank_lines=False, nrows=n_lines,
+              dtype={c: (str if c == last else np.float64) for c in cols},
+              keep_default_na=False, na_values={c: ["NaN", "nan"] for c in cols if c != last})
     try:
         df = pd.read_csv(io.BytesIO(buf), sep=" " if single_space else r"\s+", **kw)
     except pd.errors.ParserError as exc:
@@ -167,25 +177,21 @@ def _read(path: Path, cols: list[int]) -> np.ndarray:
         if m:
             raw = buf.split(b"\n")[int(m.group(1)) - 1]
             _check_line(path, raw, int(m.group(1)))
-        _scan_all(path, buf)
-        raise InputError(f"cannot parse: {exc}", path) from None
-    except ValueError:
-        _scan_all(path, buf, cols)
-        raise InputError("non-numeric field", path) from None
-    values = df[cols].to_numpy(dtype=np.float64)[:n_lines]
-    if len(values) != n_lines:
-        _scan_all(path, buf)
-        raise InputError(f"expected {n_lines} rows, read {len(values)}", path)
-    sus = np.flatnonzero(np.isnan(values[:, cols.index(N_COLUMNS - 1)]))
-    if len(sus):
-        starts = np.concatenate([[-1], np.flatnonzero(np.frombuffer(buf, np.uint8, count=end) == 10)]) + 1
-        ends = np.append(starts[1:] - 1, end)
-        for r in sus:
-            raw = buf[starts[r]:ends[r]]
-            if len(raw.split()) != N_COLUMNS:
-                _check_line(path, raw, int(r) + 1)
-    if single_space and buf.count(b" ", 0, end) != (N_COLUMNS - 1) * n_lines:
         _scan_all(path, buf[:end])
+        raise InputError(f"cannot parse: {exc}", path) from None
+    except ValueError:  # a non-numeric field, or an empty line (empty fields)
+        _scan_all(path, buf[:end], cols)
+        raise InputError("non-numeric field", path) from None
+    if len(df) != n_lines:
+        _scan_all(path, buf[:end])
+        raise InputError(f"expected {n_lines} rows, read {len(df)}", path)
+    short = np.flatnonzero(df[last].to_numpy(dtype=object) == "")
+    if len(short):
+        r = int(short[0])
+        _check_line(path, buf.split(b"\n")[r], r + 1)
+    values = df[cols[:-1] if cols[-1] == last else cols].to_numpy(dtype=np.float64)
+    if single_space and _count_byte(buf, 32, end) != (N_COLUMNS - 1) * n_lines:
+        _scan_all(path, buf[:end])  # a line with extra fields (pandas ignores them when reading some columns)
     elif not single_space:
         for i, raw in enumerate(buf[:end].split(b"\n"), 1):
             if len(raw.split()) != N_COLUMNS:
@@ -196,8 +202,7 @@ def _read(path: Path, cols: list[int]) -> np.ndarray:
 def _load_file(path: Path, imu: str, accel: str, cmap: dict[int, str], max_gap_s: float, min_duration_s: float,
                on_long_gap: str) -> list[Recording]:
     a0 = IMU_OFFSET[imu] + ACCEL_OFFSET[accel]
-    cols = [0, 1, a0, a0 + 1, a0 + 2, N_COLUMNS - 1]
-    values = _read(path, cols)
+    values = _read(path, [0, 1, a0, a0 + 1, a0 + 2, N_COLUMNS - 1])  # the last column: only checked
     t, act_f, acc = values[:, 0], values[:, 1], values[:, 2:5]
     # activity ids: must be PAMAP2 ids
     valid = np.zeros(max(ACTIVITIES) + 1, dtype=bool)
