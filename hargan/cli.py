@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="TOML or JSON configuration (required unless --print-config)")
     p.add_argument("--out", default="hargan-run", metavar="DIR", help="run directory (default: hargan-run)")
     p.add_argument("--force", action="store_true", help="re-run every step even if unchanged")
+    p.add_argument("--until", default=None, metavar="STEP",
+                   choices=("prepare", "classifier", "quantize", "gan", "finetune", "sample", "evaluate", "export"),
+                   help="stop after this step: prepare, classifier, quantize, gan, finetune, sample, evaluate, export")
     p.add_argument("--print-config", action="store_true",
                    help="print the resolved configuration (defaults filled in) as TOML and exit")
     _common(p)
@@ -290,7 +293,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     from hargan.pipeline import run_pipeline
 
-    run_pipeline(cfg, args.out, force=args.force, log=_say)
+    run_pipeline(cfg, args.out, force=args.force, log=_say, until=args.until)
     return 0
 
 

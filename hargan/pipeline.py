@@ -440,9 +440,19 @@ def _domain_external(dom: DomainConfig | None) -> list[Path]:
     return [Path(dom.path)]
 
 
+STEPS = ("prepare", "classifier", "quantize", "gan", "finetune", "sample", "evaluate", "export")
+
+
+class _Stop(Exception):
+    """Raised after the ``until`` step."""
+
+
 def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log = print,
-                 title: str = "hargan run") -> dict:
-    """Run every step into ``out`` (reusing unchanged ones); returns metrics.json's content."""
+                 title: str = "hargan run", until: str | None = None) -> dict:
+    """Run every step into ``out`` (reusing unchanged ones); returns metrics.json's content.
+
+    ``until`` stops after that step (``STEPS``; "finetune" only with a target domain); returns {} then.
+    """
     from har_data import SensorSpec
 
     t_start = time.perf_counter()
@@ -465,9 +475,19 @@ def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log 
     def lbl(step: str, what: str) -> str:
         return f"[{num[step]}/{n}] {what}"
 
+    if until is not None and until not in steps:
+        raise InputError(f"--until {until}: no such step in this run; steps: {', '.join(steps)}")
+
+    def stop_after(step: str) -> None:
+        if step == until:
+            raise _Stop(step)
+
     log(f"{title}: {out}")
     try:
-        return _run_steps(cfg, out, rd, sensor, two_stage, lbl, log, t_start)
+        return _run_steps(cfg, out, rd, sensor, two_stage, lbl, log, t_start, stop_after)
+    except _Stop as stop:
+        log(f"stopped after {stop} (--until); files in {out}/")
+        return {}
     except InputError:
         if created and not rd.records and out.exists():
             shutil.rmtree(out, ignore_errors=True)
@@ -475,7 +495,8 @@ def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log 
 
 
 def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_stage: bool,
-               lbl: Callable[[str, str], str], log: Log, t_start: float) -> dict:
+               lbl: Callable[[str, str], str], log: Log, t_start: float,
+               stop_after: Callable[[str], None]) -> dict:
     seed = cfg.seed
     windows_path = out / "data" / "windows.npz"
     source_path = out / "data" / "source_windows.npz" if two_stage else windows_path
@@ -505,6 +526,7 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                       outputs=outs, body=prepare, label=lbl("prepare", "prepare: real logs -> windows"))
     write_text(out / "config.toml", config_text(cfg))
     prepare_result = rec.result
+    stop_after("prepare")
 
     def windows() -> "WindowSet":
         if "windows" not in state:
@@ -534,6 +556,7 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                       outputs=["classifier/model.keras", "classifier/confusion_float.png"], body=classifier,
                       label=lbl("classifier", f"classifier: train the float ST classifier ({c.preset})"))
     float_metrics = rec.result
+    stop_after("classifier")
 
     def model() -> "keras.Model":
         if "model" not in state:
@@ -554,6 +577,7 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                       outputs=["classifier/model_int8.tflite", "classifier/confusion_int8.png"], body=quantize,
                       label=lbl("quantize", "quantize: full-integer int8 TFLite"))
     int8_figures = rec.result
+    stop_after("quantize")
 
     def int8() -> "Int8Classifier":
         if "int8" not in state:
@@ -586,6 +610,7 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                                 "gan: train the conditional WGAN-GP with the classifier's feedback"))
     gan_seconds = float(rec.seconds)
     gan_info = {"pretrain" if two_stage else "train": rec.result}
+    stop_after("gan")
 
     if two_stage:
         def finetune() -> dict:
@@ -600,6 +625,7 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                           label=lbl("finetune", "finetune: on the target domain with the ST classifier's feedback"))
         gan_seconds += float(rec.seconds)
         gan_info["finetune"] = rec.result
+        stop_after("finetune")
 
     # 6. validated sampling ----------------------------------------------------------
     s = cfg.sampling
@@ -620,6 +646,7 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                       label=lbl("sample", f"sample: generate and keep what the int8 model accepts "
                                           f"({s.per_class} per class)"))
     sample_result = rec.result
+    stop_after("sample")
 
     # 7. evaluation + report -----------------------------------------------------------
     ev = cfg.evaluation
@@ -652,6 +679,7 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                       inputs=[windows_path, syn_dir / "windows.npz", tflite_path],
                       outputs=["report/metrics.json", "report/report.md"], body=evaluate,
                       label=lbl("evaluate", "evaluate: TSTR / TRTR, discriminative score, MMD; report"))
+    stop_after("evaluate")
 
     # 8. firmware export --------------------------------------------------------------
     e = cfg.export
