@@ -104,6 +104,18 @@ def test_long_gap_error_mode_and_short_pieces(tmp_path):
     assert str(e.value).startswith(f"{f}:101: NaN gap too long: 20 missing samples")
 
 
+def test_timestamp_jump_or_restart_cuts_a_run(tmp_path):
+    f = tmp_path / "subject107.dat"
+    lines = write_subject(f, [(4, 600)])
+    fields = [ln.split(" ", 1) for ln in lines]
+    stamps = [5.0 + 0.01 * i for i in range(300)] + [100.0 + 0.01 * i for i in range(150)] + \
+             [7.0 + 0.01 * i for i in range(150)]
+    f.write_text("\n".join(f"{t:.2f} {rest}" for t, (_, rest) in zip(stamps, fields)) + "\n")
+    recs = load_pamap2(f, min_duration_s=1.0)
+    assert [len(r) for r in recs] == [300, 150, 150]
+    assert [r.meta["start_time_s"] for r in recs] == [5.0, 100.0, 7.0]
+
+
 def _corrupt(tmp_path, line_no: int, new_line: str):
     f = tmp_path / "subject104.dat"
     lines = write_subject(f, [(1, 300)])

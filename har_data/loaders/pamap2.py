@@ -9,7 +9,8 @@ What the loader does:
 - keeps the activities of ``class_map`` (default: ``DEFAULT_CLASS_MAP``); drops activity 0
   ("transient") and valid ids that are not in the map; an id that is not a PAMAP2 activity is
   an error naming the file and line;
-- cuts contiguous runs of one activity into separate Recordings (a timestamp jump also cuts);
+- cuts contiguous runs of one activity into separate Recordings (a timestamp that jumps by
+  more than 1.5 sample periods, or does not increase, also cuts);
 - fills NaN gaps of the chosen accelerometer of at most ``max_gap_s`` (default 0.1 s = 10
   samples) by linear interpolation and splits at longer gaps (or raises, ``on_long_gap="error"``);
   pieces shorter than ``min_duration_s`` (default 2 s) are dropped;
@@ -218,24 +219,19 @@ def _load_file(path: Path, imu: str, accel: str, cmap: dict[int, str], max_gap_s
         i = int(np.argmax(np.isnan(t)))
         raise InputError("timestamp missing (NaN)", path, i + 1)
     dt = np.diff(t)
-    if np.any(dt <= 0):
-        i = int(np.argmax(dt <= 0)) + 1
-        raise InputError("timestamps do not increase", path, i + 1)
     subject_m = _SUBJECT.search(path.stem)
     subject = subject_m.group(1) if subject_m else path.stem
     keep_ids = np.array(sorted(cmap))
     keep = np.isin(act, keep_ids)
-    # run boundaries: activity change, timestamp jump (> 1.5 sample periods), not kept
+    # run boundaries: activity change, timestamp jump (> 1.5 sample periods) or step back
     cut = np.ones(len(act), dtype=bool)
-    cut[1:] = (act[1:] != act[:-1]) | (dt > 1.5 / ODR_HZ)
-    run_id = np.cumsum(cut)
+    cut[1:] = (act[1:] != act[:-1]) | (dt > 1.5 / ODR_HZ) | (dt <= 0)
     starts = np.flatnonzero(cut)
     ends = np.append(starts[1:], len(act))
     max_gap = int(round(max_gap_s * ODR_HZ))
     min_len = int(np.ceil(min_duration_s * ODR_HZ))
     out: list[Recording] = []
     seg = 0
-    del run_id
     for s, e in zip(starts, ends):
         if not keep[s]:
             continue
