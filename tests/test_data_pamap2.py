@@ -61,6 +61,8 @@ def test_runs_classes_units_and_subject(tmp_path):
     # 9.80665 m/s^2 -> 1000 mg, including the interpolated rows
     np.testing.assert_allclose(recs[0].samples, np.tile([1000.0, 0, 0], (300, 1)), atol=1e-3)
     assert recs[0].samples.dtype == np.float32 and recs[0].group == "subject:105"
+    assert recs.notes == ["PAMAP2: 4 recordings; 1 NaN gap(s) of <= 0.1 s interpolated, 1 longer gap(s) split, "
+                          "0 piece(s) shorter than 2 s dropped"]
 
 
 def test_accel_6g_imu_and_class_map(tmp_path):

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from har_data.errors import InputError
-from har_data.loaders._common import Recordings, existing_path, fill_short_gaps, max_nan_run
+from har_data.loaders._common import Recordings, existing_path, fill_short_gaps, max_nan_run, nan_runs
 from har_data.recording import MS2_TO_MG, Recording
 
 ODR_HZ = 100.0
@@ -110,8 +110,12 @@ def load_pamap2(path: str | os.PathLike, imu: str = "hand", accel: str = "16g", 
         raise InputError(f"on_long_gap must be 'split' or 'error', got {on_long_gap!r}")
     cmap = _check_class_map(class_map)
     recs = Recordings()
+    stats = {"interpolated": 0, "split": 0, "dropped_short": 0}
     for f in _files(p):
-        recs.extend(_load_file(f, imu, accel, cmap, max_gap_s, min_duration_s, on_long_gap))
+        recs.extend(_load_file(f, imu, accel, cmap, max_gap_s, min_duration_s, on_long_gap, stats))
+    recs.notes.append(f"PAMAP2: {len(recs)} recordings; {stats['interpolated']} NaN gap(s) of <= {max_gap_s:g} s "
+                      f"interpolated, {stats['split']} longer gap(s) split, {stats['dropped_short']} piece(s) "
+                      f"shorter than {min_duration_s:g} s dropped")
     return recs
 
 
@@ -201,7 +205,7 @@ def _read(path: Path, cols: list[int]) -> np.ndarray:
 
 
 def _load_file(path: Path, imu: str, accel: str, cmap: dict[int, str], max_gap_s: float, min_duration_s: float,
-               on_long_gap: str) -> list[Recording]:
+               on_long_gap: str, stats: dict[str, int]) -> list[Recording]:
     a0 = IMU_OFFSET[imu] + ACCEL_OFFSET[accel]
     values = _read(path, [0, 1, a0, a0 + 1, a0 + 2, N_COLUMNS - 1])  # the last column: only checked
     t, act_f, acc = values[:, 0], values[:, 1], values[:, 2:5]
@@ -236,6 +240,10 @@ def _load_file(path: Path, imu: str, accel: str, cmap: dict[int, str], max_gap_s
         if not keep[s]:
             continue
         block = acc[s:e]
+        gap_starts, gap_ends = nan_runs(np.isnan(block).any(axis=1))
+        inner = (gap_starts > 0) & (gap_ends < len(block))
+        stats["interpolated"] += int(np.sum(inner & (gap_ends - gap_starts <= max_gap)))
+        stats["split"] += int(np.sum(inner & (gap_ends - gap_starts > max_gap)))
         if on_long_gap == "error":
             run, at = max_nan_run(np.isnan(block).any(axis=1))
             if run > max_gap:
@@ -243,6 +251,7 @@ def _load_file(path: Path, imu: str, accel: str, cmap: dict[int, str], max_gap_s
                                  f"accelerometer where at most {max_gap_s:g} s is interpolated", path, s + at + 1)
         for ps, pe, filled in fill_short_gaps(block, max_gap):
             if pe - ps < min_len:
+                stats["dropped_short"] += 1
                 continue
             aid = int(act[s])
             out.append(Recording(
