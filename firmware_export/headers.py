@@ -1,0 +1,135 @@
+"""Application headers: class labels, sensor configuration, model input/output quantization.
+
+Files (``name="har_model"``):
+  har_model_labels.h/.c  enum har_model_class (HAR_MODEL_CLASS_<LABEL>) + string table
+  har_model_sensor.h     sensor name, full scale (g), ODR (Hz), mg/LSB, window length, axes
+  har_model_quant.h      input/output scale and zero point + counts -> int8 conversion (static inline)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, c_float, c_string, check_c_name,
+                                   enum_suffix, guard_close, guard_open, write_files)
+from firmware_export.convert import c_counts_to_int8
+from har_data import InputError, SensorSpec
+
+AXIS_NAMES = "xyz"
+
+
+def _comment(text: str) -> str:
+    """Text safe inside a C comment (no nested comment markers)."""
+    return c_string(text)[1:-1].replace("/*", "/ *").replace("*/", "* /")
+
+
+def _class_idents(prefix: str, class_names: Sequence[str]) -> list[str]:
+    idents, seen = [], set()
+    for i, label in enumerate(class_names):
+        ident = f"{prefix}_CLASS_{enum_suffix(label)}"
+        if ident in seen:
+            ident = f"{ident}_{i}"
+        seen.add(ident)
+        idents.append(ident)
+    return idents
+
+
+def labels_sources(class_names: Sequence[str], name: str = "har_model") -> dict[str, str]:
+    """``<name>_labels.h/.c``: the class enum and the label string table."""
+    name = check_c_name(name)
+    names = [str(c) for c in class_names]
+    if len(names) < 1:
+        raise InputError("no class names to export")
+    prefix, h = name.upper(), f"{name}_labels.h"
+    idents = _class_idents(prefix, names)
+    enum_lines = "\n".join(f"  {ident} = {i}, /* {_comment(label)} */"
+                           for i, (ident, label) in enumerate(zip(idents, names)))
+    header = (
+        guard_open(h) + EXTERN_C_OPEN
+        + f"#define {prefix}_NUM_CLASSES {len(names)}\n\n"
+        + f"/* Class ids: positions of the model's outputs. */\ntypedef enum {name}_class {{\n{enum_lines}\n}} {name}_class_t;\n\n"
+        + f"/* Class names, indexed by {name}_class_t. */\n"
+        + f"extern const char *const {name}_class_names[{prefix}_NUM_CLASSES];\n\n"
+        + EXTERN_C_CLOSE + guard_close(h)
+    )
+    table = "\n".join(f"  {c_string(label)}," for label in names)
+    source = (BANNER + f'#include "{h}"\n\n'
+              + f"const char *const {name}_class_names[{prefix}_NUM_CLASSES] = {{\n{table}\n}};\n")
+    return {h: header, f"{name}_labels.c": source}
+
+
+def sensor_source(sensor: SensorSpec, window_length: int, channels: int = 3, name: str = "har_model") -> str:
+    """``<name>_sensor.h``: the accelerometer configuration the model was trained for."""
+    name = check_c_name(name)
+    if not isinstance(sensor, SensorSpec):
+        raise InputError(f"expected a SensorSpec, got {sensor!r}")
+    if int(window_length) < 1 or not 1 <= int(channels) <= 3:
+        raise InputError(f"bad window {window_length} x {channels} (need >= 1 sample of 1..3 axes)")
+    p, h = name.upper(), f"{name}_sensor.h"
+    lo, hi = sensor.count_range
+    axes = AXIS_NAMES[: int(channels)]
+    return (
+        guard_open(h)
+        + f"/* Sensor configuration: {sensor.name}, +-{sensor.full_scale_g} g, {sensor.odr_hz:g} Hz.\n"
+        + f"   Program the sensor with these settings; the model expects windows of {p}_WINDOW_LENGTH\n"
+        + f"   samples, axes interleaved ({', '.join(axes)}) per sample, as raw int16 output codes. */\n\n"
+        + f"#define {p}_SENSOR_NAME {c_string(sensor.name)}\n"
+        + f"#define {p}_SENSOR_FULL_SCALE_G {int(sensor.full_scale_g)}\n"
+        + f"#define {p}_SENSOR_ODR_HZ {c_float(sensor.odr_hz)}\n"
+        + f"#define {p}_SENSOR_MG_PER_LSB {c_float(sensor.sensitivity_mg_per_lsb)}\n"
+        + f"#define {p}_SENSOR_OUTPUT_BITS {int(sensor.bits)}\n"
+        + f"#define {p}_SENSOR_COUNT_MIN ({int(lo)})\n"
+        + f"#define {p}_SENSOR_COUNT_MAX ({int(hi)})\n"
+        + f"#define {p}_WINDOW_LENGTH {int(window_length)}\n"
+        + f"#define {p}_AXES {int(channels)}\n"
+        + f"#define {p}_AXIS_ORDER {c_string(axes)}\n"
+        + f"#define {p}_INPUT_SIZE ({p}_WINDOW_LENGTH * {p}_AXES)\n\n"
+        + guard_close(h)
+    )
+
+
+def quant_source(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int,
+                 name: str = "har_model") -> str:
+    """``<name>_quant.h``: input/output quantization and the counts -> int8 input conversion."""
+    name = check_c_name(name)
+    p, h = name.upper(), f"{name}_quant.h"
+    for what, zp in (("input", input_zero_point), ("output", output_zero_point)):
+        if not -128 <= int(zp) <= 127:
+            raise InputError(f"{what} zero point {zp} is outside -128..127: not an int8 model")
+    return (
+        guard_open(h)
+        + "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
+        + f'#include "{name}_sensor.h"\n\n'
+        + EXTERN_C_OPEN
+        + "/* Model input/output quantization: real = (q - zero_point) * scale.\n"
+        + "   Input real unit: mg. Output real unit: class probability. */\n"
+        + f"#define {p}_INPUT_SCALE {c_float(input_scale)}\n"
+        + f"#define {p}_INPUT_ZERO_POINT ({int(input_zero_point)})\n"
+        + f"#define {p}_OUTPUT_SCALE {c_float(output_scale)}\n"
+        + f"#define {p}_OUTPUT_ZERO_POINT ({int(output_zero_point)})\n\n"
+        + c_counts_to_int8(p, name) + "\n"
+        + EXTERN_C_CLOSE + guard_close(h)
+    )
+
+
+def export_headers(int8: Any, class_names: Sequence[str], sensor: SensorSpec, window_length: int | None,
+                   out_dir: str | os.PathLike, name: str = "har_model") -> list[Path]:
+    """Write the labels, sensor and quantization headers for ``int8`` (an Int8Classifier) into ``out_dir``."""
+    name = check_c_name(name)
+    names = list(class_names)
+    num = int(getattr(int8, "num_classes", len(names)))
+    if len(names) != num:
+        raise InputError(f"{len(names)} class names for a model with {num} outputs")
+    model_len = getattr(int8, "window_length", None)
+    if window_length is None:
+        window_length = model_len
+    if model_len is not None and int(window_length) != int(model_len):
+        raise InputError(f"window length {window_length} but the model takes windows of {model_len}")
+    channels = int(getattr(int8, "channels", 3))
+    files = labels_sources(names, name)
+    files[f"{name}_sensor.h"] = sensor_source(sensor, int(window_length), channels, name)
+    files[f"{name}_quant.h"] = quant_source(int8.input_scale, int8.input_zero_point, int8.output_scale,
+                                            int8.output_zero_point, name)
+    return write_files(Path(out_dir), files)

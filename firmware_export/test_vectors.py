@@ -1,0 +1,134 @@
+"""Test vectors for the board: int8 model inputs, expected labels, the reference runtime's int8 outputs.
+
+``<name>_test_vectors.h/.c`` let the firmware check itself on the target: run the model on
+``<name>_test_inputs[i]`` and compare the int8 outputs with ``<name>_test_outputs[i]``
+(TFLite-Micro's reference kernels give the same bytes as our reference LiteRT run). When a
+sensor is given, the raw int16 counts are included too and the inputs are made from them with
+the same counts -> int8 conversion as the firmware's (``<name>_counts_to_int8``), so the whole
+sensor-to-class path can be checked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, check_c_name, guard_close, guard_open,
+                                   int_table, write_files)
+from firmware_export.convert import counts_to_int8
+from har_data import InputError, SensorSpec
+
+DEFAULT_N = 10
+
+
+@dataclass
+class TestVectors:
+    """What goes into the header: int8 inputs (N x T x C), int8 outputs (N x K), labels, counts or None."""
+
+    inputs: np.ndarray
+    outputs: np.ndarray
+    labels: np.ndarray
+    counts: np.ndarray | None
+
+    __test__ = False  # not a pytest class
+
+    @property
+    def predictions(self) -> np.ndarray:
+        return np.argmax(self.outputs, axis=-1).astype(np.int64)
+
+
+def pick_windows(y: np.ndarray, n: int) -> np.ndarray:
+    """Indices of ``n`` windows, taken round-robin over the classes (in order of first appearance)."""
+    y = np.asarray(y).reshape(-1)
+    by_class = [np.flatnonzero(y == c) for c in dict.fromkeys(y.tolist())]
+    picked: list[int] = []
+    depth = 0
+    while len(picked) < min(n, len(y)):
+        for idx in by_class:
+            if depth < len(idx) and len(picked) < n:
+                picked.append(int(idx[depth]))
+        depth += 1
+    return np.asarray(picked, dtype=np.int64)
+
+
+def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAULT_N,
+                      sensor: SensorSpec | None = None, runtime: str = "litert") -> TestVectors:
+    """Pick ``n`` windows and compute their int8 inputs and the reference runtime's int8 outputs."""
+    x = np.asarray(x_mg, dtype=np.float32)
+    y = np.asarray(y).reshape(-1)
+    if x.ndim != 3 or len(x) != len(y):
+        raise InputError(f"test windows must be N x T x axes with N labels, got {x.shape} and {len(y)} labels")
+    if len(x) == 0 or int(n) < 1:
+        raise InputError("no test windows to export")
+    if y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= int8.num_classes:
+        raise InputError(f"test labels must be class ids 0..{int8.num_classes - 1}")
+    idx = pick_windows(y, int(n))
+    x, y = x[idx], y[idx].astype(np.int64)
+    counts = None
+    if sensor is not None:
+        counts = sensor.to_counts(x)
+        q = counts_to_int8(counts, sensor, int8.input_scale, int8.input_zero_point)
+    else:
+        q = int8.quantize_input(x)
+    # Feed exactly these int8 codes: (q - zp) * scale quantizes back to q (checked below).
+    x_exact = ((q.astype(np.float64) - int8.input_zero_point) * int8.input_scale).astype(np.float32)
+    if not np.array_equal(int8.quantize_input(x_exact), q):
+        raise RuntimeError("int8 test inputs do not round-trip through the model's input quantization")
+    outputs = np.asarray(int8.predict_int8(x_exact, runtime=runtime), dtype=np.int8)
+    return TestVectors(inputs=q.astype(np.int8), outputs=outputs, labels=y, counts=counts)
+
+
+def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, str]:
+    """``<name>_test_vectors.h/.c`` text for ``tv``."""
+    name = check_c_name(name)
+    p, h = name.upper(), f"{name}_test_vectors.h"
+    n = len(tv.inputs)
+    size = int(np.prod(tv.inputs.shape[1:]))
+    k = int(tv.outputs.shape[-1])
+    decl = [
+        f"#define {p}_TEST_VECTOR_COUNT {n}",
+        f"#define {p}_TEST_INPUT_SIZE {size}",
+        f"#define {p}_TEST_OUTPUT_SIZE {k}",
+        f"#define {p}_TEST_HAS_COUNTS {1 if tv.counts is not None else 0}",
+        "",
+        "/* Model inputs (int8, [window][sample * axes + axis]), as the firmware feeds them. */",
+        f"extern const int8_t {name}_test_inputs[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE];",
+        "/* The reference runtime's int8 outputs for those inputs (compare byte for byte). */",
+        f"extern const int8_t {name}_test_outputs[{p}_TEST_VECTOR_COUNT][{p}_TEST_OUTPUT_SIZE];",
+        "/* True class ids of the windows (the model may get some wrong: compare with predictions). */",
+        f"extern const uint8_t {name}_test_labels[{p}_TEST_VECTOR_COUNT];",
+        "/* argmax of the expected outputs (ties to the lower id). */",
+        f"extern const uint8_t {name}_test_predictions[{p}_TEST_VECTOR_COUNT];",
+    ]
+    if tv.counts is not None:
+        decl += ["/* Raw int16 sensor counts the inputs were made from (via the counts -> int8 conversion). */",
+                 f"extern const int16_t {name}_test_counts[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE];"]
+    header = (guard_open(h) + "#include <stdint.h>\n\n" + EXTERN_C_OPEN + "\n".join(decl) + "\n\n"
+              + EXTERN_C_CLOSE + guard_close(h))
+
+    def table2(ctype: str, sym: str, dims: str, arr: np.ndarray) -> str:
+        rows = ",\n".join("  {\n" + int_table(row.reshape(-1), indent="    ") + "\n  }" for row in arr)
+        return f"const {ctype} {name}_{sym}{dims} = {{\n{rows}\n}};\n\n"
+
+    body = table2("int8_t", "test_inputs", f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE]", tv.inputs)
+    body += table2("int8_t", "test_outputs", f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_OUTPUT_SIZE]", tv.outputs)
+    body += (f"const uint8_t {name}_test_labels[{p}_TEST_VECTOR_COUNT] = {{\n{int_table(tv.labels)}\n}};\n\n"
+             f"const uint8_t {name}_test_predictions[{p}_TEST_VECTOR_COUNT] = {{\n{int_table(tv.predictions)}\n}};\n")
+    if tv.counts is not None:
+        body += "\n" + table2("int16_t", "test_counts", f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE]", tv.counts)
+    source = BANNER + f'#include "{h}"\n\n' + body.rstrip("\n") + "\n"
+    return {h: header, f"{name}_test_vectors.c": source}
+
+
+def export_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, out_dir: str | os.PathLike,
+                        name: str = "har_model", n: int = DEFAULT_N, sensor: SensorSpec | None = None,
+                        runtime: str = "litert") -> list[Path]:
+    """Write ``<name>_test_vectors.h/.c``: ``n`` windows (round-robin over classes) as int8 inputs,
+    their labels and the reference runtime's int8 outputs; with ``sensor``, also the raw counts."""
+    name = check_c_name(name)
+    tv = make_test_vectors(int8, x_mg, y, n, sensor=sensor, runtime=runtime)
+    return write_files(Path(out_dir), test_vector_sources(tv, name))

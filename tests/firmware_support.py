@@ -1,0 +1,64 @@
+"""Shared helpers for the firmware_export tests: one tiny int8 model per session, C compilation."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CLASSES = ["stationary", "walking", "running", "cycling"]
+T = 48
+
+GCC = shutil.which("gcc")
+GXX = shutil.which("g++")
+needs_gcc = pytest.mark.skipif(GCC is None, reason="gcc is not installed")
+needs_gxx = pytest.mark.skipif(GXX is None, reason="g++ is not installed")
+C_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+CXX_FLAGS = ["-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_int8_bytes() -> bytes:
+    """An untrained cnn1d_tiny classifier (48 x 3 -> 4 classes), full-integer int8."""
+    from classifier import build_classifier, quantize_int8
+
+    model = build_classifier("cnn1d_tiny", T, CLASSES, full_scale_g=4.0, seed=0)
+    x = np.random.default_rng(0).normal(0, 900, (48, T, 3)).astype(np.float32)
+    return quantize_int8(model, x, num_samples=48, seed=0)
+
+
+def tiny_int8():
+    from classifier import Int8Classifier
+
+    return Int8Classifier(tiny_int8_bytes(), CLASSES)
+
+
+def sample_windows(n: int = 12, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    t = np.arange(T) / 26.0
+    x = rng.normal(0, 150, (n, T, 3)) + np.array([0, 0, 1000.0])
+    x += 600 * np.sin(2 * np.pi * (np.arange(n) % 4)[:, None, None] * t[None, :, None])
+    return x.astype(np.float32), (np.arange(n) % 4).astype(np.int64)
+
+
+def compile_run(sources: list[Path], harness: str, workdir: Path, args: list[str] = (), cxx: bool = False,
+                include: Path | None = None) -> str:
+    """Compile ``harness`` (C text) with ``sources`` under -Wall -Wextra -Werror, run it, return stdout."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    main = workdir / ("harness.cpp" if cxx else "harness.c")
+    main.write_text(harness)
+    exe = workdir / "harness"
+    if cxx:
+        cmd = [GXX, *CXX_FLAGS, "-x", "c++"]
+    else:
+        cmd = [GCC, *C_FLAGS]
+    cmd += ["-O1", "-I", str(include or sources[0].parent), str(main), *map(str, sources), "-o", str(exe), "-lm"]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, f"compile failed: {' '.join(cmd)}\n{res.stderr}"
+    run = subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=workdir)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
