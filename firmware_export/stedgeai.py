@@ -31,7 +31,7 @@ from firmware_export.c_array import read_tflite
 from firmware_export.footprint import estimate_footprint
 from har_data import InputError
 
-__all__ = ["COMPRESSIONS", "EXECUTABLE_NAMES", "MODES", "StEdgeAI", "StEdgeAIError", "StEdgeAINotFound",
+__all__ = ["COMPRESSIONS", "analyze_or_estimate", "EXECUTABLE_NAMES", "MODES", "StEdgeAI", "StEdgeAIError", "StEdgeAINotFound",
            "estimate_footprint", "find_stedgeai", "host_os_dir", "parse_c_info", "parse_evaluation_table",
            "parse_report", "write_validation_data"]
 
@@ -449,3 +449,23 @@ class StEdgeAI:
                                  if p.is_file() and not p.name.startswith("hargan_")
                                  and "st_ai_ws" not in p.relative_to(output).parts)
         return result
+
+
+def analyze_or_estimate(model: str | os.PathLike, output: str | os.PathLike = "st_ai_output", *,
+                        executable: str | os.PathLike | None = None, target: str = "stm32",
+                        name: str = "network") -> dict[str, Any]:
+    """``stedgeai analyze`` figures when the tool is installed, else the offline estimate.
+
+    Both give ``weights_bytes`` and ``macc``/``macs``; ``source`` says which one you got, and
+    ``stedgeai_missing`` holds the install guidance when the estimate was used.
+    """
+    try:
+        tool = StEdgeAI(executable, target=target)
+    except StEdgeAINotFound as exc:
+        est = estimate_footprint(model)
+        est["macc"] = est["macs"]
+        est["stedgeai_missing"] = str(exc)
+        return est
+    res = tool.analyze(model, output, name=name)
+    res["source"] = f"stedgeai analyze ({tool.executable})"
+    return res

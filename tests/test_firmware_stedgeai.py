@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from firmware_export import estimate_footprint
-from firmware_export.stedgeai import (StEdgeAI, StEdgeAIError, StEdgeAINotFound, find_stedgeai, host_os_dir,
-                                      parse_c_info, parse_report)
-from firmware_support import CLASSES, T, sample_windows, tiny_int8, tiny_int8_bytes
+from firmware_export.stedgeai import (StEdgeAI, StEdgeAIError, StEdgeAINotFound, analyze_or_estimate,
+                                      find_stedgeai, host_os_dir, parse_c_info, parse_report)
+from firmware_support import T, sample_windows, tiny_int8, tiny_int8_bytes
 from har_data import InputError
 
 FIG = {"weights": 1433, "activations": 3072, "macc": 24256, "io": [144, 4], "kernel_flash": 15231,
@@ -317,6 +317,14 @@ def test_absent_tool_says_where_to_get_it(tmp_path, monkeypatch, model_file):
         find_stedgeai()
     with pytest.raises(StEdgeAINotFound, match="not an executable"):
         find_stedgeai(tmp_path / "nope" / "stedgeai")
+    # The fallback: the offline estimate, saying so.
+    est = analyze_or_estimate(model_file, tmp_path / "a")
+    assert est["source"].startswith("estimate") and "st.com" in est["stedgeai_missing"]
+    assert est["macc"] == est["macs"] == estimate_footprint(model_file, arena=False)["macs"] > 0
+    assert est["arena_bytes"] == tiny_int8().arena_bytes()
+    exe = write_standin(tmp_path / "bin")
+    found = analyze_or_estimate(model_file, tmp_path / "b", executable=exe)
+    assert found["source"] == f"stedgeai analyze ({exe})" and found["macc"] == FIG["macc"]
 
 
 def test_parse_report_on_older_and_partial_reports():
