@@ -7,7 +7,9 @@ figures, all on the *real test split* (``WindowSet.subset("test")``, split by re
   real ``train`` windows (TRTR) and on the synthetic windows (TSTR). Both use the same protocol:
   early stopping on the real ``val`` split (best validation loss restored; without a ``val``
   split the classifier watches its training loss for a fixed budget of ``epochs``), the same
-  seed, class weights and epochs. ``tstr_ratio = tstr_accuracy / trtr_accuracy``.
+  seed, class weights and epochs, and no classic augmentation (rotation/gain/noise) unless
+  ``EvalSettings.classic_augment``, so the figures measure the data, not the augmentation.
+  ``tstr_ratio = tstr_accuracy / trtr_accuracy``.
 - **Augmentation gain**: for x in 5, 10, 25, 100 % of the real training windows (chosen by
   recording, see :func:`subsample_by_group`), accuracy of real-only vs real + all synthetic.
 - **Discriminative score** (TimeGAN's post-hoc discriminator): a small 1D CNN learns real vs
@@ -20,6 +22,7 @@ figures, all on the *real test split* (``WindowSet.subset("test")``, split by re
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import time
@@ -42,6 +45,7 @@ class EvalSettings:
     epochs: int = 60
     patience: int = 10
     batch_size: int = 64
+    classic_augment: bool = False  # the classifier's rotation/gain/noise augmentation; off: the data decides
     augment_percents: tuple[int, ...] = AUGMENT_PERCENTS
     disc_seeds: int = 3
     disc_epochs: int = 40
@@ -49,7 +53,7 @@ class EvalSettings:
     disc_max_per_class: int = 1000
     mmd_max_per_class: int = 300
     dtw_max_syn: int = 300
-    dtw_max_train: int = 1500
+    dtw_max_train: int = 20000
     dtw_max_ref: int = 300
     embed_points: int = 600
     tsne_iter: int = 1000
@@ -59,7 +63,7 @@ class EvalSettings:
 FULL = EvalSettings()
 QUICK = EvalSettings(epochs=10, patience=4, augment_percents=(10, 100), disc_seeds=1, disc_epochs=10,
                      disc_patience=3, disc_max_per_class=200, mmd_max_per_class=100, dtw_max_syn=100,
-                     dtw_max_train=400, dtw_max_ref=100, embed_points=200, tsne_iter=500, plot_per_class=2)
+                     dtw_max_train=20000, dtw_max_ref=100, embed_points=200, tsne_iter=500, plot_per_class=2)
 
 
 def _check_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,11 +108,14 @@ def _fit_and_score(x: np.ndarray, y: np.ndarray, real: WindowSet, val: WindowSet
                    seed: int, settings: EvalSettings, full_scale_g: float) -> tuple[dict, Any]:
     from classifier import evaluate_classifier, train_classifier
 
+    extra = {}
+    if "augment" in inspect.signature(train_classifier).parameters:
+        extra["augment"] = settings.classic_augment
     model = train_classifier(
         x, y, real.class_names,
         x_val=val.x if len(val) else None, y_val=val.y if len(val) else None,
         preset=preset, full_scale_g=full_scale_g, epochs=settings.epochs, batch_size=settings.batch_size,
-        patience=settings.patience, seed=seed, verbose=0,
+        patience=settings.patience, seed=seed, verbose=0, **extra,
     )
     result = evaluate_classifier(model, test.x, test.y, real.class_names)
     epochs_run = len(getattr(getattr(model, "history", None), "history", {}).get("loss", []))
@@ -311,9 +318,12 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
     out["augmentation_gain"] = augmentation_gain(real, x_syn, y_syn, preset=preset, seed=seed,
                                                  percents=cfg.augment_percents, settings=cfg,
                                                  full_scale_g=full_scale_g, trtr_accuracy=out["trtr_accuracy"])
-    disc = discriminative_score(train.x, train.y, x_syn, y_syn, len(names), seeds=cfg.disc_seeds, seed=seed,
-                                epochs=cfg.disc_epochs, patience=cfg.disc_patience,
-                                max_per_class=cfg.disc_max_per_class)
+    try:
+        disc = discriminative_score(train.x, train.y, x_syn, y_syn, len(names), seeds=cfg.disc_seeds, seed=seed,
+                                    epochs=cfg.disc_epochs, patience=cfg.disc_patience,
+                                    max_per_class=cfg.disc_max_per_class)
+    except InputError:  # too few windows of shared classes to train a discriminator: no score
+        disc = {"score": None, "std": None, "accuracies": []}
     out.update(discriminative_score=disc["score"], discriminative_std=disc["std"],
                discriminative_accuracies=disc["accuracies"])
     out["mmd"], out["mmd_by_class"] = M.mmd_by_class(train.x, train.y, x_syn, y_syn, names,
@@ -322,8 +332,8 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
     per_class = [v["mean"] for v in out["psd_distance_by_class"].values() if v is not None]
     out["psd_distance"] = float(np.mean(per_class)) if per_class else None
     ref = test if len(test) else val
-    out["nn_dtw"] = M.nn_dtw(x_syn, train.x, ref.x, max_syn=cfg.dtw_max_syn, max_train=cfg.dtw_max_train,
-                             max_ref=cfg.dtw_max_ref, seed=seed)
+    out["nn_dtw"] = M.nn_dtw(x_syn, train.x, ref.x, y_syn=y_syn, y_train=train.y, y_ref=ref.y, class_names=names,
+                             max_syn=cfg.dtw_max_syn, max_train=cfg.dtw_max_train, max_ref=cfg.dtw_max_ref, seed=seed)
     out["memorised_fraction"] = out["nn_dtw"]["memorised_fraction"]
 
     out["acceptance_rate"], out["acceptance_by_class"], out["acceptance_source"] = None, None, None

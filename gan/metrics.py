@@ -11,10 +11,11 @@ All functions take windows as N x T x C float arrays (mg) and are deterministic 
   averaged over the windows of a set; the distance is the mean absolute difference of
   ``log10`` PSDs over the non-zero frequency bins, in decades (0 = the same mean spectrum,
   1 = a factor of 10 in power on average).
-- :func:`nn_dtw`: multivariate DTW (dtaidistance's C implementation, Sakoe-Chiba band) from
-  every synthetic window to its nearest real *training* window, against the same nearest-neighbour
-  distance from real held-out windows to the training windows. A synthetic window closer than
-  ``threshold_fraction`` (5 %) of that real-to-real median is flagged as a memorised copy.
+- :func:`nn_dtw`: multivariate DTW (dtaidistance's C implementation, Sakoe-Chiba band of 10 %
+  of the window) from every synthetic window to its nearest real *training* window of the same
+  class, against the same nearest-neighbour distance from real held-out windows (test split) to
+  the training windows. A synthetic window closer than ``threshold_fraction`` (5 %) of its class's
+  real-to-real median is flagged as a memorised copy.
 """
 
 from __future__ import annotations
@@ -222,48 +223,90 @@ def dtw_nn_distances(queries: np.ndarray, refs: np.ndarray, window: int | None =
     if len(q) == 0 or len(r) == 0:
         return np.zeros(len(q))
     s = np.ascontiguousarray(np.concatenate([q, r]), dtype=np.double)
-    nq = len(q)
-    d = dtw_ndim.distance_matrix_fast(s, window=window, block=((0, nq), (nq, len(s))), compact=False, parallel=True)
-    return np.asarray(d)[:nq, nq:].min(axis=1)
+    nq, nr = len(q), len(r)
+    # compact=True returns only the query x reference block, row by row (memory nq * nr, not (nq + nr)^2)
+    d = dtw_ndim.distance_matrix_fast(s, window=window, block=((0, nq), (nq, nq + nr)), compact=True, parallel=True)
+    return np.asarray(d, dtype=np.float64).reshape(nq, nr).min(axis=1)
 
 
-def nn_dtw(x_syn: np.ndarray, x_train: np.ndarray, x_ref: np.ndarray | None, *, window_fraction: float = 0.1,
-           threshold_fraction: float = 0.05, max_syn: int | None = 300, max_train: int | None = 1500,
-           max_ref: int | None = 300, seed: int = 0) -> dict:
+def nn_dtw(x_syn: np.ndarray, x_train: np.ndarray, x_ref: np.ndarray | None, *, y_syn: np.ndarray | None = None,
+           y_train: np.ndarray | None = None, y_ref: np.ndarray | None = None, class_names: Sequence[str] | None = None,
+           window_fraction: float = 0.1, threshold_fraction: float = 0.05, max_syn: int | None = 300,
+           max_train: int | None = 5000, max_ref: int | None = 300, seed: int = 0) -> dict:
     """Nearest-neighbour DTW from synthetic windows to the real training windows, and memorised copies.
 
-    All windows are standardized per channel with the training set's statistics. ``x_ref`` (real
-    windows the generator never saw, e.g. the test split) gives the typical real-to-train distance:
-    ``ref_median`` = median over reference windows of their nearest-training-window distance. A
-    synthetic window is a memorised copy when its distance is below ``threshold_fraction * ref_median``.
-    Returns syn_median, syn_mean, syn_min, ref_median, ratio (syn_median / ref_median; about 1 is
-    good, far below 1 means copying), threshold, memorised_count, memorised_fraction, and the
-    sizes and band (``window``) used. Without reference windows the threshold-based keys are None.
+    All windows are standardized per channel with the training set's statistics; the DTW band is
+    ``window_fraction`` of the window length. ``x_ref`` (real windows the generator never saw, e.g.
+    the test split) gives the typical real-to-train distance. With labels (``y_syn``, ``y_train``,
+    ``y_ref``), neighbours are searched within the window's class and the typical distance is the
+    class's own median (a quiet class such as "stationary" has much closer neighbours than
+    "running"); without labels, over all windows. A synthetic window is a **memorised copy** when
+    its distance is below ``threshold_fraction`` times that median.
+
+    Keep ``max_train`` at least the training set's size: a copy of a training window that is not
+    in the searched subset cannot be found. ``max_syn`` and ``max_ref`` bound the cost.
+
+    Returns syn_median, syn_mean, syn_min (nearest-neighbour distances of the synthetic windows),
+    ref_median (of the reference windows), ratio (median over synthetic windows of distance /
+    their class's reference median: about 1 is good, far below 1 means copying, far above means
+    off the real data), threshold (per class with labels), memorised_count, memorised_fraction,
+    memorised_by_class, and the sizes and band (``window``). Without reference windows the
+    threshold-based keys are None.
     """
     x_syn, x_train = _as_windows(x_syn, "synthetic windows"), _as_windows(x_train, "training windows")
     if len(x_train) == 0:
         raise ValueError("nn_dtw needs real training windows")
+    labelled = y_syn is not None and y_train is not None and (x_ref is None or y_ref is not None)
+    y_syn = np.zeros(len(x_syn), dtype=np.int64) if not labelled else np.asarray(y_syn).astype(np.int64)
+    y_train = np.zeros(len(x_train), dtype=np.int64) if not labelled else np.asarray(y_train).astype(np.int64)
     rng = np.random.default_rng(seed)
     mean, std = channel_stats(x_train)
-    tr = standardize(x_train[subsample(len(x_train), max_train, rng)], mean, std)
-    sy = standardize(x_syn[subsample(len(x_syn), max_syn, rng)], mean, std)
+    it = subsample(len(x_train), max_train, rng)
+    i_s = subsample(len(x_syn), max_syn, rng)
+    tr, ytr = standardize(x_train[it], mean, std), y_train[it]
+    sy, ysy = standardize(x_syn[i_s], mean, std), y_syn[i_s]
+    has_ref = x_ref is not None and len(x_ref) > 0
+    if has_ref:
+        ir = subsample(len(x_ref), max_ref, rng)
+        ref = standardize(_as_windows(x_ref)[ir], mean, std)
+        yre = np.asarray(y_ref).astype(np.int64)[ir] if labelled else np.zeros(len(ir), dtype=np.int64)
     window = max(1, int(round(window_fraction * x_train.shape[1]))) if window_fraction else None
-    d_syn = dtw_nn_distances(sy, tr, window)
+
+    d_syn = np.full(len(sy), np.inf)
+    d_ref = np.full(len(ref) if has_ref else 0, np.inf)
+    for c in np.unique(np.concatenate([ysy, yre if has_ref else ysy])):
+        pool = ytr == c
+        if not pool.any():  # no training window of this class: search them all
+            pool = np.ones(len(tr), dtype=bool)
+        d_syn[ysy == c] = dtw_nn_distances(sy[ysy == c], tr[pool], window)
+        if has_ref:
+            d_ref[yre == c] = dtw_nn_distances(ref[yre == c], tr[pool], window)
+
+    def name(c: int) -> str:
+        return str(class_names[c]) if class_names is not None and 0 <= c < len(class_names) else str(c)
+
     out: dict = {
-        "n_synthetic": int(len(sy)), "n_train": int(len(tr)), "n_reference": 0, "window": window,
-        "threshold_fraction": float(threshold_fraction),
+        "n_synthetic": int(len(sy)), "n_train": int(len(tr)), "n_reference": int(len(d_ref)), "window": window,
+        "by_class": bool(labelled), "threshold_fraction": float(threshold_fraction),
         "syn_median": float(np.median(d_syn)) if len(d_syn) else None,
         "syn_mean": float(np.mean(d_syn)) if len(d_syn) else None,
         "syn_min": float(np.min(d_syn)) if len(d_syn) else None,
-        "ref_median": None, "ratio": None, "threshold": None, "memorised_count": None, "memorised_fraction": None,
+        "ref_median": float(np.median(d_ref)) if len(d_ref) else None,
+        "ratio": None, "threshold": None, "memorised_count": None, "memorised_fraction": None,
+        "memorised_by_class": None,
     }
-    if x_ref is not None and len(x_ref):
-        ref = standardize(_as_windows(x_ref)[subsample(len(x_ref), max_ref, rng)], mean, std)
-        d_ref = dtw_nn_distances(ref, tr, window)
-        ref_median = float(np.median(d_ref))
-        threshold = threshold_fraction * ref_median
-        count = int(np.sum(d_syn < threshold))
-        out.update(n_reference=int(len(ref)), ref_median=ref_median, threshold=float(threshold),
-                   ratio=(out["syn_median"] / ref_median) if ref_median > 0 and len(d_syn) else None,
-                   memorised_count=count, memorised_fraction=count / len(d_syn) if len(d_syn) else 0.0)
+    if has_ref and len(d_ref):
+        overall = float(np.median(d_ref))
+        med = {int(c): float(np.median(d_ref[yre == c])) if np.any(yre == c) else overall for c in np.unique(ysy)}
+        typical = np.array([med[int(c)] for c in ysy])
+        flagged = d_syn < threshold_fraction * typical
+        rel = d_syn / np.where(typical > 0, typical, np.inf)
+        count = int(flagged.sum())
+        out.update(
+            ratio=float(np.median(rel)) if len(rel) else None,
+            threshold={name(c): threshold_fraction * m for c, m in med.items()} if labelled
+            else threshold_fraction * overall,
+            memorised_count=count, memorised_fraction=count / len(d_syn) if len(d_syn) else 0.0,
+            memorised_by_class={name(c): float(flagged[ysy == c].mean()) for c in np.unique(ysy)} if labelled else None,
+        )
     return out

@@ -82,8 +82,8 @@ def test_nn_dtw_flags_memorised_copies(sets):
     train, test = x[::2], x[1::2]
     copies = train[:20] + rng.normal(0, 1.0, train[:20].shape)  # a real training window + 1 mg noise
     fresh = xs[:60]
-    res = M.nn_dtw(np.concatenate([copies, fresh]), train, test, seed=0)
-    assert res["memorised_count"] == 20
+    res = M.nn_dtw(np.concatenate([copies, fresh]), train, test, seed=0)  # without labels
+    assert res["memorised_count"] == 20 and res["by_class"] is False
     assert res["memorised_fraction"] == pytest.approx(20 / 80)
     assert res["syn_min"] < res["threshold"] < res["ref_median"]
     clean = M.nn_dtw(fresh, train, test, seed=0)
@@ -91,6 +91,28 @@ def test_nn_dtw_flags_memorised_copies(sets):
     assert 0.7 < clean["ratio"] < 1.3  # fresh samples sit as far from the training set as real test windows
     no_ref = M.nn_dtw(fresh, train, None)
     assert no_ref["memorised_fraction"] is None and no_ref["syn_median"] == pytest.approx(clean["syn_median"])
+
+
+def test_nn_dtw_by_class_uses_each_class_own_scale():
+    """A quiet class (small, noisy windows) has close neighbours everywhere: a global threshold would
+    call its honest samples copies; the class's own median does not."""
+    loud_tr, y_loud = sines(40, seed=11, freqs=(1.0, 3.0))
+    quiet_tr, _ = sines(40, seed=12, freqs=(2.0,), amp=5.0, noise=5.0)
+    quiet_te, _ = sines(30, seed=13, freqs=(2.0,), amp=5.0, noise=5.0)
+    quiet_sy, _ = sines(30, seed=14, freqs=(2.0,), amp=5.0, noise=5.0)
+    loud_te, yl_te = sines(30, seed=15, freqs=(1.0, 3.0))  # most reference windows loud: a large global median
+    train = np.concatenate([loud_tr, quiet_tr])
+    y_train = np.concatenate([y_loud, np.full(40, 2)])
+    test, y_test = np.concatenate([loud_te, quiet_te]), np.concatenate([yl_te, np.full(30, 2)])
+    copies = loud_tr[:10] + np.random.default_rng(0).normal(0, 1.0, loud_tr[:10].shape)
+    syn = np.concatenate([copies, quiet_sy])
+    y_syn = np.concatenate([y_loud[:10], np.full(30, 2)])
+    glob = M.nn_dtw(syn, train, test)
+    assert glob["memorised_count"] > 10  # honest quiet samples flagged by the global threshold
+    res = M.nn_dtw(syn, train, test, y_syn=y_syn, y_train=y_train, y_ref=y_test, class_names=CLASSES)
+    assert res["by_class"] and res["memorised_count"] == 10
+    assert res["memorised_by_class"] == {"still": 1.0, "run": 0.0}
+    assert set(res["threshold"]) == {"still", "run"} and res["threshold"]["run"] < res["threshold"]["still"]
 
 
 def test_dtw_nn_matches_dtaidistance_pairwise():
