@@ -216,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--int8", default=None, metavar="FILE.tflite", help="int8 classifier (adds its figures)")
     p.add_argument("--preset", default="cnn1d", metavar="NAME", help="classifier preset for TSTR/TRTR (default: cnn1d)")
     p.add_argument("--quick", action="store_true", help="fewer epochs for the TSTR/TRTR classifiers")
+    p.add_argument("--no-augmentation", action="store_true",
+                   help="skip the augmentation-gain trainings (real + synthetic vs real only)")
+    p.add_argument("--seeds", type=int, default=1, help="average TSTR/TRTR over this many seeds (default: 1)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, report.md, PNGs")
     _common(p)
     p.set_defaults(handler=cmd_evaluate)

@@ -108,6 +108,8 @@ class EvaluationConfig:
     """Fewer epochs for the TSTR/TRTR classifiers (for tests and demos)."""
     seeds: int = 1
     """How many seeds the TSTR/TRTR scores are averaged over."""
+    augmentation: bool = True
+    """Also measure the augmentation gain (real + synthetic vs real only at several real-data fractions)."""
 
 
 @dataclass

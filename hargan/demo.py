@@ -33,7 +33,7 @@ def demo_config(quick: bool = False, seed: int = 0) -> Config:
         gan=GanConfig(latent_dim=32, n_critic=2 if quick else 5, steps=200 if quick else 1500,
                       batch_size=32 if quick else 64, classifier_weight=3.0 if quick else 1.0),
         sampling=SamplingConfig(per_class=16 if quick else 100, min_confidence=0.5, max_tries=10 if quick else 20),
-        evaluation=EvaluationConfig(quick=True if quick else False, seeds=1),
+        evaluation=EvaluationConfig(quick=quick, seeds=1, augmentation=not quick),
         export=ExportConfig(name="har_model", n_test_vectors=4 if quick else 10),
     )
 

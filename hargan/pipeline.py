@@ -369,17 +369,33 @@ def sample_files(generator: "keras.Model", int8: "Int8Classifier", sensor: "Sens
 
 def export_files(int8: "Int8Classifier", class_names: Sequence[str], sensor: "SensorSpec", out_dir: Path, *,
                  name: str = "har_model", test_windows: "np.ndarray | None" = None,
-                 test_labels: "np.ndarray | None" = None, n_test_vectors: int = 10, log: Log = _quiet) -> list[Path]:
-    """C arrays, headers and test vectors for STM32CubeIDE, written as one folder (atomically)."""
+                 test_labels: "np.ndarray | None" = None, n_test_vectors: int = 10, replace_dir: bool = True,
+                 log: Log = _quiet) -> list[Path]:
+    """C arrays, headers and test vectors for STM32CubeIDE.
+
+    ``replace_dir``: ``out_dir`` is replaced as a whole (the run directory's firmware/, so files of an
+    older export name do not linger); otherwise the files are moved into ``out_dir`` one by one
+    (each atomically), leaving anything else in it alone (``hargan export --out`` into a project).
+    """
+    import os
+    import tempfile
+
     import firmware_export
 
     out_dir = Path(out_dir)
     kwargs: dict[str, Any] = {"name": name}
     if test_windows is not None and n_test_vectors > 0:
-        kwargs.update(test_windows=test_windows[:n_test_vectors], test_labels=test_labels[:n_test_vectors])
-    with atomic_dir(out_dir) as tmp:
-        files = firmware_export.export_firmware(int8, list(class_names), sensor, tmp, **kwargs)
-    files = [out_dir / Path(f).name for f in files]
+        kwargs.update(test_windows=test_windows, test_labels=test_labels, n_test_vectors=n_test_vectors)
+    if replace_dir:
+        files = [Path(f) for f in firmware_export.export_firmware(int8, list(class_names), sensor, out_dir, **kwargs)]
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".hargan-export.", dir=out_dir) as tmp:
+            made = firmware_export.export_firmware(int8, list(class_names), sensor, Path(tmp) / "fw", **kwargs)
+            files = []
+            for f in made:
+                os.replace(f, out_dir / Path(f).name)
+                files.append(out_dir / Path(f).name)
     log(f"  firmware: {', '.join(f.name for f in files)}")
     return files
 
@@ -388,7 +404,7 @@ def evaluate_files(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray", 
                    preset: str, int8: "Int8Classifier | None" = None, quick: bool = False, seeds: int = 1,
                    seed: int = 0, min_confidence: float = 0.5, acceptance: dict | None = None,
                    history: Path | None = None, extra: dict | None = None, figures: dict | None = None,
-                   seconds_before: float | None = None, log: Log = _quiet) -> dict:
+                   seconds_before: float | None = None, augmentation: bool = True, log: Log = _quiet) -> dict:
     """Score synthetic vs real windows (averaged over ``seeds``), then write metrics.json, report.md and the
     PNG plots into ``out_dir``. ``extra`` holds the other steps' figures (classifier, timing, ...);
     ``seconds_before`` (the earlier steps' time) makes ``timing.total_seconds`` include this evaluation."""
@@ -397,11 +413,19 @@ def evaluate_files(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray", 
 
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
+    settings = None
+    if not augmentation:
+        import dataclasses
+
+        from gan.evaluation import FULL, QUICK
+
+        settings = dataclasses.replace(QUICK if quick else FULL, augment_percents=())
     runs = []
     for k in range(max(1, int(seeds))):
         runs.append(evaluate_synthetic(real, x_syn, y_syn, preset=preset, seed=seed + k, int8=int8, quick=quick,
                                        out_dir=out_dir if k == 0 else None, history=history if k == 0 else None,
-                                       min_confidence=min_confidence, acceptance=acceptance))
+                                       min_confidence=min_confidence, acceptance=acceptance,
+                                       **({"settings": settings} if settings is not None else {})))
     gan_metrics = _average_runs(runs)
     figs = {**dict(figures or {}), **{k: Path(v) for k, v in (gan_metrics.pop("figures", None) or {}).items()}}
     metrics = dict(extra or {})
@@ -666,7 +690,8 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
                                  acceptance={"acceptance_rate": sample_result.get("acceptance_rate"),
                                              "acceptance_by_class": sample_result.get("acceptance_by_class")},
                                  history=gan_dir / "history.csv", extra=extra, figures=figures,
-                                 seconds_before=sum(r.seconds for r in rd.records.values()), log=log)
+                                 seconds_before=sum(r.seconds for r in rd.records.values()),
+                                 augmentation=ev.augmentation, log=log)
         state["metrics"] = metrics
         return {}
 
@@ -878,7 +903,8 @@ def cmd_evaluate(args, log: Log = print) -> None:
         extra["int8_runtimes_agree"] = bool(int8.runtimes_agree(held.x[:64]))
     log(f"evaluate: {args.real} vs {syn_path} -> {out}")
     metrics = evaluate_files(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=args.quick,
-                             seed=getattr(args, "seed", 0), extra=extra, log=log,
+                             seeds=args.seeds, seed=getattr(args, "seed", 0), extra=extra,
+                             augmentation=not args.no_augmentation, log=log,
                              acceptance=acceptance if syn.acceptance_by_class else None)
     log(f"wrote {out}/metrics.json and {out}/report.md")
 
@@ -908,7 +934,7 @@ def cmd_export(args, log: Log = print) -> None:
         tx, ty = held.x, held.y
     log(f"export: {int8_path} -> {out}")
     export_files(int8, names, sensor, out, name=args.name, test_windows=tx, test_labels=ty,
-                 n_test_vectors=args.n_test_vectors, log=log)
+                 n_test_vectors=args.n_test_vectors, replace_dir=False, log=log)
     log(f"wrote {out}/")
 
 

@@ -1,0 +1,197 @@
+"""`hargan demo --quick` end to end: every artifact of DESIGN.md's run directory, metrics.json's keys,
+step reuse on a second run, a config change that re-runs only what depends on it, and the
+single-step commands on the demo's files."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import resource
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hargan.cli import main
+
+REQUIRED_KEYS = (
+    "classifier.float_accuracy", "classifier.int8_accuracy", "classifier.macro_f1",
+    "classifier.tflite_bytes", "classifier.arena_bytes", "int8_runtimes_agree",
+    "gan.trtr_accuracy", "gan.tstr_accuracy", "gan.tstr_ratio", "gan.discriminative_score",
+    "gan.mmd", "gan.acceptance_rate", "gan.acceptance_by_class",
+    "timing.gan_train_seconds", "timing.total_seconds",
+)
+STEPS = ("prepare", "classifier", "quantize", "gan", "sample", "export", "evaluate")
+
+
+def _cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _main(argv: list[str]) -> tuple[int, str, str, float]:
+    """Run the CLI in-process; returns (exit code, stdout, stderr, CPU seconds used)."""
+    out, err = io.StringIO(), io.StringIO()
+    t0 = _cpu_seconds()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue(), _cpu_seconds() - t0
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "run"
+    code, stdout, stderr, seconds = _main(["demo", "--quick", "--out", str(out)])
+    assert code == 0, stdout[-3000:] + stderr[-3000:]
+    return out, stdout, seconds
+
+
+def _get(d: dict, dotted: str):
+    for k in dotted.split("."):
+        assert isinstance(d, dict) and k in d, f"metrics.json lacks {dotted}"
+        d = d[k]
+    return d
+
+
+def test_demo_writes_the_whole_run_directory(demo):
+    out, stdout, seconds = demo
+    for rel in ("config.toml", "data/windows.npz", "classifier/model.keras", "classifier/model_int8.tflite",
+                "gan/generator.keras", "gan/critic.keras", "gan/history.csv", "synthetic/windows.npz",
+                "report/metrics.json", "report/report.md"):
+        assert (out / rel).is_file() and (out / rel).stat().st_size > 0, rel
+    pngs = sorted(p.name for p in (out / "report").glob("*.png"))
+    assert pngs, "report has no PNG plots"
+    md = (out / "report" / "report.md").read_text()
+    assert any(name in md for name in pngs), "report.md links none of its PNGs"
+    firmware = list((out / "firmware").iterdir())
+    assert any(p.suffix == ".h" for p in firmware) and any(p.suffix == ".c" for p in firmware)
+    # No temporary files left behind by the atomic writes.
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    # The resolved configuration is the demo preset, readable by `hargan run`.
+    cfg = tomllib.loads((out / "config.toml").read_text())
+    assert cfg["sensor"] == {"name": "LSM6DSL", "full_scale_g": 4, "odr_hz": 12.5}
+    assert cfg["data"]["source"]["name"] == "basic-motions"
+    # Progress and the summary were shown.
+    for step in STEPS:
+        assert f"] {step}" in stdout, step
+    assert "summary" in stdout and "TSTR" in stdout and "acceptance" in stdout and str(out) in stdout
+    # The machine running the suite may be shared; CPU time / 2 is what the run needs on 2 free cores.
+    assert seconds / 2 < 180, f"demo --quick used {seconds:.0f} CPU seconds"
+
+
+def test_metrics_json_has_every_design_key(demo):
+    out, _, _ = demo
+    m = json.loads((out / "report" / "metrics.json").read_text())
+    for key in REQUIRED_KEYS:
+        v = _get(m, key)
+        assert v is not None, key
+    for key in ("classifier.float_accuracy", "classifier.int8_accuracy", "classifier.macro_f1",
+                "gan.trtr_accuracy", "gan.tstr_accuracy", "gan.acceptance_rate"):
+        assert 0.0 <= _get(m, key) <= 1.0, key
+    assert _get(m, "classifier.tflite_bytes") == (out / "classifier/model_int8.tflite").stat().st_size
+    assert _get(m, "classifier.arena_bytes") > 0
+    assert isinstance(m["int8_runtimes_agree"], bool)
+    assert m["timing"]["total_seconds"] >= m["timing"]["gan_train_seconds"] > 0
+    by_class = m["gan"]["acceptance_by_class"]
+    names = [str(c) for c in np.load(out / "data/windows.npz")["class_names"]]
+    assert sorted(by_class) == sorted(names)
+
+
+def test_synthetic_windows_are_in_the_sensor_format(demo):
+    out, _, _ = demo
+    with np.load(out / "synthetic/windows.npz") as z:
+        x_mg, x_counts, y = z["x_mg"], z["x_counts"], z["y"]
+        names = [str(c) for c in z["class_names"]]
+        sensor = json.loads(str(z["sensor"]))
+    assert sensor == {"name": "LSM6DSL", "full_scale_g": 4, "odr_hz": 12.5}
+    assert x_counts.dtype == np.int16 and x_mg.shape == x_counts.shape and x_mg.shape[1:] == (48, 3)
+    np.testing.assert_allclose(x_mg, x_counts * 0.122, rtol=1e-5, atol=1e-3)
+    assert np.abs(x_mg).max() <= 4000 + 0.122
+    per_class = np.bincount(y, minlength=len(names))
+    assert (per_class == per_class[0]).all() and per_class[0] > 0
+    for cid, name in enumerate(names):
+        logs = sorted((out / "synthetic" / "csv" / f"{cid}_{name}").glob("log_*.csv"))
+        assert len(logs) == per_class[cid], name
+
+
+def test_second_run_reuses_every_step(demo):
+    out, _, _ = demo
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and ".steps" not in p.parts
+              and p.name != "config.toml"}
+    code, stdout, stderr, seconds = _main(["demo", "--quick", "--out", str(out)])
+    assert code == 0, stderr
+    for step in STEPS:
+        assert f"reusing {step} (unchanged)" in stdout, step
+    after = {p: p.stat().st_mtime_ns for p in before}
+    assert after == before, "a reused step rewrote its files"
+    assert "summary" in stdout
+    assert seconds < 20, f"a fully reused run used {seconds:.0f} CPU seconds"
+
+
+def test_json_config_change_reruns_only_what_depends_on_it(demo, tmp_path):
+    """`hargan run --config configuration.json --out DIR` on the demo's saved config with a new export name."""
+    out, _, _ = demo
+    cfg = tomllib.loads((out / "config.toml").read_text())
+    cfg["export"]["name"] = "walk_model"
+    path = tmp_path / "configuration.json"
+    path.write_text(json.dumps(cfg, indent=2))
+    code, stdout, stderr, _ = _main(["run", "--config", str(path), "--out", str(out)])
+    assert code == 0, stdout[-2000:] + stderr
+    for step in ("prepare", "classifier", "quantize", "gan", "sample", "evaluate"):
+        assert f"reusing {step} (unchanged)" in stdout, step
+    assert "reusing export" not in stdout
+    names = {p.name for p in (out / "firmware").iterdir()}
+    assert any(n.startswith("walk_model") for n in names), names
+    assert not any(n.startswith("har_model") for n in names), names
+    assert tomllib.loads((out / "config.toml").read_text())["export"]["name"] == "walk_model"
+
+
+def test_single_step_commands_on_the_demo_files(demo, tmp_path):
+    """prepare, train-classifier, quantize, train-gan (and --init), generate, export: each writes only under --out."""
+    run, _, _ = demo
+    windows, model = run / "data/windows.npz", run / "classifier/model.keras"
+    tflite, generator = run / "classifier/model_int8.tflite", run / "gan/generator.keras"
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    def ok(argv):
+        code, stdout, stderr, _ = _main(argv)
+        assert code == 0, f"{argv}: {stdout[-1500:]} {stderr[-1500:]}"
+        return stdout
+
+    ok(["prepare", "--source", "basic-motions", "--odr", "12.5", "--classes", "standing", "walking", "running",
+        "badminton", "--out", str(tmp_path / "w.npz")])
+    with np.load(tmp_path / "w.npz") as z, np.load(windows) as ref:
+        assert z["x"].shape[1:] == (48, 3) and list(z["class_names"]) == list(ref["class_names"])
+
+    ok(["train-classifier", "--windows", str(windows), "--epochs", "1", "--out", str(tmp_path / "clf")])
+    assert {"model.keras", "confusion_float.png", "metrics.json", "history.csv"} <= {
+        p.name for p in (tmp_path / "clf").iterdir()}
+
+    out = ok(["quantize", "--model", str(model), "--windows", str(windows), "--samples", "50",
+              "--out", str(tmp_path / "q" / "m.tflite")])
+    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == ["m.tflite"]
+    assert "int8 model" in out
+
+    ok(["train-gan", "--windows", str(windows), "--classifier", str(model), "--steps", "2", "--batch-size", "8",
+        "--n-critic", "1", "--latent-dim", "8", "--out", str(tmp_path / "g")])
+    assert {"generator.keras", "critic.keras", "history.csv"} <= {p.name for p in (tmp_path / "g").iterdir()}
+    ok(["train-gan", "--windows", str(windows), "--classifier", str(model), "--init", str(generator),
+        "--steps", "2", "--batch-size", "8", "--n-critic", "1", "--latent-dim", "32", "--out", str(tmp_path / "ft")])
+    assert (tmp_path / "ft" / "generator.keras").is_file()
+
+    ok(["generate", "--generator", str(generator), "--int8", str(tflite), "--windows", str(windows),
+        "--per-class", "2", "--min-confidence", "0", "--out", str(tmp_path / "syn")])
+    with np.load(tmp_path / "syn" / "windows.npz") as z:
+        assert len(z["y"]) == 8 and json.loads(str(z["sensor"]))["odr_hz"] == 12.5
+    assert len(list((tmp_path / "syn" / "csv").rglob("log_*.csv"))) == 8
+
+    ok(["export", "--int8", str(tflite), "--test-vectors", str(windows), "--name", "demo_model",
+        "--out", str(tmp_path / "fw")])
+    names = [p.name for p in (tmp_path / "fw").iterdir()]
+    assert any(n.endswith(".h") for n in names) and any(n.endswith(".c") for n in names)
+    assert all(n.startswith("demo_model") for n in names), names
+
+    after = sorted(p.name for p in tmp_path.iterdir())
+    assert sorted(set(after) - set(before)) == ["clf", "ft", "fw", "g", "q", "syn", "w.npz"]
