@@ -402,14 +402,16 @@ class StEdgeAI:
                  workspace: str | os.PathLike | None = None, name: str = "network", mode: str = "host",
                  x: np.ndarray | None = None, y: np.ndarray | None = None, n: int | None = None,
                  valinput: str | os.PathLike | None = None, valoutput: str | os.PathLike | None = None,
-                 data_format: str = "npy", compression: str | None = None,
+                 data_format: str = "npy", io_dtype: str = "int8", compression: str | None = None,
                  extra: Sequence[str] = ()) -> dict[str, Any]:
         """``stedgeai validate --mode host``: acc, rmse, mae, l2r, cos of the generated C model.
 
         Validation data: ``valinput``/``valoutput`` files, or ``x`` (mg windows, with labels ``y``):
         their int8 inputs and our reference runtime's int8 outputs (as in the test vectors) are
         written as ``--valinput``/``--valoutput`` (.npy or .csv) so the tool compares its C model
-        with our runtime. Without either, the tool uses random inputs.
+        with our runtime. ``io_dtype="int8"`` writes the int8 codes (the model's own I/O type);
+        ``"float32"`` writes them dequantized ((q - zero_point) * scale, which quantizes back exactly),
+        for tool versions that want float data. Without either, the tool uses random inputs.
         """
         if mode not in MODES:
             raise InputError(f"unknown validate mode {mode!r}; valid: {', '.join(MODES)}")
@@ -424,7 +426,13 @@ class StEdgeAI:
             labels = np.zeros(len(x), np.int64) if y is None else np.asarray(y)
             int8 = Int8Classifier(data)
             tv = make_test_vectors(int8, x, labels, n=len(x) if n is None else int(n))
-            valinput, valoutput = write_validation_data(tv.inputs, tv.outputs, out / "hargan_valdata", data_format)
+            vin, vout = tv.inputs, tv.outputs
+            if io_dtype == "float32":
+                vin = ((vin.astype(np.float64) - int8.input_zero_point) * int8.input_scale).astype(np.float32)
+                vout = ((vout.astype(np.float64) - int8.output_zero_point) * int8.output_scale).astype(np.float32)
+            elif io_dtype != "int8":
+                raise InputError(f"unknown validation data type {io_dtype!r}; valid: int8, float32")
+            valinput, valoutput = write_validation_data(vin, vout, out / "hargan_valdata", data_format)
         extra_args = ["--mode", mode]
         if valinput is not None:
             extra_args += ["--valinput", str(valinput)]

@@ -237,6 +237,13 @@ def test_validate_with_given_files_and_target_mode(on_path, model_file, tmp_path
     assert res["acc"] == pytest.approx(2 / 3, abs=1e-4)  # sample 1's ranking reversed by the stand-in
     with pytest.raises(InputError, match="mode"):
         StEdgeAI().validate(model_file, out, mode="board")
+    # Float validation data: the int8 codes dequantized, which quantize back exactly.
+    x, y = sample_windows(4)
+    StEdgeAI().validate(model_file, tmp_path / "f", x=x, y=y, io_dtype="float32")
+    vin = np.load(tmp_path / "f" / "hargan_valdata" / "hargan_valinput.npy")
+    assert vin.dtype == np.float32 and np.array_equal(tiny_int8().quantize_input(vin), tiny_int8().quantize_input(x))
+    with pytest.raises(InputError, match="data type"):
+        StEdgeAI().validate(model_file, tmp_path / "g", x=x, y=y, io_dtype="int4")
 
 
 def test_generate_command_line_files_and_c_info(on_path, model_file, tmp_path):
