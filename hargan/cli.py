@@ -241,15 +241,25 @@ def build_parser() -> argparse.ArgumentParser:
     # stedgeai -------------------------------------------------------------------
     p = add("stedgeai", "run ST Edge AI Core (stedgeai) analyze / validate / generate on the int8 model",
             "hargan stedgeai analyze --model model_int8.tflite --out stedgeai\n"
+            "hargan stedgeai validate --model model_int8.tflite --windows windows.npz --out stedgeai\n"
             "hargan stedgeai generate --model model_int8.tflite --target stm32l4 --out stedgeai",
             description=textwrap.dedent("""\
                 Wrap the ST Edge AI Core command line (stedgeai, from X-CUBE-AI / ST Edge AI Core).
                 It is found on PATH, in $STEDGEAI_CORE_DIR, or given with --stedgeai."""))
     p.add_argument("action", choices=("analyze", "validate", "generate"), help="analyze, validate or generate")
     p.add_argument("--model", required=True, metavar="FILE.tflite", help="int8 model")
-    p.add_argument("--target", default="stm32", help="stedgeai --target (default: stm32)")
-    p.add_argument("--stedgeai", default=None, metavar="PATH", help="the stedgeai executable")
-    p.add_argument("--windows", default=None, metavar="FILE.npz", help="validate: real windows as validation data")
+    p.add_argument("--target", default="stm32", help="stedgeai --target, e.g. stm32l4 (default: stm32)")
+    p.add_argument("--stedgeai", default=None, metavar="PATH", help="the stedgeai executable or install folder")
+    p.add_argument("--name", default="network", help="C name of the generated network (default: network)")
+    p.add_argument("--compression", default=None, choices=("none", "lossless", "low", "medium", "high"),
+                   help="weight compression")
+    p.add_argument("--windows", default=None, metavar="FILE.npz",
+                   help="validate: real windows (test split) as validation data, compared with our int8 runtime")
+    p.add_argument("--mode", default="host", choices=("host", "target", "host-io-only", "target-io-only"),
+                   help="validate: where the C model runs (default: host)")
+    p.add_argument("--n", type=int, default=100, help="validate: at most this many windows (default: 100)")
+    p.add_argument("--estimate", action="store_true",
+                   help="analyze: when stedgeai is not installed, print the offline estimate instead of failing")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for stedgeai's reports and files")
     _common(p, seed=False)
     p.set_defaults(handler=cmd_stedgeai)

@@ -939,21 +939,43 @@ def cmd_export(args, log: Log = print) -> None:
 
 
 def cmd_stedgeai(args, log: Log = print) -> None:
-    from firmware_export import stedgeai as st
-
+    """``stedgeai analyze|validate|generate`` on the int8 model; figures printed and saved as JSON under --out."""
     out = _out_dir(args.out)
     model = _need_file(args.model, "--model")
-    tool = st.StEdgeAI(**_accepted(st.StEdgeAI, {"executable": args.stedgeai, "path": args.stedgeai,
-                                                 "target": args.target}))
-    action = getattr(tool, args.action)
-    kwargs: dict[str, Any] = {"output": out, "out_dir": out, "workspace": out}
-    if args.action == "validate" and args.windows:
-        ws = load_windows(_need_file(args.windows, "--windows"))
-        kwargs.update(x=ws.x, y=ws.y, windows=ws)
-    log(f"stedgeai {args.action}: {model} -> {out}")
-    result = action(model, **_accepted(action, kwargs))
-    if isinstance(result, dict):
-        for k, v in result.items():
-            log(f"  {k}: {v}")
-    elif result is not None:
-        log(f"  {result}")
+    windows_path = _need_file(args.windows, "--windows")
+    from firmware_export import stedgeai as st
+
+    try:
+        tool = st.StEdgeAI(args.stedgeai, target=args.target)
+    except st.StEdgeAINotFound:
+        if not (args.estimate and args.action == "analyze"):
+            raise
+        from classifier.int8 import Int8Classifier  # noqa: F401 - validates the model below
+
+        load_int8(model)
+        result = dict(st.estimate_footprint(model))
+        result["source"] = "offline estimate (stedgeai not installed)"
+        log(f"stedgeai not found; offline estimate for {model}:")
+    else:
+        common: dict[str, Any] = {"name": args.name}
+        if args.compression:
+            common["compression"] = args.compression
+        if args.action == "validate":
+            kwargs: dict[str, Any] = {**common, "mode": args.mode}
+            if windows_path is not None:
+                ws = load_windows(windows_path)
+                _, held = _eval_split(ws)
+                kwargs.update(x=held.x, y=held.y, n=min(len(held), args.n))
+            log(f"stedgeai validate ({args.mode}): {model} -> {out}")
+            result = tool.validate(model, out, **kwargs)
+        else:
+            log(f"stedgeai {args.action}: {model} -> {out}")
+            result = getattr(tool, args.action)(model, out, **common)
+    from gan.report import to_jsonable
+
+    write_text(out / f"hargan_stedgeai_{args.action}.json", json.dumps(to_jsonable(result), indent=2) + "\n")
+    for key in ("weights_bytes", "activations_bytes", "arena_bytes", "macc", "macs", "acc", "rmse", "cos", "files",
+                "report", "source"):
+        if key in result:
+            log(f"  {key}: {result[key]}")
+    log(f"wrote {out}/hargan_stedgeai_{args.action}.json")

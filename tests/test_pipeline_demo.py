@@ -195,3 +195,48 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
 
     after = sorted(p.name for p in tmp_path.iterdir())
     assert sorted(set(after) - set(before)) == ["clf", "ft", "fw", "g", "q", "syn", "w.npz"]
+
+
+FAKE_STEDGEAI = """#!/usr/bin/env python3
+import sys
+from pathlib import Path
+args = sys.argv[1:]
+opt = lambda k: args[args.index(k) + 1]
+out = Path(opt("--output")); out.mkdir(parents=True, exist_ok=True)
+name = opt("--name")
+(out / f"{name}_{args[0]}_report.txt").write_text(
+    " weights (ro)         : 3,041 B (2.97 KiB)\\n activations (rw)     : 1,780 B (1.74 KiB)\\n"
+    " macc                 : 56,160\\n")
+if args[0] == "generate":
+    (out / f"{name}.c").write_text("/* generated */\\n")
+print("fake stedgeai", " ".join(args))
+"""
+
+
+def test_stedgeai_command(demo, tmp_path):
+    run, _, _ = demo
+    tflite = run / "classifier/model_int8.tflite"
+    # Not installed: one line that says where to get it, exit 2, nothing written.
+    code, _, err, _ = _main(["stedgeai", "analyze", "--model", str(tflite), "--stedgeai", str(tmp_path / "none"),
+                             "--out", str(tmp_path / "st")])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "ST Edge AI Core" in err
+    assert not (tmp_path / "st").exists()
+    # --estimate: the offline footprint instead.
+    code, stdout, _, _ = _main(["stedgeai", "analyze", "--model", str(tflite), "--stedgeai", str(tmp_path / "none"),
+                                "--estimate", "--out", str(tmp_path / "est")])
+    assert code == 0 and "weights_bytes" in stdout
+    est = json.loads((tmp_path / "est" / "hargan_stedgeai_analyze.json").read_text())
+    assert est["weights_bytes"] > 0 and est["arena_bytes"] > 0
+    # A stand-in executable: the command line reaches it and its report is parsed.
+    fake = tmp_path / "bin" / "stedgeai"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_STEDGEAI)
+    fake.chmod(0o755)
+    for action in ("analyze", "generate"):
+        code, stdout, stderr, _ = _main(["stedgeai", action, "--model", str(tflite), "--stedgeai", str(fake),
+                                         "--target", "stm32l4", "--out", str(tmp_path / action)])
+        assert code == 0, stderr
+        res = json.loads((tmp_path / action / f"hargan_stedgeai_{action}.json").read_text())
+        assert res["weights_bytes"] == 3041 and res["macc"] == 56160
+        assert "--target" in res["argv"] and "stm32l4" in res["argv"]
+    assert (tmp_path / "generate" / "network.c").is_file()
