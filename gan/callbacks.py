@@ -1,0 +1,83 @@
+"""Keras callbacks for GAN training: sample plots per class, stop after an exact number of updates."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+
+from har_data.atomic import atomic_path
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Stop ``fit`` once the GAN's ``step_counter`` (generator updates, kept across resumes) reaches ``steps``."""
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.steps = int(steps)
+
+    def _check(self) -> None:
+        if int(self.model.step_counter.numpy()) >= self.steps:
+            self.model.stop_training = True
+
+    def on_train_begin(self, logs=None):
+        self._check()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check()
+
+
+def plot_generated(generator, path: str | os.PathLike, per_class: int = 3, seed: int = 0, title: str = "") -> Path:
+    """PNG grid of generated windows: one row per class, ``per_class`` columns, x/y/z in mg."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gan.models import model_class_names
+    from gan.sampling import generate_windows
+
+    names = model_class_names(generator)
+    x, y = generate_windows(generator, int(per_class), seed=seed)
+    fig, axes = plt.subplots(len(names), per_class, figsize=(2.6 * per_class, 1.8 * len(names)), squeeze=False,
+                             sharex=True, sharey=True)
+    for c, name in enumerate(names):
+        for j, w in enumerate(x[y == c][:per_class]):
+            ax = axes[c, j]
+            for k, (axis, color) in enumerate(zip("xyz", ("tab:red", "tab:green", "tab:blue"))):
+                if k < w.shape[1]:
+                    ax.plot(w[:, k], color=color, lw=0.9, label=axis)
+            if j == 0:
+                ax.set_ylabel(f"{name}\nmg", fontsize=8)
+            ax.tick_params(labelsize=7)
+    axes[0, 0].legend(fontsize=6, loc="upper right")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+class SamplePlotCallback(keras.callbacks.Callback):
+    """Every ``every_n_epochs`` epochs, plot generated windows per class to ``out_dir/samples_epoch_<n>.png``.
+
+    Same ``seed`` every time, so successive plots show the same latent points as training goes on.
+    """
+
+    def __init__(self, every_n_epochs: int, out_dir: str | os.PathLike, per_class: int = 3, seed: int = 0):
+        super().__init__()
+        self.every = max(1, int(every_n_epochs))
+        self.out_dir = Path(out_dir)
+        self.per_class = int(per_class)
+        self.seed = int(seed)
+        self.written: list[Path] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        path = self.out_dir / f"samples_epoch_{epoch + 1:04d}.png"
+        self.written.append(plot_generated(self.model.generator, path, self.per_class, self.seed,
+                                           title=f"generated windows after epoch {epoch + 1}"))

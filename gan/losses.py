@@ -1,0 +1,82 @@
+"""GAN loss math, per example, with ``keras.ops`` only (backend-neutral: the TF train_step uses
+it today, a JAX step can use it later).
+
+Every function returns one value per example (shape (B,)); the train step sums and divides by
+the GLOBAL batch size, which keeps the gradients right under ``tf.distribute`` (each replica's
+gradients are summed).
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+LOSSES = ("wasserstein", "minimax")
+GP_EPSILON = 1e-12
+
+
+def _flat(d):
+    return ops.reshape(d, (-1,))
+
+
+def critic_loss(d_real, d_fake, kind: str = "wasserstein"):
+    """Critic loss per example.
+
+    wasserstein: ``D(fake) - D(real)``; minimax: binary cross-entropy from logits,
+    ``softplus(-D(real)) + softplus(D(fake))`` (= -log sigmoid(D(real)) - log(1 - sigmoid(D(fake)))).
+    """
+    d_real, d_fake = _flat(d_real), _flat(d_fake)
+    if kind == "wasserstein":
+        return d_fake - d_real
+    if kind == "minimax":
+        return ops.softplus(-d_real) + ops.softplus(d_fake)
+    raise ValueError(f"unknown GAN loss {kind!r}; valid: {', '.join(LOSSES)}")
+
+
+def generator_loss(d_fake, kind: str = "wasserstein"):
+    """Adversarial generator loss per example: ``-D(fake)``, or the non-saturating
+    ``softplus(-D(fake))`` (= -log sigmoid(D(fake))) for minimax."""
+    d_fake = _flat(d_fake)
+    if kind == "wasserstein":
+        return -d_fake
+    if kind == "minimax":
+        return ops.softplus(-d_fake)
+    raise ValueError(f"unknown GAN loss {kind!r}; valid: {', '.join(LOSSES)}")
+
+
+def interpolate(real, fake, alpha):
+    """Points on the lines between real and fake samples: ``real + alpha * (fake - real)``;
+    ``alpha`` is (B, 1, ..., 1), uniform in [0, 1] per sample."""
+    return real + alpha * (fake - real)
+
+
+def gradient_norm(grads):
+    """Per-sample L2 norm over all non-batch axes, ``sqrt(sum(g^2) + 1e-12)`` (finite gradient at 0)."""
+    axes = tuple(range(1, len(grads.shape)))
+    return ops.sqrt(ops.sum(ops.square(grads), axis=axes) + GP_EPSILON)
+
+
+def gradient_penalty(grads):
+    """WGAN-GP penalty per example, ``(||grad D(x_hat)|| - 1)^2`` (Gulrajani et al. 2017)."""
+    return ops.square(gradient_norm(grads) - 1.0)
+
+
+def drift_penalty(d_real):
+    """Drift term per example, ``D(real)^2`` (Karras et al. 2018): keeps critic scores near 0."""
+    return ops.square(_flat(d_real))
+
+
+def classifier_crossentropy(labels, probs):
+    """Cross-entropy of the classifier's softmax output against the requested class, per example."""
+    labels = ops.cast(_flat(labels), "int32")
+    return ops.sparse_categorical_crossentropy(labels, probs, from_logits=False)
+
+
+def classifier_hits(labels, probs):
+    """1.0 where the classifier's top class is the requested one, else 0.0 (per example)."""
+    labels = ops.cast(_flat(labels), "int32")
+    return ops.cast(ops.equal(ops.cast(ops.argmax(probs, axis=-1), "int32"), labels), "float32")
+
+
+def average(per_example, global_batch_size):
+    """Sum over this replica's examples divided by the global batch size (``compute_average_loss``)."""
+    return ops.sum(per_example) / ops.cast(global_batch_size, per_example.dtype)

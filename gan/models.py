@@ -1,0 +1,180 @@
+"""Generator and critic: small conditional 1D CNNs that take and give float mg windows.
+
+Both models carry their own scaling (mg in, mg out), so callers never see normalised data:
+the generator ends in ``tanh * full_scale_mg`` (:class:`Scale`), the critic starts with
+``/ full_scale_mg``. The class names live in the config of :class:`LabelEmbedding`, so a
+loaded ``generator.keras`` still knows which id is which class.
+
+Generator (window T, seed length S = ceil(T / 4)):
+``[z, label] -> Embedding -> concat -> Dense(S * w) -> (S, w) -> 2 x [UpSampling1D(2) ->
+Conv1D(w, 5) -> LeakyReLU] -> Conv1D(channels, 5, tanh) -> crop to T -> x full_scale_mg``,
+plus a learned per-class offset in mg (the class's mean orientation, i.e. gravity).
+
+Critic (no BatchNorm: the gradient penalty is per sample):
+``x / full_scale_mg -> Conv1D(w, 5, stride 2) -> Conv1D(2w, 5, stride 2) [-> more stride-2
+Conv1D(2w) until <= 16 steps are left] -> Flatten ->
+Dense(h) = phi -> Dense(1)(phi) + <Embedding(label), phi>`` (projection discriminator,
+Miyato & Koyama 2018).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import keras
+from keras import layers, ops
+
+MIN_WINDOW = 8
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class Scale(layers.Layer):
+    """Multiply by a constant: ``x * factor`` (mg <-> units of the full scale)."""
+
+    def __init__(self, factor: float, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = float(factor)
+
+    def call(self, x):
+        return x * ops.cast(self.factor, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class LabelEmbedding(layers.Embedding):
+    """An ``Embedding`` over class ids that also stores the class names (for ``generate``)."""
+
+    def __init__(self, class_names: Sequence[str], output_dim: int, **kwargs):
+        kwargs.pop("input_dim", None)
+        super().__init__(input_dim=len(class_names), output_dim=int(output_dim), **kwargs)
+        self.class_names = [str(c) for c in class_names]
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("input_dim", None)
+        return {**config, "class_names": list(self.class_names)}
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class CropTime(layers.Layer):
+    """Keep the first ``length`` time steps (the generator's upsampled seed can be longer than T)."""
+
+    def __init__(self, length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.length = int(length)
+
+    def call(self, x):
+        return x[:, : self.length, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.length, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "length": self.length}
+
+
+def _check(class_names: Sequence[str], window_length: int, channels: int) -> list[str]:
+    names = [str(c) for c in class_names]
+    if len(names) < 2 or len(set(names)) != len(names):
+        raise ValueError(f"need at least 2 distinct class names, got {names}")
+    if int(window_length) < MIN_WINDOW:
+        raise ValueError(f"window length must be >= {MIN_WINDOW}, got {window_length}")
+    if int(channels) < 1:
+        raise ValueError(f"channels must be >= 1, got {channels}")
+    return names
+
+
+def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,
+                    full_scale_g: float = 4.0, *, width: int = 48, embed_dim: int = 16,
+                    kernel_size: int = 5, upsampling: int = 2) -> keras.Model:
+    """Conditional generator: inputs ``z`` (B, latent_dim) and ``label`` (B,) int -> (B, T, channels) mg.
+
+    ``upsampling`` 2x stages grow a dense seed of ``ceil(T / 2**upsampling)`` steps to T.
+    """
+    names = _check(class_names, window_length, channels)
+    t = int(window_length)
+    seed_len = math.ceil(t / 2 ** int(upsampling))
+    full_scale_mg = 1000.0 * float(full_scale_g)
+
+    z = keras.Input(shape=(int(latent_dim),), name="z")
+    label = keras.Input(shape=(), dtype="int32", name="label")
+    emb = LabelEmbedding(names, embed_dim, name="label_embedding")(label)
+    h = layers.Concatenate(name="z_label")([z, emb])
+    h = layers.Dense(seed_len * width, name="seed_dense")(h)
+    h = layers.LeakyReLU(0.2, name="seed_act")(h)
+    h = layers.Reshape((seed_len, width), name="seed")(h)
+    for i in range(int(upsampling)):
+        h = layers.UpSampling1D(2, name=f"up{i + 1}")(h)
+        h = layers.Conv1D(width, kernel_size, padding="same", name=f"conv{i + 1}")(h)
+        h = layers.LeakyReLU(0.2, name=f"act{i + 1}")(h)
+    h = layers.Conv1D(int(channels), kernel_size, padding="same", name="to_signal")(h)
+    if seed_len * 2 ** int(upsampling) != t:
+        h = CropTime(t, name="crop")(h)
+    # A per-class offset (mean orientation / gravity) in units of the full scale, added before tanh.
+    offset = layers.Embedding(len(names), int(channels), embeddings_initializer="zeros", name="class_offset")(label)
+    offset = layers.Reshape((1, int(channels)), name="class_offset_t")(offset)
+    h = layers.Add(name="add_offset")([h, offset])
+    h = layers.Activation("tanh", name="tanh")(h)
+    out = Scale(full_scale_mg, name="to_mg")(h)
+    return keras.Model([z, label], out, name="generator")
+
+
+def build_critic(class_names: Sequence[str], window_length: int, channels: int = 3, full_scale_g: float = 4.0,
+                 *, width: int = 32, hidden: int = 64, kernel_size: int = 5) -> keras.Model:
+    """Conditional critic: inputs ``x`` (B, T, channels) mg and ``label`` (B,) int -> (B, 1) score.
+
+    No BatchNorm (it would couple samples and break the per-sample gradient penalty).
+    """
+    names = _check(class_names, window_length, channels)
+    full_scale_mg = 1000.0 * float(full_scale_g)
+    x = keras.Input(shape=(int(window_length), int(channels)), name="x_mg")
+    label = keras.Input(shape=(), dtype="int32", name="label")
+    h = Scale(1.0 / full_scale_mg, name="from_mg")(x)
+    # Stride-2 stages until at most 16 steps are left (2 for T <= 64, 3 for T <= 128).
+    length, stage = int(window_length), 0
+    while stage < 2 or length > 16:
+        stage += 1
+        length = math.ceil(length / 2)
+        h = layers.Conv1D(width * min(stage, 2), kernel_size, strides=2, padding="same", name=f"conv{stage}")(h)
+        h = layers.LeakyReLU(0.2, name=f"act{stage}")(h)
+    h = layers.Flatten(name="flatten")(h)
+    phi = layers.Dense(hidden, name="features")(h)
+    phi = layers.LeakyReLU(0.2, name="features_act")(phi)
+    score = layers.Dense(1, name="score")(phi)
+    emb = LabelEmbedding(names, hidden, name="label_embedding")(label)
+    proj = layers.Dot(axes=1, name="projection")([emb, phi])
+    out = layers.Add(name="critic_out")([score, proj])
+    return keras.Model([x, label], out, name="critic")
+
+
+def model_class_names(model: keras.Model) -> list[str]:
+    """Class names stored in a generator's or critic's ``label_embedding`` layer."""
+    for layer in model.layers:
+        if isinstance(layer, LabelEmbedding):
+            return list(layer.class_names)
+    raise ValueError(f"model {model.name!r} has no LabelEmbedding layer holding class names")
+
+
+def model_full_scale_g(model: keras.Model) -> float:
+    """Full scale (g) of a generator (its ``to_mg`` Scale) or critic (its ``from_mg`` Scale)."""
+    for layer in model.layers:
+        if isinstance(layer, Scale):
+            f = layer.factor
+            return (f if f > 1 else 1.0 / f) / 1000.0
+    raise ValueError(f"model {model.name!r} has no Scale layer")
+
+
+def generator_latent_dim(generator: keras.Model) -> int:
+    return int(generator.inputs[0].shape[-1])
+
+
+def generator_window(generator: keras.Model) -> tuple[int, int]:
+    """(window_length, channels) of a generator's output."""
+    shape = generator.outputs[0].shape
+    return int(shape[1]), int(shape[2])

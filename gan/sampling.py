@@ -1,0 +1,225 @@
+"""Drawing windows from a generator, and validated sampling: keep only what the int8 classifier accepts.
+
+:func:`generate_windows` is deterministic given ``seed`` (numpy RNG for the latent vectors,
+never global state). :func:`sample_validated` maps every generated window to the sensor's
+format (saturate at the full scale, int16 counts, back to mg), runs the board's int8
+classifier on it and keeps accepted windows until each class has ``per_class``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from har_data.atomic import atomic_dir, atomic_path
+from har_data.errors import InputError
+from har_data.sensors import SensorSpec
+
+
+class AcceptanceError(InputError):
+    """The int8 classifier accepts too few generated windows of a class to reach the requested count."""
+
+
+def _generator_of(gan_or_generator):
+    return getattr(gan_or_generator, "generator", gan_or_generator)
+
+
+def resolve_labels(labels_or_counts: Any, class_names: Sequence[str]) -> np.ndarray:
+    """Class ids to generate, from any of:
+
+    - a numpy array of class ids (or of class names): one window per entry, in that order;
+    - a dict ``{class name: count}``;
+    - a list/tuple of counts, one per class (length = number of classes);
+    - an int: that many windows of every class.
+    """
+    names = list(class_names)
+    index = {c: i for i, c in enumerate(names)}
+    if isinstance(labels_or_counts, Mapping):
+        unknown = [k for k in labels_or_counts if str(k) not in index]
+        if unknown:
+            raise InputError(f"unknown class(es) {', '.join(map(str, unknown))}; classes: {', '.join(names)}")
+        counts = [0] * len(names)
+        for k, v in labels_or_counts.items():
+            counts[index[str(k)]] = int(v)
+        return _from_counts(counts)
+    if isinstance(labels_or_counts, (int, np.integer)) and not isinstance(labels_or_counts, bool):
+        return _from_counts([int(labels_or_counts)] * len(names))
+    if isinstance(labels_or_counts, (list, tuple)):
+        if len(labels_or_counts) != len(names):
+            raise InputError(f"counts per class need {len(names)} entries ({', '.join(names)}), "
+                             f"got {len(labels_or_counts)}")
+        return _from_counts([int(v) for v in labels_or_counts])
+    arr = np.asarray(labels_or_counts).reshape(-1)
+    if arr.dtype.kind in "US":
+        unknown = sorted(set(arr.tolist()) - set(names))
+        if unknown:
+            raise InputError(f"unknown class(es) {', '.join(unknown)}; classes: {', '.join(names)}")
+        return np.array([index[c] for c in arr.tolist()], dtype=np.int32)
+    if arr.size and (arr.dtype.kind not in "iu" or arr.min() < 0 or arr.max() >= len(names)):
+        raise InputError(f"labels must be class ids 0..{len(names) - 1} ({', '.join(names)})")
+    return arr.astype(np.int32)
+
+
+def _from_counts(counts: Sequence[int]) -> np.ndarray:
+    if any(c < 0 for c in counts):
+        raise InputError(f"counts per class must be >= 0, got {list(counts)}")
+    return np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+
+
+def generate_windows(gan_or_generator, labels_or_counts: Any, seed: int = 0,
+                     batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Generate mg windows: ``(x float32 N x T x C, y int32 N)``; same seed, same windows."""
+    from gan.models import generator_latent_dim, model_class_names
+
+    generator = _generator_of(gan_or_generator)
+    y = resolve_labels(labels_or_counts, model_class_names(generator))
+    latent = generator_latent_dim(generator)
+    z = np.random.default_rng(seed).standard_normal((len(y), latent)).astype(np.float32)
+    t, c = (int(s) for s in generator.outputs[0].shape[1:])
+    out = np.empty((len(y), t, c), dtype=np.float32)
+    for start in range(0, len(y), int(batch_size)):
+        sl = slice(start, start + int(batch_size))
+        out[sl] = np.asarray(generator([z[sl], y[sl]], training=False))
+    return out, y
+
+
+@dataclass
+class SyntheticSet:
+    """Accepted synthetic windows in the sensor's format.
+
+    ``x_counts`` int16 output codes (saturated at the full scale), ``x_mg`` the same in mg
+    (``sensor.to_mg(x_counts)``), ``y`` class ids into ``class_names``; acceptance figures
+    per class: accepted / generated over everything generated for that class.
+    """
+
+    x_mg: np.ndarray
+    x_counts: np.ndarray
+    y: np.ndarray
+    class_names: list[str]
+    sensor: SensorSpec
+    acceptance_by_class: dict[str, float] = field(default_factory=dict)
+    acceptance_rate: float = float("nan")
+    generated_by_class: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(len(self.y))
+
+    def counts(self) -> dict[str, int]:
+        return {c: int(np.sum(self.y == i)) for i, c in enumerate(self.class_names)}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``.npz`` (x_mg, x_counts, y, class_names, sensor, acceptance), atomically."""
+        meta = {"sensor": self.sensor.to_dict(), "acceptance_by_class": self.acceptance_by_class,
+                "acceptance_rate": self.acceptance_rate, "generated_by_class": self.generated_by_class}
+        with atomic_path(path, suffix=".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, x_mg=self.x_mg, x_counts=self.x_counts, y=self.y,
+                                    class_names=np.asarray(self.class_names, dtype=str),
+                                    sensor=np.asarray(json.dumps(self.sensor.to_dict())),
+                                    meta=np.asarray(json.dumps(meta)))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "SyntheticSet":
+        """Read a file written by :meth:`save`; a clear error for anything else."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("no such file", path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                missing = {"x_mg", "x_counts", "y", "class_names", "sensor"} - set(z.files)
+                if missing:
+                    raise InputError(f"not a synthetic windows file: missing {', '.join(sorted(missing))}", path)
+                x_mg, x_counts, y = z["x_mg"], z["x_counts"], z["y"]
+                names = [str(c) for c in z["class_names"]]
+                sensor = SensorSpec.from_dict(json.loads(str(z["sensor"])))
+                meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
+        except InputError:
+            raise
+        except Exception as exc:  # zip / format errors
+            raise InputError(f"cannot read synthetic windows file: {exc}", path) from None
+        return cls(x_mg.astype(np.float32), x_counts.astype(np.int16), y.astype(np.int64), names, sensor,
+                   dict(meta.get("acceptance_by_class", {})), float(meta.get("acceptance_rate", float("nan"))),
+                   {k: int(v) for k, v in meta.get("generated_by_class", {}).items()})
+
+    def save_csv(self, directory: str | os.PathLike) -> list[Path]:
+        """Write every window as a MEMS Studio log, ``<dir>/<id>_<class>/log_<n>.csv`` (atomically, whole tree)."""
+        from har_data import write_mems_studio_csv
+
+        directory = Path(directory)
+        written = []
+        with atomic_dir(directory) as tmp:
+            for cid, name in enumerate(self.class_names):
+                sub = f"{cid}_{name}"
+                (tmp / sub).mkdir(parents=True, exist_ok=True)
+                for n, window in enumerate(self.x_mg[self.y == cid]):
+                    write_mems_studio_csv(tmp / sub / f"log_{n}.csv", window)
+                    written.append(directory / sub / f"log_{n}.csv")
+        return written
+
+
+def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int, min_confidence: float = 0.5,
+                     seed: int = 0, batch: int = 4096, max_tries: int = 10, verbose: bool = False) -> SyntheticSet:
+    """Generate until the int8 classifier has accepted ``per_class`` windows of every class.
+
+    Each round generates, for every class still short, about what its acceptance so far says is
+    needed (at most ``batch``), maps it to ``sensor`` (saturate, int16 counts, mg) and keeps the
+    windows ``int8.accept(x_mg, y, min_confidence)`` accepts. After ``max_tries`` rounds a class
+    still short raises :class:`AcceptanceError` naming the class and its acceptance rate.
+    """
+    from gan.models import model_class_names
+
+    generator = _generator_of(gan_or_generator)
+    names = model_class_names(generator)
+    n_cls = len(names)
+    if int(per_class) < 1:
+        raise InputError(f"per_class must be >= 1, got {per_class}")
+    if getattr(int8, "num_classes", n_cls) != n_cls:
+        raise InputError(f"int8 classifier has {int8.num_classes} classes, generator has {n_cls} ({', '.join(names)})")
+    int8_names = getattr(int8, "class_names", None)
+    if int8_names and list(int8_names) != names:
+        raise InputError(f"int8 classifier classes {list(int8_names)} differ from generator classes {names}")
+    per_class = int(per_class)
+    kept_counts: list[list[np.ndarray]] = [[] for _ in range(n_cls)]
+    n_kept = np.zeros(n_cls, dtype=np.int64)
+    generated = np.zeros(n_cls, dtype=np.int64)
+    accepted = np.zeros(n_cls, dtype=np.int64)
+    for r in range(int(max_tries)):
+        need = np.maximum(per_class - n_kept, 0)
+        if not need.any():
+            break
+        rate = np.where(generated > 0, accepted / np.maximum(generated, 1), 1.0)
+        ask = np.where(need > 0, np.minimum(int(batch), np.ceil(need * 1.2 / np.maximum(rate, 0.02)) + 8), 0)
+        round_seed = int(np.random.SeedSequence([int(seed), r]).generate_state(1)[0])
+        x_mg, y = generate_windows(generator, [int(a) for a in ask], seed=round_seed)
+        counts = sensor.to_counts(x_mg)
+        ok = np.asarray(int8.accept(sensor.to_mg(counts), y, min_confidence), dtype=bool)
+        for c in range(n_cls):
+            mask = y == c
+            generated[c] += int(mask.sum())
+            accepted[c] += int((ok & mask).sum())
+            take = counts[ok & mask][: max(per_class - n_kept[c], 0)]
+            if len(take):
+                kept_counts[c].append(take)
+                n_kept[c] += len(take)
+        if verbose:
+            print(f"sampling round {r + 1}: kept {dict(zip(names, n_kept.tolist()))}")
+    by_class = {names[c]: (float(accepted[c] / generated[c]) if generated[c] else float("nan")) for c in range(n_cls)}
+    short = [c for c in range(n_cls) if n_kept[c] < per_class]
+    if short:
+        parts = [f"{names[c]!r}: {n_kept[c]} of {per_class} accepted from {generated[c]} generated "
+                 f"(acceptance {100 * by_class[names[c]]:.1f}%)" for c in short]
+        raise AcceptanceError(f"int8 classifier accepts too few generated windows after {max_tries} rounds: "
+                              f"{'; '.join(parts)}; train the GAN longer, lower min_confidence "
+                              f"({min_confidence}) or raise max_tries")
+    x_counts = np.concatenate([np.concatenate(k) for k in kept_counts]).astype(np.int16)
+    y_out = np.repeat(np.arange(n_cls, dtype=np.int64), per_class)
+    total_gen = int(generated.sum())
+    return SyntheticSet(sensor.to_mg(x_counts), x_counts, y_out, names, sensor, by_class,
+                        float(accepted.sum() / total_gen) if total_gen else float("nan"),
+                        {names[c]: int(generated[c]) for c in range(n_cls)})

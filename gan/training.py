@@ -1,0 +1,131 @@
+"""``train_gan``: the one-call training helper the CLI uses, including two-stage fine-tuning.
+
+Two-stage flow: pretrain on a source domain (e.g. PAMAP2 windows) and save the generator; then
+``train_gan(target_windows, target_classifier, init_generator="pretrain/generator.keras",
+init_critic="pretrain/critic.keras")`` fine-tunes it on the target domain with the classifier
+trained on that domain as feedback. Class names of the pretrained models must be those of the
+target windows, in any order (weights of the label embeddings are re-ordered by name).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from gan.callbacks import StopAtStep
+from gan.data import make_gan_dataset
+from gan.models import (LabelEmbedding, build_critic, build_generator, generator_latent_dim, generator_window,
+                        model_class_names, model_full_scale_g)
+from gan.wgan import DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, ConditionalWGANGP, default_optimizer
+from har_data.errors import InputError
+
+DEFAULT_LATENT_DIM = 64
+DEFAULT_STEPS_PER_EPOCH = 100
+
+
+def _load(model_or_path, what: str) -> keras.Model:
+    if isinstance(model_or_path, keras.Model):
+        return model_or_path
+    path = Path(model_or_path)
+    if not path.is_file():
+        raise InputError(f"no such {what} file", path)
+    import gan  # noqa: F401 - registers the custom layers
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - an unreadable model is bad input
+        raise InputError(f"cannot load the {what}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
+                         path) from None
+
+
+def _match_classes(model: keras.Model, class_names: Sequence[str], what: str, where) -> keras.Model:
+    """Re-order the label tables of a pretrained model to ``class_names`` (same set, any order)."""
+    names = model_class_names(model)
+    target = list(class_names)
+    if names == target:
+        return model
+    if sorted(names) != sorted(target):
+        missing = sorted(set(target) - set(names))
+        extra = sorted(set(names) - set(target))
+        raise InputError(f"pretrained {what} classes {names} do not match the windows' classes {target}"
+                         + (f"; missing: {', '.join(missing)}" if missing else "")
+                         + (f"; not in the windows: {', '.join(extra)}" if extra else ""), where)
+    order = [names.index(c) for c in target]
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["class_name"].endswith("LabelEmbedding"):
+            layer["config"]["class_names"] = target
+    clone = model.__class__.from_config(config)
+    clone.set_weights(model.get_weights())
+    for layer in clone.layers:  # every per-class table: the LabelEmbedding(s) and the generator's class_offset
+        if isinstance(layer, keras.layers.Embedding) and layer.input_dim == len(target):
+            w = layer.get_weights()[0]
+            layer.set_weights([w[order]])
+    return clone
+
+
+def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batch_size: int = 64, seed: int = 0,
+              init_generator: str | os.PathLike | keras.Model | None = None,
+              init_critic: str | os.PathLike | keras.Model | None = None, callbacks: Sequence = (),
+              latent_dim: int = DEFAULT_LATENT_DIM, n_critic: int = 5, gp_weight: float = 10.0,
+              classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, drift_weight: float = 0.0,
+              loss: str = "wasserstein", g_learning_rate: float = DEFAULT_G_LR, c_learning_rate: float = DEFAULT_C_LR,
+              split: str | Sequence[str] | None = "train", steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
+              jit_compile: bool = False, full_scale_g: float | None = None, verbose: int | str = 0,
+              generator_kwargs: dict | None = None, critic_kwargs: dict | None = None) -> ConditionalWGANGP:
+    """Train a conditional WGAN-GP on a WindowSet for ``steps`` generator updates; returns the fitted GAN.
+
+    ``classifier_model`` (the float ST classifier, frozen) gives the feedback; ``None`` or
+    ``classifier_weight=0`` turns it off. ``split`` picks the windows to learn from (``None``:
+    all). ``init_generator`` / ``init_critic`` (path or model) start from pretrained models
+    (two-stage training); without ``init_critic`` a fresh critic is trained against the
+    pretrained generator. ``steps`` are run as ``ceil(steps / steps_per_epoch)`` epochs (the last
+    one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates.
+    """
+    if int(steps) < 1:
+        raise InputError(f"steps must be >= 1, got {steps}")
+    ws = windows.subset(split) if split is not None else windows
+    if len(ws) == 0:
+        raise InputError(f"no windows in split {split!r} to train the GAN on")
+    names = list(windows.class_names)
+    present = set(np.unique(ws.y).tolist())
+    empty = [c for i, c in enumerate(names) if i not in present]
+    if empty:
+        raise InputError(f"no training windows for class(es) {', '.join(empty)}")
+    t, ch = ws.window_length, int(ws.x.shape[2])
+    if full_scale_g is None:
+        full_scale_g = float(ws.sensor.full_scale_g) if getattr(ws, "sensor", None) is not None else 4.0
+    keras.utils.set_random_seed(int(seed))
+
+    if init_generator is not None:
+        generator = _match_classes(_load(init_generator, "generator"), names, "generator", init_generator)
+        if generator_window(generator) != (t, ch):
+            raise InputError(f"pretrained generator makes {generator_window(generator)} windows, the data has "
+                             f"{(t, ch)}", None if isinstance(init_generator, keras.Model) else init_generator)
+        latent_dim = generator_latent_dim(generator)
+        full_scale_g = model_full_scale_g(generator)
+    else:
+        generator = build_generator(latent_dim, names, t, ch, full_scale_g, **(generator_kwargs or {}))
+    if init_critic is not None:
+        critic = _match_classes(_load(init_critic, "critic"), names, "critic", init_critic)
+    else:
+        critic = build_critic(names, t, ch, full_scale_g, **(critic_kwargs or {}))
+    if classifier_model is not None:
+        n_out = int(classifier_model.outputs[0].shape[-1])
+        if n_out != len(names):
+            raise InputError(f"the classifier has {n_out} classes, the windows {len(names)} ({', '.join(names)})")
+
+    gan = ConditionalWGANGP(generator, critic, classifier_model, n_critic=n_critic, gp_weight=gp_weight,
+                            classifier_weight=classifier_weight, drift_weight=drift_weight, loss=loss, seed=seed)
+    gan.compile(default_optimizer(g_learning_rate), default_optimizer(c_learning_rate), jit_compile=jit_compile)
+    ds = make_gan_dataset(ws.x, ws.y, batch_size, seed, n_critic=n_critic)
+    spe = max(1, min(int(steps_per_epoch), int(steps)))
+    epochs = math.ceil(int(steps) / spe)
+    gan.fit(ds, epochs=epochs, steps_per_epoch=spe, callbacks=[StopAtStep(int(steps)), *callbacks], verbose=verbose,
+            shuffle=False)
+    return gan

@@ -1,0 +1,301 @@
+"""ConditionalWGANGP: a conditional WGAN-GP (or minimax GAN) with ST-classifier feedback, trained by ``fit``.
+
+One ``train_step`` = ``n_critic`` critic updates + one generator update. The step's input is one
+element of :func:`gan.data.make_gan_dataset`: ``n_critic * batch_size`` real windows (mg) and
+their labels; critic update ``i`` uses real sub-batch ``i`` against fakes generated for the same
+labels, the generator update uses the labels of sub-batch 0.
+
+Loss math is in :mod:`gan.losses` (keras.ops); this module only does the TensorFlow gradient
+plumbing (``tf.GradientTape``, stateless random numbers). Per-example losses are summed and
+divided by the GLOBAL batch size, so the step is correct under ``tf.distribute`` strategies
+(``MirroredStrategy``, ``MultiWorkerMirroredStrategy``), whose optimizers sum the replicas'
+gradients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan import losses
+from gan.models import generator_latent_dim, generator_window, model_class_names, model_full_scale_g
+from gan.sampling import generate_windows
+
+DEFAULT_CLASSIFIER_WEIGHT = 1.0
+DEFAULT_G_LR = 5e-4
+DEFAULT_C_LR = 5e-4
+GAN_CONFIG = "gan.json"
+
+
+def default_optimizer(learning_rate: float) -> keras.optimizers.Optimizer:
+    """Adam with beta_1 = 0.5, beta_2 = 0.9 (the WGAN-GP paper uses 0 / 0.9; 0.5 converges faster here)."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5, beta_2=0.9)
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class ConditionalWGANGP(keras.Model):
+    """Conditional WGAN-GP over mg windows, with an optional frozen float classifier as feedback.
+
+    Generator loss = adversarial loss + ``classifier_weight`` x cross-entropy(C(G(z, y)), y).
+    ``loss="minimax"`` swaps in the original GAN objective (BCE from logits, non-saturating
+    generator loss); ``gp_weight`` still applies (set 0 for the plain original).
+
+    Logged each step: ``loss`` (critic + generator loss, for TerminateOnNaN / checkpoints),
+    ``critic_loss``, ``generator_loss``, ``gradient_penalty``, ``wasserstein``
+    (E[D(real)] - E[D(fake)]) and, with a classifier, ``classifier_loss`` and
+    ``classifier_accuracy`` on the generated windows.
+    """
+
+    def __init__(self, generator: keras.Model, critic: keras.Model, classifier: keras.Model | None = None,
+                 latent_dim: int | None = None, n_critic: int = 5, gp_weight: float = 10.0,
+                 classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, drift_weight: float = 0.0,
+                 loss: str = "wasserstein", seed: int = 0, gp_input_scale: float | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if loss not in losses.LOSSES:
+            raise ValueError(f"unknown GAN loss {loss!r}; valid: {', '.join(losses.LOSSES)}")
+        if int(n_critic) < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        self.generator = generator
+        self.critic = critic
+        self.classifier = classifier
+        self.latent_dim = generator_latent_dim(generator)
+        if latent_dim is not None and int(latent_dim) != self.latent_dim:
+            raise ValueError(f"latent_dim {latent_dim} does not match the generator's {self.latent_dim}")
+        self.class_names = model_class_names(generator)
+        critic_names = model_class_names(critic)
+        if critic_names != self.class_names:
+            raise ValueError(f"generator classes {self.class_names} differ from critic classes {critic_names}")
+        self.window_length, self.channels = generator_window(generator)
+        if tuple(critic.inputs[0].shape[1:]) != (self.window_length, self.channels):
+            raise ValueError(f"critic input {tuple(critic.inputs[0].shape[1:])} does not match generator output "
+                             f"{(self.window_length, self.channels)}")
+        if classifier is not None:
+            n_out = int(classifier.outputs[0].shape[-1])
+            if n_out != len(self.class_names):
+                raise ValueError(f"classifier has {n_out} outputs for {len(self.class_names)} classes")
+            classifier.trainable = False
+        self.n_critic = int(n_critic)
+        self.gp_weight = float(gp_weight)
+        self.classifier_weight = float(classifier_weight)
+        self.drift_weight = float(drift_weight)
+        self.loss_kind = str(loss)
+        self.seed = int(seed)
+        if gp_input_scale is None:
+            try:
+                gp_input_scale = 1000.0 * model_full_scale_g(critic)
+            except ValueError:  # a critic without our Scale layer: measure gradients in its own input unit
+                gp_input_scale = 1.0
+        self.gp_input_scale = float(gp_input_scale)
+        self.g_optimizer: keras.optimizers.Optimizer | None = None
+        self.c_optimizer: keras.optimizers.Optimizer | None = None
+        # Counts generator updates; seeds the step's stateless random numbers (saved with the weights,
+        # so a resumed run continues the noise sequence).
+        self.step_counter = self.add_weight(shape=(), initializer="zeros", dtype="int64", trainable=False,
+                                            aggregation="only_first_replica", name="step_counter")
+        names = ["loss", "critic_loss", "generator_loss", "gradient_penalty", "wasserstein"]
+        if classifier is not None:
+            names += ["classifier_loss", "classifier_accuracy"]
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
+        self.built = True
+
+    # --- Keras plumbing -------------------------------------------------------------------------
+    def call(self, inputs, training=False):
+        """``[z, labels] -> generated mg windows`` (the generator)."""
+        return self.generator(inputs, training=training)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def compile(self, g_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
+                c_optimizer: keras.optimizers.Optimizer | str | dict | None = None, *,
+                jit_compile: bool = False, steps_per_execution: int = 1, run_eagerly: bool = False,
+                **kwargs) -> None:
+        """Set the two optimizers (default Adam 5e-4, beta 0.5/0.9) and build their slots.
+
+        ``jit_compile=True`` compiles the train step with XLA (see benchmarks/bench_gan.py).
+        """
+        self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else default_optimizer(DEFAULT_G_LR)
+        self.c_optimizer = keras.optimizers.get(c_optimizer) if c_optimizer is not None else default_optimizer(DEFAULT_C_LR)
+        super().compile(optimizer=None, jit_compile=jit_compile, steps_per_execution=steps_per_execution,
+                        run_eagerly=run_eagerly)
+        # Build slots now, for the sub-models' variables only (and so BackupAndRestore can load them).
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.c_optimizer.build(self.critic.trainable_variables)
+
+    def get_compile_config(self) -> dict | None:
+        if self.g_optimizer is None:
+            return None
+        return {"g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+                "c_optimizer": keras.optimizers.serialize(self.c_optimizer),
+                "jit_compile": bool(self.jit_compile), "steps_per_execution": int(self.steps_per_execution)}
+
+    def compile_from_config(self, config: dict) -> None:
+        self.compile(keras.optimizers.deserialize(config["g_optimizer"]),
+                     keras.optimizers.deserialize(config["c_optimizer"]),
+                     jit_compile=config.get("jit_compile", False),
+                     steps_per_execution=config.get("steps_per_execution", 1))
+
+    def hyperparameters(self) -> dict:
+        return {"latent_dim": self.latent_dim, "n_critic": self.n_critic, "gp_weight": self.gp_weight,
+                "classifier_weight": self.classifier_weight, "drift_weight": self.drift_weight,
+                "loss": self.loss_kind, "seed": self.seed, "gp_input_scale": self.gp_input_scale}
+
+    def get_config(self) -> dict:
+        ser = keras.saving.serialize_keras_object
+        return {**super().get_config(), **self.hyperparameters(), "generator": ser(self.generator),
+                "critic": ser(self.critic),
+                "classifier": None if self.classifier is None else ser(self.classifier)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ConditionalWGANGP":
+        config = dict(config)
+        de = keras.saving.deserialize_keras_object
+        generator = de(config.pop("generator"))
+        critic = de(config.pop("critic"))
+        classifier = config.pop("classifier", None)
+        classifier = None if classifier is None else de(classifier)
+        return cls(generator, critic, classifier, **config)
+
+    # --- training ---------------------------------------------------------------------------------
+    def _seed(self, step, k: int):
+        """A stateless-RNG seed, distinct per (run seed, replica, step, draw k)."""
+        ctx = tf.distribute.get_replica_context()
+        replica = 0 if ctx is None else ctx.replica_id_in_sync_group
+        first = tf.cast(self.seed * 1_000_003 + k, tf.int64) + tf.cast(replica, tf.int64) * 7919
+        return tf.stack([first, tf.cast(step, tf.int64)])
+
+    def train_step(self, data):
+        if self.g_optimizer is None:
+            raise RuntimeError("call compile() before fit()")
+        x, y = data[0], data[1]
+        x = tf.cast(x, tf.float32)
+        y = tf.reshape(tf.cast(y, tf.int32), [-1])
+        n = self.n_critic
+        local = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+        b = local // n
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        global_b = b * replicas
+        step = tf.identity(self.step_counter)
+        kind = self.loss_kind
+
+        # Fakes for all n critic updates in one generator pass (its weights do not change meanwhile).
+        z = tf.random.stateless_normal(tf.stack([n * b, self.latent_dim]), seed=self._seed(step, 0))
+        fake_all = self.generator([z, y[: n * b]], training=True)
+        alpha_shape = tf.concat([[n * b], tf.ones([len(x.shape) - 1], tf.int32)], axis=0)
+        alpha_all = tf.random.stateless_uniform(alpha_shape, seed=self._seed(step, 1))
+
+        c_loss_sum = gp_sum = w_sum = 0.0
+        for i in range(n):
+            x_real, labels = x[i * b:(i + 1) * b], y[i * b:(i + 1) * b]
+            x_fake = fake_all[i * b:(i + 1) * b]
+            x_hat = losses.interpolate(x_real, x_fake, alpha_all[i * b:(i + 1) * b])
+            with tf.GradientTape() as tape:
+                with tf.GradientTape() as gp_tape:
+                    gp_tape.watch(x_hat)
+                    # One critic pass over real, fake and interpolated windows (no BatchNorm: rows independent).
+                    d = self.critic([tf.concat([x_real, x_fake, x_hat], 0), tf.concat([labels, labels, labels], 0)],
+                                    training=True)
+                    d_real, d_fake, d_hat = d[:b], d[b:2 * b], d[2 * b:]
+                # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
+                grads_hat = gp_tape.gradient(d_hat, x_hat) * self.gp_input_scale
+                gp = losses.gradient_penalty(grads_hat)
+                per_example = losses.critic_loss(d_real, d_fake, kind)
+                total = per_example + self.gp_weight * gp
+                if self.drift_weight:
+                    total = total + self.drift_weight * losses.drift_penalty(d_real)
+                c_loss = losses.average(total, global_b)
+            c_grads = tape.gradient(c_loss, self.critic.trainable_variables)
+            self.c_optimizer.apply_gradients(zip(c_grads, self.critic.trainable_variables))
+            c_loss_sum += c_loss * replicas
+            gp_sum += losses.average(gp, global_b) * replicas
+            w_sum += losses.average(-losses.critic_loss(d_real, d_fake, "wasserstein"), global_b) * replicas
+
+        # Generator update.
+        labels = y[:b]
+        z = tf.random.stateless_normal(tf.stack([b, self.latent_dim]), seed=self._seed(step, 2))
+        use_feedback = self.classifier is not None and self.classifier_weight != 0.0
+        with tf.GradientTape() as tape:
+            x_fake = self.generator([z, labels], training=True)
+            d_fake = self.critic([x_fake, labels], training=True)
+            per_example = losses.generator_loss(d_fake, kind)
+            if use_feedback:
+                probs = self.classifier(x_fake, training=False)
+                ce = losses.classifier_crossentropy(labels, probs)
+                per_example = per_example + self.classifier_weight * ce
+            g_loss = losses.average(per_example, global_b)
+        g_grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
+        self.step_counter.assign_add(1)
+
+        # Metrics: this replica's means (Mean trackers average them over replicas and steps).
+        c_mean, g_mean = c_loss_sum / n, g_loss * replicas
+        t = self.trackers
+        t["critic_loss"].update_state(c_mean)
+        t["generator_loss"].update_state(g_mean)
+        t["loss"].update_state(c_mean + g_mean)
+        t["gradient_penalty"].update_state(gp_sum / n)
+        t["wasserstein"].update_state(w_sum / n)
+        if self.classifier is not None:
+            if not use_feedback:
+                probs = self.classifier(x_fake, training=False)
+                ce = losses.classifier_crossentropy(labels, probs)
+            t["classifier_loss"].update_state(tf.reduce_mean(ce))
+            t["classifier_accuracy"].update_state(tf.reduce_mean(losses.classifier_hits(labels, probs)))
+        return {name: m.result() for name, m in t.items()}
+
+    # --- generation and files -------------------------------------------------------------------
+    def generate(self, labels_or_counts: Any, seed: int = 0, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+        """Generated windows (float32 mg, N x T x C) and their labels; see :func:`gan.sampling.generate_windows`."""
+        return generate_windows(self.generator, labels_or_counts, seed=seed, batch_size=batch_size)
+
+    def save_models(self, directory: str | os.PathLike) -> Path:
+        """Write ``generator.keras``, ``critic.keras``, ``classifier.keras`` (when set) and ``gan.json``
+        (hyperparameters, class names) into ``directory``, each atomically."""
+        from har_data.atomic import atomic_path, write_text
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        parts = {"generator": self.generator, "critic": self.critic, "classifier": self.classifier}
+        for name, model in parts.items():
+            if model is not None:
+                with atomic_path(directory / f"{name}.keras") as tmp:
+                    model.save(tmp)
+        meta = {**self.hyperparameters(), "class_names": self.class_names, "window_length": self.window_length,
+                "channels": self.channels, "step": int(self.step_counter.numpy()),
+                "has_classifier": self.classifier is not None}
+        write_text(directory / GAN_CONFIG, json.dumps(meta, indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def load_models(cls, directory: str | os.PathLike, classifier: keras.Model | None = None,
+                    **overrides) -> "ConditionalWGANGP":
+        """Rebuild a GAN saved by :meth:`save_models` (uncompiled: call ``compile`` to keep training).
+
+        ``classifier`` replaces the saved one (e.g. the target-domain classifier); ``overrides``
+        replace saved hyperparameters.
+        """
+        from har_data.errors import InputError
+
+        directory = Path(directory)
+        meta_path = directory / GAN_CONFIG
+        if not meta_path.is_file():
+            raise InputError(f"not a saved GAN directory (no {GAN_CONFIG})", directory)
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        generator = keras.saving.load_model(directory / "generator.keras")
+        critic = keras.saving.load_model(directory / "critic.keras")
+        if classifier is None and meta.get("has_classifier") and (directory / "classifier.keras").is_file():
+            classifier = keras.saving.load_model(directory / "classifier.keras")
+        hyper = {k: meta[k] for k in ("n_critic", "gp_weight", "classifier_weight", "drift_weight", "loss", "seed",
+                                      "gp_input_scale")
+                 if k in meta}
+        hyper.update(overrides)
+        gan = cls(generator, critic, classifier, **hyper)
+        gan.step_counter.assign(int(meta.get("step", 0)))
+        return gan

@@ -1,0 +1,218 @@
+"""ConditionalWGANGP: gradient penalty, fit + callbacks, conditioning, save/load, resume, train_gan."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from gan_toys import FULL_SCALE_G, NAMES, T, constant_generator, linear_critic, tiny_classifier, tiny_gan, toy_windows
+
+from gan import (ConditionalWGANGP, SamplePlotCallback, generate_windows, losses, make_gan_dataset,
+                 model_class_names, train_gan)
+from har_data import InputError, WindowSet
+
+METRICS = {"loss", "critic_loss", "generator_loss", "gradient_penalty", "wasserstein", "classifier_loss",
+           "classifier_accuracy"}
+
+
+def _fixed_dataset(x, y, batch):
+    """Unshuffled batches (the hand computations below need to know which windows a step sees)."""
+    return tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32))).batch(batch, drop_remainder=True).repeat()
+
+
+def test_gradient_penalty_hand_computed():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(T, 3)).astype(np.float32)
+    grads = np.broadcast_to(w, (5, T, 3))
+    expected = (np.linalg.norm(w) - 1.0) ** 2
+    np.testing.assert_allclose(np.asarray(losses.gradient_penalty(grads)), np.full(5, expected), rtol=1e-5)
+    # The epsilon keeps the norm (and its gradient) finite at 0: penalty (sqrt(1e-12) - 1)^2 ~ 1.
+    np.testing.assert_allclose(np.asarray(losses.gradient_penalty(np.zeros((2, T, 3), np.float32))), 1.0, atol=1e-5)
+    # Per-sample norms: a sample with twice the gradient has its own penalty.
+    two = np.stack([w, 2 * w])
+    np.testing.assert_allclose(np.asarray(losses.gradient_penalty(two)),
+                               [(np.linalg.norm(w) - 1) ** 2, (2 * np.linalg.norm(w) - 1) ** 2], rtol=1e-5)
+
+
+def test_train_step_gradient_penalty_and_wasserstein_on_a_linear_critic():
+    """D(x) = <w, x / full_scale>: its gradient is w at every interpolate, so GP = (||w|| - 1)^2 exactly."""
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(T, 3)).astype(np.float32)
+    w *= 2.5 / np.linalg.norm(w)
+    bias = rng.uniform(-0.2, 0.2, (T, 3)).astype(np.float32)
+    x, y = toy_windows(16)
+    gan = ConditionalWGANGP(constant_generator(bias), linear_critic(w), None, n_critic=2, gp_weight=10.0)
+    gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))
+    hist = gan.fit(_fixed_dataset(x, y, 16), epochs=1, steps_per_epoch=1, verbose=0).history
+    fs = 1000.0 * FULL_SCALE_G
+    d_real = (x / fs * w).sum(axis=(1, 2))
+    d_fake = (bias * w).sum()
+    assert hist["gradient_penalty"][0] == pytest.approx((2.5 - 1.0) ** 2, rel=1e-4)
+    assert hist["wasserstein"][0] == pytest.approx(d_real.mean() - d_fake, abs=1e-4)
+    assert hist["critic_loss"][0] == pytest.approx(d_fake - d_real.mean() + 10.0 * 1.5 ** 2, abs=1e-3)
+    assert hist["generator_loss"][0] == pytest.approx(-d_fake, abs=1e-4)
+
+
+def test_tiny_fit_finite_metrics_and_callbacks(tmp_path):
+    x, y = toy_windows(96)
+    gan = tiny_gan(tiny_classifier(), n_critic=2)
+    gan.compile()
+    plots = SamplePlotCallback(every_n_epochs=2, out_dir=tmp_path / "samples")
+    cbs = [keras.callbacks.TerminateOnNaN(), plots,
+           keras.callbacks.ModelCheckpoint(str(tmp_path / "gan.weights.h5"), save_weights_only=True),
+           keras.callbacks.ModelCheckpoint(str(tmp_path / "generator.keras"))]
+    cbs[-1].set_model = lambda model, cb=cbs[-1]: keras.callbacks.Callback.set_model(cb, model.generator)
+    hist = gan.fit(make_gan_dataset(x, y, 16, seed=0, n_critic=2), epochs=2, steps_per_epoch=3, callbacks=cbs,
+                   verbose=0).history
+    assert set(hist) == METRICS
+    for name, values in hist.items():
+        assert len(values) == 2 and np.all(np.isfinite(values)), name
+    assert 0.0 <= hist["classifier_accuracy"][-1] <= 1.0
+    assert int(gan.step_counter.numpy()) == 6
+    assert [p.name for p in plots.written] == ["samples_epoch_0002.png"]
+    assert plots.written[0].read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "gan.weights.h5").is_file()
+    assert model_class_names(keras.saving.load_model(tmp_path / "generator.keras")) == NAMES
+
+
+def test_minimax_and_no_feedback_variants_train():
+    x, y = toy_windows(64)
+    gan = tiny_gan(tiny_classifier(), n_critic=1, loss="minimax", gp_weight=0.0, classifier_weight=0.0)
+    gan.compile()
+    before = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    hist = gan.fit(make_gan_dataset(x, y, 16, seed=1, n_critic=1), epochs=1, steps_per_epoch=3, verbose=0).history
+    assert set(hist) == METRICS and all(np.isfinite(v[-1]) for v in hist.values())
+    assert hist["gradient_penalty"][-1] > 0  # measured even when not weighted
+    # Non-saturating loss: softplus(-D) > 0; critic BCE of two terms > 0.
+    assert hist["generator_loss"][-1] > 0 and hist["critic_loss"][-1] > 0
+    assert any(not np.allclose(a, b.numpy()) for a, b in zip(before, gan.generator.trainable_variables))
+    with pytest.raises(ValueError, match="unknown GAN loss"):
+        tiny_gan(loss="hinge")
+
+
+def test_conditioning_is_learned_on_a_toy_problem():
+    """Class 1 sits 1400 mg higher on z and moves 5x more than class 0; the generator must learn both."""
+    x, y = toy_windows(256, seed=2)
+    gan = tiny_gan(None, n_critic=2, seed=0)
+    gan.compile(keras.optimizers.Adam(2e-3, 0.5, 0.9), keras.optimizers.Adam(2e-3, 0.5, 0.9))
+    gan.fit(make_gan_dataset(x, y, 32, seed=0, n_critic=2), epochs=1, steps_per_epoch=200, verbose=0)
+    xg, yg = gan.generate({"low": 200, "high": 200}, seed=0)
+    z0, z1 = xg[yg == 0, :, 2].mean(), xg[yg == 1, :, 2].mean()
+    real_gap = x[y == 1, :, 2].mean() - x[y == 0, :, 2].mean()
+    assert z1 - z0 > 0.5 * real_gap, (z0, z1)
+    # Movement: the high class varies more over time than the low class, as in the real data.
+    move = [xg[yg == c].std(axis=1).mean() for c in (0, 1)]
+    assert move[1] > 1.5 * move[0], move
+
+
+def test_save_load_models_and_whole_model_then_keep_training(tmp_path):
+    x, y = toy_windows(64)
+    gan = tiny_gan(tiny_classifier(), n_critic=1, classifier_weight=0.5, gp_weight=5.0)
+    gan.compile()
+    ds = make_gan_dataset(x, y, 16, seed=0, n_critic=1)
+    gan.fit(ds, epochs=1, steps_per_epoch=2, verbose=0)
+    ref, ref_y = gan.generate([3, 2], seed=11)
+
+    gan.save_models(tmp_path / "gan")
+    meta = json.loads((tmp_path / "gan" / "gan.json").read_text())
+    assert meta["class_names"] == NAMES and meta["step"] == 2 and meta["gp_weight"] == 5.0
+    loaded = ConditionalWGANGP.load_models(tmp_path / "gan")
+    out, out_y = loaded.generate([3, 2], seed=11)
+    np.testing.assert_array_equal(ref, out)
+    np.testing.assert_array_equal(ref_y, out_y)
+    assert loaded.classifier is not None and loaded.classifier_weight == 0.5 and loaded.gp_weight == 5.0
+
+    gan.save(tmp_path / "gan.keras")
+    whole = keras.saving.load_model(tmp_path / "gan.keras")
+    assert isinstance(whole, ConditionalWGANGP)
+    np.testing.assert_array_equal(ref, whole.generate([3, 2], seed=11)[0])
+
+    # Keep training after loading.
+    loaded.compile()
+    before = loaded.generator.get_weights()
+    hist = loaded.fit(ds, epochs=1, steps_per_epoch=2, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in hist.values())
+    assert int(loaded.step_counter.numpy()) == 4
+    assert any(not np.allclose(a, b) for a, b in zip(before, loaded.generator.get_weights()))
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def __init__(self, after_epoch):
+        super().__init__()
+        self.after_epoch = after_epoch
+        self.weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after_epoch:
+            self.weights = [w.copy() for w in self.model.get_weights()]
+            raise RuntimeError("simulated kill")
+
+
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen, self.start_step, self.start_weights = [], None, None
+
+    def on_train_begin(self, logs=None):
+        self.start_step = int(self.model.step_counter.numpy())
+        self.start_weights = [w.copy() for w in self.model.get_weights()]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(epoch)
+
+
+def test_backup_and_restore_resumes_at_the_right_epoch(tmp_path):
+    x, y = toy_windows(64)
+
+    def fresh():
+        gan = tiny_gan(tiny_classifier(), n_critic=2, seed=0)
+        gan.compile()
+        return gan
+
+    ds = make_gan_dataset(x, y, 8, seed=0, n_critic=2)
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    killer = _Interrupt(after_epoch=1)
+    gan = fresh()
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        gan.fit(ds, epochs=4, steps_per_epoch=2, callbacks=[backup, killer], verbose=0)
+
+    epochs = _Epochs()
+    resumed = fresh()
+    hist = resumed.fit(ds, epochs=4, steps_per_epoch=2, callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
+                                                                   epochs], verbose=0).history
+    assert epochs.seen == [2, 3]
+    assert epochs.start_step == 4  # 2 epochs x 2 generator updates, restored with the weights
+    for a, b in zip(killer.weights, epochs.start_weights):
+        np.testing.assert_array_equal(a, b)
+    assert int(resumed.c_optimizer.iterations.numpy()) == 8 * 2  # (4 restored + 4 new) steps x 2 critic updates
+    assert int(resumed.step_counter.numpy()) == 8 and len(hist["loss"]) == 2
+
+
+def test_train_gan_exact_steps_and_two_stage_init(tmp_path):
+    x, y = toy_windows(80)
+    ws = WindowSet(x, y, NAMES, np.full(len(x), "train"), np.arange(len(x)).astype(str))
+    small = dict(latent_dim=8, generator_kwargs=dict(width=16, embed_dim=4), critic_kwargs=dict(width=8, hidden=16))
+    gan = train_gan(ws, tiny_classifier(), steps=5, batch_size=8, steps_per_epoch=2, n_critic=2, **small)
+    assert int(gan.step_counter.numpy()) == 5 and gan.classifier_weight > 0
+    gan.save_models(tmp_path / "pre")
+
+    # Target domain with the classes in the other order: the label tables are re-ordered by name.
+    names2 = NAMES[::-1]
+    ws2 = WindowSet(x, 1 - y, names2, ws.split, ws.group)
+    from gan.training import _match_classes
+
+    reordered = _match_classes(gan.generator, names2, "generator", None)
+    np.testing.assert_allclose(generate_windows(gan.generator, {"high": 4}, seed=3)[0],
+                               generate_windows(reordered, {"high": 4}, seed=3)[0], rtol=1e-6, atol=1e-3)
+    tuned = train_gan(ws2, None, steps=2, batch_size=8, n_critic=1, init_generator=tmp_path / "pre" / "generator.keras",
+                      init_critic=tmp_path / "pre" / "critic.keras")
+    assert tuned.class_names == names2 and tuned.latent_dim == 8 and tuned.classifier is None
+
+    ws3 = WindowSet(x, y, ["low", "medium"], ws.split, ws.group)
+    with pytest.raises(InputError, match="do not match.*missing: medium"):
+        train_gan(ws3, None, steps=1, init_generator=tmp_path / "pre" / "generator.keras")
+    with pytest.raises(InputError, match="no such generator file"):
+        train_gan(ws, None, steps=1, init_generator=tmp_path / "nope.keras")
