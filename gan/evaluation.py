@@ -281,6 +281,24 @@ def int8_acceptance(int8: Any, x_syn: np.ndarray, y_syn: np.ndarray, class_names
     return float(ok.mean()), by_class
 
 
+def resolve_acceptance(int8: Any, x_syn: np.ndarray, y_syn: np.ndarray, class_names: Sequence[str], *,
+                       min_confidence: float = 0.5, acceptance: Mapping | None = None
+                       ) -> tuple[float | None, dict[str, float | None] | None, str | None]:
+    """``(acceptance_rate, acceptance_by_class, source)`` for the report.
+
+    From ``acceptance`` (the sampling step's own figures: ``acceptance_rate``, ``acceptance_by_class``)
+    when it holds a rate, else from ``int8`` on the given windows, else all None.
+    """
+    if acceptance is not None and acceptance.get("acceptance_rate") is not None:
+        by_class = acceptance.get("acceptance_by_class")
+        return (float(acceptance["acceptance_rate"]), None if by_class is None else dict(by_class),
+                "int8 model at sampling time")
+    if int8 is not None:
+        rate, by_class = int8_acceptance(int8, x_syn, y_syn, class_names, min_confidence)
+        return rate, by_class, f"int8 model on the evaluated windows (min_confidence={min_confidence:g})"
+    return None, None, None
+
+
 def _finite_or_none(v: Any) -> Any:
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
@@ -337,14 +355,8 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
                              max_syn=cfg.dtw_max_syn, max_train=cfg.dtw_max_train, max_ref=cfg.dtw_max_ref, seed=seed)
     out["memorised_fraction"] = out["nn_dtw"]["memorised_fraction"]
 
-    out["acceptance_rate"], out["acceptance_by_class"], out["acceptance_source"] = None, None, None
-    if int8 is not None:
-        out["acceptance_rate"], out["acceptance_by_class"] = int8_acceptance(int8, x_syn, y_syn, names, min_confidence)
-        out["acceptance_source"] = f"int8 model on the evaluated windows (min_confidence={min_confidence:g})"
-    if acceptance is not None:
-        out["acceptance_rate"] = acceptance.get("acceptance_rate", out["acceptance_rate"])
-        out["acceptance_by_class"] = dict(acceptance.get("acceptance_by_class", out["acceptance_by_class"]) or {})
-        out["acceptance_source"] = "int8 model at sampling time"
+    out["acceptance_rate"], out["acceptance_by_class"], out["acceptance_source"] = resolve_acceptance(
+        int8, x_syn, y_syn, names, min_confidence=min_confidence, acceptance=acceptance)
 
     out["n_synthetic"] = int(len(x_syn))
     out["n_synthetic_by_class"] = {c: int(np.sum(y_syn == i)) for i, c in enumerate(names)}
@@ -363,5 +375,6 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
 
 __all__ = [
     "AUGMENT_PERCENTS", "EvalSettings", "FULL", "QUICK", "augmentation_gain", "build_posthoc_discriminator",
-    "discriminative_score", "evaluate_synthetic", "int8_acceptance", "subsample_by_group", "train_test_scores",
+    "discriminative_score", "evaluate_synthetic", "int8_acceptance", "resolve_acceptance", "subsample_by_group",
+    "train_test_scores",
 ]

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from eval_data import CLASSES, sines, window_set
 
-from gan.evaluation import (QUICK, discriminative_score, evaluate_synthetic, int8_acceptance, train_test_scores)
+from gan.evaluation import (QUICK, discriminative_score, evaluate_synthetic, int8_acceptance, resolve_acceptance,
+                            train_test_scores)
 from gan.report import REQUIRED_KEYS, flatten_metrics, write_report
 from har_data import InputError
 
@@ -84,6 +85,23 @@ def test_acceptance_known_answer(int8):
     assert wrong_rate < 0.2 and all(v < 0.2 for v in wrong.values())
     _, partial = int8_acceptance(int8, x[y != 2], y[y != 2], CLASSES)
     assert partial["run"] is None
+
+
+def test_acceptance_from_sampling_takes_precedence():
+    class Stub:  # accepts the windows whose label is 0
+        def accept(self, x, labels, min_confidence=0.5):
+            return np.asarray(labels) == 0
+
+    x, y = sines(2, seed=1)
+    rate, by_class, source = resolve_acceptance(Stub(), x, y, CLASSES)
+    assert rate == pytest.approx(1 / 3) and by_class == {"still": 1.0, "walk": 0.0, "run": 0.0}
+    assert "evaluated windows" in source
+    sampled = {"acceptance_rate": 0.4, "acceptance_by_class": {"still": 0.5}}
+    assert resolve_acceptance(Stub(), x, y, CLASSES, acceptance=sampled) == (0.4, {"still": 0.5},
+                                                                             "int8 model at sampling time")
+    # a sampling step without figures does not wipe out the int8 ones
+    assert resolve_acceptance(Stub(), x, y, CLASSES, acceptance={"acceptance_rate": None})[0] == pytest.approx(1 / 3)
+    assert resolve_acceptance(None, x, y, CLASSES) == (None, None, None)
 
 
 def test_tstr_collapses_when_synthetic_labels_are_wrong(real):
