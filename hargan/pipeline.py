@@ -170,8 +170,38 @@ def _save_keras(model: "keras.Model", path: Path) -> Path:
     return Path(path)
 
 
-def _keras_verbose(log: Log) -> int:
-    return 0 if log is _quiet else 2
+def _epoch_progress(epochs: int, log: Log):
+    """A Keras callback that prints one compact line every ~10 % of the epochs."""
+    import keras
+
+    every = max(1, int(epochs) // 10)
+
+    class EpochProgress(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.t0 = time.perf_counter()
+
+            self.last: tuple[int, dict] | None = None
+            self.shown = 0
+
+        def _show(self, n: int, logs: dict) -> None:
+            shown = ", ".join(f"{k} {float(logs[k]):.3f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy")
+                              if k in logs)
+            log(f"  epoch {n}/{epochs} ({time.perf_counter() - self.t0:.0f} s): {shown}")
+            self.shown = n
+
+        def on_epoch_end(self, epoch, logs=None):
+            n = epoch + 1
+            self.last = (n, dict(logs or {}))
+            if n % every == 0 or n == int(epochs):
+                self._show(n, self.last[1])
+
+        def on_train_end(self, logs=None):
+            if self.last is not None and self.shown != self.last[0]:
+                log(f"  early stop after epoch {self.last[0]} (best weights restored)")
+                self._show(*self.last)
+
+    return EpochProgress()
 
 
 def train_classifier_files(ws: "WindowSet", out_dir: Path, *, preset: str, epochs: int, batch_size: int,
@@ -183,7 +213,8 @@ def train_classifier_files(ws: "WindowSet", out_dir: Path, *, preset: str, epoch
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     model = train_on_windows(ws, preset=preset, epochs=epochs, batch_size=batch_size, patience=patience,
-                             learning_rate=learning_rate, seed=seed, verbose=_keras_verbose(log))
+                             learning_rate=learning_rate, seed=seed, verbose=0,
+                             callbacks=[_epoch_progress(epochs, log)])
     seconds = time.perf_counter() - t0
     split, held = _eval_split(ws)
     ev = evaluate_classifier(model, held.x, held.y, ws.class_names)
@@ -739,8 +770,11 @@ def _base_metrics(cfg: Config, sensor: "SensorSpec", prepare_result: dict, float
         "gan": {"acceptance_rate": sample_result.get("acceptance_rate"),
                 "acceptance_by_class": sample_result.get("acceptance_by_class"),
                 "accepted": sample_result.get("accepted"), "training": gan_info},
-        "data": {"source": cfg.data.source.name, "target": None if cfg.data.target is None else cfg.data.target.name,
-                 "sensor": sensor.to_dict(), "window_length": cfg.windows.length, **prepare_result},
+        "data": {"source": {"name": cfg.data.source.name, **prepare_result.get("source", {})},
+                 "target": None if cfg.data.target is None else
+                 {"name": cfg.data.target.name, **prepare_result.get("target", {})},
+                 "sensor": sensor.to_dict(), "window_length": cfg.windows.length,
+                 "class_names": prepare_result.get("source", {}).get("class_names")},
         "timing": timing,
         "seed": cfg.seed,
     }
