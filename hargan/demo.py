@@ -45,4 +45,8 @@ def run_demo(out: str | Path = "hargan-demo", *, quick: bool = False, seed: int 
 
     cfg = demo_config(quick=quick, seed=seed)
     title = "hargan demo" + (" --quick" if quick else "") + " (BasicMotions, LSM6DSL ±4 g @ 12.5 Hz)"
-    return run_pipeline(cfg, out, force=force, log=log, title=title)
+    metrics = run_pipeline(cfg, out, force=force, log=log, title=title)
+    if quick:
+        log("  (--quick is a smoke run: a 200-step GAN and 16 windows per class, so TSTR means little; "
+            "run 'hargan demo' without --quick for real figures)")
+    return metrics
