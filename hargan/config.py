@@ -363,6 +363,7 @@ def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
             raise InputError(f"malformed TOML: {msg}", path, line) from None
         fmt = "toml"
     cfg = config_from_dict(data, path, text, fmt)
+    cfg.source_file = str(path)  # not a field: where errors found later (loader options) point to
     if resolve_paths:
         base = path.resolve().parent
         for dom in (cfg.data.source, cfg.data.target):

@@ -10,6 +10,7 @@ the same building blocks on explicit files.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -61,21 +62,33 @@ def check_domain_path(dom: DomainConfig, key: str = "data.source") -> None:
 
 
 def load_recordings(dom: DomainConfig, log: Log = _quiet) -> list["Recording"]:
-    """Read one domain with its loader, relabel with ``class_map``, optionally suppress gravity."""
+    """Read one domain with its loader, apply ``class_map``, optionally suppress gravity.
+
+    Loaders that take a ``class_map`` themselves (pamap2: activity id -> class, wisdm: activity
+    name -> class) get it, and keep only the mapped activities; for the others the map relabels
+    the loaded recordings (a label mapped to "" is dropped, unmapped labels are kept).
+    """
+    import inspect
+
     from har_data import loaders
 
     check_domain_path(dom)
     opts = dict(dom.options)
     if dom.imu:
         opts["imu"] = dom.imu
+    loader = loaders.SOURCES[dom.name]
+    cmap = dict(dom.class_map)
+    if cmap and "class_map" in inspect.signature(loader).parameters and "class_map" not in opts:
+        opts["class_map"] = {k: v for k, v in cmap.items() if v}
+        cmap = {}
     if dom.name == "basic-motions" and not dom.path:
-        recs = list(loaders.load_basic_motions(**opts))
+        recs = list(loaders.load_source(dom.name, None, **opts))
     else:
         recs = list(loaders.load_source(dom.name, dom.path, **opts))
-    if dom.class_map:
+    if cmap:
         mapped = []
         for r in recs:
-            new = dom.class_map.get(str(r.label), r.label)
+            new = cmap.get(str(r.label), r.label)
             if new:
                 r.label = new
                 mapped.append(r)
@@ -489,6 +502,18 @@ def _average_runs(runs: list[dict]) -> dict:
 
 # ============================================================================ the whole flow
 
+@contextlib.contextmanager
+def _config_context(cfg: Config, key: str):
+    """Bad input that names no file (a loader option, a class) gets the config file and key."""
+    try:
+        yield
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        where = getattr(cfg, "source_file", None)
+        raise InputError(f"{key}: {exc.message}", where) from None
+
+
 def _domain_external(dom: DomainConfig | None) -> list[Path]:
     if dom is None or not dom.path:
         return []
@@ -560,12 +585,14 @@ def _run_steps(cfg: Config, out: Path, rd: RunDir, sensor: "SensorSpec", two_sta
     # 1. prepare ---------------------------------------------------------------
     def prepare() -> dict:
         classes = cfg.data.classes or None
-        src = prepare_windows(cfg.data.source, classes, sensor, cfg.windows.length, cfg.windows.stride,
-                              cfg.windows.fractions, seed, log)
+        with _config_context(cfg, "data.source"):
+            src = prepare_windows(cfg.data.source, classes, sensor, cfg.windows.length, cfg.windows.stride,
+                                  cfg.windows.fractions, seed, log)
         result = {"source": {"windows": len(src), "counts": src.counts(), "class_names": src.class_names}}
         if two_stage:
-            tgt = prepare_windows(cfg.data.target, src.class_names, sensor, cfg.windows.length, cfg.windows.stride,
-                                  cfg.windows.fractions, seed, log)
+            with _config_context(cfg, "data.target"):
+                tgt = prepare_windows(cfg.data.target, src.class_names, sensor, cfg.windows.length,
+                                      cfg.windows.stride, cfg.windows.fractions, seed, log)
             src.save(source_path)
             tgt.save(windows_path)
             result["target"] = {"windows": len(tgt), "counts": tgt.counts()}

@@ -237,3 +237,20 @@ def test_json_config_and_relative_paths(tmp_path):
     assert c.data.source.path == str((tmp_path / "logs").resolve())
     assert (c.sensor.name, c.sensor.full_scale_g, c.sensor.odr_hz) == ("LSM6DSO", 8, 52.0)
     assert c.gan.steps == 5 and c.gan.n_critic == Config().gan.n_critic
+
+
+def test_loader_errors_name_the_file_or_the_config_key(capsys, tmp_path):
+    logs = tmp_path / "logs" / "0_walking"
+    logs.mkdir(parents=True)
+    (logs / "log_0.csv").write_text("not,a,mems,studio\nlog\n")
+    out = tmp_path / "out"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[data.source]\nname = "mems-studio"\npath = "{logs.parent}"\n')
+    code, _, err = _run(capsys, ["run", "--config", str(cfg), "--out", str(out)])
+    assert code == 2
+    assert str(logs / "log_0.csv") in _one_error_line(err)
+    cfg.write_text(f'[data.source]\nname = "pamap2"\npath = "{logs.parent}"\nimu = "elbow"\n')
+    code, _, err = _run(capsys, ["run", "--config", str(cfg), "--out", str(out)])
+    assert code == 2
+    assert f"{cfg}: data.source: " in _one_error_line(err) and "elbow" in err
+    assert not out.exists()
