@@ -55,7 +55,7 @@ SOURCES = ("pamap2", "mems-studio", "wisdm", "st-mobility", "basic-motions")
 def _common(p: argparse.ArgumentParser, seed: bool = True) -> None:
     g = p.add_argument_group("common options")
     if seed:
-        g.add_argument("--seed", type=int, default=argparse.SUPPRESS,
+        g.add_argument("--seed", type=int, default=argparse.SUPPRESS, metavar="N",
                        help="random seed (the same seed gives the same result on CPU; default: 0 or the config's)")
     g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show the full traceback on errors")
@@ -99,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
             "hargan demo --out demo-run\nhargan demo --quick --out /tmp/demo   # under 3 minutes",
             description=textwrap.dedent("""\
                 The whole flow on the bundled real BasicMotions data (smartwatch accelerometer,
-                4 activities, recorded at 10 Hz): prepare -> ST classifier -> int8 -> GAN ->
-                validated sampling -> firmware export -> report, into one run directory.
+                gravity removed, 4 activities, 80 recordings at 10 Hz): prepare -> ST classifier
+                -> int8 -> GAN -> validated sampling -> evaluation report -> firmware export,
+                into one run directory.
                 The data is resampled to 12.5 Hz, the LSM6DSL output data rate closest to the
                 recording rate (upsampling to 26 Hz would add no information), at +-4 g.
                 Re-running with the same --out reuses finished steps."""))
@@ -116,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
             description=textwrap.dedent("""\
                 The whole flow from one config file (TOML or JSON): prepare -> ST classifier ->
                 int8 -> GAN (pretrain on the source domain, fine-tune on the target domain when
-                [data.target] is set) -> validated sampling -> firmware export -> report.
+                [data.target] is set) -> validated sampling -> evaluation report -> firmware export.
                 Re-running with the same --out reuses finished steps whose inputs and config did
                 not change. 'hargan run --print-config' shows every key with its default."""))
     p.add_argument("--config", metavar="FILE", help="TOML or JSON configuration (required unless --print-config)")
@@ -154,9 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--windows", required=True, metavar="FILE.npz", help="windows from 'hargan prepare'")
     p.add_argument("--preset", default="cnn1d", metavar="NAME",
                    help="architecture: cnn1d (default), cnn1d_tiny, ign, gmp")
-    p.add_argument("--epochs", type=int, default=60, help="maximum epochs (default: 60; early stopping)")
-    p.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
-    p.add_argument("--patience", type=int, default=10, help="early-stopping patience (default: 10)")
+    p.add_argument("--epochs", type=int, default=60, metavar="N", help="maximum epochs (default: 60; early stopping)")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N", help="batch size (default: 64)")
+    p.add_argument("--patience", type=int, default=10, metavar="N", help="early-stopping patience (default: 10)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, history.csv, PNGs")
     _common(p)
     p.set_defaults(handler=cmd_train_classifier)
@@ -167,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="FILE.keras", help="float classifier")
     p.add_argument("--windows", required=True, metavar="FILE.npz",
                    help="windows: train split calibrates, test split is scored")
-    p.add_argument("--samples", type=int, default=300, help="calibration windows (default: 300)")
+    p.add_argument("--samples", type=int, default=300, metavar="N", help="calibration windows (default: 300)")
     p.add_argument("--out", required=True, metavar="FILE.tflite", help="int8 model to write")
     _common(p)
     p.set_defaults(handler=cmd_quantize)
@@ -180,13 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--windows", required=True, metavar="FILE.npz", help="real windows (train split is used)")
     p.add_argument("--classifier", default=None, metavar="FILE.keras",
                    help="float ST classifier that steers the generator (omit for a plain WGAN-GP)")
-    p.add_argument("--init", default=None, metavar="FILE.keras", help="start from this generator (fine-tuning)")
-    p.add_argument("--steps", type=int, default=3000, help="generator steps (default: 3000)")
-    p.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64)")
-    p.add_argument("--latent-dim", type=int, default=64, help="latent size (default: 64)")
-    p.add_argument("--n-critic", type=int, default=5, help="critic steps per generator step (default: 5)")
-    p.add_argument("--gp-weight", type=float, default=10.0, help="gradient-penalty weight (default: 10)")
-    p.add_argument("--classifier-weight", type=float, default=1.0, help="classifier-feedback weight (default: 1)")
+    p.add_argument("--init", default=None, metavar="FILE.keras",
+                   help="start from this generator (fine-tuning); a critic.keras beside it is used too")
+    p.add_argument("--steps", type=int, default=3000, metavar="N", help="generator steps (default: 3000)")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N", help="batch size (default: 64)")
+    p.add_argument("--latent-dim", type=int, default=64, metavar="N", help="latent size (default: 64)")
+    p.add_argument("--n-critic", type=int, default=5, metavar="N", help="critic steps per generator step (default: 5)")
+    p.add_argument("--gp-weight", type=float, default=10.0, metavar="W", help="gradient-penalty weight (default: 10)")
+    p.add_argument("--classifier-weight", type=float, default=1.0, metavar="W",
+                   help="classifier-feedback weight (default: 1)")
+    p.add_argument("--g-learning-rate", type=float, default=5e-4, metavar="LR", help="generator Adam LR (default: 5e-4)")
+    p.add_argument("--c-learning-rate", type=float, default=5e-4, metavar="LR", help="critic Adam LR (default: 5e-4)")
+    p.add_argument("--loss", default="wasserstein", choices=("wasserstein", "minimax"),
+                   help="adversarial loss (default: wasserstein)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
     _common(p)
     p.set_defaults(handler=cmd_train_gan)
@@ -200,8 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--windows", default=None, metavar="FILE.npz",
                    help="real windows: take the sensor and class names from them")
     p.add_argument("--per-class", type=int, default=200, metavar="N", help="accepted windows per class (default: 200)")
-    p.add_argument("--min-confidence", type=float, default=0.5, help="int8 confidence to accept (default: 0.5)")
-    p.add_argument("--max-tries", type=int, default=20, help="generation rounds per class (default: 20)")
+    p.add_argument("--min-confidence", type=float, default=0.5, metavar="P",
+                   help="int8 probability of the wanted class needed to accept (default: 0.5)")
+    p.add_argument("--max-tries", type=int, default=20, metavar="N", help="generation rounds (default: 20)")
     _sensor_args(p, required_default=False)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz and csv/")
     _common(p)
@@ -218,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer epochs for the TSTR/TRTR classifiers")
     p.add_argument("--no-augmentation", action="store_true",
                    help="skip the augmentation-gain trainings (real + synthetic vs real only)")
-    p.add_argument("--seeds", type=int, default=1, help="average TSTR/TRTR over this many seeds (default: 1)")
+    p.add_argument("--seeds", type=int, default=1, metavar="N", help="average TSTR/TRTR over this many seeds (default: 1)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, report.md, PNGs")
     _common(p)
     p.set_defaults(handler=cmd_evaluate)
@@ -257,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="validate: real windows (test split) as validation data, compared with our int8 runtime")
     p.add_argument("--mode", default="host", choices=("host", "target", "host-io-only", "target-io-only"),
                    help="validate: where the C model runs (default: host)")
-    p.add_argument("--n", type=int, default=100, help="validate: at most this many windows (default: 100)")
+    p.add_argument("--n", type=int, default=100, metavar="N", help="validate: at most this many windows (default: 100)")
     p.add_argument("--estimate", action="store_true",
                    help="analyze: when stedgeai is not installed, print the offline estimate instead of failing")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for stedgeai's reports and files")

@@ -906,6 +906,7 @@ def cmd_train_gan(args, log: Log = print) -> None:
     log(f"train-gan: {args.windows} -> {out}/generator.keras")
     train_gan_files(ws, clf, out, steps=args.steps, batch_size=args.batch_size, latent_dim=args.latent_dim,
                     n_critic=args.n_critic, gp_weight=args.gp_weight, classifier_weight=args.classifier_weight,
+                    g_learning_rate=args.g_learning_rate, c_learning_rate=args.c_learning_rate, loss=args.loss,
                     init=init, seed=getattr(args, "seed", 0), label="finetune" if init else "gan", log=log)
     log(f"wrote {out}/generator.keras, critic.keras, history.csv, losses.png")
 
