@@ -250,8 +250,10 @@ def nn_dtw(x_syn: np.ndarray, x_train: np.ndarray, x_ref: np.ndarray | None, *, 
     ref_median (of the reference windows), ratio (median over synthetic windows of distance /
     their class's reference median: about 1 is good, far below 1 means copying, far above means
     off the real data), threshold (per class with labels), memorised_count, memorised_fraction,
-    memorised_by_class, and the sizes and band (``window``). Without reference windows the
-    threshold-based keys are None.
+    memorised_by_class, ref_memorised_fraction (the same rule applied to the real reference
+    windows: the floor that real data itself reaches, e.g. near-identical windows of a sensor at
+    rest), and the sizes and band (``window``). Without reference windows the threshold-based
+    keys are None.
     """
     x_syn, x_train = _as_windows(x_syn, "synthetic windows"), _as_windows(x_train, "training windows")
     if len(x_train) == 0:
@@ -293,7 +295,7 @@ def nn_dtw(x_syn: np.ndarray, x_train: np.ndarray, x_ref: np.ndarray | None, *, 
         "syn_min": float(np.min(d_syn)) if len(d_syn) else None,
         "ref_median": float(np.median(d_ref)) if len(d_ref) else None,
         "ratio": None, "threshold": None, "memorised_count": None, "memorised_fraction": None,
-        "memorised_by_class": None,
+        "memorised_by_class": None, "ref_memorised_fraction": None,
     }
     if has_ref and len(d_ref):
         overall = float(np.median(d_ref))
@@ -302,6 +304,8 @@ def nn_dtw(x_syn: np.ndarray, x_train: np.ndarray, x_ref: np.ndarray | None, *, 
         flagged = d_syn < threshold_fraction * typical
         rel = d_syn / np.where(typical > 0, typical, np.inf)
         count = int(flagged.sum())
+        ref_typical = np.array([float(np.median(d_ref[yre == c])) for c in yre])
+        out["ref_memorised_fraction"] = float(np.mean(d_ref < threshold_fraction * ref_typical))
         out.update(
             ratio=float(np.median(rel)) if len(rel) else None,
             threshold={name(c): threshold_fraction * m for c, m in med.items()} if labelled

@@ -43,7 +43,8 @@ DEFINITIONS = {
     "gan.discriminative_score": "|accuracy - 0.5| of a post-hoc real-vs-synthetic CNN (0 best, 0.5 worst)",
     "gan.mmd": "MMD^2, RBF kernel, median bandwidth, class-matched (about 0 best)",
     "gan.psd_distance": "mean |log10 PSD difference| over classes and axes, decades (0 best)",
-    "gan.memorised_fraction": "synthetic windows with DTW distance < 5% of the real-to-real median",
+    "gan.memorised_fraction": "synthetic windows closer (DTW) to a training window than 5% of the class's "
+                              "real-to-real median; compare nn_dtw.ref_memorised_fraction (real data's own floor)",
     "gan.acceptance_rate": "fraction of synthetic windows the int8 model accepts as their label",
     "timing.gan_train_seconds": "GAN training time",
     "timing.total_seconds": "whole run",

@@ -88,6 +88,7 @@ def test_nn_dtw_flags_memorised_copies(sets):
     assert res["syn_min"] < res["threshold"] < res["ref_median"]
     clean = M.nn_dtw(fresh, train, test, seed=0)
     assert clean["memorised_count"] == 0 and clean["memorised_fraction"] == 0.0
+    assert res["ref_memorised_fraction"] == 0.0  # real held-out windows are no copies either
     assert 0.7 < clean["ratio"] < 1.3  # fresh samples sit as far from the training set as real test windows
     no_ref = M.nn_dtw(fresh, train, None)
     assert no_ref["memorised_fraction"] is None and no_ref["syn_median"] == pytest.approx(clean["syn_median"])
