@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--splits", default="by-log,by-window")
     ap.add_argument("--full-scale", type=int, default=8,
                     help="sensor full scale in g (the logs were recorded at +-8 g; 4 saturates them at 4 g)")
+    ap.add_argument("--also-full-scale", type=int, default=4,
+                    help="also run the default preset, by log, with the logs saturated at this full scale (0: off)")
     ap.add_argument("--epochs", type=int, default=80)
     ap.add_argument("--patience", type=int, default=12)
     ap.add_argument("--batch-size", type=int, default=64)
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="few epochs, one preset, no CV (smoke test)")
     args = ap.parse_args(argv)
     if args.quick:
-        args.epochs, args.cv, args.speed_windows = 3, 0, 2048
+        args.epochs, args.cv, args.speed_windows, args.also_full_scale = 3, 0, 2048, 0
         args.presets = DEFAULT_PRESET
     if not args.data.is_dir():
         print(f"data not found: {args.data}", file=sys.stderr)
@@ -172,6 +174,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {split_name:9s} {preset:10s} float {100 * r['float_accuracy']:.2f}%  "
                   f"int8 {100 * r['int8_accuracy']:.2f}%  {r['tflite_bytes']} B  agree={r['int8_runtimes_agree']}"
                   f"  ({r['train_seconds']} s)", flush=True)
+    if args.also_full_scale and args.also_full_scale != args.full_scale and "by-log" in args.splits:
+        other = load_windows(args.data, args.also_full_scale, args.seed)
+        r = run_one(other, DEFAULT_PRESET, args, with_speed=False)
+        r["split"] = f"by-log, +-{args.also_full_scale} g"
+        rows.append(r)
+        print(f"  {r['split']} {DEFAULT_PRESET:10s} float {100 * r['float_accuracy']:.2f}%  "
+              f"int8 {100 * r['int8_accuracy']:.2f}%  {r['tflite_bytes']} B", flush=True)
     cv = {}
     if args.cv:
         for preset in [p for p in args.cv_presets.split(",") if p]:

@@ -102,8 +102,8 @@ def train_classifier(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     learning_rate: float = 3e-3,
     augment: bool = True,
-    rotate_deg: float = 15.0,
-    gain: float = 0.1,
+    rotate_deg: float = 45.0,
+    gain: float = 0.2,
     noise_mg: float = 10.0,
 ) -> keras.Model:
     """Build ``preset`` and fit it on mg windows; returns the model with the best validation loss.
@@ -137,7 +137,7 @@ def train_classifier(
     fit_data: dict[str, Any]
     if augment:
         fit_data = dict(x=augmented_dataset(x_train, y_train, int(batch_size), int(seed), rotate_deg, gain, noise_mg),
-                        steps_per_epoch=int(np.ceil(len(x_train) / int(batch_size))))
+                        steps_per_epoch=int(np.ceil(len(x_train) / int(batch_size))), shuffle=False)
     else:
         fit_data = dict(x=x_train, y=y_train, batch_size=int(batch_size), shuffle=True)
     history = model.fit(
