@@ -48,13 +48,16 @@ def _class_colors(n: int) -> list:
 def plot_windows_grid(x_real: np.ndarray, y_real: np.ndarray, x_syn: np.ndarray, y_syn: np.ndarray,
                       class_names: Sequence[str], path: str | os.PathLike, *, per_class: int = 3, fs: float | None = None,
                       seed: int = 0) -> Path:
-    """One row per class: ``per_class`` random real windows, then as many synthetic ones (x, y, z in mg)."""
+    """One row per class: ``per_class`` random real windows, then as many synthetic ones (x, y, z in mg).
+
+    The panels of a row share their y axis, so a synthetic window that is too loud or too quiet shows.
+    """
     rng = np.random.default_rng(seed)
     n_cls = len(class_names)
     t_len = np.asarray(x_real).shape[1]
     t = np.arange(t_len) / fs if fs else np.arange(t_len)
     fig = _figure(2.2 * 2 * per_class, 1.7 * n_cls + 0.4)
-    axes = fig.subplots(n_cls, 2 * per_class, squeeze=False, sharex=True)
+    axes = fig.subplots(n_cls, 2 * per_class, squeeze=False, sharex=True, sharey="row")  # same mg scale per class
     for c, name in enumerate(class_names):
         for side, (x, y) in enumerate(((x_real, y_real), (x_syn, y_syn))):
             idx = np.flatnonzero(np.asarray(y) == c)
