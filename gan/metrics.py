@@ -97,7 +97,8 @@ def median_bandwidth(z: np.ndarray) -> float:
     return med if med > 1e-12 else 1.0
 
 
-def mmd2_rbf(a: np.ndarray, b: np.ndarray, bandwidth: float | None = None, unbiased: bool = True) -> tuple[float, float]:
+def mmd2_rbf(a: np.ndarray, b: np.ndarray, bandwidth: float | None = None,
+             unbiased: bool = True) -> tuple[float, float]:
     """Squared MMD between the rows of ``a`` and ``b`` (flattened) with ``k = exp(-|u-v|^2 / (2 sigma^2))``.
 
     ``sigma`` is ``bandwidth`` or, by default, the median heuristic on the pooled rows.
@@ -121,8 +122,8 @@ def mmd2_rbf(a: np.ndarray, b: np.ndarray, bandwidth: float | None = None, unbia
     return float(xx + yy - 2.0 * kab.mean()), sigma
 
 
-def mmd(x_real: np.ndarray, x_syn: np.ndarray, *, max_samples: int | None = 500, standardize_by: np.ndarray | None = None,
-        unbiased: bool = True, seed: int = 0) -> float:
+def mmd(x_real: np.ndarray, x_syn: np.ndarray, *, max_samples: int | None = 500,
+        standardize_by: np.ndarray | None = None, unbiased: bool = True, seed: int = 0) -> float:
     """MMD^2 between two sets of windows, each subsampled to ``max_samples`` (seeded).
 
     Windows are standardized per channel with the statistics of ``standardize_by`` (default:

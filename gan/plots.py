@@ -46,8 +46,8 @@ def _class_colors(n: int) -> list:
 
 
 def plot_windows_grid(x_real: np.ndarray, y_real: np.ndarray, x_syn: np.ndarray, y_syn: np.ndarray,
-                      class_names: Sequence[str], path: str | os.PathLike, *, per_class: int = 3, fs: float | None = None,
-                      seed: int = 0) -> Path:
+                      class_names: Sequence[str], path: str | os.PathLike, *, per_class: int = 3,
+                      fs: float | None = None, seed: int = 0) -> Path:
     """One row per class: ``per_class`` random real windows, then as many synthetic ones (x, y, z in mg).
 
     The panels of a row share their y axis, so a synthetic window that is too loud or too quiet shows.
@@ -171,7 +171,10 @@ def plot_psd(x_real: np.ndarray, y_real: np.ndarray, x_syn: np.ndarray, y_syn: n
 
 
 def load_history(history: Any) -> dict[str, np.ndarray]:
-    """A GAN history as ``{column: float array}`` from a dict of lists, a Keras ``History`` or a ``history.csv`` path."""
+    """A GAN history as ``{column: float array}``.
+
+    From a dict of lists, a Keras ``History`` or a ``history.csv`` path; non-numeric columns are dropped.
+    """
     if history is None:
         return {}
     if hasattr(history, "history") and isinstance(history.history, Mapping):

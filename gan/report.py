@@ -180,7 +180,8 @@ def render_report(metrics: Mapping[str, Any], figures: Mapping[str, str] | None 
         rows = []
         for c in classes:
             p = psd.get(c)
-            psd_txt = "n/a" if not p else " / ".join(_fmt(p[a]) for a in p if a != "mean") + f" (mean {_fmt(p.get('mean'))})"
+            psd_txt = ("n/a" if not p else " / ".join(_fmt(p[a]) for a in p if a != "mean")
+                       + f" (mean {_fmt(p.get('mean'))})")
             rows.append([c, cnt.get(c), acc.get(c), mmd.get(c), psd_txt])
         lines += _table(["class", "synthetic windows", "int8 acceptance", "MMD^2", "PSD distance x / y / z (decades)"],
                         rows)

@@ -46,7 +46,8 @@ def test_plots_write_png_deterministically(tmp_path, data):
     runs = []
     for k in range(2):
         d = tmp_path / f"run{k}"
-        figs = P.evaluation_figures(_WS(xr, yr), xs, ys, d, fs=FS, seed=3, trtr_confusion=[[5, 1, 0], [0, 6, 0], [0, 0, 6]],
+        figs = P.evaluation_figures(_WS(xr, yr), xs, ys, d, fs=FS, seed=3,
+                                    trtr_confusion=[[5, 1, 0], [0, 6, 0], [0, 0, 6]],
                                     tstr_confusion=[[4, 2, 0], [0, 6, 0], [1, 0, 5]], history=hist, max_points=60,
                                     per_class=2, tsne_iter=250)
         assert set(figs) == {"windows", "pca", "tsne", "psd", "confusion_trtr", "confusion_tstr", "training_curves"}
