@@ -187,11 +187,14 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
         assert len(z["y"]) == 8 and json.loads(str(z["sensor"]))["odr_hz"] == 12.5
     assert len(list((tmp_path / "syn" / "csv").rglob("log_*.csv"))) == 8
 
+    (tmp_path / "fw").mkdir()
+    (tmp_path / "fw" / "main.c").write_text("int main(void) { return 0; }\n")  # a project file: left alone
     ok(["export", "--int8", str(tflite), "--test-vectors", str(windows), "--name", "demo_model",
         "--out", str(tmp_path / "fw")])
-    names = [p.name for p in (tmp_path / "fw").iterdir()]
+    names = [p.name for p in (tmp_path / "fw").iterdir() if p.name != "main.c"]
     assert any(n.endswith(".h") for n in names) and any(n.endswith(".c") for n in names)
     assert all(n.startswith("demo_model") for n in names), names
+    assert (tmp_path / "fw" / "main.c").read_text().startswith("int main")
 
     after = sorted(p.name for p in tmp_path.iterdir())
     assert sorted(set(after) - set(before)) == ["clf", "ft", "fw", "g", "q", "syn", "w.npz"]
