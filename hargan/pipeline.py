@@ -966,7 +966,7 @@ def cmd_evaluate(args, log: Log = print) -> None:
     log(f"evaluate: {args.real} vs {syn_path} -> {out}")
     metrics = evaluate_files(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=args.quick,
                              seeds=args.seeds, seed=getattr(args, "seed", 0), extra=extra,
-                             augmentation=not args.no_augmentation, log=log,
+                             augmentation=not args.no_augmentation, seconds_before=0.0, log=log,
                              acceptance=acceptance if syn.acceptance_by_class else None)
     log(f"wrote {out}/metrics.json and {out}/report.md")
 

@@ -149,7 +149,8 @@ def test_json_config_change_reruns_only_what_depends_on_it(demo, tmp_path):
 
 
 def test_single_step_commands_on_the_demo_files(demo, tmp_path):
-    """prepare, train-classifier, quantize, train-gan (and --init), generate, export: each writes only under --out."""
+    """prepare, train-classifier, quantize, train-gan (and --init), generate, evaluate, export: each writes only
+    under its --out."""
     run, _, _ = demo
     windows, model = run / "data/windows.npz", run / "classifier/model.keras"
     tflite, generator = run / "classifier/model_int8.tflite", run / "gan/generator.keras"
@@ -187,6 +188,13 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
         assert len(z["y"]) == 8 and json.loads(str(z["sensor"]))["odr_hz"] == 12.5
     assert len(list((tmp_path / "syn" / "csv").rglob("log_*.csv"))) == 8
 
+    ok(["evaluate", "--real", str(windows), "--synthetic", str(tmp_path / "syn"), "--int8", str(tflite), "--quick",
+        "--no-augmentation", "--out", str(tmp_path / "ev")])
+    m = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert 0 <= m["gan"]["tstr_accuracy"] <= 1 and m["gan"]["augmentation_gain"] == {}
+    assert m["classifier"]["int8_accuracy"] is not None and m["timing"]["total_seconds"] > 0
+    assert (tmp_path / "ev" / "report.md").is_file() and list((tmp_path / "ev").glob("*.png"))
+
     (tmp_path / "fw").mkdir()
     (tmp_path / "fw" / "main.c").write_text("int main(void) { return 0; }\n")  # a project file: left alone
     ok(["export", "--int8", str(tflite), "--test-vectors", str(windows), "--name", "demo_model",
@@ -197,7 +205,7 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
     assert (tmp_path / "fw" / "main.c").read_text().startswith("int main")
 
     after = sorted(p.name for p in tmp_path.iterdir())
-    assert sorted(set(after) - set(before)) == ["clf", "ft", "fw", "g", "q", "syn", "w.npz"]
+    assert sorted(set(after) - set(before)) == ["clf", "ev", "ft", "fw", "g", "q", "syn", "w.npz"]
 
 
 FAKE_STEDGEAI = """#!/usr/bin/env python3
