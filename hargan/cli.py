@@ -13,7 +13,6 @@ import os
 import sys
 import textwrap
 import traceback
-from pathlib import Path
 from typing import Callable, Sequence
 
 # Quiet TensorFlow's C++ logging before anything imports it (the user can still override it).

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from har_data.atomic import atomic_dir, atomic_path, write_bytes, write_text
+from har_data.atomic import atomic_path, write_bytes, write_text
 from har_data.errors import InputError
 from hargan.config import Config, DomainConfig, config_text
 from hargan.runs import RunDir
