@@ -19,7 +19,7 @@ import numpy as np
 
 from gan.callbacks import StopAtStep
 from gan.data import make_gan_dataset
-from gan.models import (LabelEmbedding, build_critic, build_generator, generator_latent_dim, generator_window,
+from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window,
                         model_class_names, model_full_scale_g)
 from gan.wgan import DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, ConditionalWGANGP, default_optimizer
 from har_data.errors import InputError
@@ -74,9 +74,11 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
               init_critic: str | os.PathLike | keras.Model | None = None, callbacks: Sequence = (),
               latent_dim: int = DEFAULT_LATENT_DIM, n_critic: int = 5, gp_weight: float = 10.0,
               classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, drift_weight: float = 0.0,
-              loss: str = "wasserstein", g_learning_rate: float = DEFAULT_G_LR, c_learning_rate: float = DEFAULT_C_LR,
+              loss: str = "wasserstein", gp_input_scale: float | None = None,
+              g_learning_rate: float = DEFAULT_G_LR, c_learning_rate: float = DEFAULT_C_LR,
               split: str | Sequence[str] | None = "train", steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
-              jit_compile: bool = False, full_scale_g: float | None = None, verbose: int | str = 0,
+              jit_compile: bool = False, steps_per_execution: int = 1, full_scale_g: float | None = None,
+              verbose: int | str = 0,
               generator_kwargs: dict | None = None, critic_kwargs: dict | None = None) -> ConditionalWGANGP:
     """Train a conditional WGAN-GP on a WindowSet for ``steps`` generator updates; returns the fitted GAN.
 
@@ -84,7 +86,9 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     ``classifier_weight=0`` turns it off. ``split`` picks the windows to learn from (``None``:
     all). ``init_generator`` / ``init_critic`` (path or model) start from pretrained models
     (two-stage training); without ``init_critic`` a fresh critic is trained against the
-    pretrained generator. ``steps`` are run as ``ceil(steps / steps_per_epoch)`` epochs (the last
+    pretrained generator. ``jit_compile`` (XLA) and ``steps_per_execution`` (several updates per
+    graph call: less Python overhead, callbacks see every n-th batch) are passed to ``compile``.
+    ``steps`` are run as ``ceil(steps / steps_per_epoch)`` epochs (the last
     one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates.
     """
     if int(steps) < 1:
@@ -121,8 +125,10 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
             raise InputError(f"the classifier has {n_out} classes, the windows {len(names)} ({', '.join(names)})")
 
     gan = ConditionalWGANGP(generator, critic, classifier_model, n_critic=n_critic, gp_weight=gp_weight,
-                            classifier_weight=classifier_weight, drift_weight=drift_weight, loss=loss, seed=seed)
-    gan.compile(default_optimizer(g_learning_rate), default_optimizer(c_learning_rate), jit_compile=jit_compile)
+                            classifier_weight=classifier_weight, drift_weight=drift_weight, loss=loss, seed=seed,
+                            gp_input_scale=gp_input_scale)
+    gan.compile(default_optimizer(g_learning_rate), default_optimizer(c_learning_rate), jit_compile=jit_compile,
+                steps_per_execution=steps_per_execution)
     ds = make_gan_dataset(ws.x, ws.y, batch_size, seed, n_critic=n_critic)
     spe = max(1, min(int(steps_per_epoch), int(steps)))
     epochs = math.ceil(int(steps) / spe)

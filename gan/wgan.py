@@ -46,6 +46,10 @@ class ConditionalWGANGP(keras.Model):
     ``loss="minimax"`` swaps in the original GAN objective (BCE from logits, non-saturating
     generator loss); ``gp_weight`` still applies (set 0 for the plain original).
 
+    The gradient penalty measures the critic's gradient per ``gp_input_scale`` mg (default: its
+    full scale, the unit its first layer works in), so 1-Lipschitz means "a full-scale change
+    moves the score by at most 1", whatever mg values the sensor has.
+
     Logged each step: ``loss`` (critic + generator loss, for TerminateOnNaN / checkpoints),
     ``critic_loss``, ``generator_loss``, ``gradient_penalty``, ``wasserstein``
     (E[D(real)] - E[D(fake)]) and, with a classifier, ``classifier_loss`` and
@@ -121,8 +125,10 @@ class ConditionalWGANGP(keras.Model):
 
         ``jit_compile=True`` compiles the train step with XLA (see benchmarks/bench_gan.py).
         """
-        self.g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else default_optimizer(DEFAULT_G_LR)
-        self.c_optimizer = keras.optimizers.get(c_optimizer) if c_optimizer is not None else default_optimizer(DEFAULT_C_LR)
+        self.g_optimizer = (keras.optimizers.get(g_optimizer) if g_optimizer is not None
+                            else default_optimizer(DEFAULT_G_LR))
+        self.c_optimizer = (keras.optimizers.get(c_optimizer) if c_optimizer is not None
+                            else default_optimizer(DEFAULT_C_LR))
         super().compile(optimizer=None, jit_compile=jit_compile, steps_per_execution=steps_per_execution,
                         run_eagerly=run_eagerly)
         # Build slots now, for the sub-models' variables only (and so BackupAndRestore can load them).

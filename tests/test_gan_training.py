@@ -181,8 +181,8 @@ def test_backup_and_restore_resumes_at_the_right_epoch(tmp_path):
 
     epochs = _Epochs()
     resumed = fresh()
-    hist = resumed.fit(ds, epochs=4, steps_per_epoch=2, callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
-                                                                   epochs], verbose=0).history
+    restore = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    hist = resumed.fit(ds, epochs=4, steps_per_epoch=2, callbacks=[restore, epochs], verbose=0).history
     assert epochs.seen == [2, 3]
     assert epochs.start_step == 4  # 2 epochs x 2 generator updates, restored with the weights
     for a, b in zip(killer.weights, epochs.start_weights):
