@@ -16,6 +16,9 @@ figures, all on the *real test split* (``WindowSet.subset("test")``, split by re
 - **Discriminative score** (TimeGAN's post-hoc discriminator): a small 1D CNN learns real vs
   synthetic on class-matched, balanced windows; ``|test accuracy - 0.5|`` on a held-out third,
   averaged over ``seeds`` splits/initialisations. 0 = indistinguishable, 0.5 = trivially told apart.
+  ``discriminative_reference`` is the same score for the real *test* recordings against the real
+  training ones: recordings of other people/sessions are already told apart to some degree, so
+  that is the floor a generator can be compared with.
 - **MMD^2, PSD distance, DTW nearest neighbours / memorised copies**: see :mod:`gan.metrics`.
 - **int8 acceptance**: the fraction of synthetic windows the on-device int8 model accepts as
   their own label (``Int8Classifier.accept``), per class and overall.
@@ -51,6 +54,7 @@ class EvalSettings:
     disc_epochs: int = 40
     disc_patience: int = 5
     disc_max_per_class: int = 1000
+    disc_reference: bool = True  # also score real test vs real train windows (one seed) as the real-data floor
     mmd_max_per_class: int = 300
     dtw_max_syn: int = 300
     dtw_max_train: int = 20000
@@ -319,7 +323,7 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
 
     Keys: trtr_accuracy, tstr_accuracy, tstr_ratio, trtr_macro_f1, tstr_macro_f1, trtr_confusion,
     tstr_confusion, augmentation_gain, discriminative_score, discriminative_std,
-    discriminative_accuracies, mmd, mmd_by_class, psd_distance, psd_distance_by_class, nn_dtw,
+    discriminative_accuracies, discriminative_reference, mmd, mmd_by_class, psd_distance, psd_distance_by_class, nn_dtw,
     memorised_fraction, acceptance_rate, acceptance_by_class, acceptance_source, n_synthetic,
     n_synthetic_by_class, n_real_train, n_real_test, preset, seed, quick, eval_seconds.
     """
@@ -344,6 +348,14 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
         disc = {"score": None, "std": None, "accuracies": []}
     out.update(discriminative_score=disc["score"], discriminative_std=disc["std"],
                discriminative_accuracies=disc["accuracies"])
+    out["discriminative_reference"] = None
+    if cfg.disc_reference:  # real test recordings vs real training recordings: the floor real data reaches
+        try:
+            out["discriminative_reference"] = discriminative_score(
+                train.x, train.y, test.x, test.y, len(names), seeds=1, seed=seed, epochs=cfg.disc_epochs,
+                patience=cfg.disc_patience, max_per_class=cfg.disc_max_per_class)["score"]
+        except InputError:
+            pass
     out["mmd"], out["mmd_by_class"] = M.mmd_by_class(train.x, train.y, x_syn, y_syn, names,
                                                      max_per_class=cfg.mmd_max_per_class, seed=seed)
     out["psd_distance_by_class"] = M.psd_distance_by_class(train.x, train.y, x_syn, y_syn, names, fs)

@@ -51,6 +51,7 @@ def test_ideal_generator_scores(same_distribution):
     assert m["trtr_accuracy"] > 0.9
     assert abs(m["tstr_accuracy"] - m["trtr_accuracy"]) <= 0.1 and 0.9 <= m["tstr_ratio"] <= 1.1
     assert m["discriminative_score"] < 0.2
+    assert 0.0 <= m["discriminative_reference"] < 0.2  # real test vs real train recordings of one distribution
     assert abs(m["mmd"]) < 0.02 and all(abs(v) < 0.03 for v in m["mmd_by_class"].values())
     assert m["psd_distance"] < 0.15
     assert m["memorised_fraction"] == 0.0 and 0.7 < m["nn_dtw"]["ratio"] < 1.3
