@@ -49,7 +49,8 @@ def _quiet_fd(fd: int = 2) -> Iterator[None]:
 
 def representative_windows(model: keras.Model, representative_x: np.ndarray, num_samples: int = 300,
                            seed: int = 0) -> np.ndarray:
-    """``num_samples`` windows drawn (seeded) from ``representative_x`` plus one full-scale span window."""
+    """``num_samples`` windows drawn (seeded) from ``representative_x`` (clipped to the full scale),
+    plus one that touches +-full scale, so the int8 input covers exactly the sensor's range."""
     x = np.asarray(representative_x, dtype=np.float32)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     if x.ndim != 3 or x.shape[1:] != shape:
@@ -64,9 +65,11 @@ def representative_windows(model: keras.Model, representative_x: np.ndarray, num
     if fs is not None:
         # Calibrate on what the sensor can report: values beyond the full scale saturate.
         picked = np.clip(picked, -1000.0 * fs, 1000.0 * fs)
-        span = np.zeros((1,) + shape, dtype=np.float32)
-        span[0, 0::2, :] = 1000.0 * fs
-        span[0, 1::2, :] = -1000.0 * fs
+        # A real window whose first sample sits at +full scale and last at -full scale: it sets the
+        # input range without a full-scale square wave blowing up the ranges of later layers.
+        span = picked[:1].copy()
+        span[0, 0, :] = 1000.0 * fs
+        span[0, -1, :] = -1000.0 * fs
         picked = np.concatenate([picked, span], axis=0)
     return picked
 
