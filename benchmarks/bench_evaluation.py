@@ -77,14 +77,18 @@ def main(argv=None) -> int:
         m = evaluate_synthetic(real_a, x, y, preset=args.preset, seed=args.seed, quick=not args.full)
         m.pop("figures", None)
         row = {"case": name, "seconds": round(time.perf_counter() - t0, 1), **{k: m[k] for k in (
-            "trtr_accuracy", "tstr_accuracy", "tstr_ratio", "discriminative_score", "mmd", "psd_distance",
-            "memorised_fraction")}, "nn_ratio": m["nn_dtw"]["ratio"],
+            "trtr_accuracy", "tstr_accuracy", "tstr_ratio", "discriminative_score", "discriminative_reference", "mmd",
+            "psd_distance", "memorised_fraction")}, "nn_ratio": m["nn_dtw"]["ratio"],
+            "ref_memorised_fraction": m["nn_dtw"].get("ref_memorised_fraction"),
             "augmentation_gain": {k: v["gain"] for k, v in m["augmentation_gain"].items()}}
         rows.append(row)
         print(json.dumps(row), flush=True)
 
     cols = ["case", "trtr_accuracy", "tstr_accuracy", "tstr_ratio", "discriminative_score", "mmd", "psd_distance",
             "memorised_fraction", "nn_ratio", "seconds"]
+    ref = rows[0] if rows else {}
+    print(f"real-data floors: discriminative_reference {ref.get('discriminative_reference')}, "
+          f"ref_memorised_fraction {ref.get('ref_memorised_fraction')}")
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in rows:
