@@ -62,7 +62,7 @@ def check_domain_path(dom: DomainConfig, key: str = "data.source") -> None:
 
 
 def load_recordings(dom: DomainConfig, log: Log = _quiet) -> list["Recording"]:
-    """Read one domain with its loader, apply ``class_map``, optionally suppress gravity.
+    """Read one domain with its loader and apply ``class_map``; prints what the loader skipped.
 
     Loaders that take a ``class_map`` themselves (pamap2: activity id -> class, wisdm: activity
     name -> class) get it, and keep only the mapped activities; for the others the map relabels
@@ -81,10 +81,10 @@ def load_recordings(dom: DomainConfig, log: Log = _quiet) -> list["Recording"]:
     if cmap and "class_map" in inspect.signature(loader).parameters and "class_map" not in opts:
         opts["class_map"] = {k: v for k, v in cmap.items() if v}
         cmap = {}
-    if dom.name == "basic-motions" and not dom.path:
-        recs = list(loaders.load_source(dom.name, None, **opts))
-    else:
-        recs = list(loaders.load_source(dom.name, dom.path, **opts))
+    loaded = loaders.load_source(dom.name, dom.path or None, **opts)
+    for note in getattr(loaded, "notes", []):
+        log(f"  {dom.name}: {note}")
+    recs = list(loaded)
     if cmap:
         mapped = []
         for r in recs:
@@ -93,10 +93,6 @@ def load_recordings(dom: DomainConfig, log: Log = _quiet) -> list["Recording"]:
                 r.label = new
                 mapped.append(r)
         recs = mapped
-    if dom.suppress_gravity:
-        from har_data.gravity import suppress_gravity
-
-        recs = [suppress_gravity(r) for r in recs]
     if not recs:
         raise InputError(f"no recordings left after the class map ({dom.name})", dom.path or None)
     labels = sorted({r.label for r in recs})
@@ -112,8 +108,11 @@ def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: "S
     from har_data import make_windows
 
     recs = load_recordings(dom, log)
+    # Gravity suppression runs inside make_windows: after resampling to the sensor's ODR (the
+    # filter is defined at 26 Hz) and quantizing, over each whole recording, as the firmware runs it.
     ws = make_windows(recs, length=length, stride=stride, sensor=sensor,
-                      class_names=list(classes) if classes else None, fractions=tuple(fractions), seed=seed)
+                      class_names=list(classes) if classes else None, fractions=tuple(fractions), seed=seed,
+                      suppress_gravity=dom.suppress_gravity)
     counts = {s: int((ws.split == s).sum()) for s in ("train", "val", "test")}
     log(f"  {len(ws)} windows of {ws.window_length} samples at {ws.odr_hz:g} Hz "
         f"({sensor.name} ±{sensor.full_scale_g} g); train/val/test {counts['train']}/{counts['val']}/{counts['test']}; "
