@@ -66,16 +66,18 @@ class Int8Classifier:
         self._bytes = data
         self._max_batch = max(1, int(max_batch))
         self._num_threads = int(num_threads) if num_threads else min(os.cpu_count() or 1, 4)
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        from ai_edge_litert.interpreter import OpResolverType
 
         resolvers = {"reference": OpResolverType.BUILTIN_REF, "optimized": OpResolverType.AUTO}
         if kernels not in resolvers:
             raise InputError(f"unknown kernels {kernels!r}; valid: {', '.join(resolvers)}")
         self.kernels = kernels
+        self._resolver = resolvers[kernels]
+        # Reference kernels run on one core: batches are split over ``num_threads`` interpreters
+        # (LiteRT releases the GIL while it invokes). Optimized kernels thread inside one interpreter.
+        self._workers = self._num_threads if kernels == "reference" else 1
         try:
-            self._interp = Interpreter(model_content=data, num_threads=self._num_threads,
-                                       experimental_op_resolver_type=resolvers[kernels])
-            self._interp.allocate_tensors()
+            self._interp = self._new_interpreter()
         except (ValueError, RuntimeError) as exc:
             raise InputError(f"cannot load .tflite model: {' '.join(str(exc).split())[:200]}", where) from None
         inp = self._interp.get_input_details()
@@ -101,7 +103,9 @@ class Int8Classifier:
         self.class_names = [str(c) for c in class_names]
         if len(self.class_names) != self._num_classes:
             raise InputError(f"{len(self.class_names)} class names for a model with {self._num_classes} outputs", where)
-        self._batch = shape[0]
+        self._interps = [self._interp]
+        self._batches = [shape[0]]
+        self._pool = None
         self._tflm = None
         self._arena: int | None = None
 
@@ -157,25 +161,52 @@ class Int8Classifier:
         return ((np.asarray(q, dtype=np.float32) - self.output_zero_point) * self.output_scale).astype(np.float32)
 
     # -- runtimes -----------------------------------------------------------------------------
-    def _resize(self, n: int) -> None:
-        if n != self._batch:
-            self._interp.resize_tensor_input(self._in["index"], [n, self._window_length, self._channels])
-            self._interp.allocate_tensors()
-            self._batch = n
+    def _new_interpreter(self):
+        from ai_edge_litert.interpreter import Interpreter
 
-    def _run_litert(self, q: np.ndarray) -> np.ndarray:
+        threads = self._num_threads if self._workers == 1 else 1
+        interp = Interpreter(model_content=self._bytes, num_threads=threads,
+                             experimental_op_resolver_type=self._resolver)
+        interp.allocate_tensors()
+        return interp
+
+    def _run_on(self, k: int, q: np.ndarray, out: np.ndarray) -> None:
+        """Run windows ``q`` on interpreter ``k`` in chunks of at most ``max_batch``, into ``out``."""
+        interp = self._interps[k]
         n = len(q)
-        out = np.empty((n, self._num_classes), dtype=np.int8)
         step = min(self._max_batch, max(n, 1))
         for start in range(0, n, step):
             chunk = q[start:start + step]
             m = len(chunk)
             if m < step and n > step:  # pad the last chunk rather than re-allocating for it
                 chunk = np.concatenate([chunk, np.zeros((step - m,) + chunk.shape[1:], np.int8)])
-            self._resize(len(chunk))
-            self._interp.set_tensor(self._in["index"], chunk)
-            self._interp.invoke()
-            out[start:start + m] = self._interp.get_tensor(self._out["index"])[:m]
+            if len(chunk) != self._batches[k]:
+                interp.resize_tensor_input(self._in["index"], [len(chunk), self._window_length, self._channels])
+                interp.allocate_tensors()
+                self._batches[k] = len(chunk)
+            interp.set_tensor(self._in["index"], chunk)
+            interp.invoke()
+            out[start:start + m] = interp.get_tensor(self._out["index"])[:m]
+
+    def _run_litert(self, q: np.ndarray) -> np.ndarray:
+        n = len(q)
+        out = np.empty((n, self._num_classes), dtype=np.int8)
+        workers = min(self._workers, max(1, n // 256))
+        if workers <= 1:
+            self._run_on(0, q, out)
+            return out
+        while len(self._interps) < workers:
+            self._interps.append(self._new_interpreter())
+            self._batches.append(1)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="int8")
+        bounds = np.linspace(0, n, workers + 1).astype(int)
+        jobs = [self._pool.submit(self._run_on, k, q[a:b], out[a:b]) for k, (a, b) in
+                enumerate(zip(bounds[:-1], bounds[1:]))]
+        for job in jobs:
+            job.result()
         return out
 
     def _arena_capacity(self) -> int:

@@ -130,6 +130,13 @@ def test_litert_batching_matches_one_by_one(data, int8):
     np.testing.assert_array_equal(int8.predict_int8(x), expect)
 
 
+def test_parallel_reference_interpreters_match_one(data, int8):
+    x = np.resize(data[4], (700, T, 3))  # enough windows for two workers
+    two = Int8Classifier(int8.model_bytes, CLASSES, num_threads=2, max_batch=128)
+    one = Int8Classifier(int8.model_bytes, CLASSES, num_threads=1)
+    np.testing.assert_array_equal(two.predict_int8(x), one.predict_int8(x))
+
+
 def test_optimized_kernels_agree_on_classes(data, int8):
     fast = Int8Classifier(int8.model_bytes, CLASSES, kernels="optimized")
     a = fast.predict_int8(data[4]).astype(int)
