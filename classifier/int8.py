@@ -39,6 +39,20 @@ def _capture_fd(fd: int = 2) -> Iterator[list[str]]:
             out.append(tmp.read().decode("utf-8", "replace"))
 
 
+def read_tflite(model: bytes | bytearray | memoryview | str | os.PathLike) -> tuple[bytes, Path | None]:
+    """The .tflite bytes from bytes or a path (checked for the TFL3 identifier), and the path if any."""
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data, where = bytes(model), None
+    else:
+        where = Path(model)
+        if not where.is_file():
+            raise InputError("no such file", where)
+        data = where.read_bytes()
+    if len(data) < 8 or data[4:8] != _TFLITE_IDENT:
+        raise InputError("not a .tflite model (no TFL3 identifier)", where)
+    return data, where
+
+
 class Int8Classifier:
     """Runs a full-integer int8 .tflite classifier on float mg windows.
 
@@ -54,15 +68,7 @@ class Int8Classifier:
 
     def __init__(self, model: bytes | bytearray | str | os.PathLike, class_names: Sequence[str] | None = None, *,
                  num_threads: int | None = None, max_batch: int = 1024, kernels: str = "reference"):
-        if isinstance(model, (bytes, bytearray, memoryview)):
-            data, where = bytes(model), None
-        else:
-            where = Path(model)
-            if not where.is_file():
-                raise InputError("no such file", where)
-            data = where.read_bytes()
-        if len(data) < 8 or data[4:8] != _TFLITE_IDENT:
-            raise InputError("not a .tflite model (no TFL3 identifier)", where)
+        data, where = read_tflite(model)
         self._bytes = data
         self._max_batch = max(1, int(max_batch))
         self._num_threads = int(num_threads) if num_threads else min(os.cpu_count() or 1, 4)

@@ -14,24 +14,10 @@ import numpy as np
 
 from firmware_export._cgen import EXTERN_C_CLOSE, EXTERN_C_OPEN, BANNER, check_c_name, guard_close, guard_open, \
     write_files
-from har_data import InputError
+from classifier.int8 import read_tflite
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 BYTES_PER_LINE = 16
-
-
-def read_tflite(model: bytes | bytearray | memoryview | str | os.PathLike) -> tuple[bytes, Path | None]:
-    """The .tflite bytes from bytes or a path (checked for the TFL3 identifier)."""
-    if isinstance(model, (bytes, bytearray, memoryview)):
-        data, where = bytes(model), None
-    else:
-        where = Path(model)
-        if not where.is_file():
-            raise InputError("no such file", where)
-        data = where.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise InputError("not a .tflite model (no TFL3 identifier)", where)
-    return data, where
 
 
 def format_bytes(data: bytes, per_line: int = BYTES_PER_LINE, indent: str = "  ") -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from firmware_export.c_array import read_tflite
+from classifier.int8 import read_tflite
 
 
 def _schema():

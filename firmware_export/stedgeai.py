@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from firmware_export.c_array import read_tflite
+from classifier.int8 import read_tflite
 from firmware_export.footprint import estimate_footprint
 from har_data import InputError
 

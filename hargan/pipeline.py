@@ -963,7 +963,7 @@ def cmd_evaluate(args, log: Log = print) -> None:
                                "tflite_bytes": int(int8.tflite_bytes), "arena_bytes": int(int8.arena_bytes())}
         extra["int8_runtimes_agree"] = bool(int8.runtimes_agree(held.x[:64]))
     log(f"evaluate: {args.real} vs {syn_path} -> {out}")
-    metrics = evaluate_files(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=args.quick,
+    evaluate_files(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=args.quick,
                              seeds=args.seeds, seed=getattr(args, "seed", 0), extra=extra,
                              augmentation=not args.no_augmentation, seconds_before=0.0, log=log,
                              acceptance=acceptance if syn.acceptance_by_class else None)
@@ -1011,9 +1011,7 @@ def cmd_stedgeai(args, log: Log = print) -> None:
     except st.StEdgeAINotFound:
         if not (args.estimate and args.action == "analyze"):
             raise
-        from classifier.int8 import Int8Classifier  # noqa: F401 - validates the model below
-
-        load_int8(model)
+        load_int8(model)  # a clear error for a file that is not an int8 model
         result = dict(st.estimate_footprint(model))
         result["source"] = "offline estimate (stedgeai not installed)"
         log(f"stedgeai not found; offline estimate for {model}:")
