@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=int, default=24, metavar="N", help="stride in samples (default: 24)")
     p.add_argument("--out", required=True, metavar="FILE.npz", help="windows file to write")
     _common(p)
-    p.set_defaults(handler=cmd_prepare)
+    p.set_defaults(handler=pipeline_step("prepare"))
 
     # train-classifier -----------------------------------------------------------
     p = add("train-classifier", "train the float ST classifier on windows (writes model.keras, figures)",
@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=10, metavar="N", help="early-stopping patience (default: 10)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, history.csv, PNGs")
     _common(p)
-    p.set_defaults(handler=cmd_train_classifier)
+    p.set_defaults(handler=pipeline_step("train_classifier"))
 
     # quantize -------------------------------------------------------------------
     p = add("quantize", "quantize the float classifier to a full-integer int8 TFLite model",
@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=300, metavar="N", help="calibration windows (default: 300)")
     p.add_argument("--out", required=True, metavar="FILE.tflite", help="int8 model to write")
     _common(p)
-    p.set_defaults(handler=cmd_quantize)
+    p.set_defaults(handler=pipeline_step("quantize"))
 
     # train-gan -----------------------------------------------------------------
     p = add("train-gan", "train the conditional WGAN-GP with the classifier's feedback",
@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="adversarial loss (default: wasserstein)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
     _common(p)
-    p.set_defaults(handler=cmd_train_gan)
+    p.set_defaults(handler=pipeline_step("train_gan"))
 
     # generate ------------------------------------------------------------------
     p = add("generate", "generate windows and keep those the int8 classifier accepts (validated sampling)",
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sensor_args(p, required_default=False)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz and csv/")
     _common(p)
-    p.set_defaults(handler=cmd_generate)
+    p.set_defaults(handler=pipeline_step("generate"))
 
     # evaluate -------------------------------------------------------------------
     p = add("evaluate", "score synthetic windows against real ones (TSTR, TRTR, discriminative score, MMD)",
@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1, metavar="N", help="average TSTR/TRTR over this many seeds (default: 1)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, report.md, PNGs")
     _common(p)
-    p.set_defaults(handler=cmd_evaluate)
+    p.set_defaults(handler=pipeline_step("evaluate"))
 
     # export -----------------------------------------------------------------------
     p = add("export", "write the int8 model, labels, sensor settings and test vectors as C for STM32CubeIDE",
@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sensor_args(p, required_default=False)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the .h/.c files")
     _common(p, seed=False)
-    p.set_defaults(handler=cmd_export)
+    p.set_defaults(handler=pipeline_step("export"))
 
     # stedgeai -------------------------------------------------------------------
     p = add("stedgeai", "run ST Edge AI Core (stedgeai) analyze / validate / generate on the int8 model",
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="analyze: when stedgeai is not installed, print the offline estimate instead of failing")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for stedgeai's reports and files")
     _common(p, seed=False)
-    p.set_defaults(handler=cmd_stedgeai)
+    p.set_defaults(handler=pipeline_step("stedgeai"))
     return parser
 
 
@@ -317,60 +317,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_prepare(args: argparse.Namespace) -> int:
-    from hargan import pipeline
+def pipeline_step(name: str):
+    """The handler of a single-step command: ``hargan.pipeline.cmd_<name>`` (imported when it runs,
+    so ``--help`` stays fast)."""
 
-    pipeline.cmd_prepare(args, log=_say)
-    return 0
+    def handler(args: argparse.Namespace) -> int:
+        from hargan import pipeline
 
+        getattr(pipeline, "cmd_" + name.replace("-", "_"))(args, log=_say)
+        return 0
 
-def cmd_train_classifier(args: argparse.Namespace) -> int:
-    from hargan import pipeline
-
-    pipeline.cmd_train_classifier(args, log=_say)
-    return 0
-
-
-def cmd_quantize(args: argparse.Namespace) -> int:
-    from hargan import pipeline
-
-    pipeline.cmd_quantize(args, log=_say)
-    return 0
-
-
-def cmd_train_gan(args: argparse.Namespace) -> int:
-    from hargan import pipeline
-
-    pipeline.cmd_train_gan(args, log=_say)
-    return 0
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    from hargan import pipeline
-
-    pipeline.cmd_generate(args, log=_say)
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from hargan import pipeline
-
-    pipeline.cmd_evaluate(args, log=_say)
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from hargan import pipeline
-
-    pipeline.cmd_export(args, log=_say)
-    return 0
-
-
-def cmd_stedgeai(args: argparse.Namespace) -> int:
-    from hargan import pipeline
-
-    pipeline.cmd_stedgeai(args, log=_say)
-    return 0
+    handler.__name__ = "cmd_" + name.replace("-", "_")
+    return handler
 
 
 # ------------------------------------------------------------------------------ native log noise

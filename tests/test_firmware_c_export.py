@@ -225,19 +225,15 @@ def test_test_vectors_without_sensor_use_the_model_quantizer(int8, tmp_path):
     assert [int(v) for v in first.replace("\n", " ").split(",") if v.strip()] == tv.inputs[0].reshape(-1).tolist()
 
 
-def test_format_bytes_is_exact_and_fast_on_a_big_model():
-    """1 MB formats in well under a second (vectorised); the text parses back to the same bytes."""
-    import time
-
+def test_format_bytes_is_exact_on_a_big_model():
+    """A 1 MB model formats to 16 bytes a line and parses back to the same bytes (its speed is in
+    benchmarks/bench_firmware_export.py, not in a test)."""
     rng = np.random.default_rng(0)
     data = rng.integers(0, 256, 1_000_003, dtype=np.uint8).tobytes()
-    t0 = time.perf_counter()
     text = format_bytes(data)
-    seconds = time.perf_counter() - t0
     back = bytes(int(tok, 16) for tok in text[:40_000].replace("\n", " ").replace(",", " ").split()[:4096])
     assert back == data[:4096]
     lines = text.split("\n")
     assert len(lines) == -(-len(data) // 16)
     assert lines[-1] == "  " + ", ".join(f"0x{b:02x}" for b in data[-3:]) + ","
     assert all(len(line) == 2 + 16 * 6 - 1 for line in lines[:-1])
-    assert seconds < 5.0, f"formatting 1 MB took {seconds:.1f} s"
