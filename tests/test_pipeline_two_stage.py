@@ -75,7 +75,7 @@ def _columns(path: Path) -> list[str]:
 @pytest.mark.skipif(not TARGET.is_dir(), reason=f"shared target data not found at {TARGET}")
 def test_pretrain_on_source_then_finetune_on_target(tmp_path):
     cfg = tmp_path / "two_stage.toml"
-    cfg.write_text(CONFIG.format(target=TARGET, finetune=10))
+    cfg.write_text(CONFIG.format(target=TARGET, finetune=60))
     out = tmp_path / "run"
     code, stdout, stderr = _main(["run", "--config", str(cfg), "--out", str(out), "--until", "sample"])
     assert code == 0, stdout[-3000:] + stderr[-2000:]
@@ -99,14 +99,14 @@ def test_pretrain_on_source_then_finetune_on_target(tmp_path):
         assert np.bincount(z["y"], minlength=3).tolist() == [2, 2, 2]
 
     # A longer fine-tune reuses the pretrained GAN and re-runs only stage 2 and what follows.
-    cfg.write_text(CONFIG.format(target=TARGET, finetune=12))
+    cfg.write_text(CONFIG.format(target=TARGET, finetune=62))
     code, stdout, stderr = _main(["run", "--config", str(cfg), "--out", str(out), "--until", "sample"])
     assert code == 0, stdout[-3000:] + stderr[-2000:]
     for step in ("prepare", "classifier", "quantize", "gan"):
         assert f"reusing {step} (unchanged)" in stdout, step
     assert "reusing finetune" not in stdout and "reusing sample" not in stdout
     with open(out / "gan/history.csv") as fh:
-        assert sum(1 for _ in fh) == 12 + 1
+        assert sum(1 for _ in fh) == 62 + 1
 
 
 def test_until_must_name_a_step_of_this_run(tmp_path):
