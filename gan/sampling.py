@@ -16,7 +16,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from har_data.atomic import atomic_dir, atomic_path
+from har_data.atomic import atomic_dir
+from har_data.npz import load_npz, save_npz
 from har_data.errors import InputError
 from har_data.sensors import SensorSpec
 
@@ -116,33 +117,24 @@ class SyntheticSet:
         """Write ``.npz`` (x_mg, x_counts, y, class_names, sensor, acceptance), atomically."""
         meta = {"sensor": self.sensor.to_dict(), "acceptance_by_class": self.acceptance_by_class,
                 "acceptance_rate": self.acceptance_rate, "generated_by_class": self.generated_by_class}
-        with atomic_path(path, suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, x_mg=self.x_mg, x_counts=self.x_counts, y=self.y,
-                                    class_names=np.asarray(self.class_names, dtype=str),
-                                    sensor=np.asarray(json.dumps(self.sensor.to_dict())),
-                                    meta=np.asarray(json.dumps(meta)))
-        return Path(path)
+        return save_npz(path, x_mg=self.x_mg, x_counts=self.x_counts, y=self.y,
+                        class_names=np.asarray(self.class_names, dtype=str),
+                        sensor=np.asarray(json.dumps(self.sensor.to_dict())), meta=np.asarray(json.dumps(meta)))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SyntheticSet":
         """Read a file written by :meth:`save`; a clear error for anything else."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputError("no such file", path)
+        what = "synthetic windows"
+        z = load_npz(path, {"x_mg", "x_counts", "y", "class_names", "sensor"}, what)
+        x_mg, x_counts, y = z["x_mg"], z["x_counts"], z["y"]
+        names = [str(c) for c in z["class_names"]]
         try:
-            with np.load(path, allow_pickle=False) as z:
-                missing = {"x_mg", "x_counts", "y", "class_names", "sensor"} - set(z.files)
-                if missing:
-                    raise InputError(f"not a synthetic windows file: missing {', '.join(sorted(missing))}", path)
-                x_mg, x_counts, y = z["x_mg"], z["x_counts"], z["y"]
-                names = [str(c) for c in z["class_names"]]
-                sensor = SensorSpec.from_dict(json.loads(str(z["sensor"])))
-                meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
+            sensor = SensorSpec.from_dict(json.loads(str(z["sensor"])))
+            meta = json.loads(str(z["meta"])) if "meta" in z else {}
         except InputError:
             raise
-        except Exception as exc:  # zip / format errors
-            raise InputError(f"cannot read synthetic windows file: {exc}", path) from None
+        except Exception as exc:  # malformed sensor or meta JSON
+            raise InputError(f"cannot read {what} file: {exc}", path) from None
         return cls(x_mg.astype(np.float32), x_counts.astype(np.int16), y.astype(np.int64), names, sensor,
                    dict(meta.get("acceptance_by_class", {})), float(meta.get("acceptance_rate", float("nan"))),
                    {k: int(v) for k, v in meta.get("generated_by_class", {}).items()})

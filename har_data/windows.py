@@ -12,8 +12,8 @@ from typing import Sequence
 import numpy as np
 from scipy import signal
 
-from har_data.atomic import atomic_path
 from har_data.errors import InputError
+from har_data.npz import load_npz, save_npz
 from har_data.recording import Recording
 from har_data.sensors import SensorSpec
 
@@ -94,31 +94,20 @@ class WindowSet:
     def save(self, path: str | os.PathLike) -> Path:
         """Save as ``.npz`` (atomically)."""
         meta = {"sensor": None if self.sensor is None else self.sensor.to_dict(), "odr_hz": self.odr_hz}
-        with atomic_path(path, suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, x=self.x, y=self.y, class_names=np.asarray(self.class_names, dtype=str),
-                                    split=self.split, group=self.group, meta=np.asarray(json.dumps(meta)))
-        return Path(path)
+        return save_npz(path, x=self.x, y=self.y, class_names=np.asarray(self.class_names, dtype=str),
+                        split=self.split, group=self.group, meta=np.asarray(json.dumps(meta)))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "WindowSet":
         """Load a ``.npz`` written by :meth:`save`; a clear error for anything else."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputError("no such file", path)
+        z = load_npz(path, {"x", "y", "class_names"}, "windows")
+        x, y, names = z["x"], z["y"], [str(c) for c in z["class_names"]]
+        n = len(x)
+        split = z["split"] if "split" in z else np.full(n, "train")
+        group = z["group"] if "group" in z else np.arange(n).astype(str)
         try:
-            with np.load(path, allow_pickle=False) as z:
-                missing = {"x", "y", "class_names"} - set(z.files)
-                if missing:
-                    raise InputError(f"not a windows file: missing {', '.join(sorted(missing))}", path)
-                x, y, names = z["x"], z["y"], [str(c) for c in z["class_names"]]
-                n = len(x)
-                split = z["split"] if "split" in z.files else np.full(n, "train")
-                group = z["group"] if "group" in z.files else np.arange(n).astype(str)
-                meta = json.loads(str(z["meta"])) if "meta" in z.files else {}
-        except InputError:
-            raise
-        except Exception as exc:  # zipfile/pickle/format errors
+            meta = json.loads(str(z["meta"])) if "meta" in z else {}
+        except ValueError as exc:
             raise InputError(f"cannot read windows file: {exc}", path) from None
         sensor = SensorSpec.from_dict(meta["sensor"]) if meta.get("sensor") else None
         try:
