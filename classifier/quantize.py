@@ -97,6 +97,10 @@ def quantize_int8(model: keras.Model, representative_x: np.ndarray, num_samples:
     """
     import tensorflow as tf
 
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(f"int8 quantization runs the TensorFlow Lite converter on a TensorFlow-backend model; "
+                           f"this process runs Keras on {keras.backend.backend()!r}: quantize with "
+                           "KERAS_BACKEND=tensorflow (the GAN may still train under JAX in another process)")
     windows = representative_windows(model, representative_x, num_samples, seed)
 
     def gen():

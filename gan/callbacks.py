@@ -11,21 +11,31 @@ from har_data.atomic import atomic_path
 
 
 class StopAtStep(keras.callbacks.Callback):
-    """Stop ``fit`` once the GAN's ``step_counter`` (generator updates, kept across resumes) reaches ``steps``."""
+    """Stop ``fit`` once the GAN's ``step_counter`` (generator updates, kept across resumes) reaches ``steps``.
+
+    Reads the counter once at the start and then counts batches: under JAX, reading model state
+    mid-epoch forces a device-to-host sync of every variable, which would cost a sync per update.
+    """
 
     def __init__(self, steps: int):
         super().__init__()
         self.steps = int(steps)
-
-    def _check(self) -> None:
-        if int(self.model.step_counter.numpy()) >= self.steps:
-            self.model.stop_training = True
+        self._done, self._last = 0, -1
 
     def on_train_begin(self, logs=None):
-        self._check()
+        self._done = int(self.model.step_counter.numpy())
+        if self._done >= self.steps:
+            self.model.stop_training = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._last = -1
 
     def on_train_batch_end(self, batch, logs=None):
-        self._check()
+        # ``batch`` is the last step of this call (several with steps_per_execution > 1).
+        self._done += int(batch) - self._last
+        self._last = int(batch)
+        if self._done >= self.steps:
+            self.model.stop_training = True
 
 
 def plot_generated(generator, path: str | os.PathLike, per_class: int = 3, seed: int = 0, title: str = "") -> Path:

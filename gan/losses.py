@@ -1,5 +1,5 @@
-"""GAN loss math, per example, with ``keras.ops`` only (backend-neutral: the TF train_step uses
-it today, a JAX step can use it later).
+"""GAN loss math, per example, with ``keras.ops`` only: the one copy both train steps use
+(:mod:`gan.train_step_tf` for TensorFlow, :mod:`gan.train_step_jax` for JAX).
 
 Every function returns one value per example (shape (B,)); the train step sums and divides by
 the GLOBAL batch size, which keeps the gradients right under ``tf.distribute`` (each replica's
@@ -80,3 +80,30 @@ def classifier_hits(labels, probs):
 def average(per_example, global_batch_size):
     """Sum over this replica's examples divided by the global batch size (``compute_average_loss``)."""
     return ops.sum(per_example) / ops.cast(global_batch_size, per_example.dtype)
+
+
+def critic_total(d_real, d_fake, gp, kind: str, gp_weight: float, drift_weight: float = 0.0):
+    """The critic's whole loss per example: adversarial + ``gp_weight`` x penalty (+ drift)."""
+    total = critic_loss(d_real, d_fake, kind) + gp_weight * gp
+    if drift_weight:
+        total = total + drift_weight * drift_penalty(d_real)
+    return total
+
+
+def generator_total(d_fake, labels, probs, kind: str, classifier_weight: float):
+    """The generator's whole loss per example: adversarial + ``classifier_weight`` x cross-entropy of
+    the frozen classifier's output ``probs`` (``None``: no classifier feedback)."""
+    per_example = generator_loss(d_fake, kind)
+    if probs is not None:
+        per_example = per_example + classifier_weight * classifier_crossentropy(labels, probs)
+    return per_example
+
+
+def step_metrics(critic_mean, generator_mean, gp_mean, wasserstein_mean, labels, probs) -> dict:
+    """The values a train step logs (the Mean trackers' inputs); classifier metrics when ``probs`` is given."""
+    out = {"loss": critic_mean + generator_mean, "critic_loss": critic_mean, "generator_loss": generator_mean,
+           "gradient_penalty": gp_mean, "wasserstein": wasserstein_mean}
+    if probs is not None:
+        out["classifier_loss"] = ops.mean(classifier_crossentropy(labels, probs))
+        out["classifier_accuracy"] = ops.mean(classifier_hits(labels, probs))
+    return out

@@ -77,7 +77,7 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
               loss: str = "wasserstein", gp_input_scale: float | None = None,
               g_learning_rate: float = DEFAULT_G_LR, c_learning_rate: float = DEFAULT_C_LR,
               split: str | Sequence[str] | None = "train", steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
-              jit_compile: bool = False, steps_per_execution: int = 1, full_scale_g: float | None = None,
+              jit_compile: bool | str = "auto", steps_per_execution: int = 1, full_scale_g: float | None = None,
               verbose: int | str = 0,
               generator_kwargs: dict | None = None, critic_kwargs: dict | None = None) -> ConditionalWGANGP:
     """Train a conditional WGAN-GP on a WindowSet for ``steps`` generator updates; returns the fitted GAN.

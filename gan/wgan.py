@@ -5,11 +5,9 @@ element of :func:`gan.data.make_gan_dataset`: ``n_critic * batch_size`` real win
 their labels; critic update ``i`` uses real sub-batch ``i`` against fakes generated for the same
 labels, the generator update uses the labels of sub-batch 0.
 
-Loss math is in :mod:`gan.losses` (keras.ops); this module only does the TensorFlow gradient
-plumbing (``tf.GradientTape``, stateless random numbers). Per-example losses are summed and
-divided by the GLOBAL batch size, so the step is correct under ``tf.distribute`` strategies
-(``MirroredStrategy``, ``MultiWorkerMirroredStrategy``), whose optimizers sum the replicas'
-gradients.
+The same model trains under ``KERAS_BACKEND=tensorflow`` (:mod:`gan.train_step_tf`: gradient tapes,
+``tf.distribute``) and ``KERAS_BACKEND=jax`` (:mod:`gan.train_step_jax`: stateless, jitted); the loss
+math is :mod:`gan.losses` (``keras.ops``), one copy for both.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from gan import losses
 from gan.models import generator_latent_dim, generator_window, model_class_names, model_full_scale_g
@@ -100,7 +97,7 @@ class ConditionalWGANGP(keras.Model):
         self.c_optimizer: keras.optimizers.Optimizer | None = None
         # Counts generator updates; seeds the step's stateless random numbers (saved with the weights,
         # so a resumed run continues the noise sequence).
-        self.step_counter = self.add_weight(shape=(), initializer="zeros", dtype="int64", trainable=False,
+        self.step_counter = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False,
                                             aggregation="only_first_replica", name="step_counter")
         names = ["loss", "critic_loss", "generator_loss", "gradient_penalty", "wasserstein"]
         if classifier is not None:
@@ -119,33 +116,40 @@ class ConditionalWGANGP(keras.Model):
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
                 c_optimizer: keras.optimizers.Optimizer | str | dict | None = None, *,
-                jit_compile: bool = False, steps_per_execution: int = 1, run_eagerly: bool = False,
+                jit_compile: bool | str = "auto", steps_per_execution: int = 1, run_eagerly: bool = False,
                 **kwargs) -> None:
         """Set the two optimizers (default Adam 5e-4, beta 0.5/0.9) and build their slots.
 
-        ``jit_compile=True`` compiles the train step with XLA (see benchmarks/bench_gan.py).
+        ``jit_compile``: XLA. ``"auto"`` is Keras's rule: on under JAX and on TensorFlow GPUs, off on
+        TensorFlow CPUs (where XLA measured no faster; see benchmarks/run.py).
         """
         self.g_optimizer = (keras.optimizers.get(g_optimizer) if g_optimizer is not None
                             else default_optimizer(DEFAULT_G_LR))
         self.c_optimizer = (keras.optimizers.get(c_optimizer) if c_optimizer is not None
                             else default_optimizer(DEFAULT_C_LR))
+        self._jit_request = jit_compile
         super().compile(optimizer=None, jit_compile=jit_compile, steps_per_execution=steps_per_execution,
                         run_eagerly=run_eagerly)
         # Build slots now, for the sub-models' variables only (and so BackupAndRestore can load them).
         self.g_optimizer.build(self.generator.trainable_variables)
         self.c_optimizer.build(self.critic.trainable_variables)
+        self.__dict__.pop("_jax_layout", None)
+        if keras.backend.backend() == "jax":  # its trainer carries model.optimizer's variables through fit
+            from gan.train_step_jax import OptimizerPair
+
+            self.optimizer = OptimizerPair(self.g_optimizer, self.c_optimizer)
 
     def get_compile_config(self) -> dict | None:
         if self.g_optimizer is None:
             return None
         return {"g_optimizer": keras.optimizers.serialize(self.g_optimizer),
                 "c_optimizer": keras.optimizers.serialize(self.c_optimizer),
-                "jit_compile": bool(self.jit_compile), "steps_per_execution": int(self.steps_per_execution)}
+                "jit_compile": getattr(self, "_jit_request", "auto"), "steps_per_execution": int(self.steps_per_execution)}
 
     def compile_from_config(self, config: dict) -> None:
         self.compile(keras.optimizers.deserialize(config["g_optimizer"]),
                      keras.optimizers.deserialize(config["c_optimizer"]),
-                     jit_compile=config.get("jit_compile", False),
+                     jit_compile=config.get("jit_compile", "auto"),
                      steps_per_execution=config.get("steps_per_execution", 1))
 
     def hyperparameters(self) -> dict:
@@ -170,91 +174,22 @@ class ConditionalWGANGP(keras.Model):
         return cls(generator, critic, classifier, **config)
 
     # --- training ---------------------------------------------------------------------------------
-    def _seed(self, step, k: int):
-        """A stateless-RNG seed, distinct per (run seed, replica, step, draw k)."""
-        ctx = tf.distribute.get_replica_context()
-        replica = 0 if ctx is None else ctx.replica_id_in_sync_group
-        first = tf.cast(self.seed * 1_000_003 + k, tf.int64) + tf.cast(replica, tf.int64) * 7919
-        return tf.stack([first, tf.cast(step, tf.int64)])
-
-    def train_step(self, data):
+    def train_step(self, *args):
+        """One generator update (after ``n_critic`` critic updates), in the running backend's idiom:
+        ``train_step(data)`` with TensorFlow (:mod:`gan.train_step_tf`), ``train_step(state, data)``
+        with JAX (:mod:`gan.train_step_jax`). Both use :mod:`gan.losses` for the math."""
         if self.g_optimizer is None:
             raise RuntimeError("call compile() before fit()")
-        x, y = data[0], data[1]
-        x = tf.cast(x, tf.float32)
-        y = tf.reshape(tf.cast(y, tf.int32), [-1])
-        n = self.n_critic
-        local = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
-        b = local // n
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        global_b = b * replicas
-        step = tf.identity(self.step_counter)
-        kind = self.loss_kind
+        backend = keras.backend.backend()
+        if backend == "jax":
+            from gan import train_step_jax
 
-        # Fakes for all n critic updates in one generator pass (its weights do not change meanwhile).
-        z = tf.random.stateless_normal(tf.stack([n * b, self.latent_dim]), seed=self._seed(step, 0))
-        fake_all = self.generator([z, y[: n * b]], training=True)
-        alpha_shape = tf.concat([[n * b], tf.ones([len(x.shape) - 1], tf.int32)], axis=0)
-        alpha_all = tf.random.stateless_uniform(alpha_shape, seed=self._seed(step, 1))
+            return train_step_jax.train_step(self, *args)
+        if backend == "tensorflow":
+            from gan import train_step_tf
 
-        c_loss_sum = gp_sum = w_sum = 0.0
-        for i in range(n):
-            x_real, labels = x[i * b:(i + 1) * b], y[i * b:(i + 1) * b]
-            x_fake = fake_all[i * b:(i + 1) * b]
-            x_hat = losses.interpolate(x_real, x_fake, alpha_all[i * b:(i + 1) * b])
-            with tf.GradientTape() as tape:
-                with tf.GradientTape() as gp_tape:
-                    gp_tape.watch(x_hat)
-                    # One critic pass over real, fake and interpolated windows (no BatchNorm: rows independent).
-                    d = self.critic([tf.concat([x_real, x_fake, x_hat], 0), tf.concat([labels, labels, labels], 0)],
-                                    training=True)
-                    d_real, d_fake, d_hat = d[:b], d[b:2 * b], d[2 * b:]
-                # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
-                grads_hat = gp_tape.gradient(d_hat, x_hat) * self.gp_input_scale
-                gp = losses.gradient_penalty(grads_hat)
-                per_example = losses.critic_loss(d_real, d_fake, kind)
-                total = per_example + self.gp_weight * gp
-                if self.drift_weight:
-                    total = total + self.drift_weight * losses.drift_penalty(d_real)
-                c_loss = losses.average(total, global_b)
-            c_grads = tape.gradient(c_loss, self.critic.trainable_variables)
-            self.c_optimizer.apply_gradients(zip(c_grads, self.critic.trainable_variables))
-            c_loss_sum += c_loss * replicas
-            gp_sum += losses.average(gp, global_b) * replicas
-            w_sum += losses.average(-losses.critic_loss(d_real, d_fake, "wasserstein"), global_b) * replicas
-
-        # Generator update.
-        labels = y[:b]
-        z = tf.random.stateless_normal(tf.stack([b, self.latent_dim]), seed=self._seed(step, 2))
-        use_feedback = self.classifier is not None and self.classifier_weight != 0.0
-        with tf.GradientTape() as tape:
-            x_fake = self.generator([z, labels], training=True)
-            d_fake = self.critic([x_fake, labels], training=True)
-            per_example = losses.generator_loss(d_fake, kind)
-            if use_feedback:
-                probs = self.classifier(x_fake, training=False)
-                ce = losses.classifier_crossentropy(labels, probs)
-                per_example = per_example + self.classifier_weight * ce
-            g_loss = losses.average(per_example, global_b)
-        g_grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_variables))
-        self.step_counter.assign_add(1)
-
-        # Metrics: this replica's means (Mean trackers average them over replicas and steps).
-        c_mean, g_mean = c_loss_sum / n, g_loss * replicas
-        t = self.trackers
-        t["critic_loss"].update_state(c_mean)
-        t["generator_loss"].update_state(g_mean)
-        t["loss"].update_state(c_mean + g_mean)
-        t["gradient_penalty"].update_state(gp_sum / n)
-        t["wasserstein"].update_state(w_sum / n)
-        if self.classifier is not None:
-            if not use_feedback:
-                probs = self.classifier(x_fake, training=False)
-                ce = losses.classifier_crossentropy(labels, probs)
-            t["classifier_loss"].update_state(tf.reduce_mean(ce))
-            t["classifier_accuracy"].update_state(tf.reduce_mean(losses.classifier_hits(labels, probs)))
-        return {name: m.result() for name, m in t.items()}
+            return train_step_tf.train_step(self, *args)
+        raise NotImplementedError(f"ConditionalWGANGP trains with the tensorflow or jax backend, not {backend!r}")
 
     # --- generation and files -------------------------------------------------------------------
     def generate(self, labels_or_counts: Any, seed: int = 0, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:

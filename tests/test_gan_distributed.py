@@ -62,7 +62,7 @@ SCRIPT = textwrap.dedent(
 def test_mirrored_strategy_two_logical_cpus_matches_single_device():
     tests = Path(__file__).resolve().parent
     path = os.pathsep.join([str(tests), str(tests.parent), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": path,
+    env = {**os.environ, "PYTHONPATH": path, "KERAS_BACKEND": "tensorflow",
            "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]

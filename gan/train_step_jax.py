@@ -1,0 +1,179 @@
+"""The JAX train step of :class:`gan.wgan.ConditionalWGANGP` (``KERAS_BACKEND=jax``).
+
+Keras's JAX trainer calls ``train_step(state, data)`` with the values of every variable and wants
+the new values back: nothing is assigned in place. So the step is a pure function: the models run
+through ``stateless_call``, gradients come from ``jax.value_and_grad`` (the gradient penalty's
+input gradient from ``jax.vjp``, differentiated again), and the two optimizers update through
+``stateless_apply``. The loss math is :mod:`gan.losses`, the same ``keras.ops`` code the
+TensorFlow step (:mod:`gan.train_step_tf`) runs. Random numbers come from ``jax.random`` keyed by
+(seed, step), so a run is reproducible (but draws other numbers than the TensorFlow step).
+
+``fit`` compiles the step with ``jax.jit`` (``jit_compile="auto"`` is on under JAX).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+from gan import losses
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each sub-model's variables sit in the trainer's flat state lists."""
+
+    g_trainable: list[int]
+    c_trainable: list[int]
+    g_non_trainable: list[int]
+    c_non_trainable: list[int]
+    cls_non_trainable: list[int]
+    step_counter: int
+    g_optimizer: slice
+    c_optimizer: slice
+
+
+def _indices(all_vars, sub_vars, what: str) -> list[int]:
+    where = {id(v): i for i, v in enumerate(all_vars)}
+    try:
+        return [where[id(v)] for v in sub_vars]
+    except KeyError:
+        raise RuntimeError(f"a {what} variable is not in the model's variables (was a layer frozen after "
+                           "compile()? compile again)") from None
+
+
+def _layout(gan) -> _Layout:
+    trainable, non_trainable = gan.trainable_variables, gan.non_trainable_variables
+    n_g_opt = len(gan.g_optimizer.variables)
+    cls_nt = [] if gan.classifier is None else gan.classifier.non_trainable_variables
+    if gan.classifier is not None and gan.classifier.trainable_variables:
+        raise RuntimeError("the feedback classifier must be frozen (trainable = False)")
+    return _Layout(
+        g_trainable=_indices(trainable, gan.generator.trainable_variables, "generator"),
+        c_trainable=_indices(trainable, gan.critic.trainable_variables, "critic"),
+        g_non_trainable=_indices(non_trainable, gan.generator.non_trainable_variables, "generator"),
+        c_non_trainable=_indices(non_trainable, gan.critic.non_trainable_variables, "critic"),
+        cls_non_trainable=_indices(non_trainable, cls_nt, "classifier"),
+        step_counter=_indices(non_trainable, [gan.step_counter], "step counter")[0],
+        g_optimizer=slice(0, n_g_opt),
+        c_optimizer=slice(n_g_opt, n_g_opt + len(gan.c_optimizer.variables)))
+
+
+def _take(values, idx):
+    return [values[i] for i in idx]
+
+
+def _put(values: list, idx, new) -> None:
+    for i, v in zip(idx, new):
+        values[i] = v
+
+
+class OptimizerPair:
+    """Both optimizers as the one ``model.optimizer`` the JAX trainer expects: it reads, purges and
+    writes back ``optimizer.variables`` around each epoch (generator's first, then the critic's)."""
+
+    built = True
+
+    def __init__(self, g_optimizer, c_optimizer):
+        self.g_optimizer, self.c_optimizer = g_optimizer, c_optimizer
+
+    @property
+    def variables(self) -> list:
+        return list(self.g_optimizer.variables) + list(self.c_optimizer.variables)
+
+    def build(self, variables) -> None:  # both are built by ConditionalWGANGP.compile
+        pass
+
+    def scale_loss(self, loss):
+        return loss
+
+
+def train_step(gan, state, data):
+    """``n_critic`` critic updates + one generator update; returns ``(logs, new_state)``."""
+    trainable, non_trainable, opt_vars, metric_vars = state
+    lay = gan.__dict__.get("_jax_layout")
+    if lay is None:
+        lay = _layout(gan)
+        object.__setattr__(gan, "_jax_layout", lay)  # plain attribute: keep it out of Keras tracking
+    trainable, non_trainable = list(trainable), list(non_trainable)
+    g_tr, c_tr = _take(trainable, lay.g_trainable), _take(trainable, lay.c_trainable)
+    g_nt, c_nt = _take(non_trainable, lay.g_non_trainable), _take(non_trainable, lay.c_non_trainable)
+    cls_nt = _take(non_trainable, lay.cls_non_trainable)
+    g_opt, c_opt = list(opt_vars[lay.g_optimizer]), list(opt_vars[lay.c_optimizer])
+    step = non_trainable[lay.step_counter]
+
+    x = jnp.asarray(data[0], jnp.float32)
+    y = jnp.reshape(jnp.asarray(data[1]), (-1,)).astype(jnp.int32)
+    n, kind = gan.n_critic, gan.loss_kind
+    b = x.shape[0] // n
+    key = jax.random.fold_in(jax.random.key(gan.seed), step)
+    k_z, k_alpha, k_zg = jax.random.split(key, 3)
+
+    # Fakes for all n critic updates in one generator pass (its weights do not change meanwhile).
+    z = jax.random.normal(k_z, (n * b, gan.latent_dim))
+    fake_all, g_nt = gan.generator.stateless_call(g_tr, g_nt, [z, y[: n * b]], training=True)
+    alpha_all = jax.random.uniform(k_alpha, (n * b,) + (1,) * (x.ndim - 1))
+
+    def critic_loss_fn(c_tr, c_nt, x_real, x_fake, alpha, labels):
+        x_hat = losses.interpolate(x_real, x_fake, alpha)
+        x_all = jnp.concatenate([x_real, x_fake, x_hat], 0)
+        labels3 = jnp.concatenate([labels, labels, labels], 0)
+        # One critic pass over real, fake and interpolated windows (no BatchNorm: rows independent),
+        # and the gradient of sum(D(x_hat)) w.r.t. its input rows from the same pass.
+        d, vjp, c_nt = jax.vjp(lambda xa: gan.critic.stateless_call(c_tr, c_nt, [xa, labels3], training=True),
+                               x_all, has_aux=True)
+        rows = jnp.arange(3 * b).reshape((-1,) + (1,) * (d.ndim - 1))
+        (grad_all,) = vjp(jnp.broadcast_to((rows >= 2 * b).astype(d.dtype), d.shape))
+        # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
+        gp = losses.gradient_penalty(grad_all[2 * b:] * gan.gp_input_scale)
+        d_real, d_fake = d[:b], d[b:2 * b]
+        total = losses.critic_total(d_real, d_fake, gp, kind, gan.gp_weight, gan.drift_weight)
+        wasserstein = -losses.critic_loss(d_real, d_fake, "wasserstein")
+        return losses.average(total, b), (c_nt, losses.average(gp, b), losses.average(wasserstein, b))
+
+    critic_grad = jax.value_and_grad(critic_loss_fn, has_aux=True)
+    c_loss_sum = gp_sum = w_sum = 0.0
+    for i in range(n):
+        part = slice(i * b, (i + 1) * b)
+        (c_loss, (c_nt, gp, w)), grads = critic_grad(c_tr, c_nt, x[part], fake_all[part], alpha_all[part], y[part])
+        c_tr, c_opt = gan.c_optimizer.stateless_apply(c_opt, grads, c_tr)
+        c_loss_sum, gp_sum, w_sum = c_loss_sum + c_loss, gp_sum + gp, w_sum + w
+
+    # Generator update (the critic and the classifier are constants here).
+    labels = y[:b]
+    z = jax.random.normal(k_zg, (b, gan.latent_dim))
+    use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
+
+    def classify(x_fake):
+        return gan.classifier.stateless_call([], cls_nt, x_fake, training=False)[0]
+
+    def generator_loss_fn(g_tr, g_nt):
+        x_fake, g_nt = gan.generator.stateless_call(g_tr, g_nt, [z, labels], training=True)
+        d_fake, _ = gan.critic.stateless_call(c_tr, c_nt, [x_fake, labels], training=True)
+        probs = classify(x_fake) if use_feedback else None
+        per_example = losses.generator_total(d_fake, labels, probs, kind, gan.classifier_weight)
+        return losses.average(per_example, b), (g_nt, x_fake, probs)
+
+    (g_loss, (g_nt, x_fake, probs)), grads = jax.value_and_grad(generator_loss_fn, has_aux=True)(g_tr, g_nt)
+    g_tr, g_opt = gan.g_optimizer.stateless_apply(g_opt, grads, g_tr)
+    if gan.classifier is not None and probs is None:
+        probs = classify(x_fake)
+
+    # New state, in the trainer's order.
+    _put(trainable, lay.g_trainable, g_tr)
+    _put(trainable, lay.c_trainable, c_tr)
+    _put(non_trainable, lay.g_non_trainable, g_nt)
+    _put(non_trainable, lay.c_non_trainable, c_nt)
+    non_trainable[lay.step_counter] = step + 1
+
+    values = losses.step_metrics(c_loss_sum / n, g_loss, gp_sum / n, w_sum / n, labels, probs)
+    logs, new_metric_vars, at = {}, [], 0
+    for name, tracker in gan.trackers.items():
+        mine = metric_vars[at:at + len(tracker.variables)]
+        at += len(tracker.variables)
+        mine = tracker.stateless_update_state(mine, values[name])
+        logs[name] = tracker.stateless_result(mine)
+        new_metric_vars += list(mine)
+    return logs, (trainable, non_trainable, g_opt + c_opt, new_metric_vars)

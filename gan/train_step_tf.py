@@ -1,0 +1,88 @@
+"""The TensorFlow train step of :class:`gan.wgan.ConditionalWGANGP` (``KERAS_BACKEND=tensorflow``).
+
+Gradient plumbing only (``tf.GradientTape``, stateless random numbers, ``tf.distribute``); the loss
+math is :mod:`gan.losses`, shared with the JAX step (:mod:`gan.train_step_jax`). Per-example losses
+are summed and divided by the GLOBAL batch size, so the step is correct under ``tf.distribute``
+strategies, whose optimizers sum the replicas' gradients.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from gan import losses
+
+
+def _seed(gan, step, k: int):
+    """A stateless-RNG seed, distinct per (run seed, replica, step, draw k)."""
+    ctx = tf.distribute.get_replica_context()
+    replica = 0 if ctx is None else ctx.replica_id_in_sync_group
+    first = tf.cast(gan.seed * 1_000_003 + k, tf.int64) + tf.cast(replica, tf.int64) * 7919
+    return tf.stack([first, tf.cast(step, tf.int64)])
+
+
+def train_step(gan, data) -> dict:
+    """``n_critic`` critic updates + one generator update on one dataset element; returns the logs."""
+    x, y = data[0], data[1]
+    x = tf.cast(x, tf.float32)
+    y = tf.reshape(tf.cast(y, tf.int32), [-1])
+    n = gan.n_critic
+    local = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+    b = local // n
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    global_b = b * replicas
+    step = tf.identity(gan.step_counter)
+    kind = gan.loss_kind
+
+    # Fakes for all n critic updates in one generator pass (its weights do not change meanwhile).
+    z = tf.random.stateless_normal(tf.stack([n * b, gan.latent_dim]), seed=_seed(gan, step, 0))
+    fake_all = gan.generator([z, y[: n * b]], training=True)
+    alpha_shape = tf.concat([[n * b], tf.ones([len(x.shape) - 1], tf.int32)], axis=0)
+    alpha_all = tf.random.stateless_uniform(alpha_shape, seed=_seed(gan, step, 1))
+
+    c_loss_sum = gp_sum = w_sum = 0.0
+    for i in range(n):
+        x_real, labels = x[i * b:(i + 1) * b], y[i * b:(i + 1) * b]
+        x_fake = fake_all[i * b:(i + 1) * b]
+        x_hat = losses.interpolate(x_real, x_fake, alpha_all[i * b:(i + 1) * b])
+        with tf.GradientTape() as tape:
+            with tf.GradientTape() as gp_tape:
+                gp_tape.watch(x_hat)
+                # One critic pass over real, fake and interpolated windows (no BatchNorm: rows independent).
+                d = gan.critic([tf.concat([x_real, x_fake, x_hat], 0), tf.concat([labels, labels, labels], 0)],
+                               training=True)
+                d_real, d_fake, d_hat = d[:b], d[b:2 * b], d[2 * b:]
+            # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
+            grads_hat = gp_tape.gradient(d_hat, x_hat) * gan.gp_input_scale
+            gp = losses.gradient_penalty(grads_hat)
+            total = losses.critic_total(d_real, d_fake, gp, kind, gan.gp_weight, gan.drift_weight)
+            c_loss = losses.average(total, global_b)
+        c_grads = tape.gradient(c_loss, gan.critic.trainable_variables)
+        gan.c_optimizer.apply_gradients(zip(c_grads, gan.critic.trainable_variables))
+        c_loss_sum += c_loss * replicas
+        gp_sum += losses.average(gp, global_b) * replicas
+        w_sum += losses.average(-losses.critic_loss(d_real, d_fake, "wasserstein"), global_b) * replicas
+
+    # Generator update.
+    labels = y[:b]
+    z = tf.random.stateless_normal(tf.stack([b, gan.latent_dim]), seed=_seed(gan, step, 2))
+    use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
+    probs = None
+    with tf.GradientTape() as tape:
+        x_fake = gan.generator([z, labels], training=True)
+        d_fake = gan.critic([x_fake, labels], training=True)
+        if use_feedback:
+            probs = gan.classifier(x_fake, training=False)
+        per_example = losses.generator_total(d_fake, labels, probs, kind, gan.classifier_weight)
+        g_loss = losses.average(per_example, global_b)
+    g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
+    gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+    gan.step_counter.assign_add(1)
+
+    # Metrics: this replica's means (Mean trackers average them over replicas and steps).
+    if gan.classifier is not None and probs is None:
+        probs = gan.classifier(x_fake, training=False)
+    values = losses.step_metrics(c_loss_sum / n, g_loss * replicas, gp_sum / n, w_sum / n, labels, probs)
+    for name, tracker in gan.trackers.items():
+        tracker.update_state(values[name])
+    return {name: m.result() for name, m in gan.trackers.items()}
