@@ -194,6 +194,7 @@ def main(argv=None) -> int:
     print(f"speed: {args.speed_steps} updates in {speed_wall:.2f} s wall, {speed_cpu:.2f} s CPU: {ups:.2f} updates/s, "
           f"{ups * args.n_critic * args.batch:.0f} real windows/s", flush=True)
     g_params, c_params = gan.generator.count_params(), gan.critic.count_params()
+    jit = bool(gan.jit_compile)  # what Keras resolved, as recorded in result.json
     del gan, ds
 
     # --- quality -----------------------------------------------------------------------------
