@@ -46,12 +46,13 @@ def train_step(gan, data) -> dict:
         x_fake = fake_all[i * b:(i + 1) * b]
         x_hat = losses.interpolate(x_real, x_fake, alpha_all[i * b:(i + 1) * b])
         with tf.GradientTape() as tape:
+            d = gan.critic([tf.concat([x_real, x_fake], 0), tf.concat([labels, labels], 0)], training=True)
+            d_real, d_fake = d[:b], d[b:]
+            # The penalty's input gradient only over the interpolates (rows are independent: no BatchNorm),
+            # so the double backward pass runs on b rows, not on all 3b.
             with tf.GradientTape() as gp_tape:
                 gp_tape.watch(x_hat)
-                # One critic pass over real, fake and interpolated windows (no BatchNorm: rows independent).
-                d = gan.critic([tf.concat([x_real, x_fake, x_hat], 0), tf.concat([labels, labels, labels], 0)],
-                               training=True)
-                d_real, d_fake, d_hat = d[:b], d[b:2 * b], d[2 * b:]
+                d_hat = gan.critic([x_hat, labels], training=True)
             # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
             grads_hat = gp_tape.gradient(d_hat, x_hat) * gan.gp_input_scale
             gp = losses.gradient_penalty(grads_hat)

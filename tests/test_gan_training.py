@@ -78,6 +78,19 @@ def test_tiny_fit_finite_metrics_and_callbacks(tmp_path):
     assert model_class_names(keras.saving.load_model(tmp_path / "generator.keras")) == NAMES
 
 
+def test_compile_picks_the_backend_step_and_xla_default():
+    """jit_compile="auto": XLA on under JAX (its step must be jitted), Keras's CPU rule under TensorFlow;
+    under JAX both optimizers' variables travel as model.optimizer's (the JAX trainer's state)."""
+    gan = tiny_gan(None)
+    gan.compile()
+    if keras.backend.backend() == "jax":
+        assert gan.jit_compile is True
+        assert len(gan.optimizer.variables) == len(gan.g_optimizer.variables) + len(gan.c_optimizer.variables)
+    else:
+        assert gan.optimizer is None
+    assert gan.get_compile_config()["jit_compile"] == "auto"
+
+
 def test_same_seed_same_training():
     """Reproducible: the same seeds give the same generator after three updates (either backend)."""
     x, y = toy_windows(64)
