@@ -64,7 +64,7 @@ CONFIGS: dict[str, dict] = {
                           full=(10, 25, 1000, 600.0), quick=(2, 5, 10, 60.0)),
     "tsgm-hargan": dict(label="TSGM, our models", library="tsgm", trainer="trainer_tsgm.py", arch="hargan",
                         peer=True, env={"KERAS_BACKEND": "tensorflow"}, args=[], classifier=False,
-                        full=(200, 500, 10000, 600.0), quick=(30, 100, 200, 60.0)),
+                        full=(200, 1000, 10000, 600.0), quick=(30, 100, 200, 60.0)),
 }
 
 

@@ -68,7 +68,8 @@ def _parse(argv):
     ap.add_argument("--arch", choices=("tsgm", "hargan"), default="tsgm")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--speed-steps", type=int, default=20, help="timed generator updates")
+    ap.add_argument("--speed-steps", type=int, default=20, help="timed generator updates (per repeat)")
+    ap.add_argument("--speed-repeats", type=int, default=3, help="timed runs; the median is reported (noisy VMs)")
     ap.add_argument("--eval-every", type=int, default=250, help="checkpoint every K generator updates")
     ap.add_argument("--max-updates", type=int, default=3000)
     ap.add_argument("--max-train-s", type=float, default=600.0)
@@ -78,7 +79,7 @@ def _parse(argv):
     ap.add_argument("--gen-windows", type=int, default=8192, help="windows for the generated windows/s "
                     "figure (batches of 1024; the contract says >= 8192; less only for smoke runs)")
     args = ap.parse_args(argv)
-    for name in ("batch", "speed_steps", "eval_every", "max_updates", "gen_windows"):
+    for name in ("batch", "speed_steps", "speed_repeats", "eval_every", "max_updates", "gen_windows"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1")
     return args
@@ -302,9 +303,12 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     gan.fit(ds, epochs=1, steps_per_epoch=WARMUP_UPDATES, verbose=0)
     warmup_s = time.perf_counter() - t0
-    t0, c0 = time.perf_counter(), time.process_time()
-    gan.fit(ds, epochs=1, steps_per_epoch=args.speed_steps, verbose=0)
-    speed_wall, speed_cpu = time.perf_counter() - t0, time.process_time() - c0
+    runs = []
+    for _ in range(args.speed_repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        gan.fit(ds, epochs=1, steps_per_epoch=args.speed_steps, verbose=0)
+        runs.append((time.perf_counter() - t0, time.process_time() - c0))
+    speed_wall, speed_cpu = sorted(runs)[len(runs) // 2]  # the median run
     updates_per_s = args.speed_steps / speed_wall
     print(f"speed: warm-up {WARMUP_UPDATES} updates {warmup_s:.1f} s; {args.speed_steps} updates "
           f"{speed_wall:.2f} s wall, {speed_cpu:.2f} s CPU = {speed_wall / args.speed_steps:.3f} s/update", flush=True)
@@ -360,6 +364,7 @@ def main(argv=None) -> int:
         "jit_compile": jit, "batch": args.batch, "n_critic": 1, "generator_params": int(g_params),
         "critic_params": int(c_params), "warmup_s": round(warmup_s, 3), "warmup_updates": WARMUP_UPDATES,
         "speed_updates": args.speed_steps, "speed_wall_s": round(speed_wall, 3),
+        "speed_runs_updates_per_s": [round(args.speed_steps / w, 4) for w, _ in runs],
         "speed_cpu_s": round(speed_cpu, 3), "updates_per_s": round(updates_per_s, 4),
         "real_windows_per_s": round(updates_per_s * args.batch, 2),  # 1 D update on `batch` real windows
         "generated_windows_per_s": round(gen_per_s, 1), "generated_windows_timed": batches * 1024,
