@@ -4,10 +4,11 @@
     python benchmarks/run.py --quick                          # smoke run: small budgets, a few minutes
     python benchmarks/run.py --only hargan-tf,tsgm-tutorial   # some configurations
     python benchmarks/run.py --max-train-s tsgm-tutorial=300  # per-configuration budget (or one value for all)
+    python benchmarks/run.py --render [benchmarks/results/speed.json]   # print a saved run's tables again
 
 Configurations (each trainer is a separate process, see the trainer protocol in the trainers):
-  hargan-tf      ours, TensorFlow, no XLA (the default config: n_critic 5, batch 64, classifier feedback)
-  hargan-xla     ours, TensorFlow, jit_compile=True
+  hargan-tf      ours, TensorFlow, jit_compile=False (n_critic 5, batch 64, classifier feedback: the defaults)
+  hargan-xla     ours, TensorFlow, XLA (jit_compile "auto", the default since it measured faster on CPU too)
   hargan-jax     ours, KERAS_BACKEND=jax (skipped when jax is not importable in our venv)
   tsgm-tutorial  TSGM's ConditionalGAN, its tutorial architecture (TSGM venv, --peer-python)
   tsgm-hargan    TSGM's ConditionalGAN training our generator and critic (TSGM venv)
@@ -50,10 +51,10 @@ SETUP_TSGM = "bash benchmarks/peer/setup_tsgm.sh"
 # 2 cores, so it is capped by time.
 OURS_FULL, OURS_QUICK = (200, 250, 3000, 600.0), (30, 100, 200, 60.0)
 CONFIGS: dict[str, dict] = {
-    "hargan-tf": dict(label="hargan, TF", library="hargan", trainer="trainer_hargan.py", arch="hargan",
+    "hargan-tf": dict(label="hargan, TF, no XLA", library="hargan", trainer="trainer_hargan.py", arch="hargan",
                       peer=False, env={"KERAS_BACKEND": "tensorflow"}, args=[], classifier=True,
                       full=OURS_FULL, quick=OURS_QUICK),
-    "hargan-xla": dict(label="hargan, TF + XLA", library="hargan", trainer="trainer_hargan.py", arch="hargan",
+    "hargan-xla": dict(label="hargan, TF + XLA (default)", library="hargan", trainer="trainer_hargan.py", arch="hargan",
                        peer=False, env={"KERAS_BACKEND": "tensorflow"}, args=["--jit"], classifier=True,
                        full=OURS_FULL, quick=OURS_QUICK),
     "hargan-jax": dict(label="hargan, JAX", library="hargan", trainer="trainer_hargan.py", arch="hargan",
@@ -411,16 +412,31 @@ def time_to_quality_cell(row: dict) -> str:
     return f"not reached in {_num(secs, '{:,.0f}')} s ({_num(ups, '{:,}')} updates)"
 
 
+def sustained_updates_per_s(r: dict) -> float | None:
+    """Updates per second of training over the whole quality run (first-step trace/compile included)."""
+    if not r.get("quality_train_s") or not r.get("quality_updates"):
+        return None
+    return r["quality_updates"] / r["quality_train_s"]
+
+
+def cpu_ms_per_update(r: dict) -> float | None:
+    """Process CPU time per update in the timed runs (all threads; steadier than wall time on a shared VM)."""
+    if not r.get("speed_updates") or r.get("speed_cpu_s") is None:
+        return None
+    return 1000.0 * r["speed_cpu_s"] / r["speed_updates"]
+
+
 def table(rows: list[dict]) -> str:
     """The side-by-side markdown table; ``rows``: {"name", "label", "status", "result", "evaluation", "reason"}."""
-    head = ("| configuration | updates/s | real windows/s | warm-up s | generated windows/s | peak RSS MB | "
-            "time to quality s (updates) | best TSTR/TRTR seen | params G/C |")
-    lines = [head, "|---|---:|---:|---:|---:|---:|---|---:|---|"]
+    head = ("| configuration | updates/s (timed, median of 3) | updates/s (whole quality run) | CPU ms / update | "
+            "real windows/s | warm-up s | generated windows/s | peak RSS MB | time to quality s (updates) | "
+            "best TSTR/TRTR seen | params G/C |")
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     for row in rows:
         label = f"{row['label']} (`{row['name']}`)"
         if row["status"] != "ok":
             why = row.get("reason") or (row.get("result") or {}).get("error") or row["status"]
-            lines.append(f"| {label} | {row['status']}: {why} | | | | | | | |")
+            lines.append(f"| {label} | {row['status']}: {why} | | | | | | | | | |")
             continue
         r, ev = row["result"], row.get("evaluation") or {}
         extra = []
@@ -428,6 +444,7 @@ def table(rows: list[dict]) -> str:
             extra.append(f"n_critic {r['n_critic']}")
         lines.append(
             f"| {label}{' (' + ', '.join(extra) + ')' if extra else ''} | {_num(r.get('updates_per_s'), '{:,.2f}')} | "
+            f"{_num(sustained_updates_per_s(r), '{:,.2f}')} | {_num(cpu_ms_per_update(r), '{:,.1f}')} | "
             f"{_num(r.get('real_windows_per_s'), '{:,.0f}')} | {_num(r.get('warmup_s'))} | "
             f"{_num(r.get('generated_windows_per_s'), '{:,.0f}')} | {_num(r.get('peak_rss_mb'), '{:,.0f}')} | "
             f"{time_to_quality_cell(row)} | {_num(ev.get('best_tstr_ratio'), '{:.3f}')} | "
@@ -442,15 +459,16 @@ def ratio_cell(ours: float | None, peer: float | None) -> str:
 
 
 def ttq_ratio_cell(ours_row: dict, peer_row: dict) -> str:
-    """ours / TSGM time to quality; an upper bound when TSGM did not reach quality in its budget."""
+    """How many times sooner ours reaches quality (TSGM's time / ours); a lower bound when TSGM did not
+    reach quality in its budget."""
     o = (ours_row.get("evaluation") or {}).get("time_to_quality_s")
     p = (peer_row.get("evaluation") or {}).get("time_to_quality_s")
     if o is None:
         return "– (ours not reached)"
     if p is not None:
-        return f"{o / p:,.3f}×" if p > 0 else "–"
+        return f"{p / o:,.2f}× sooner" if o > 0 else "–"
     budget = (peer_row.get("result") or {}).get("quality_train_s")
-    return f"< {o / budget:,.3f}× (TSGM not reached in {budget:,.0f} s)" if budget else "– (TSGM not reached)"
+    return f"> {budget / o:,.1f}× sooner (TSGM not reached in {budget:,.0f} s)" if budget else "– (TSGM not reached)"
 
 
 def ratios(rows: list[dict]) -> tuple[str, list[dict]]:
@@ -459,14 +477,14 @@ def ratios(rows: list[dict]) -> tuple[str, list[dict]]:
     peers = [r for r in rows if r["status"] == "ok" and r["library"] == "tsgm"]
     if not ours or not peers:
         return "", []
-    lines = ["| ours / TSGM | updates/s | real windows/s | generated windows/s | time to quality |",
-             "|---|---:|---:|---:|---|"]
+    lines = ["| ours / TSGM | updates/s (whole quality run) | real windows/s | generated windows/s | "
+             "time to quality |", "|---|---:|---:|---:|---|"]
     data = []
     for o in ours:
         for p in peers:
             ro, rp = o["result"], p["result"]
-            cells = [ratio_cell(ro.get(k), rp.get(k)) for k in ("updates_per_s", "real_windows_per_s",
-                                                                 "generated_windows_per_s")]
+            cells = [ratio_cell(sustained_updates_per_s(ro), sustained_updates_per_s(rp))]
+            cells += [ratio_cell(ro.get(k), rp.get(k)) for k in ("real_windows_per_s", "generated_windows_per_s")]
             ttq = ttq_ratio_cell(o, p)
             lines.append(f"| `{o['name']}` / `{p['name']}` | {' | '.join(cells)} | {ttq} |")
             data.append({"ours": o["name"], "tsgm": p["name"], "updates_per_s": cells[0],
@@ -483,8 +501,38 @@ def machine_line(m: dict) -> str:
             f"{m.get('date')}; {vers}; hargan {m.get('hargan')} ({m.get('commit')}).")
 
 
+def report(out: dict) -> dict:
+    """Print the tables, TRTR, int8 figures and machine line of a run; returns the derived fields."""
+    rows, trtr = out["configurations"], out["trtr_accuracy"]
+    tab = table(rows)
+    rat, rat_data = ratios(rows)
+    int8 = [(r["name"], r["evaluation"]["int8"]) for r in rows if r["status"] == "ok" and "int8" in r["evaluation"]]
+    print("\n" + tab)
+    if rat:
+        print("\n" + rat)
+    print(f"\nTRTR accuracy {trtr:.4f} ({out['data']['test']} real test windows); quality = TSTR >= "
+          f"{out['quality_threshold']} x TRTR. Time to quality: training wall time of the first such checkpoint "
+          f"(clock paused at checkpoints, first-step trace/compile included).")
+    for name, i8 in int8:
+        print(f"int8 ({name}, {i8['checkpoint']}): acceptance {i8['acceptance']:.3f}, "
+              f"{i8['int8_windows_per_s']:,.0f} int8 validation windows/s (LiteRT reference kernels)")
+    print(machine_line(out["machine"]))
+    return {"ratios": rat_data, "int8_windows_per_s": max((i8["int8_windows_per_s"] for _, i8 in int8), default=None),
+            "table_markdown": tab, "ratios_markdown": rat}
+
+
 # --- main ---------------------------------------------------------------------------------------
 def main(argv=None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "--render":  # print the tables of a saved run again (and refresh its markdown)
+        from har_data.atomic import write_text
+
+        path = Path(argv[1]) if len(argv) > 1 else OUT
+        out = json.loads(path.read_text(encoding="utf-8"))
+        out.update(report(out))
+        write_text(path, json.dumps(out, indent=2, default=float) + "\n")
+        return 0
     args = parse_args(argv)
     t_all = time.perf_counter()
     machine = machine_info()
@@ -523,24 +571,10 @@ def main(argv=None) -> int:
     if jax_versions:
         machine["jax"] = ", ".join(sorted(jax_versions))
 
-    tab = table(rows)
-    rat, rat_data = ratios(rows)
-    int8 = [(r["name"], r["evaluation"]["int8"]) for r in rows if r["status"] == "ok" and "int8" in r["evaluation"]]
-    print("\n" + tab)
-    if rat:
-        print("\n" + rat)
-    print(f"\nTRTR accuracy {trtr:.4f} ({meta['test']} real test windows); quality = TSTR >= {QUALITY} x TRTR. "
-          f"Time to quality: training wall time of the first such checkpoint (clock paused at checkpoints, "
-          f"first-step trace/compile included).")
-    for name, i8 in int8:
-        print(f"int8 ({name}, {i8['checkpoint']}): acceptance {i8['acceptance']:.3f}, "
-              f"{i8['int8_windows_per_s']:,.0f} int8 validation windows/s (LiteRT reference kernels)")
-    print(machine_line(machine))
-
     out = {"quick": args.quick, "seed": args.seed, "quality_threshold": QUALITY, "trtr_accuracy": trtr,
-           "data": meta, "machine": machine, "configurations": rows, "ratios": rat_data,
-           "int8_windows_per_s": max((i8["int8_windows_per_s"] for _, i8 in int8), default=None),
-           "table_markdown": tab, "ratios_markdown": rat, "total_s": round(time.perf_counter() - t_all, 1)}
+           "data": meta, "machine": machine, "configurations": rows}
+    out.update(report(out))
+    out["total_s"] = round(time.perf_counter() - t_all, 1)
     from har_data.atomic import write_text
 
     write_text(args.out, json.dumps(out, indent=2, default=float) + "\n")

@@ -432,6 +432,9 @@ def _error(msg: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 internal failure, 2 bad input/usage)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # The flow ends in the TFLite converter, which needs Keras on TensorFlow; a shell-wide
+    # KERAS_BACKEND=jax (for GAN training in one's own code) must not break the command.
+    os.environ["KERAS_BACKEND"] = "tensorflow"
     debug = "--debug" in argv
     parser = build_parser()
     try:

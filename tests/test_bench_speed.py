@@ -28,7 +28,7 @@ def _rows():
             "result": {"updates_per_s": 29.4, "real_windows_per_s": 9408.0, "warmup_s": 7.52,
                        "generated_windows_per_s": 43544.0, "peak_rss_mb": 994.7, "n_critic": 5,
                        "generator_params": 41967, "critic_params": 15329, "quality_train_s": 110.0,
-                       "quality_updates": 3000},
+                       "quality_updates": 3000, "speed_updates": 200, "speed_cpu_s": 8.4},
             "evaluation": {"best_tstr_ratio": 0.9312, "time_to_quality_s": 35.2, "updates_to_quality": 1000}}
     peer = {"name": "tsgm-tutorial", "label": "TSGM, tutorial arch", "library": "tsgm", "status": "ok",
             "result": {"updates_per_s": 0.25, "real_windows_per_s": 16.0, "warmup_s": 41.0,
@@ -48,7 +48,9 @@ def test_table_rows_and_cells(run):
     assert len(tab) == 2 + 4
     assert all(line.count("|") == tab[0].count("|") for line in tab)  # every row has every column
     ours, skipped, peer, failed = tab[2:]
-    assert "| 29.40 | 9,408 | 7.5 | 43,544 | 995 | **35.2** (1,000) | 0.931 | 41,967 / 15,329 |" in ours
+    assert ("| 29.40 | 27.27 | 42.0 | 9,408 | 7.5 | 43,544 | 995 | **35.2** (1,000) | 0.931 | 41,967 / 15,329 |"
+            in ours)
+    assert "| 0.25 | 0.25 | – | 16 |" in peer  # no CPU time recorded: a dash, not a made-up figure
     assert "not reached in 600 s (150 updates)" in peer and "(n_critic 1)" in peer
     assert "skipped: jax is not importable" in skipped
     assert "failed: ValueError: boom" in failed
@@ -59,17 +61,17 @@ def test_ratios_ours_over_tsgm(run):
     assert len(data) == 1  # only ok rows: hargan-tf / tsgm-tutorial
     d = data[0]
     assert (d["ours"], d["tsgm"]) == ("hargan-tf", "tsgm-tutorial")
-    assert d["updates_per_s"] == "117.60×"
+    assert d["updates_per_s"] == "109.16×"  # over the whole quality runs: (3000 / 110) / (150 / 600.4)
     assert d["real_windows_per_s"] == "588.00×"
-    # TSGM never reached quality: ours / TSGM is below ours / TSGM's budget.
-    assert d["time_to_quality"] == "< 0.059× (TSGM not reached in 600 s)"
+    # TSGM never reached quality: ours is at least its budget / our time sooner.
+    assert d["time_to_quality"] == "> 17.1× sooner (TSGM not reached in 600 s)"
     assert "| `hargan-tf` / `tsgm-tutorial` |" in text
 
 
 def test_ratio_when_both_reach_quality_and_when_ours_does_not(run):
     rows = _rows()
     rows[2]["evaluation"]["time_to_quality_s"] = 70.4
-    assert run.ratios(rows)[1][0]["time_to_quality"] == "0.500×"
+    assert run.ratios(rows)[1][0]["time_to_quality"] == "2.00× sooner"
     rows[0]["evaluation"]["time_to_quality_s"] = None
     assert run.ratios(rows)[1][0]["time_to_quality"] == "– (ours not reached)"
     assert run.ratios([rows[0], rows[1]]) == ("", [])  # no TSGM row: no ratios
