@@ -433,7 +433,7 @@ def table(rows: list[dict]) -> str:
             "best TSTR/TRTR seen | params G/C |")
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     for row in rows:
-        label = f"{row['label']} (`{row['name']}`)"
+        label = f"{CONFIGS.get(row['name'], row)['label']} (`{row['name']}`)"
         if row["status"] != "ok":
             why = row.get("reason") or (row.get("result") or {}).get("error") or row["status"]
             lines.append(f"| {label} | {row['status']}: {why} | | | | | | | | | |")

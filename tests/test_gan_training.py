@@ -127,9 +127,11 @@ def test_minimax_and_no_feedback_variants_train():
 def test_conditioning_is_learned_on_a_toy_problem():
     """Class 1 sits 1400 mg higher on z and moves 5x more than class 0; the generator must learn both."""
     x, y = toy_windows(256, seed=2)
-    gan = tiny_gan(None, n_critic=2, seed=0)
-    gan.compile(keras.optimizers.Adam(2e-3, 0.5, 0.9), keras.optimizers.Adam(2e-3, 0.5, 0.9))
-    gan.fit(make_gan_dataset(x, y, 32, seed=0, n_critic=2), epochs=1, steps_per_epoch=200, verbose=0)
+    # n_critic 5 at lr 1e-3 for 300 updates: learned with a wide margin on seeds 0-2, with and without XLA
+    # and on JAX (n_critic 2 at 2e-3 for 200 updates missed on one seed in three: too noisy for a test).
+    gan = tiny_gan(None, n_critic=5, seed=0)
+    gan.compile(keras.optimizers.Adam(1e-3, 0.5, 0.9), keras.optimizers.Adam(1e-3, 0.5, 0.9))
+    gan.fit(make_gan_dataset(x, y, 32, seed=0, n_critic=5), epochs=1, steps_per_epoch=300, verbose=0)
     xg, yg = gan.generate({"low": 200, "high": 200}, seed=0)
     z0, z1 = xg[yg == 0, :, 2].mean(), xg[yg == 1, :, 2].mean()
     real_gap = x[y == 1, :, 2].mean() - x[y == 0, :, 2].mean()
