@@ -82,27 +82,13 @@ def peak_rss_mb() -> float:
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
-def write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def write_npz_atomic(path: Path, **arrays) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        import numpy as np
-
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
-
-
 def make_checkpoint_callback(out: Path, counts, *, every: int, max_updates: int, max_train_s: float, seed: int):
     """A Keras callback: every ``every`` updates pause the clock, generate and write ckpt_*.npz; stop at the budget."""
     import keras
     import numpy as np
 
     from gan.sampling import generate_windows
+    from har_data.atomic import atomic_path
 
     class Checkpoints(keras.callbacks.Callback):
         def __init__(self):
@@ -136,8 +122,9 @@ def make_checkpoint_callback(out: Path, counts, *, every: int, max_updates: int,
             gen = self.model.generator  # (on JAX, self.model syncs the trained state first)
             x, y = generate_windows(gen, counts, seed=seed + 1)
             name = f"ckpt_{self.updates:06d}.npz"
-            write_npz_atomic(out / name, x=x.astype(np.float32), y=y.astype(np.int32),
-                             updates=np.int64(self.updates), train_s=np.float64(self.train_s))
+            with atomic_path(out / name) as tmp:
+                np.savez(tmp, x=x.astype(np.float32), y=y.astype(np.int32), updates=np.int64(self.updates),
+                         train_s=np.float64(self.train_s))
             self.rows.append({"updates": self.updates, "train_s": round(self.train_s, 3), "file": name})
             print(f"  checkpoint {name}: {self.updates} updates, {self.train_s:.1f} s of training", flush=True)
 
@@ -153,6 +140,7 @@ def main(argv=None) -> int:
 
     from gan import ConditionalWGANGP, build_critic, build_generator, make_gan_dataset
     from gan.training import DEFAULT_LATENT_DIM
+    from har_data.atomic import write_text
 
     backend = keras.backend.backend()
     d = np.load(args.data, allow_pickle=False)
@@ -258,7 +246,7 @@ def main(argv=None) -> int:
         import jax
 
         result["jax_version"] = jax.__version__
-    write_json_atomic(args.out / "result.json", result)
+    write_text(args.out / "result.json", json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out / 'result.json'} (peak RSS {result['peak_rss_mb']} MB)", flush=True)
     return 0
 
