@@ -78,6 +78,25 @@ def test_tiny_fit_finite_metrics_and_callbacks(tmp_path):
     assert model_class_names(keras.saving.load_model(tmp_path / "generator.keras")) == NAMES
 
 
+def test_gan_dataset_is_seeded_shuffled_and_keeps_labels_with_windows():
+    x, y = toy_windows(48)
+    x[:, 0, 0] = np.arange(48)  # a window id
+
+    def first(seed, n=3):
+        it = iter(make_gan_dataset(x, y, 8, seed=seed, n_critic=2))
+        return [tuple(np.asarray(a) for a in next(it)) for _ in range(n)]
+
+    batches = first(1)
+    assert all(b[0].shape == (16, T, 3) and b[1].shape == (16,) and b[1].dtype == np.int32 for b in batches)
+    ids = np.concatenate([b[0][:, 0, 0] for b in batches]).astype(int)
+    assert ids.min() >= 0 and ids.max() < 48 and ids.tolist() != list(range(48))  # shuffled
+    assert len(set(ids.tolist())) > 24  # drawn across the windows, not a few repeated
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), y[ids])  # labels stay with windows
+    for a, b in zip(batches, first(1)):
+        np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(batches[0][0], first(2, 1)[0][0])
+
+
 def test_compile_picks_the_backend_step_and_xla_default():
     """jit_compile="auto": XLA on, on either backend (on TensorFlow CPUs too: measured faster); under JAX
     both optimizers' variables travel as model.optimizer's (the JAX trainer's state)."""
