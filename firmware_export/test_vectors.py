@@ -21,6 +21,7 @@ from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, check_
                                    int_table, write_files)
 from firmware_export.convert import counts_to_int8
 from har_data import InputError, SensorSpec
+from har_data.validate import check_array
 
 DEFAULT_N = 10
 
@@ -58,7 +59,7 @@ def pick_windows(y: np.ndarray, n: int) -> np.ndarray:
 def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAULT_N,
                       sensor: SensorSpec | None = None, runtime: str = "litert") -> TestVectors:
     """Pick ``n`` windows and compute their int8 inputs and the reference runtime's int8 outputs."""
-    x = np.asarray(x_mg, dtype=np.float32)
+    x = check_array(x_mg, "test windows", dtype=np.float32)  # NaN would become all-zero vectors in the C file
     y = np.asarray(y).reshape(-1)
     if x.ndim != 3 or len(x) != len(y):
         raise InputError(f"test windows must be N x T x axes with N labels, got {x.shape} and {len(y)} labels")

@@ -1,7 +1,7 @@
 """gan: conditional WGAN-GP with ST-classifier feedback, validated sampling, evaluation and report."""
 
 # models, training and sampling (GAN developer)
-from gan.callbacks import SamplePlotCallback, StopAtStep, plot_generated
+from gan.callbacks import Checkpoint, SamplePlotCallback, StopAtStep, StopOnNaN, TrainingDiverged, plot_generated
 from gan.data import make_gan_dataset
 from gan.models import (CropTime, LabelEmbedding, Scale, build_critic, build_generator, model_class_names,
                         model_full_scale_g)

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from har_data.atomic import atomic_dir
-from har_data.npz import load_npz, save_npz
+from har_data.npz import load_json_dict, load_npz, save_npz
 from har_data.errors import InputError
 from har_data.sensors import SensorSpec
 
@@ -128,13 +128,11 @@ class SyntheticSet:
         z = load_npz(path, {"x_mg", "x_counts", "y", "class_names", "sensor"}, what)
         x_mg, x_counts, y = z["x_mg"], z["x_counts"], z["y"]
         names = [str(c) for c in z["class_names"]]
+        meta = load_json_dict(z, "meta", path, what)
         try:
-            sensor = SensorSpec.from_dict(json.loads(str(z["sensor"])))
-            meta = json.loads(str(z["meta"])) if "meta" in z else {}
-        except InputError:
-            raise
-        except Exception as exc:  # malformed sensor or meta JSON
-            raise InputError(f"cannot read {what} file: {exc}", path) from None
+            sensor = SensorSpec.from_dict(load_json_dict(z, "sensor", path, what))
+        except InputError as exc:
+            raise InputError(exc.message, path) from None
         return cls(x_mg.astype(np.float32), x_counts.astype(np.int16), y.astype(np.int64), names, sensor,
                    dict(meta.get("acceptance_by_class", {})), float(meta.get("acceptance_rate", float("nan"))),
                    {k: int(v) for k, v in meta.get("generated_by_class", {}).items()})

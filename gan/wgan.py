@@ -23,6 +23,7 @@ import numpy as np
 from gan import losses
 from gan.models import generator_latent_dim, generator_window, model_class_names, model_full_scale_g
 from gan.sampling import generate_windows
+from har_data.validate import check_range
 
 DEFAULT_CLASSIFIER_WEIGHT = 1.0
 DEFAULT_G_LR = 5e-4
@@ -82,9 +83,9 @@ class ConditionalWGANGP(keras.Model):
                 raise ValueError(f"classifier has {n_out} outputs for {len(self.class_names)} classes")
             classifier.trainable = False
         self.n_critic = int(n_critic)
-        self.gp_weight = float(gp_weight)
-        self.classifier_weight = float(classifier_weight)
-        self.drift_weight = float(drift_weight)
+        self.gp_weight = check_range("gp_weight", gp_weight, 0)
+        self.classifier_weight = check_range("classifier_weight", classifier_weight, 0)
+        self.drift_weight = check_range("drift_weight", drift_weight, 0)
         self.loss_kind = str(loss)
         self.seed = int(seed)
         if gp_input_scale is None:

@@ -102,6 +102,13 @@ class SensorSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "SensorSpec":
+        """The spec :meth:`to_dict` wrote; ``InputError`` for anything else (a key missing, not a dict)."""
+        keys = ("name", "full_scale_g", "odr_hz")
+        if not isinstance(d, dict):
+            raise InputError(f"sensor must be an object with {', '.join(keys)}, got {type(d).__name__}")
+        missing = [k for k in keys if k not in d]
+        if missing:
+            raise InputError(f"sensor {d} lacks {', '.join(missing)}")
         return cls(d["name"], d["full_scale_g"], d["odr_hz"])
 
 

@@ -63,7 +63,8 @@ def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: 
 
     ``label`` overrides the activity taken from the folder name; ``odr_hz`` is used when a file
     has no time column. Empty / NaN values are interpolated over at most ``max_gap_s``; a longer
-    gap is an error naming the file and line.
+    gap is an error naming the file and line. A jump of more than ``max_gap_s`` in the time column
+    splits the log into two Recordings there (no window spans it).
     """
     p = existing_path(path, "MEMS Studio logs")
     if p.is_dir():
@@ -78,11 +79,13 @@ def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: 
         if lab is None:
             raise InputError("cannot tell the activity: put the log in a folder named <id>_<activity> "
                              "(e.g. 0_stationary) or pass a label", f)
-        rec = read_mems_studio_csv(f, lab, odr_hz=odr_hz, max_gap_s=max_gap_s)
         m = _FOLDER.match(f.parent.name)
-        if m:
-            rec.meta["log_id"] = m.group(1)
-        recs.append(rec)
+        pieces = read_mems_studio_csv(f, lab, odr_hz=odr_hz, max_gap_s=max_gap_s)
+        for rec in pieces:
+            if m:
+                rec.meta["log_id"] = m.group(1)
+            recs.append(rec)
+        recs.notes.extend(pieces.notes)
     return recs
 
 
@@ -168,8 +171,9 @@ def _snap_odr(odr: float) -> float:
 
 
 def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26.0,
-                         max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recording:
-    """Read one MEMS Studio CSV log into a Recording (mg); errors name the file and line."""
+                         max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recordings:
+    """Read one MEMS Studio CSV log into Recordings (mg): one, or one per piece between time jumps
+    longer than ``max_gap_s``. Errors name the file and line."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -202,6 +206,9 @@ def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26
         _scan(path, data, first, ncols, used, names)
     order = [used.index(c) for c in acc_cols]
     acc = values[:, order]
+    if np.isinf(values).any():  # "inf", "1e400": not a reading; clipping it to full scale would hide it
+        k = int(np.flatnonzero(np.isinf(values).any(axis=1))[0])
+        raise InputError(f"infinite or out-of-range value in {data[k].strip()!r}", path, first + k)
     if np.isnan(values).any():
         # Empty fields are missing values, but a short line also reads as NaN: tell them apart.
         bad = np.flatnonzero(np.isnan(values).any(axis=1))
@@ -210,6 +217,7 @@ def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26
                 _scan(path, [data[i]], first + int(i), ncols, used, names)
     # output data rate
     odr = float(odr_hz)
+    cuts: list[int] = []  # rows that start a new piece after a jump in time
     if time_col is not None:
         t = values[:, used.index(time_col)] * time_factor
         ok = ~np.isnan(t)
@@ -219,6 +227,7 @@ def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26
                 k = int(np.flatnonzero(ok)[int(np.argmax(dt <= 0)) + 1])
                 raise InputError("time column does not increase", path, first + k)
             odr = _snap_odr(1.0 / float(np.median(dt)))
+            cuts = [int(np.flatnonzero(ok)[i + 1]) for i in np.flatnonzero(dt > max(max_gap_s, 1.5 / odr))]
     if not (odr > 0 and math.isfinite(odr)):
         raise InputError(f"invalid output data rate {odr_hz!r} Hz", path)
     max_gap = int(round(max_gap_s * odr))
@@ -227,15 +236,20 @@ def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26
     if run > max_gap:
         raise InputError(f"NaN gap too long: {run} missing samples ({run / odr:.2f} s) where at most "
                          f"{max_gap_s:g} s ({max_gap} samples) is interpolated", path, first + start)
-    pieces = fill_short_gaps(acc, max_gap)
-    if not pieces:
-        raise InputError("no valid samples", path)
-    s, e, filled = pieces[0]
-    samples = filled * factors[None, :]
     unit = units[0] if len(set(units)) == 1 else "mixed"
-    return Recording(samples.astype(np.float32), odr, str(label), str(path), None,
-                     {"original_unit": unit, "full_scale_g": None, "gravity": True, "segment": 0,
-                      "first_line": first + s})
+    recs = Recordings()
+    bounds = [0, *cuts, len(acc)]
+    for seg, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        for s, _, filled in fill_short_gaps(acc[a:b], max_gap):
+            recs.append(Recording((filled * factors[None, :]).astype(np.float32), odr, str(label), str(path), None,
+                                  {"original_unit": unit, "full_scale_g": None, "gravity": True, "segment": seg,
+                                   "first_line": first + a + s}))
+    if not recs:
+        raise InputError("no valid samples", path)
+    if cuts:
+        recs.notes.append(f"{path}: split at {len(cuts)} jump(s) in the time column (line(s) "
+                          f"{', '.join(str(first + k) for k in cuts[:5])})")
+    return recs
 
 
 def _fmt(v: float, decimals: int) -> str:
