@@ -183,6 +183,8 @@ def output_dir(out: PathLike, inputs: Sequence[PathLike | None] = (), *, replace
     check_not_input(out, inputs, what)
     with _claimed(out):
         check_replaceable(out, [], whole_folder=True)
+        for old in out.glob(STAGE_PREFIX + "*"):  # left by a killed run (we hold the lock: nobody else's)
+            shutil.rmtree(old, ignore_errors=True)
         stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
         try:
             with _reported(out):

@@ -158,3 +158,4 @@ def test_a_second_writer_is_refused_and_a_killed_one_blocks_nobody(tmp_path, end
     with output_dir(out) as stage:  # the kernel dropped the dead process's lock: no stale lock
         (stage / "x").write_text("ok")
     assert (out / "x").read_text() == "ok"
+    assert not list(out.glob(".hargan-stage-*"))  # what the killed run had staged is gone too
