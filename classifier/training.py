@@ -19,6 +19,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from classifier.presets import DEFAULT_PRESET, build_classifier
 from har_data import InputError
 from har_data.atomic import atomic_path
+from har_data.validate import check_keras_file
 
 
 def _check_xy(x: np.ndarray, y: np.ndarray, num_classes: int, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -239,9 +240,7 @@ def load_classifier(path: str | os.PathLike) -> keras.Model:
     """Load a ``.keras`` classifier saved with ``model.save`` (custom layers are registered)."""
     import classifier.layers  # noqa: F401  (registers the custom layers)
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
+    path = check_keras_file(path, "classifier")
     if path.suffix != ".keras":
         raise InputError("expected a .keras model file", path)
     try:

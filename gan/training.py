@@ -25,7 +25,7 @@ from gan.models import (build_critic, build_generator, generator_latent_dim, gen
                         model_class_names, model_full_scale_g)
 from gan.wgan import DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, ConditionalWGANGP, default_optimizer
 from har_data.errors import InputError
-from har_data.validate import check_range
+from har_data.validate import check_keras_file, check_range
 
 DEFAULT_LATENT_DIM = 64
 DEFAULT_STEPS_PER_EPOCH = 100
@@ -34,9 +34,7 @@ DEFAULT_STEPS_PER_EPOCH = 100
 def _load(model_or_path, what: str) -> keras.Model:
     if isinstance(model_or_path, keras.Model):
         return model_or_path
-    path = Path(model_or_path)
-    if not path.is_file():
-        raise InputError(f"no such {what} file", path)
+    path = check_keras_file(model_or_path, what)
     import gan  # noqa: F401 - registers the custom layers
 
     try:

@@ -8,7 +8,9 @@ training a model on NaN losses three steps later.
 from __future__ import annotations
 
 import os
+import zipfile
 from collections import Counter
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -88,3 +90,20 @@ def check_range(name: str, value, low=None, high=None, *, integer: bool = False,
         raise InputError(f"{name} must be {bounds}, got {value!r}", where)
     return int(number) if integer else number
 
+
+
+def check_keras_file(path: str | os.PathLike, what: str = "Keras model") -> Path:
+    """``path`` as an existing, readable ``.keras`` archive (a zip holding ``config.json``): a truncated or
+    damaged file is named as such, not reported as "File not found" the way Keras does."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"damaged {what} file: not a complete .keras archive ({exc}); "
+                         "train it again or restore it", path) from None
+    if "config.json" not in names:
+        raise InputError(f"not a {what} file: the .keras archive has no config.json", path)
+    return path

@@ -148,3 +148,22 @@ def test_duplicate_classes_are_named_as_such(classes):
     recs = [Recording(np.ones((40, 3)), 26.0, c, f"r{i}") for i, c in enumerate(sorted(set(classes)))]
     with pytest.raises(InputError, match="given more than once"):
         make_windows(recs, length=8, class_names=classes)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "not a zip", "zip without config"])
+def test_a_damaged_keras_file_is_named_as_damaged_not_missing(tmp_path, damage):
+    import zipfile
+
+    from classifier import build_classifier, load_classifier
+
+    path = tmp_path / "model.keras"
+    build_classifier("cnn1d_tiny", 24, ["a", "b"], 4.0, seed=0).save(path)
+    data = path.read_bytes()
+    if damage == "zip without config":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("model.weights.h5", b"")
+    else:
+        path.write_bytes({"truncated": data[: len(data) // 2], "empty": b"", "not a zip": b"PK not really"}[damage])
+    with pytest.raises(InputError, match=r"model.keras: (damaged|not a) classifier file") as err:
+        load_classifier(path)
+    assert "File not found" not in str(err.value)
