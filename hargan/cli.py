@@ -48,7 +48,7 @@ def _term_width() -> int:
 
 
 SENSOR_NAMES = ("LSM6DSL", "LSM6DSO", "LSM6DSOX", "ISM330DHCX", "LIS3DSH", "LIS2DW12", "IIS2DLPC")
-SOURCES = ("pamap2", "mems-studio", "wisdm", "st-mobility", "basic-motions")
+SOURCES = ("pamap2", "mems-studio", "wisdm", "st-mobility", "st-datalog", "basic-motions")
 
 
 def _common(p: argparse.ArgumentParser, seed: bool = True) -> None:

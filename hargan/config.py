@@ -22,7 +22,7 @@ from typing import Any
 
 from har_data.errors import InputError
 
-SOURCES = ("pamap2", "mems-studio", "wisdm", "st-mobility", "basic-motions")
+SOURCES = ("pamap2", "mems-studio", "wisdm", "st-mobility", "st-datalog", "basic-motions")
 
 
 @dataclass
@@ -30,7 +30,7 @@ class DomainConfig:
     """One real data set: which loader reads it, where it is, and how its labels map to classes."""
 
     name: str = "basic-motions"
-    """Loader: pamap2, mems-studio, wisdm, st-mobility or basic-motions (bundled, needs no path)."""
+    """Loader: pamap2, mems-studio, wisdm, st-mobility, st-datalog or basic-motions (bundled, needs no path)."""
     path: str = ""
     """File or folder the loader reads (relative paths are relative to the config file)."""
     imu: str = ""
