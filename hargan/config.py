@@ -45,7 +45,7 @@ class DomainConfig:
     """One real data set: which loader reads it, where it is, and how its labels map to classes."""
 
     name: str = "basic-motions"
-    """Loader: pamap2, mems-studio, wisdm, st-mobility or basic-motions (bundled, needs no path)."""
+    """Loader: one of SOURCES (basic-motions is bundled and needs no path)."""
     path: str = ""
     """File or folder the loader reads (relative paths are relative to the config file)."""
     imu: str = ""

@@ -69,7 +69,7 @@ def _run_tool(args: argparse.Namespace, model, out, windows_path, log: Log) -> d
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
-    from gan.report import to_jsonable
+    from evaluation.report import to_jsonable
 
     out = out_dir(args.out)
     model = need_file(args.model, "--model")

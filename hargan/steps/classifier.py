@@ -31,7 +31,7 @@ def train_and_save_classifier(ws: "WindowSet", out: Path, *, preset: str, epochs
     import keras
 
     from classifier import evaluate_classifier, plot_confusion_matrix, save_classifier, train_on_windows
-    from gan.plots import plot_training_curves
+    from evaluation.plots import plot_training_curves
     from hargan.steps.progress import ProgressLog
 
     out = Path(out)

@@ -58,8 +58,8 @@ def score_and_report(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray"
     PNG plots into ``out``. ``extra`` holds the other steps' figures (classifier, timing, ...), ``plots``
     their PNG paths; ``seconds_before`` (the earlier steps' time) makes ``timing.total_seconds`` include
     this evaluation. Returns metrics.json's content."""
-    from gan.evaluation import FULL, QUICK, evaluate_synthetic
-    from gan.report import write_report
+    from evaluation.report import write_report
+    from evaluation.scores import FULL, QUICK, evaluate_synthetic
 
     t0 = time.perf_counter()
     out = Path(out)

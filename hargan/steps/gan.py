@@ -42,7 +42,7 @@ def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: P
                        log: Log = quiet) -> tuple[Any, dict]:
     """Train (or fine-tune from ``init``) for ``steps`` generator steps with ``gan``'s hyperparameters;
     write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``."""
-    from gan.plots import plot_training_curves
+    from evaluation.plots import plot_training_curves
     from gan.training import train_gan
     from har_data.atomic import atomic_path
     from hargan.steps.progress import ProgressLog
