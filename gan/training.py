@@ -19,13 +19,14 @@ from typing import Sequence
 import keras
 import numpy as np
 
+from classifier.saving import load_keras_model
 from gan.callbacks import Checkpoint, StopAtStep, StopOnNaN
 from gan.data import make_gan_dataset
 from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window,
                         model_class_names, model_full_scale_g)
 from gan.wgan import DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, ConditionalWGANGP, default_optimizer
 from har_data.errors import InputError
-from har_data.validate import check_keras_file, check_range
+from har_data.validate import check_range
 
 DEFAULT_LATENT_DIM = 64
 DEFAULT_STEPS_PER_EPOCH = 100
@@ -34,14 +35,7 @@ DEFAULT_STEPS_PER_EPOCH = 100
 def _load(model_or_path, what: str) -> keras.Model:
     if isinstance(model_or_path, keras.Model):
         return model_or_path
-    path = check_keras_file(model_or_path, what)
-    import gan  # noqa: F401 - registers the custom layers
-
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # noqa: BLE001 - an unreadable model is bad input
-        raise InputError(f"cannot load the {what}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
-                         path) from None
+    return load_keras_model(model_or_path, what=what, compile=False)  # gan's layers are registered on import
 
 
 def _match_classes(model: keras.Model, class_names: Sequence[str], what: str, where) -> keras.Model:

@@ -92,18 +92,14 @@ def check_range(name: str, value, low=None, high=None, *, integer: bool = False,
 
 
 
-def check_keras_file(path: str | os.PathLike, what: str = "Keras model") -> Path:
-    """``path`` as an existing, readable ``.keras`` archive (a zip holding ``config.json``): a truncated or
-    damaged file is named as such, not reported as "File not found" the way Keras does."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
+def check_keras_archive(path: Path, what: str = "Keras model") -> None:
+    """Refuse a truncated or damaged ``.keras`` file (a zip holding ``config.json``) by name, instead of
+    the "File not found" Keras reports for it."""
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"damaged {what} file: not a complete .keras archive ({exc}); "
-                         "train it again or restore it", path) from None
+                         "make it again or restore it", path) from None
     if "config.json" not in names:
         raise InputError(f"not a {what} file: the .keras archive has no config.json", path)
-    return path

@@ -74,7 +74,7 @@ def test_infinite_csv_values_are_refused_with_their_line(tmp_path, value):
     f = tmp_path / "1_walking" / "log_0.csv"
     f.parent.mkdir()
     f.write_text(HEAD.format(cols="acc_x[mg],acc_y[mg],acc_z[mg]") + f"1,2,3\r\n4,{value},6\r\n7,8,9\r\n")
-    with pytest.raises(InputError, match=rf"log_0.csv:5: infinite or out-of-range value"):
+    with pytest.raises(InputError, match=r"log_0.csv:5: infinite value"):
         load_mems_studio(f)
 
 
