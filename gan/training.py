@@ -130,19 +130,21 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     gan.compile(default_optimizer(g_learning_rate), default_optimizer(c_learning_rate), jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution)
     spe = max(1, min(int(steps_per_epoch), int(steps)))
-    guards: list = [StopAtStep(int(steps)), StopOnNaN()]
+    # NaN check first (a NaN state is never passed on), the caller's callbacks, then the checkpoint, so
+    # what they keep at an epoch's end (e.g. a history) is never behind the checkpoint.
+    every: list = [StopAtStep(int(steps)), StopOnNaN(), *callbacks]
     if checkpoint_dir is not None:
         settings = dict(gan.hyperparameters(), batch_size=batch_size, steps_per_epoch=spe, names=names,
                         g_lr=g_learning_rate, c_lr=c_learning_rate, init=[str(init_generator), str(init_critic)])
         path = checkpoint_path(checkpoint_dir, ws, settings)
         if path.is_file():
             gan.load_weights(path)
-        guards.append(Checkpoint(path))
+        every.append(Checkpoint(path))
     done = int(gan.step_counter.numpy())
     # The same batches as an uninterrupted run: skip what the restored updates consumed.
     ds = make_gan_dataset(ws.x, ws.y, batch_size, seed, n_critic=n_critic).skip(done)
     gan.fit(ds, epochs=math.ceil(int(steps) / spe), initial_epoch=min(done, int(steps)) // spe, steps_per_epoch=spe,
-            callbacks=[*guards, *callbacks], verbose=verbose, shuffle=False)
+            callbacks=every, verbose=verbose, shuffle=False)
     return gan
 
 

@@ -32,7 +32,9 @@ from har_data.errors import InputError
 MANIFEST = ".hargan-manifest.json"
 LOCK = ".hargan.lock"
 STAGE_PREFIX = ".hargan-stage-"
-_OURS = (MANIFEST, LOCK)
+CHECKPOINTS = ".hargan-checkpoints"
+"""Where a command keeps training checkpoints beside its outputs (kept after a failure, for resuming)."""
+_OURS = (MANIFEST, LOCK, CHECKPOINTS)
 _HELD: dict[Path, list] = {}  # lock file -> [fd, depth]: re-entrant within one process
 # Errors of the place written to, not of hargan: reported as bad input (exit 2) naming the path.
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR,
@@ -172,17 +174,18 @@ def _claimed(directory: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def output_dir(out: PathLike, inputs: Sequence[PathLike | None] = (), *, replace_all: bool = False,
-               what: str = "--out") -> Iterator[Path]:
+               shared: bool = False, what: str = "--out") -> Iterator[Path]:
     """Yield a staging folder; on success its entries replace those of ``out`` all at the end.
 
     ``replace_all``: ``out`` is one step's output folder, so entries hargan wrote there earlier
     and did not write this time are removed (stale outputs of an earlier run); files hargan did
-    not write are never touched.
+    not write are never touched. ``shared``: ``out`` may be the user's own non-empty folder (a
+    firmware project); hargan then only adds its files, refusing a name the user's files have.
     """
     out = Path(out).expanduser()
     check_not_input(out, inputs, what)
     with _claimed(out):
-        check_replaceable(out, [], whole_folder=True)
+        check_replaceable(out, [], whole_folder=not shared)
         for old in out.glob(STAGE_PREFIX + "*"):  # left by a killed run (we hold the lock: nobody else's)
             shutil.rmtree(old, ignore_errors=True)
         stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
@@ -197,7 +200,7 @@ def output_dir(out: PathLike, inputs: Sequence[PathLike | None] = (), *, replace
 def _publish(stage: Path, out: Path, replace_all: bool) -> None:
     """Manifest first (so a crash mid-way leaves no file hargan cannot claim), then one rename per entry."""
     new = sorted(e.name for e in stage.iterdir())
-    owned = check_replaceable(out, new, whole_folder=True)
+    owned = check_replaceable(out, new, whole_folder=False)
     stale = [n for n in owned if n not in new and replace_all]
     write_manifest(out, [n for n in owned if n not in stale] + new)
     aside = stage / ".replaced"
@@ -210,6 +213,22 @@ def _publish(stage: Path, out: Path, replace_all: bool) -> None:
     for name in stale:
         if (out / name).exists():
             os.replace(out / name, aside / name)
+
+
+@contextlib.contextmanager
+def claim_dir(out: PathLike, inputs: Sequence[PathLike | None] = (), entries: Sequence[str] = (), *,
+              adopt: bool = False, what: str = "--out") -> Iterator[Path]:
+    """Own and lock a run directory for as long as the block runs: refuse it when it is or holds an
+    input, or is a non-empty folder hargan did not write; record ``entries`` (its top-level outputs)
+    in its manifest. ``adopt``: the caller knows the folder is hargan's although it has no manifest
+    (written by an older version). A failed first run removes the folder it created."""
+    out = Path(out).expanduser()
+    check_not_input(out, inputs, what)
+    with _claimed(out):
+        owned = check_replaceable(out, [], whole_folder=not adopt)
+        write_manifest(out, [*owned, *entries])
+        with _reported(out):
+            yield out
 
 
 @contextlib.contextmanager

@@ -23,8 +23,9 @@ from hargan.config import Config, config_text, load_config  # noqa: E402
 from hargan.console import NativeStderrFilter, quiet_python_logs  # noqa: E402
 from hargan.demo import run_demo  # noqa: E402
 from hargan.flow import STEP_NAMES, run_pipeline  # noqa: E402
+from hargan.interrupt import prompt_interrupt  # noqa: E402
 from hargan.steps import classifier, evaluate, export, gan, prepare, quantize, sample  # noqa: E402
-from hargan.steps.common import Command  # noqa: E402
+from hargan.steps.common import Command, option  # noqa: E402
 
 COMMANDS: tuple[Command, ...] = (prepare.COMMAND, classifier.COMMAND, quantize.COMMAND, gan.COMMAND, sample.COMMAND,
                                  evaluate.COMMAND, export.COMMAND, stedgeai.COMMAND)
@@ -63,7 +64,7 @@ def _term_width() -> int:
 def _common(p: argparse.ArgumentParser, seed: bool = True) -> None:
     g = p.add_argument_group("common options")
     if seed:
-        g.add_argument("--seed", type=int, default=argparse.SUPPRESS, metavar="N",
+        g.add_argument("--seed", type=option("seed"), default=argparse.SUPPRESS, metavar="N",
                        help=f"random seed (the same seed gives the same result on CPU; default: {Config.seed} "
                             "or the config's)")
     g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -215,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             raise UsageError("no command given (see 'hargan --help')")
         with NativeStderrFilter(enabled=not debug and not os.environ.get("HARGAN_NATIVE_LOGS")), \
-                quiet_python_logs(enabled=not debug):
+                quiet_python_logs(enabled=not debug), prompt_interrupt(message=f"{PROG}: error: interrupted"):
             return int(handler(args) or 0)
     except UsageError as exc:
         _error(str(exc))

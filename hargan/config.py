@@ -33,6 +33,45 @@ BUNDLED_SOURCES = ("basic-motions",)
 CLASS_MAP_SOURCES = ("pamap2", "st-mobility", "wisdm")
 """Sources whose loader maps raw activity ids/names to classes itself (it gets ``class_map``)."""
 GAN_LOSSES = ("wasserstein", "minimax")
+C_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""What export.name (a prefix of C files and symbols) may be."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric setting may take: ``low`` (excluded when ``open_low``) to ``high``."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+
+    def problem(self, value: float) -> str | None:
+        """Why ``value`` is out of range (None when it is fine)."""
+        if not math.isfinite(value):
+            return f"must be a finite number (got {value})"
+        if self.low is not None and (value <= self.low if self.open_low else value < self.low):
+            if self.high is not None:
+                return f"must be between {self.low:g} and {self.high:g} (got {value:g})"
+            return f"must be {'positive' if self.open_low and self.low == 0 else f'at least {self.low:g}'} (got {value:g})"
+        if self.high is not None and value > self.high:
+            return f"must be at most {self.high:g} (got {value:g})"
+        return None
+
+
+_COUNT, _POSITIVE, _NON_NEGATIVE = Range(1), Range(0, open_low=True), Range(0)
+RANGES: dict[str, Range] = {
+    "seed": Range(0, 2 ** 32 - 1),
+    "windows.length": Range(2), "windows.stride": _COUNT,
+    "classifier.epochs": _COUNT, "classifier.batch_size": _COUNT, "classifier.patience": _NON_NEGATIVE,
+    "classifier.learning_rate": _POSITIVE, "classifier.representative_samples": _COUNT,
+    "gan.latent_dim": _COUNT, "gan.n_critic": _COUNT, "gan.gp_weight": _NON_NEGATIVE,
+    "gan.classifier_weight": _NON_NEGATIVE, "gan.steps": _COUNT, "gan.batch_size": _COUNT,
+    "gan.g_learning_rate": _POSITIVE, "gan.c_learning_rate": _POSITIVE, "gan.finetune_steps": _NON_NEGATIVE,
+    "sampling.per_class": _COUNT, "sampling.min_confidence": Range(0, 1), "sampling.max_tries": _COUNT,
+    "evaluation.seeds": _COUNT,
+    "export.n_test_vectors": _NON_NEGATIVE,
+}
+"""Every numeric setting's range: the config checks and the command line's options both read it."""
 
 
 def needs_path(source: str) -> bool:
@@ -304,39 +343,19 @@ def _check_values(cfg: Config, loc: _Locator) -> None:
         key = ("sensor.full_scale_g" if "range" in exc.message else
                "sensor.odr_hz" if "data rate" in exc.message else "sensor.name")
         raise bad(f"{key}: {exc.message}", key) from None
+    values = cfg.to_dict()
+    for key, allowed in RANGES.items():
+        problem = allowed.problem(_lookup(values, key))
+        if problem:
+            raise bad(f"{key} {problem}", key)
     w = cfg.windows
-    if w.length < 2:
-        raise bad("windows.length must be at least 2", "windows.length")
-    if w.stride < 1:
-        raise bad("windows.stride must be at least 1", "windows.stride")
     if len(w.fractions) != 3 or any(f < 0 for f in w.fractions) or abs(sum(w.fractions) - 1) > 1e-6 \
             or w.fractions[0] <= 0:
         raise bad(f"windows.fractions must be three non-negative train/val/test fractions summing to 1 "
                   f"(got {w.fractions})", "windows.fractions")
-    positive = {
-        "classifier.epochs": cfg.classifier.epochs, "classifier.batch_size": cfg.classifier.batch_size,
-        "classifier.representative_samples": cfg.classifier.representative_samples,
-        "gan.latent_dim": cfg.gan.latent_dim, "gan.n_critic": cfg.gan.n_critic, "gan.steps": cfg.gan.steps,
-        "gan.batch_size": cfg.gan.batch_size, "sampling.per_class": cfg.sampling.per_class,
-        "sampling.max_tries": cfg.sampling.max_tries, "evaluation.seeds": cfg.evaluation.seeds,
-        "classifier.learning_rate": cfg.classifier.learning_rate,
-        "gan.g_learning_rate": cfg.gan.g_learning_rate, "gan.c_learning_rate": cfg.gan.c_learning_rate,
-    }
-    for key, v in positive.items():
-        if v <= 0:
-            raise bad(f"{key} must be positive (got {v})", key)
-    non_negative = {"classifier.patience": cfg.classifier.patience, "gan.gp_weight": cfg.gan.gp_weight,
-                    "gan.classifier_weight": cfg.gan.classifier_weight, "gan.finetune_steps": cfg.gan.finetune_steps,
-                    "export.n_test_vectors": cfg.export.n_test_vectors}
-    for key, v in non_negative.items():
-        if v < 0:
-            raise bad(f"{key} must not be negative (got {v})", key)
-    if not 0.0 <= cfg.sampling.min_confidence <= 1.0:
-        raise bad(f"sampling.min_confidence must be between 0 and 1 (got {cfg.sampling.min_confidence})",
-                  "sampling.min_confidence")
     if cfg.gan.loss not in GAN_LOSSES:
         raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.export.name):
+    if not C_NAME.fullmatch(cfg.export.name):
         raise bad(f"export.name must be a C identifier (got {cfg.export.name!r})", "export.name")
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from har_data.atomic import write_text
 from har_data.errors import InputError
-from hargan.steps.common import Command, Log, held_out_split, load_int8, load_windows, need_file, out_dir
+from hargan.config import Range
+from hargan.steps.common import Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir
 
 SHOWN = ("weights_bytes", "activations_bytes", "arena_bytes", "macc", "macs", "acc", "rmse", "cos", "files",
          "report", "source")
@@ -30,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="validate: real windows (test split) as validation data, compared with our int8 runtime")
     p.add_argument("--mode", default="host", choices=("host", "target", "host-io-only", "target-io-only"),
                    help="validate: where the C model runs (default: host)")
-    p.add_argument("--n", type=int, default=100, metavar="N", help="validate: at most this many windows (default: 100)")
+    p.add_argument("--n", type=option("--n", int, Range(1)), default=100, metavar="N",
+                   help="validate: at most this many windows (default: 100)")
     p.add_argument("--estimate", action="store_true",
                    help="analyze: when stedgeai is not installed, print the offline estimate instead of failing")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for stedgeai's reports and files")
@@ -50,9 +52,12 @@ def _estimate(args: argparse.Namespace, model, out, log: Log) -> dict:
 
 
 def _run_tool(args: argparse.Namespace, model, out, windows_path, log: Log) -> dict:
-    from firmware_export.stedgeai import StEdgeAI
+    from firmware_export.stedgeai import CLI_ALTERNATIVE, StEdgeAI, StEdgeAINotFound
 
-    tool = StEdgeAI(args.stedgeai, target=args.target)
+    try:
+        tool = StEdgeAI(args.stedgeai, target=args.target)
+    except StEdgeAINotFound as exc:  # say what to do in this command line's terms
+        raise StEdgeAINotFound(exc.detail, CLI_ALTERNATIVE) from None
     common: dict[str, Any] = {"name": args.name}
     if args.compression:
         common["compression"] = args.compression

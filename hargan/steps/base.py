@@ -51,6 +51,8 @@ class Layout:
         self.report_dir = root / "report"
         self.metrics = self.report_dir / "metrics.json"
         self.firmware_dir = root / "firmware"
+        self.checkpoints = root / ".steps" / "checkpoints"
+        """Training checkpoints of an unfinished step (a killed run resumes from them)."""
 
 
 class RunContext:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from har_data.atomic import atomic_path, write_text
+from har_data.outputs import output_dir
 from hargan.config import ClassifierConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import Command, Log, held_out_split, load_windows, need_file, out_dir, quiet, seed_of
+from hargan.steps.common import Command, Log, held_out_split, load_windows, need_file, option, out_dir, quiet, seed_of
 
 if TYPE_CHECKING:
     import keras
@@ -88,24 +89,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--windows", required=True, metavar="FILE.npz", help="windows from 'hargan prepare'")
     p.add_argument("--preset", default=c.preset, metavar="NAME",
                    help=f"architecture: cnn1d, cnn1d_tiny, ign, gmp (default: {c.preset})")
-    p.add_argument("--epochs", type=int, default=c.epochs, metavar="N",
+    p.add_argument("--epochs", type=option("classifier.epochs", int), default=c.epochs, metavar="N",
                    help=f"maximum epochs (default: {c.epochs}; early stopping)")
-    p.add_argument("--batch-size", type=int, default=c.batch_size, metavar="N",
+    p.add_argument("--batch-size", type=option("classifier.batch_size", int), default=c.batch_size, metavar="N",
                    help=f"batch size (default: {c.batch_size})")
-    p.add_argument("--patience", type=int, default=c.patience, metavar="N",
+    p.add_argument("--patience", type=option("classifier.patience", int), default=c.patience, metavar="N",
                    help=f"early-stopping patience (default: {c.patience})")
-    p.add_argument("--learning-rate", type=float, default=c.learning_rate, metavar="LR",
+    p.add_argument("--learning-rate", type=option("classifier.learning_rate", float), default=c.learning_rate, metavar="LR",
                    help=f"Adam learning rate (default: {c.learning_rate:g})")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, history.csv, PNGs")
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
-    ws = load_windows(need_file(args.windows, "--windows"))
-    log(f"train-classifier: {args.windows} -> {out}/model.keras")
-    train_and_save_classifier(ws, out, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
-                              patience=args.patience, learning_rate=args.learning_rate,
-                              seed=seed_of(args), log=log)
+    windows = need_file(args.windows, "--windows")
+    with output_dir(out, [windows]) as stage:
+        ws = load_windows(windows)
+        log(f"train-classifier: {args.windows} -> {out}/model.keras")
+        train_and_save_classifier(ws, stage, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
+                                  patience=args.patience, learning_rate=args.learning_rate,
+                                  seed=seed_of(args), log=log)
     log(f"wrote {out}/model.keras, history.csv, training.png, confusion_float.png, metrics.json")
 
 

@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from har_data.outputs import output_dir
 from hargan.config import ClassifierConfig, EvaluationConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, out_dir, quiet,
-                                 seed_of)
+from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir,
+                                 quiet, seed_of)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -178,7 +179,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="fewer epochs for the TSTR/TRTR classifiers")
     p.add_argument("--no-augmentation", action="store_true",
                    help="skip the augmentation-gain trainings (real + synthetic vs real only)")
-    p.add_argument("--seeds", type=int, default=seeds, metavar="N",
+    p.add_argument("--seeds", type=option("evaluation.seeds", int), default=seeds, metavar="N",
                    help=f"average TSTR/TRTR over this many seeds (default: {seeds})")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, report.md, PNGs")
 
@@ -195,7 +196,6 @@ def _int8_metrics(int8: "Int8Classifier", real: "WindowSet") -> dict:
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
-    from gan.sampling import SyntheticSet
     from har_data.errors import InputError
 
     out = out_dir(args.out)
@@ -205,6 +205,16 @@ def command(args: argparse.Namespace, log: Log) -> None:
         syn_path = syn_path / "windows.npz"
         if not syn_path.is_file():
             raise InputError("no windows.npz in the --synthetic folder", syn_path.parent)
+    with output_dir(out, [real_path, syn_path, int8_path]) as stage:
+        _evaluate(args, real_path, syn_path, int8_path, stage, log)
+    log(f"wrote {out}/metrics.json and {out}/report.md")
+
+
+def _evaluate(args: argparse.Namespace, real_path: Path, syn_path: Path, int8_path: Path | None, out: Path,
+              log: Log) -> None:
+    from gan.sampling import SyntheticSet
+    from har_data.errors import InputError
+
     real = load_windows(real_path)
     syn = SyntheticSet.load(syn_path)
     if list(syn.class_names) != list(real.class_names):
@@ -215,11 +225,10 @@ def command(args: argparse.Namespace, log: Log) -> None:
     if syn.acceptance_by_class:
         acceptance = {"acceptance_rate": syn.acceptance_rate,
                       "acceptance_by_class": {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()}}
-    log(f"evaluate: {args.real} vs {syn_path} -> {out}")
+    log(f"evaluate: {args.real} vs {syn_path} -> {args.out}")
     score_and_report(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=args.quick, seeds=args.seeds,
                      seed=seed_of(args), extra=_int8_metrics(int8, real) if int8 is not None else {},
                      augmentation=not args.no_augmentation, seconds_before=0.0, acceptance=acceptance, log=log)
-    log(f"wrote {out}/metrics.json and {out}/report.md")
 
 
 COMMAND = Command("evaluate", "score synthetic windows against real ones (TSTR, TRTR, discriminative score, MMD)",

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from har_data.errors import InputError
-from hargan.config import ExportConfig
+from har_data.outputs import output_dir
+from hargan.config import C_NAME, ExportConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, held_out_split, load_int8, load_windows, need_file,
-                                 out_dir, quiet, sensor_spec)
+                                 option, out_dir, quiet, sensor_spec)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,6 +80,14 @@ class Export(Step):
 
 # ---------------------------------------------------------------------------- hargan export
 
+def _c_name(text: str) -> str:
+    """--name is checked before anything is read or written (the same rule as export.name)."""
+    if not C_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a C identifier (letters, digits and '_', not starting "
+                                         "with a digit)")
+    return text
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     e = ExportConfig()
     p.add_argument("--int8", required=True, metavar="FILE.tflite", help="int8 classifier")
@@ -86,9 +95,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="windows: class names, sensor and test vectors from their test split")
     p.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
                    help="class names in output order (default: from --test-vectors)")
-    p.add_argument("--name", default=e.name, help=f"C prefix of files and symbols (default: {e.name})")
-    p.add_argument("--n-test-vectors", type=int, default=e.n_test_vectors, metavar="N",
-                   help=f"test vectors (default: {e.n_test_vectors})")
+    p.add_argument("--name", type=_c_name, default=e.name, help=f"C prefix of files and symbols (default: {e.name})")
+    p.add_argument("--n-test-vectors", type=option("export.n_test_vectors", int), default=e.n_test_vectors,
+                   metavar="N", help=f"test vectors (default: {e.n_test_vectors})")
     add_sensor_arguments(p, from_windows=True)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the .h/.c files")
 
@@ -97,6 +106,12 @@ def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
     int8_path = need_file(args.int8, "--int8")
     tv_path = need_file(args.test_vectors, "--test-vectors")
+    with output_dir(out, [int8_path, tv_path], shared=True) as stage:  # may be the user's firmware project
+        _export(args, int8_path, tv_path, stage, log)
+    log(f"wrote {out}/")
+
+
+def _export(args: argparse.Namespace, int8_path: Path, tv_path: Path | None, out: Path, log: Log) -> None:
     ws = load_windows(tv_path) if tv_path else None
     names = args.classes or (ws.class_names if ws is not None else None)
     if not names:
@@ -110,10 +125,9 @@ def command(args: argparse.Namespace, log: Log) -> None:
     if ws is not None:
         _, held = held_out_split(ws)
         tx, ty = held.x, held.y
-    log(f"export: {int8_path} -> {out}")
+    log(f"export: {int8_path} -> {args.out}")
     write_firmware(int8, names, sensor, out, name=args.name, test_windows=tx, test_labels=ty,
-                          n_test_vectors=args.n_test_vectors, replace_dir=False, log=log)
-    log(f"wrote {out}/")
+                   n_test_vectors=args.n_test_vectors, replace_dir=False, log=log)
 
 
 COMMAND = Command("export", "write the int8 model, labels, sensor settings and test vectors as C for STM32CubeIDE",

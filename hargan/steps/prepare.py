@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from har_data.errors import InputError
+from har_data.outputs import output_file
 from hargan.config import CLASS_MAP_SOURCES, SOURCES, DomainConfig, WindowsConfig, needs_path
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import Command, Log, add_sensor_arguments, out_file, quiet, seed_of, sensor_spec
+from hargan.steps.common import Command, Log, add_sensor_arguments, option, out_file, quiet, seed_of, sensor_spec
 
 if TYPE_CHECKING:
     from har_data import Recording, SensorSpec, WindowSet
@@ -133,9 +134,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--imu", default=None, help="PAMAP2: which IMU (hand, chest, ankle)")
     p.add_argument("--suppress-gravity", action="store_true", help="run the gravity rotation+suppression filter")
     add_sensor_arguments(p)
-    p.add_argument("--window", type=int, default=w.length, metavar="N",
+    p.add_argument("--window", type=option("windows.length", int), default=w.length, metavar="N",
                    help=f"window length in samples (default: {w.length})")
-    p.add_argument("--stride", type=int, default=w.stride, metavar="N", help=f"stride in samples (default: {w.stride})")
+    p.add_argument("--stride", type=option("windows.stride", int), default=w.stride, metavar="N", help=f"stride in samples (default: {w.stride})")
     p.add_argument("--out", required=True, metavar="FILE.npz", help="windows file to write")
 
 
@@ -147,9 +148,10 @@ def command(args: argparse.Namespace, log: Log) -> None:
     dom = DomainConfig(name=args.source, path=args.path or "", imu=args.imu or "",
                        suppress_gravity=args.suppress_gravity)
     check_domain_path(dom)
-    log(f"prepare: {args.source} -> {out}")
-    ws = prepare_windows(dom, args.classes, sensor, args.window, args.stride, seed=seed_of(args), log=log)
-    ws.save(out)
+    with output_file(out, [args.path]) as tmp:
+        log(f"prepare: {args.source} -> {out}")
+        ws = prepare_windows(dom, args.classes, sensor, args.window, args.stride, seed=seed_of(args), log=log)
+        ws.save(tmp)
     log(f"wrote {out}")
 
 

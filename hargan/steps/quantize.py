@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from har_data.atomic import write_bytes
+from har_data.outputs import output_file
 from hargan.config import ClassifierConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_keras_model, load_windows, need_file, out_file,
-                                 quiet, seed_of)
+from hargan.steps.common import (Command, Log, held_out_split, load_keras_model, load_windows, need_file, option,
+                                 out_file, quiet, seed_of)
 
 if TYPE_CHECKING:
     import keras
@@ -79,7 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, metavar="FILE.keras", help="float classifier")
     p.add_argument("--windows", required=True, metavar="FILE.npz",
                    help="windows: train split calibrates, test split is scored")
-    p.add_argument("--samples", type=int, default=samples, metavar="N",
+    p.add_argument("--samples", type=option("classifier.representative_samples", int), default=samples, metavar="N",
                    help=f"calibration windows (default: {samples})")
     p.add_argument("--out", required=True, metavar="FILE.tflite", help="int8 model to write")
 
@@ -87,10 +88,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace, log: Log) -> None:
     out = out_file(args.out, ".tflite")
     model_path, windows_path = need_file(args.model, "--model"), need_file(args.windows, "--windows")
-    ws = load_windows(windows_path)
-    model = load_keras_model(model_path)
-    log(f"quantize: {args.model} -> {out}")
-    quantize_and_score(model, ws, out, samples=args.samples, seed=seed_of(args), log=log)
+    with output_file(out, [model_path, windows_path]) as tmp:
+        ws = load_windows(windows_path)
+        model = load_keras_model(model_path)
+        log(f"quantize: {args.model} -> {out}")
+        quantize_and_score(model, ws, tmp, samples=args.samples, seed=seed_of(args), log=log)
     log(f"wrote {out}")
 
 

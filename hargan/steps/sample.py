@@ -11,10 +11,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from har_data.outputs import output_dir
 from hargan.config import SamplingConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_keras_model, load_windows,
-                                 need_file, out_dir, quiet, seed_of, sensor_spec)
+                                 need_file, option, out_dir, quiet, seed_of, sensor_spec)
 
 if TYPE_CHECKING:
     import keras
@@ -73,11 +74,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--int8", required=True, metavar="FILE.tflite", help="int8 ST classifier that accepts or rejects")
     p.add_argument("--windows", default=None, metavar="FILE.npz",
                    help="real windows: take the sensor and class names from them")
-    p.add_argument("--per-class", type=int, default=s.per_class, metavar="N",
+    p.add_argument("--per-class", type=option("sampling.per_class", int), default=s.per_class, metavar="N",
                    help=f"accepted windows per class (default: {s.per_class})")
-    p.add_argument("--min-confidence", type=float, default=s.min_confidence, metavar="P",
+    p.add_argument("--min-confidence", type=option("sampling.min_confidence", float), default=s.min_confidence, metavar="P",
                    help=f"int8 probability of the wanted class needed to accept (default: {s.min_confidence:g})")
-    p.add_argument("--max-tries", type=int, default=s.max_tries, metavar="N",
+    p.add_argument("--max-tries", type=option("sampling.max_tries", int), default=s.max_tries, metavar="N",
                    help=f"generation rounds (default: {s.max_tries})")
     add_sensor_arguments(p, from_windows=True)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz and csv/")
@@ -98,14 +99,15 @@ def command(args: argparse.Namespace, log: Log) -> None:
     gen_path = need_file(args.generator, "--generator")
     int8_path = need_file(args.int8, "--int8")
     windows_path = need_file(args.windows, "--windows")
-    ws = load_windows(windows_path) if windows_path else None
-    sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
-    generator = load_keras_model(gen_path)
-    names = ws.class_names if ws is not None else _model_class_names(generator)
-    int8 = load_int8(int8_path, names)
-    log(f"generate: {args.per_class} per class -> {out}")
-    sample_and_save(generator, int8, sensor, out, per_class=args.per_class, min_confidence=args.min_confidence,
-                    max_tries=args.max_tries, seed=seed_of(args), log=log)
+    with output_dir(out, [gen_path, int8_path, windows_path]) as stage:
+        ws = load_windows(windows_path) if windows_path else None
+        sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
+        generator = load_keras_model(gen_path)
+        names = ws.class_names if ws is not None else _model_class_names(generator)
+        int8 = load_int8(int8_path, names)
+        log(f"generate: {args.per_class} per class -> {out}")
+        sample_and_save(generator, int8, sensor, stage, per_class=args.per_class,
+                        min_confidence=args.min_confidence, max_tries=args.max_tries, seed=seed_of(args), log=log)
     log(f"wrote {out}/windows.npz and {out}/csv/")
 
 
