@@ -67,6 +67,7 @@ RANGES: dict[str, Range] = {
     "gan.latent_dim": _COUNT, "gan.n_critic": _COUNT, "gan.gp_weight": _NON_NEGATIVE,
     "gan.classifier_weight": _NON_NEGATIVE, "gan.steps": _COUNT, "gan.batch_size": _COUNT,
     "gan.g_learning_rate": _POSITIVE, "gan.c_learning_rate": _POSITIVE, "gan.finetune_steps": _NON_NEGATIVE,
+    "gan.checkpoint_every": _COUNT,
     "sampling.per_class": _COUNT, "sampling.min_confidence": Range(0, 1), "sampling.max_tries": _COUNT,
     "evaluation.seeds": _COUNT,
     "export.n_test_vectors": _NON_NEGATIVE,
@@ -146,6 +147,8 @@ class GanConfig:
     loss: str = "wasserstein"
     finetune_steps: int = 1000
     """Generator steps of stage 2 on the target domain (only with data.target)."""
+    checkpoint_every: int = 100
+    """Generator steps between checkpoints: a killed run resumes from the last one."""
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 
 from har_data.atomic import write_text
 from har_data.errors import InputError
+from har_data.outputs import output_dir
 from hargan.config import Range
 from hargan.steps.common import Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir
 
@@ -62,14 +63,14 @@ def _run_tool(args: argparse.Namespace, model, out, windows_path, log: Log) -> d
     if args.compression:
         common["compression"] = args.compression
     if args.action != "validate":
-        log(f"stedgeai {args.action}: {model} -> {out}")
+        log(f"stedgeai {args.action}: {model} -> {args.out}")
         action = tool.analyze if args.action == "analyze" else tool.generate
         return action(model, out, **common)
     kwargs: dict[str, Any] = {**common, "mode": args.mode}
     if windows_path is not None:
         _, held = held_out_split(load_windows(windows_path))
         kwargs.update(x=held.x, y=held.y, n=min(len(held), args.n))
-    log(f"stedgeai validate ({args.mode}): {model} -> {out}")
+    log(f"stedgeai validate ({args.mode}): {model} -> {args.out}")
     return tool.validate(model, out, **kwargs)
 
 
@@ -79,11 +80,15 @@ def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
     model = need_file(args.model, "--model")
     windows_path = need_file(args.windows, "--windows")
-    if args.estimate and args.action == "analyze":
-        result = _estimate(args, model, out, log)
-    else:
-        result = _run_tool(args, model, out, windows_path, log)
-    write_text(out / f"hargan_stedgeai_{args.action}.json", json.dumps(to_jsonable(result), indent=2) + "\n")
+    with output_dir(out, [model, windows_path]) as stage:
+        if args.estimate and args.action == "analyze":
+            result = _estimate(args, model, stage, log)
+        else:
+            result = _run_tool(args, model, stage, windows_path, log)
+        # Paths in the result name the files where they end up, not the staging folder.
+        result = json.loads(json.dumps(to_jsonable(result)).replace(json.dumps(str(stage))[1:-1],
+                                                                    json.dumps(str(out))[1:-1]))
+        write_text(stage / f"hargan_stedgeai_{args.action}.json", json.dumps(result, indent=2) + "\n")
     for key in SHOWN:
         if key in result:
             log(f"  {key}: {result[key]}")

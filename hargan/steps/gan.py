@@ -63,6 +63,7 @@ def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: P
                       latent_dim=gan.latent_dim, n_critic=gan.n_critic, gp_weight=gan.gp_weight,
                       classifier_weight=gan.classifier_weight if classifier is not None else 0.0,
                       g_learning_rate=gan.g_learning_rate, c_learning_rate=gan.c_learning_rate, loss=gan.loss,
+                      steps_per_epoch=gan.checkpoint_every,
                       checkpoint_dir=None if checkpoints is None else Path(checkpoints) / label, **_init_models(init))
     seconds = time.perf_counter() - t0
     out = Path(out)
@@ -163,6 +164,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"generator Adam LR (default: {g.g_learning_rate:g})")
     p.add_argument("--c-learning-rate", type=option("gan.c_learning_rate", float), default=g.c_learning_rate, metavar="LR",
                    help=f"critic Adam LR (default: {g.c_learning_rate:g})")
+    p.add_argument("--checkpoint-every", type=option("gan.checkpoint_every", int), default=g.checkpoint_every,
+                   metavar="N", help=f"steps between checkpoints; a killed run resumes from the last one "
+                                     f"(default: {g.checkpoint_every})")
     p.add_argument("--loss", default=g.loss, choices=GAN_LOSSES, help=f"adversarial loss (default: {g.loss})")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
 
