@@ -72,9 +72,12 @@ def read_manifest(directory: PathLike) -> list[str] | None:
 
 
 def write_manifest(directory: PathLike, names) -> None:
-    """Record ``names`` (top-level entries of ``directory``) as written by hargan, atomically."""
-    body = {"written_by": "hargan", "files": sorted(set(names))}
-    write_text(Path(directory) / MANIFEST, json.dumps(body, indent=1) + "\n")
+    """Record ``names`` (top-level entries of ``directory``) as written by hargan, atomically (only when
+    they change, so a run that reuses everything rewrites nothing)."""
+    text = json.dumps({"written_by": "hargan", "files": sorted(set(names))}, indent=1) + "\n"
+    path = Path(directory) / MANIFEST
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        write_text(path, text)
 
 
 def _user_entries(directory: Path) -> list[str]:

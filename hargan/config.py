@@ -52,7 +52,8 @@ class Range:
         if self.low is not None and (value <= self.low if self.open_low else value < self.low):
             if self.high is not None:
                 return f"must be between {self.low:g} and {self.high:g} (got {value:g})"
-            return f"must be {'positive' if self.open_low and self.low == 0 else f'at least {self.low:g}'} (got {value:g})"
+            least = "positive" if self.open_low and self.low == 0 else f"at least {self.low:g}"
+            return f"must be {least} (got {value:g})"
         if self.high is not None and value > self.high:
             return f"must be at most {self.high:g} (got {value:g})"
         return None

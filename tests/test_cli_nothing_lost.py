@@ -61,7 +61,8 @@ def test_out_of_range_options_are_refused_before_anything_is_read_or_written(cap
 OVERLAPS = {
     "quantize onto its windows": (["quantize", "--model", "m.keras", "--windows", "w.npz", "--out", "w.npz"],
                                   "is the input"),
-    "prepare onto its log": (["prepare", "--source", "mems-studio", "--path", "w.npz", "--out", "w.npz"], "is the input"),
+    "prepare onto its log": (["prepare", "--source", "mems-studio", "--path", "w.npz", "--out", "w.npz"],
+                             "is the input"),
     "generate into the windows' folder": (["generate", "--generator", "g.keras", "--int8", "m.tflite", "--windows",
                                            "w.npz", "--out", "."], "contains the input"),
     "train-gan into its windows' folder": (["train-gan", "--windows", "w.npz", "--out", "."], "contains the input"),

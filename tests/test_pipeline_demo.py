@@ -119,7 +119,7 @@ def test_synthetic_windows_are_in_the_sensor_format(demo):
 def test_second_run_reuses_every_step(demo):
     out, _, _ = demo
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and ".steps" not in p.parts
-              and p.name != "config.toml"}
+              and p.name not in ("config.toml", ".hargan.lock")}
     code, stdout, stderr, seconds = _main(["demo", "--quick", "--out", str(out)])
     assert code == 0, stderr
     for step in STEPS:
@@ -172,7 +172,9 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
 
     out = ok(["quantize", "--model", str(model), "--windows", str(windows), "--samples", "50",
               "--out", str(tmp_path / "q" / "m.tflite")])
-    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == ["m.tflite"]
+    # the int8 model, and hargan's record that it wrote it (and its writer lock): no temporary file left
+    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == [".hargan-manifest.json", ".hargan.lock",
+                                                                  "m.tflite"]
     assert "int8 model" in out
 
     ok(["train-gan", "--windows", str(windows), "--classifier", str(model), "--steps", "2", "--batch-size", "8",
@@ -199,7 +201,7 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
     (tmp_path / "fw" / "main.c").write_text("int main(void) { return 0; }\n")  # a project file: left alone
     ok(["export", "--int8", str(tflite), "--test-vectors", str(windows), "--name", "demo_model",
         "--out", str(tmp_path / "fw")])
-    names = [p.name for p in (tmp_path / "fw").iterdir() if p.name != "main.c"]
+    names = [p.name for p in (tmp_path / "fw").iterdir() if p.name != "main.c" and not p.name.startswith(".hargan")]
     assert any(n.endswith(".h") for n in names) and any(n.endswith(".c") for n in names)
     assert all(n.startswith("demo_model") for n in names), names
     assert (tmp_path / "fw" / "main.c").read_text().startswith("int main")

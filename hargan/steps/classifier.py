@@ -95,7 +95,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"batch size (default: {c.batch_size})")
     p.add_argument("--patience", type=option("classifier.patience", int), default=c.patience, metavar="N",
                    help=f"early-stopping patience (default: {c.patience})")
-    p.add_argument("--learning-rate", type=option("classifier.learning_rate", float), default=c.learning_rate, metavar="LR",
+    p.add_argument("--learning-rate", type=option("classifier.learning_rate", float), default=c.learning_rate,
+                   metavar="LR",
                    help=f"Adam learning rate (default: {c.learning_rate:g})")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, history.csv, PNGs")
 

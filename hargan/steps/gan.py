@@ -149,7 +149,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="float ST classifier that steers the generator (omit for a plain WGAN-GP)")
     p.add_argument("--init", default=None, metavar="FILE.keras",
                    help="start from this generator (fine-tuning); a critic.keras beside it is used too")
-    p.add_argument("--steps", type=option("gan.steps", int), default=g.steps, metavar="N", help=f"generator steps (default: {g.steps})")
+    p.add_argument("--steps", type=option("gan.steps", int), default=g.steps, metavar="N",
+                   help=f"generator steps (default: {g.steps})")
     p.add_argument("--batch-size", type=option("gan.batch_size", int), default=g.batch_size, metavar="N",
                    help=f"batch size (default: {g.batch_size})")
     p.add_argument("--latent-dim", type=option("gan.latent_dim", int), default=g.latent_dim, metavar="N",
@@ -158,11 +159,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"critic steps per generator step (default: {g.n_critic})")
     p.add_argument("--gp-weight", type=option("gan.gp_weight", float), default=g.gp_weight, metavar="W",
                    help=f"gradient-penalty weight (default: {g.gp_weight:g})")
-    p.add_argument("--classifier-weight", type=option("gan.classifier_weight", float), default=g.classifier_weight, metavar="W",
+    p.add_argument("--classifier-weight", type=option("gan.classifier_weight", float), default=g.classifier_weight,
+                   metavar="W",
                    help=f"classifier-feedback weight (default: {g.classifier_weight:g})")
-    p.add_argument("--g-learning-rate", type=option("gan.g_learning_rate", float), default=g.g_learning_rate, metavar="LR",
+    p.add_argument("--g-learning-rate", type=option("gan.g_learning_rate", float), default=g.g_learning_rate,
+                   metavar="LR",
                    help=f"generator Adam LR (default: {g.g_learning_rate:g})")
-    p.add_argument("--c-learning-rate", type=option("gan.c_learning_rate", float), default=g.c_learning_rate, metavar="LR",
+    p.add_argument("--c-learning-rate", type=option("gan.c_learning_rate", float), default=g.c_learning_rate,
+                   metavar="LR",
                    help=f"critic Adam LR (default: {g.c_learning_rate:g})")
     p.add_argument("--checkpoint-every", type=option("gan.checkpoint_every", int), default=g.checkpoint_every,
                    metavar="N", help=f"steps between checkpoints; a killed run resumes from the last one "

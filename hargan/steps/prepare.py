@@ -136,7 +136,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_sensor_arguments(p)
     p.add_argument("--window", type=option("windows.length", int), default=w.length, metavar="N",
                    help=f"window length in samples (default: {w.length})")
-    p.add_argument("--stride", type=option("windows.stride", int), default=w.stride, metavar="N", help=f"stride in samples (default: {w.stride})")
+    p.add_argument("--stride", type=option("windows.stride", int), default=w.stride, metavar="N",
+                   help=f"stride in samples (default: {w.stride})")
     p.add_argument("--out", required=True, metavar="FILE.npz", help="windows file to write")
 
 

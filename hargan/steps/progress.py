@@ -52,7 +52,8 @@ class ProgressLog(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         """A GAN resumed from a checkpoint at update ``n``: say so, and take back the kept rows up to ``n``."""
-        start = int(self.model.step_counter.numpy()) if self.per == "step" and hasattr(self.model, "step_counter") else 0
+        counter = getattr(self.model, "step_counter", None) if self.per == "step" else None
+        start = 0 if counter is None else int(counter.numpy())
         if start <= 0:
             return
         if self.keep is not None and self.keep.is_file():

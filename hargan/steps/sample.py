@@ -76,7 +76,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="real windows: take the sensor and class names from them")
     p.add_argument("--per-class", type=option("sampling.per_class", int), default=s.per_class, metavar="N",
                    help=f"accepted windows per class (default: {s.per_class})")
-    p.add_argument("--min-confidence", type=option("sampling.min_confidence", float), default=s.min_confidence, metavar="P",
+    p.add_argument("--min-confidence", type=option("sampling.min_confidence", float), default=s.min_confidence,
+                   metavar="P",
                    help=f"int8 probability of the wanted class needed to accept (default: {s.min_confidence:g})")
     p.add_argument("--max-tries", type=option("sampling.max_tries", int), default=s.max_tries, metavar="N",
                    help=f"generation rounds (default: {s.max_tries})")
