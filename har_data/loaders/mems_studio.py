@@ -167,17 +167,44 @@ def _snap_odr(odr: float) -> float:
     return round(odr, 2)
 
 
-def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26.0,
-                         max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recording:
-    """Read one MEMS Studio CSV log into a Recording (mg); errors name the file and line."""
-    path = Path(path)
+def _read_lines(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("not a text file (cannot decode as UTF-8)", path) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
-    lines = text.splitlines()
+    return text.splitlines()
+
+
+def _read_samples(path: Path, data: list[str], first: int, ncols: int, used: list[int], names: list[str]
+                  ) -> np.ndarray:
+    """The ``used`` columns of the data lines as float64 (NaN for empty fields); a malformed line is an error
+    naming it (``first`` is the line number of ``data[0]``)."""
+    try:
+        df = pd.read_csv(io.StringIO("\n".join(data)), header=None, names=list(range(ncols)), usecols=used,
+                         sep=",", engine="c", dtype=np.float64, skip_blank_lines=False)
+        values = df[used].to_numpy(dtype=np.float64)
+    except (ValueError, pd.errors.ParserError):
+        _scan(path, data, first, ncols, used, names)
+        raise InputError("cannot parse the samples", path) from None
+    # pandas ignores extra fields when it reads only some columns: count the separators
+    if len(values) != len(data) or sum(ln.count(",") for ln in data) != (ncols - 1) * len(data):
+        _scan(path, data, first, ncols, used, names)
+    if np.isnan(values).any():
+        # Empty fields are missing values, but a short line also reads as NaN: tell them apart.
+        bad = np.flatnonzero(np.isnan(values).any(axis=1))
+        for i in bad:
+            if len(data[i].split(",")) != ncols:
+                _scan(path, [data[i]], first + int(i), ncols, used, names)
+    return values
+
+
+def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26.0,
+                         max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recording:
+    """Read one MEMS Studio CSV log into a Recording (mg); errors name the file and line."""
+    path = Path(path)
+    lines = _read_lines(path)
     h = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None)
     if h is None:
         raise InputError("no header and no data (expected a header such as acc_x[mg],acc_y[mg],acc_z[mg])", path)
@@ -190,24 +217,8 @@ def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26
         raise InputError("no samples after the header", path, h + 1)
     first = h + 2  # line number of data[0]
     used = acc_cols + ([time_col] if time_col is not None else [])
-    try:
-        df = pd.read_csv(io.StringIO("\n".join(data)), header=None, names=list(range(ncols)), usecols=used,
-                         sep=",", engine="c", dtype=np.float64, skip_blank_lines=False)
-        values = df[used].to_numpy(dtype=np.float64)
-    except (ValueError, pd.errors.ParserError):
-        _scan(path, data, first, ncols, used, names)
-        raise InputError("cannot parse the samples", path) from None
-    # pandas ignores extra fields when it reads only some columns: count the separators
-    if len(values) != len(data) or sum(ln.count(",") for ln in data) != (ncols - 1) * len(data):
-        _scan(path, data, first, ncols, used, names)
-    order = [used.index(c) for c in acc_cols]
-    acc = values[:, order]
-    if np.isnan(values).any():
-        # Empty fields are missing values, but a short line also reads as NaN: tell them apart.
-        bad = np.flatnonzero(np.isnan(values).any(axis=1))
-        for i in bad:
-            if len(data[i].split(",")) != ncols:
-                _scan(path, [data[i]], first + int(i), ncols, used, names)
+    values = _read_samples(path, data, first, ncols, used, names)
+    acc = values[:, [used.index(c) for c in acc_cols]]
     # output data rate
     odr = float(odr_hz)
     if time_col is not None:
