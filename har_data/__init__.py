@@ -19,11 +19,12 @@ from har_data.loaders import (
 )
 from har_data.recording import G_TO_MG, MS2_TO_MG, Recording
 from har_data.sensors import DEFAULT_SENSOR, SENSORS, SensorSpec
-from har_data.windows import SPLITS, WindowSet, make_windows, resample, segment, split_groups
+from har_data.windows import SPLITS, WindowSet, board_samples, make_windows, resample, segment, split_groups
 
 __all__ = [
     "DEFAULT_SENSOR", "G_TO_MG", "GravityRotationFilter", "InputError", "MS2_TO_MG", "Recording", "Recordings",
-    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "WindowSet", "atomic_dir", "atomic_path", "load_basic_motions",
+    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "WindowSet", "atomic_dir", "atomic_path", "board_samples",
+    "load_basic_motions",
     "load_mems_studio", "load_pamap2", "load_source", "load_st_datalog", "load_st_mobility", "load_wisdm", "make_windows",
     "read_mems_studio_csv", "resample", "rotate_gravity", "segment", "split_groups", "suppress_gravity",
     "write_bytes", "write_mems_studio_csv", "write_st_datalog", "write_text",
