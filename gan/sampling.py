@@ -160,9 +160,13 @@ class SyntheticSet:
         return written
 
 
+DEFAULT_MAX_TRIES = 20
+"""Generation rounds before a class still short of ``per_class`` raises (hargan's [sampling] agrees)."""
+
+
 def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int, min_confidence: float = 0.5,
-                     seed: int = 0, batch: int = 4096, max_tries: int = 10, verbose: bool = False,
-                     realism=None) -> SyntheticSet:
+                     seed: int = 0, batch: int = 4096, max_tries: int = DEFAULT_MAX_TRIES,
+                     verbose: bool = False, realism=None) -> SyntheticSet:
     """Generate until ``per_class`` windows of every class are accepted by the int8 classifier (and look real).
 
     Each round generates, for every class still short, about what its yield so far says is
