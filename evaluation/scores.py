@@ -12,7 +12,9 @@ figures, all on the *real test split* (``WindowSet.subset("test")``, split by re
   figures on the bundled data swing by up to 0.4 between seeds, see benchmarks/bench_evaluation.py).
   ``tstr_ratio = tstr_accuracy / trtr_accuracy``.
 - **Augmentation gain**: for x in 5, 10, 25, 100 % of the real training windows (chosen by
-  recording, see :func:`subsample_by_group`), accuracy of real-only vs real + all synthetic.
+  recording, see :func:`subsample_by_group`), accuracy of real-only vs real + synthetic, where
+  the synthetic windows come from a generator trained on that x % only (a synthesizer callable);
+  fixed windows from a GAN trained on every training window give the 100 % row only.
 - **Discriminative score** (TimeGAN's post-hoc discriminator): a small 1D CNN learns real vs
   synthetic on class-matched, balanced windows; ``|test accuracy - 0.5|`` on a held-out third,
   averaged over ``seeds`` splits/initialisations. 0 = indistinguishable, 0.5 = trivially told apart.
@@ -30,7 +32,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -171,23 +173,55 @@ def subsample_by_group(y: np.ndarray, group: np.ndarray, fraction: float, seed: 
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
 
 
-def augmentation_gain(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *, preset: str, seed: int = 0,
-                      percents: Sequence[int] = AUGMENT_PERCENTS, settings: EvalSettings = FULL,
+Synthesizer = Callable[[WindowSet, int], tuple[np.ndarray, np.ndarray]]
+"""``f(seen, seed) -> (x_syn mg, y_syn)``: trains a generator on ``seen`` alone and returns its windows."""
+
+LEAK_NOTE = ("not measured: the synthetic windows come from a GAN trained on every real training window, which "
+             "would leak the windows this row holds out; give a synthesizer that trains on the subset")
+
+
+def seen_windows(train: WindowSet, val: WindowSet, idx: np.ndarray) -> WindowSet:
+    """What the classifier of one augmentation row sees: the chosen training windows and the val split."""
+    x = np.concatenate([train.x[idx], val.x])
+    return WindowSet(x, np.concatenate([train.y[idx], val.y]), list(train.class_names),
+                     np.array(["train"] * len(idx) + ["val"] * len(val)),
+                     np.concatenate([train.group[idx], val.group]), train.sensor, train.odr_hz,
+                     dict(train.preprocessing))
+
+
+def augmentation_gain(real: WindowSet, synthetic: Synthesizer | tuple[np.ndarray, np.ndarray], *, preset: str,
+                      seed: int = 0, percents: Sequence[int] = AUGMENT_PERCENTS, settings: EvalSettings = FULL,
                       full_scale_g: float | None = None, trtr_accuracy: float | None = None) -> dict[str, dict]:
     """``{"5": {fraction, n_real, n_synthetic, real_only, real_plus_synthetic, gain}, ...}`` on the real test split.
 
     ``real_only`` trains on x % of the real training windows (:func:`subsample_by_group`, seeded),
-    ``real_plus_synthetic`` on the same windows plus every synthetic window; same preset, seed and
-    protocol as TRTR. ``trtr_accuracy`` (when given) is reused as the 100 % real-only figure,
-    which is the same training run.
+    ``real_plus_synthetic`` on the same windows plus synthetic ones; same preset, seed and
+    protocol as TRTR. ``trtr_accuracy`` (when given) is reused as the 100 % real-only figure.
+
+    The synthetic windows must come from a generator that saw only what that row's classifier
+    sees, or the gain is leakage (a GAN trained on every recording, added to 5 % of them, hands
+    the classifier the other 95 %). So ``synthetic`` is either:
+
+    - a synthesizer ``f(seen, seed) -> (x_syn, y_syn)`` (:data:`Synthesizer`), called once per row
+      with exactly that row's windows (:func:`seen_windows`: the x % as ``train``, the real ``val``
+      split, never ``test``); it must train its generator, and any classifier that steers or
+      validates it, on ``seen`` alone. Every row is measured; or
+    - fixed windows ``(x_syn, y_syn)`` from a GAN trained on the whole real training split: only
+      the 100 % row can use them; smaller rows hold ``fraction``, ``n_real`` and ``skipped`` (why).
     """
-    x_syn, y_syn = _check_synthetic(real, x_syn, y_syn)
+    fixed = None if callable(synthetic) else _check_synthetic(real, *synthetic)
     train, val, test = _splits(real)
     fsg = _full_scale(real, full_scale_g)
     out: dict[str, dict] = {}
     for pct in percents:
         frac = float(pct) / 100.0
         idx = subsample_by_group(train.y, train.group, frac, seed) if frac < 1 else np.arange(len(train))
+        row: dict[str, Any] = {"fraction": frac, "n_real": int(len(idx))}
+        if fixed is not None and frac < 1:
+            out[str(pct)] = {**row, "skipped": LEAK_NOTE}
+            continue
+        x_syn, y_syn = fixed if fixed is not None else _check_synthetic(real, *synthetic(
+            seen_windows(train, val, idx), seed))
         xr, yr = train.x[idx], train.y[idx]
         if frac >= 1 and trtr_accuracy is not None:
             real_only = float(trtr_accuracy)
@@ -196,8 +230,10 @@ def augmentation_gain(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *, 
                                        full_scale_g=fsg)[0]["accuracy"]
         mixed = _fit_and_score(np.concatenate([xr, x_syn]), np.concatenate([yr, y_syn]), real, val, test,
                                preset=preset, seed=seed, settings=settings, full_scale_g=fsg)[0]["accuracy"]
-        out[str(pct)] = {"fraction": frac, "n_real": int(len(idx)), "n_synthetic": int(len(x_syn)),
-                         "real_only": real_only, "real_plus_synthetic": mixed, "gain": mixed - real_only}
+        out[str(pct)] = {**row, "n_synthetic": int(len(x_syn)), "real_only": real_only,
+                         "real_plus_synthetic": mixed, "gain": mixed - real_only,
+                         "generator_trained_on": "the full real training split" if fixed is not None else
+                         "this row's real windows only"}
     return out
 
 
@@ -275,7 +311,8 @@ def _distances(train: WindowSet, val: WindowSet, test: WindowSet, x_syn: np.ndar
 def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *, preset: str, seed: int = 0,
                        int8: Any = None, quick: bool = False, out_dir: str | os.PathLike | None = None,
                        history: Any = None, min_confidence: float = 0.5, acceptance: Mapping | None = None,
-                       full_scale_g: float | None = None, settings: EvalSettings | None = None) -> dict:
+                       full_scale_g: float | None = None, settings: EvalSettings | None = None,
+                       synthesizer: Synthesizer | None = None) -> dict:
     """Every ``gan.*`` figure of the report for synthetic windows ``x_syn`` (mg) with labels ``y_syn``.
 
     ``real`` must have ``train`` and ``test`` splits (``val`` is used for early stopping when
@@ -285,7 +322,8 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
     ``quick`` uses :data:`QUICK` budgets. With ``out_dir``, the plots are written there as PNG
     and their paths returned under ``"figures"`` (pop it before writing metrics.json, or pass it
     to :func:`evaluation.report.write_report`); ``history`` (GAN history dict / ``history.csv``) adds the
-    training curves.
+    training curves. ``synthesizer`` (see :func:`augmentation_gain`) trains a generator on each
+    augmentation row's own real windows; without it only the 100 % row is measured.
 
     Keys: trtr_accuracy, tstr_accuracy, tstr_ratio, trtr_macro_f1, tstr_macro_f1, trtr_confusion,
     tstr_confusion, augmentation_gain, discriminative_score, discriminative_std,
@@ -303,7 +341,7 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
     out: dict[str, Any] = {"preset": str(preset), "seed": int(seed), "quick": bool(quick)}
     out.update(train_test_scores(real, x_syn, y_syn, preset=preset, seed=seed, settings=cfg,
                                  full_scale_g=full_scale_g))
-    out["augmentation_gain"] = augmentation_gain(real, x_syn, y_syn, preset=preset, seed=seed,
+    out["augmentation_gain"] = augmentation_gain(real, synthesizer or (x_syn, y_syn), preset=preset, seed=seed,
                                                  percents=cfg.augment_percents, settings=cfg,
                                                  full_scale_g=full_scale_g, trtr_accuracy=out["trtr_accuracy"])
     out.update(_discriminative(train, test, x_syn, y_syn, len(names), seed=seed, settings=cfg))
@@ -327,7 +365,8 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
 
 
 __all__ = [
-    "AUGMENT_PERCENTS", "EvalSettings", "FULL", "QUICK", "augmentation_gain", "build_posthoc_discriminator",
+    "AUGMENT_PERCENTS", "EvalSettings", "FULL", "LEAK_NOTE", "QUICK", "Synthesizer", "augmentation_gain",
+    "build_posthoc_discriminator", "seen_windows",
     "discriminative_score", "evaluate_synthetic", "int8_acceptance", "resolve_acceptance", "subsample_by_group",
     "train_test_scores",
 ]

@@ -113,6 +113,15 @@ class SamplingConfig:
     min_confidence: float = 0.5
     max_tries: int = 20
     """Generation rounds per class before giving up on reaching per_class accepted windows."""
+    realism_gate: bool = True
+    """Keep a window only if it also looks real (gan/realism.py), besides the int8 model accepting it."""
+    realism_spectrum_quantile: float = 0.99
+    """Spectrum test: a window's distance from its class may be at most this quantile of the real windows' own."""
+    realism_critic: bool = False
+    """Critic test too: the critic's score within the real windows' band (realism_critic_quantiles); off
+    because a trained critic scores real windows of held-out logs outside that band (bench_realism.py)."""
+    realism_critic_quantiles: list[float] = field(default_factory=lambda: [0.01, 0.99])
+    """Low and high quantile of the real windows' critic scores, per class, that bound the band."""
 
 
 @dataclass
@@ -225,6 +234,14 @@ def _check_values(cfg: Config, loc: Locator) -> None:
     if not 0.0 <= cfg.sampling.min_confidence <= 1.0:
         raise bad(f"sampling.min_confidence must be between 0 and 1 (got {cfg.sampling.min_confidence})",
                   "sampling.min_confidence")
+    s = cfg.sampling
+    if not 0.0 < s.realism_spectrum_quantile <= 1.0:
+        raise bad(f"sampling.realism_spectrum_quantile must be in (0, 1] (got {s.realism_spectrum_quantile})",
+                  "sampling.realism_spectrum_quantile")
+    q = list(s.realism_critic_quantiles)
+    if len(q) != 2 or not 0.0 <= q[0] < q[1] <= 1.0:
+        raise bad(f"sampling.realism_critic_quantiles must be [low, high] with 0 <= low < high <= 1 (got {q})",
+                  "sampling.realism_critic_quantiles")
     if cfg.gan.loss not in GAN_LOSSES:
         raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.export.name):
