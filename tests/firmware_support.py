@@ -62,3 +62,15 @@ def compile_run(sources: list[Path], harness: str, workdir: Path, args: list[str
     run = subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=workdir)
     assert run.returncode == 0, run.stderr
     return run.stdout
+
+
+@functools.lru_cache(maxsize=None)
+def preset_int8_bytes(preset: str) -> bytes:
+    """An untrained ``preset`` classifier (48 x 3 -> 4 classes), full-integer int8."""
+    if preset == "cnn1d_tiny":
+        return tiny_int8_bytes()
+    from classifier import build_classifier, quantize_int8
+
+    model = build_classifier(preset, T, CLASSES, full_scale_g=4.0, seed=0)
+    x = np.random.default_rng(0).normal(0, 900, (48, T, 3)).astype(np.float32)
+    return quantize_int8(model, x, num_samples=48, seed=0)
