@@ -299,6 +299,14 @@ def _struct(k: int, layer: Layer) -> str:
     return f"/* {layer.op} */\nstatic const {STRUCTS[layer.kind]} hg_l{k} = {{\n" + "\n".join(fields) + "\n};\n"
 
 
+def _gathered_taps(layer: Layer) -> int:
+    """Bytes of the im2col window a CONV_2D gathers (0 when its taps are contiguous or depthwise)."""
+    f = {k: int(v) for k, v in layer.fields.items()}
+    if layer.kind != "conv" or f["depth_multiplier"] or (f["in_w"] == 1 and f["k_w"] == 1 and f["dil_h"] == 1):
+        return 0
+    return f["k_h"] * f["k_w"] * f["in_c"]
+
+
 def _call(k: int, layer: Layer, offsets: dict[int, int]) -> str:
     args = [f"a + {offsets[i]}" for i in layer.inputs]
     if layer.const_input:
@@ -340,10 +348,11 @@ def c_model_sources(model: bytes | str | os.PathLike, name: str = "har_model") -
               + f"   Built by {name}_model.c (plain C) or, with {p}_USE_TFLM defined, by {name}_tflm.cc. */\n"
               + f"int {name}_invoke(const int8_t *input, int8_t *scores);\n\n" + EXTERN_C_CLOSE + guard_close(h))
     consts = "".join(_const_arrays(k, layer) + _struct(k, layer) + "\n" for k, layer in enumerate(layers))
+    col_bytes = max([_gathered_taps(layer) for layer in layers] + [1])
     calls = "\n".join(_call(k, layer, offsets) for k, layer in enumerate(layers))
     source = (BANNER + f"/* Plain C11 int8 model (no runtime, no heap). Compiled out when {p}_USE_TFLM is defined. */\n"
               + f'#include "{h}"\n\n#ifndef {p}_USE_TFLM\n\n#include <stdint.h>\n#include <string.h>\n\n'
-              + _kernels_source({layer.kind for layer in layers}) + "\n/* ---- this model ---- */\n\n" + consts
+              + f"#define HG_COL_BYTES {col_bytes}\n" + _kernels_source({layer.kind for layer in layers}) + "\n/* ---- this model ---- */\n\n" + consts
               + f"static union {{\n  int32_t align;\n  int8_t bytes[{max(arena, ALIGN)}];\n}} hg_arena;\n\n"
               + f"int {name}_invoke(const int8_t *input, int8_t *scores)\n{{\n  int8_t *const a = hg_arena.bytes;\n"
               + f"  memcpy(a + {offsets[x.index]}, input, {x.size});\n{calls}\n"

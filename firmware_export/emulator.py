@@ -80,15 +80,17 @@ class BoardBuild:
 
 
 def build_board(export_dir: Path, workdir: Path, name: str = "har_model", opt: str = "-O2",
-                measure: bool = False) -> BoardBuild:
-    """Cross-compile the export + self-test + startup for mps2-an386 (Cortex-M4F); return the ELF and map."""
+                measure: bool = False, extra_flags: tuple[str, ...] = ()) -> BoardBuild:
+    """Cross-compile the export + self-test + startup for mps2-an386 (Cortex-M4F); return the ELF and map.
+
+    ``extra_flags``: more compiler flags, e.g. ``("-DHARGAN_NO_SIMD",)`` for the plain C loops."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "selftest.c").write_text(selftest_main(name, measure))
     (workdir / "startup.c").write_text(_template("startup_mps2.c.in"))
     (workdir / "mps2_an386.ld").write_text(_template("mps2_an386.ld.in"))
     cflags = [*ARM_FLAGS, "-std=c11", opt, "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections",
-              "-DHG_BOARD", "-I", str(export_dir)]
+              "-DHG_BOARD", *extra_flags, "-I", str(export_dir)]
     objects = {}
     for src in [workdir / "selftest.c", workdir / "startup.c", *_sources(export_dir)]:
         obj = workdir / (src.stem + ".o")

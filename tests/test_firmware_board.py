@@ -13,7 +13,8 @@ import pytest
 
 from firmware_export import c_model_sources, export_firmware, preprocess_counts
 from firmware_export.emulator import build_board, build_host, run_qemu, toolchain_missing
-from firmware_support import CLASSES, GCC, GXX, T, needs_gcc, needs_gxx, preset_int8_bytes, sample_windows
+from firmware_support import (CLASSES, GCC, GXX, T, mixed_int8_bytes, needs_gcc, needs_gxx, preset_int8_bytes,
+                              sample_windows)
 from har_data import InputError, SensorSpec
 
 PRESETS = ("cnn1d", "cnn1d_tiny", "ign", "gmp")
@@ -56,9 +57,9 @@ def int8_inputs(n: int, seed: int = 0) -> np.ndarray:
 
 
 @needs_gcc
-@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("preset", PRESETS + ("mixed",))
 def test_c_model_is_bit_exact_with_litert_reference_kernels(preset, tmp_path):
-    model = preset_int8_bytes(preset)
+    model = mixed_int8_bytes() if preset == "mixed" else preset_int8_bytes(preset)
     generated = c_model_sources(model, "m")
     for fname, text in generated.files.items():
         (tmp_path / fname).write_text(text)
