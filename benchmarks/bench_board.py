@@ -103,8 +103,8 @@ def footprint(build) -> dict:
     app = sizes.get("har_model.o", {"flash": 0, "ram": 0})
     libs = [v for k, v in sizes.items() if ".a(" in k]
     lib_flash, lib_ram = sum(v["flash"] for v in libs), sum(v["ram"] for v in libs)
-    size_out = subprocess.run(["arm-none-eabi-size", str(build.objects["har_model_model"]), str(build.objects["har_model"])],
-                              capture_output=True, text=True).stdout
+    objects = [str(build.objects["har_model_model"]), str(build.objects["har_model"])]
+    size_out = subprocess.run(["arm-none-eabi-size", *objects], capture_output=True, text=True).stdout
     print(size_out.rstrip())
     return {"flash_model": model["flash"], "flash_api_preprocessing": app["flash"], "flash_libs": lib_flash,
             "flash_total": model["flash"] + app["flash"] + lib_flash,
@@ -118,10 +118,11 @@ def print_table(rows: list[dict]) -> None:
     for r in rows:
         print(f"{r['model']:<12} {r['flash_total']:>8} {r['flash_model']:>7} {r['flash_api_preprocessing']:>6} "
               f"{r['flash_libs']:>6} {r['ram_total']:>6} {r['stack_bytes']:>6} {r['instructions_invoke']:>14,} "
-              f"{r['instructions_invoke_no_simd']:>8,} {r['instructions_classify']:>9,} {r['instructions_push_sample']:>11,}")
+              f"{r['instructions_invoke_no_simd']:>8,} {r['instructions_classify']:>9,} "
+              f"{r['instructions_push_sample']:>11,}")
     print(f"TFLite-Micro anchors (demo cnn1d): {TFLM['instructions_ref']:,} (reference) / "
-          f"{TFLM['instructions_cmsis_nn']:,} (CMSIS-NN) instructions, {TFLM['flash_ref']} / {TFLM['flash_cmsis_nn']} B "
-          f"flash besides the model, {TFLM['arena']} B arena")
+          f"{TFLM['instructions_cmsis_nn']:,} (CMSIS-NN) instructions, {TFLM['flash_ref']} / "
+          f"{TFLM['flash_cmsis_nn']} B flash besides the model, {TFLM['arena']} B arena")
 
 
 def check_targets(rows: list[dict]) -> dict:

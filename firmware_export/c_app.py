@@ -64,14 +64,14 @@ def _doubles(values: np.ndarray) -> str:
     return ", ".join(repr(float(v)) for v in np.asarray(values).reshape(-1))
 
 
-def app_header(name: str, window_length: int, num_classes: int, stride: int, gravity: bool, c_arena: int,
+def app_header(name: str, window_length: int, num_classes: int, stride: int, gravity: bool,
                tflm_arena: int | None) -> str:
     p, h = name.upper(), f"{name}.h"
     tflm = (f"#define {p}_ARENA_BYTES {tflm_arena}\n" if tflm_arena else
             f"/* {p}_ARENA_BYTES: not measured at export (TFLite-Micro was not available); size it on the target. */\n")
     return (
         guard_open(h) + "#include <stdint.h>\n\n"
-        + f'#include "{name}_labels.h"\n#include "{name}_model.h"\n#include "{name}_quant.h"\n#include "{name}_sensor.h"\n\n'
+        + "".join(f'#include "{name}_{part}.h"\n' for part in ("labels", "model", "quant", "sensor")) + "\n"
         + EXTERN_C_OPEN
         + f"/* Preprocessing the model was trained with: 1 = ST's gravity rotation + suppression filter on\n"
         + f"   every sample before the model (the sensor must run at {p}_SENSOR_ODR_HZ), 0 = none. */\n"
@@ -85,7 +85,8 @@ def app_header(name: str, window_length: int, num_classes: int, stride: int, gra
         + f"/* Plain C back-end: its static activation arena is {p}_C_ARENA_BYTES (in {name}_model.h). */\n\n"
         + f"/* Classify one window of raw sensor counts ([sample][x, y, z], {window_length} samples). The\n"
         + f"   preprocessing starts afresh for the window. Writes the {num_classes} int8 scores (probability =\n"
-        + f"   (score - {p}_OUTPUT_ZERO_POINT) * {p}_OUTPUT_SCALE) and returns the class id (argmax), or {p}_ERROR. */\n"
+        + f"   (score - {p}_OUTPUT_ZERO_POINT) * {p}_OUTPUT_SCALE) and returns the class id (argmax), or\n"
+        + f"   {p}_ERROR. */\n"
         + f"int {name}_classify(const int16_t counts[{p}_WINDOW_LENGTH][3], int8_t scores[{p}_NUM_CLASSES]);\n\n"
         + f"/* Streaming: feed every sample as the sensor delivers it. Returns the class id when a window\n"
         + f"   completes ({p}_WINDOW_LENGTH samples, then every {p}_STRIDE), else {p}_NO_RESULT. The filter\n"
@@ -136,7 +137,8 @@ def tflm_source(name: str) -> str:
             + f"/* TFLite-Micro back-end of {name}_invoke: define {p}_USE_TFLM (and drop {name}_model.c's plain C\n"
             + f"   model, which then compiles to nothing) in a project that has TFLite-Micro. */\n"
             + f'#include "{name}.h"\n\n#ifdef {p}_USE_TFLM\n\n#include <string.h>\n\n'
-            + '#include "tensorflow/lite/micro/micro_interpreter.h"\n#include "tensorflow/lite/schema/schema_generated.h"\n'
+            + '#include "tensorflow/lite/micro/micro_interpreter.h"\n'
+            + '#include "tensorflow/lite/schema/schema_generated.h"\n'
             + f'#include "{name}_model_data.h"\n#include "{name}_tflm_ops.h"\n\nnamespace {{\n'
             + f"alignas(16) uint8_t tensor_arena[{p}_ARENA_BYTES];\ntflite::MicroInterpreter *interpreter = nullptr;\n"
             + "}  // namespace\n\n"
@@ -144,8 +146,8 @@ def tflm_source(name: str) -> str:
             + "  if (interpreter == nullptr) {\n"
             + f"    static tflite::MicroMutableOpResolver<{p}_TFLM_OP_COUNT> resolver;\n"
             + f"    if ({name}_register_ops(resolver) != kTfLiteOk) {{\n      return -1;\n    }}\n"
-            + f"    static tflite::MicroInterpreter interp(tflite::GetModel({name}_model_data), resolver, tensor_arena,\n"
-            + "                                           sizeof tensor_arena);\n"
+            + f"    static tflite::MicroInterpreter interp(tflite::GetModel({name}_model_data), resolver,\n"
+            + "                                           tensor_arena, sizeof tensor_arena);\n"
             + "    if (interp.AllocateTensors() != kTfLiteOk) {\n      return -1;\n    }\n"
             + "    interpreter = &interp;\n  }\n"
             + f"  memcpy(interpreter->input(0)->data.int8, input, {p}_MODEL_INPUT_SIZE);\n"
@@ -155,14 +157,14 @@ def tflm_source(name: str) -> str:
 
 
 def app_sources(name: str, sensor: SensorSpec, window_length: int, num_classes: int, stride: int, gravity: bool,
-                ops: list[str], c_arena: int, tflm_arena: int | None) -> dict[str, str]:
+                ops: list[str], tflm_arena: int | None) -> dict[str, str]:
     """``<name>.h/.c``, ``<name>_tflm.cc`` and ``<name>_tflm_ops.h``."""
     name = check_c_name(name)
     if int(stride) < 1:
         raise InputError(f"stride must be at least 1 sample, got {stride}")
     if gravity:
         _coefficients(sensor.odr_hz)  # the filter is defined at the ST model zoo's rate only
-    return {f"{name}.h": app_header(name, window_length, num_classes, stride, gravity, c_arena, tflm_arena),
+    return {f"{name}.h": app_header(name, window_length, num_classes, stride, gravity, tflm_arena),
             f"{name}.c": app_source(name, sensor, gravity),
             f"{name}_tflm.cc": tflm_source(name),
             f"{name}_tflm_ops.h": tflm_ops_header(name, ops)}

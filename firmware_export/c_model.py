@@ -126,8 +126,8 @@ def _fully_connected(g: Graph, op: Op) -> Layer:
         m, s = fc_per_tensor_multiplier(x.scale, w.scale, y.scale)
         mults, shifts = [m], [s]
     lo, hi = activation_range(_activation(op), y.scale, y.zero_point)
-    fields = dict(in_size=in_size, out_size=out_size, per_channel=int(w.scales.size > 1), out_offset=y.zero_point, act_min=lo,
-                  act_max=hi)
+    fields = dict(in_size=in_size, out_size=out_size, per_channel=int(w.scales.size > 1), out_offset=y.zero_point,
+                  act_min=lo, act_max=hi)
     sums = w.data.astype(np.int64).sum(axis=1)
     consts = {"weights": ("int8_t", w.data.reshape(-1)),
               "bias": ("int32_t", _check_i32(bias + in_offset * sums, "FULLY_CONNECTED bias")),
@@ -352,7 +352,8 @@ def c_model_sources(model: bytes | str | os.PathLike, name: str = "har_model") -
     calls = "\n".join(_call(k, layer, offsets) for k, layer in enumerate(layers))
     source = (BANNER + f"/* Plain C11 int8 model (no runtime, no heap). Compiled out when {p}_USE_TFLM is defined. */\n"
               + f'#include "{h}"\n\n#ifndef {p}_USE_TFLM\n\n#include <stdint.h>\n#include <string.h>\n\n'
-              + f"#define HG_COL_BYTES {col_bytes}\n" + _kernels_source({layer.kind for layer in layers}) + "\n/* ---- this model ---- */\n\n" + consts
+              + f"#define HG_COL_BYTES {col_bytes}\n" + _kernels_source({layer.kind for layer in layers})
+              + "\n/* ---- this model ---- */\n\n" + consts
               + f"static union {{\n  int32_t align;\n  int8_t bytes[{max(arena, ALIGN)}];\n}} hg_arena;\n\n"
               + f"int {name}_invoke(const int8_t *input, int8_t *scores)\n{{\n  int8_t *const a = hg_arena.bytes;\n"
               + f"  memcpy(a + {offsets[x.index]}, input, {x.size});\n{calls}\n"

@@ -58,7 +58,7 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
         files = export_model_c_array(int8.model_bytes, tmp, name)
         files += export_headers(int8, class_names, sensor, window, tmp, name)
         files += write_files(tmp, dict(model.files, **app_sources(
-            name, sensor, window, int8.num_classes, stride, gravity, model.ops, model.arena_bytes, tflm_arena)))
+            name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena)))
         if vectors:
             files += export_test_vectors(int8, test_windows, test_labels, tmp, name, n=n_test_vectors, sensor=sensor,
                                          gravity=gravity, stride=stride)

@@ -141,7 +141,8 @@ def test_sensor_header_and_readme_name_the_st_driver_constants(exported):
     assert "#define HAR_MODEL_SENSOR_DRV_FULL_SCALE LSM6DSL_4g" in sensor_h
     assert "#define HAR_MODEL_SENSOR_DRV_ODR LSM6DSL_XL_ODR_26Hz" in sensor_h
     readme = (out / "README.md").read_text()
-    for needle in ("LSM6DSL_XL_ODR_26Hz", "HAR_MODEL_USE_TFLM", "STM32CubeIDE", "har_model_push", "HAR_MODEL_ARENA_BYTES"):
+    for needle in ("LSM6DSL_XL_ODR_26Hz", "HAR_MODEL_USE_TFLM", "STM32CubeIDE", "har_model_push",
+                   "HAR_MODEL_ARENA_BYTES"):
         assert needle in readme
     from firmware_export.headers import st_driver_constants
 
