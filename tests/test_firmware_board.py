@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from firmware_export import c_model_sources, export_firmware, preprocess_counts
+from firmware_export._cgen import write_files
+from firmware_export import test_vectors as vectors_c
 from firmware_export.emulator import build_board, build_host, run_qemu, toolchain_missing
 from firmware_support import (CLASSES, GCC, GXX, T, mixed_int8_bytes, needs_gcc, needs_gxx, preset_int8_bytes,
                               sample_windows)
@@ -120,6 +122,7 @@ def test_host_selftest_reproduces_every_test_vector(exported, tmp_path):
     res = subprocess.run([str(exe)], capture_output=True, text=True)
     assert res.returncode == 0 and "mismatches 0" in res.stdout, res.stdout
     assert res.stdout.count("classify ok") == 12 and res.stdout.count("push ok") == 4
+    assert res.stdout.count("invoke ok") == 12
 
 
 def test_test_vectors_are_raw_counts_before_preprocessing(exported):
@@ -189,3 +192,20 @@ def test_emulated_cortex_m4_reproduces_every_test_vector(preset, gravity, tmp_pa
     code, text = run_qemu(build.elf, timeout=120)
     assert code == 0 and "mismatches 0" in text, text[-2000:]
     assert text.count("classify ok") == 6 and text.count("push ok") == 4
+
+
+@pytest.mark.parametrize("preset", PRESETS + ("mixed",))
+def test_emulated_cortex_m4_model_is_bit_exact_on_random_inputs(preset, tmp_path):
+    """The Cortex-M4 build (SIMD dot products) against LiteRT's reference kernels on 60 int8 windows."""
+    board_or_skip()
+    from classifier import Int8Classifier
+
+    model = mixed_int8_bytes() if preset == "mixed" else preset_int8_bytes(preset)
+    out = tmp_path / "firmware"
+    export_firmware(Int8Classifier(model, CLASSES), CLASSES, SENSOR, out, stride=STRIDE)
+    x = int8_inputs(60, seed=1)
+    vectors = vectors_c.TestVectors(inputs=x, outputs=litert_reference(model, x), labels=np.zeros(len(x), np.int64),
+                                    counts=None)
+    write_files(out, vectors_c.test_vector_sources(vectors))
+    code, text = run_qemu(build_board(out, tmp_path / "arm").elf, timeout=120)
+    assert code == 0 and text.count("invoke ok") == len(x), text[-2000:]
