@@ -167,11 +167,13 @@ def render_report(metrics: Mapping[str, Any], figures: Mapping[str, str] | None 
     aug = gan.get("augmentation_gain") or {}
     if aug:
         lines += ["## Augmentation gain (real test split)", "",
-                  "Accuracy with x % of the real training windows (whole recordings) alone, and with all "
-                  "synthetic windows added.", ""]
+                  "Accuracy with x % of the real training windows (whole recordings) alone, and with "
+                  "synthetic windows added, from a generator trained on those windows only.", ""]
         lines += _table(["real training windows", "n real", "real only", "real + synthetic", "gain"],
                         [[f"{k} %", v.get("n_real"), v.get("real_only"), v.get("real_plus_synthetic"), v.get("gain")]
                          for k, v in aug.items()])
+        skipped = sorted({v["skipped"] for v in aug.values() if v.get("skipped")})
+        lines += [f"Rows without figures: {note}." for note in skipped] + ([""] if skipped else [])
 
     nn = gan.get("nn_dtw") or {}
     if nn:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from hargan.config import SamplingConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_keras_model, load_windows,
+from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_generator, load_windows,
                                  need_file, out_dir, quiet, seed_of, sensor_spec)
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Sample(Step):
 
     def run(self, ctx: RunContext) -> dict:
         s = ctx.cfg.sampling
-        syn = sample_and_save(load_keras_model(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
+        syn = sample_and_save(load_generator(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
                               per_class=s.per_class, min_confidence=s.min_confidence, max_tries=s.max_tries,
                               seed=ctx.seed, log=ctx.log)
         ctx.synthetic = syn
@@ -100,7 +100,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     windows_path = need_file(args.windows, "--windows")
     ws = load_windows(windows_path) if windows_path else None
     sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
-    generator = load_keras_model(gen_path)
+    generator = load_generator(gen_path)
     names = ws.class_names if ws is not None else _model_class_names(generator)
     int8 = load_int8(int8_path, names)
     log(f"generate: {args.per_class} per class -> {out}")
