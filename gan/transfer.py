@@ -1,0 +1,161 @@
+"""Transfer: a board model for the user's device from a big public set (source) and a few target logs.
+
+The recipe (measured in benchmarks/bench_transfer.py), on windows already in the board's format
+and, by default, in the gravity frame (ST's gravity rotation + suppression, :mod:`har_data.gravity`):
+
+1. **Judge**: the board classifier trained on both domains, balanced so the few target windows
+   weigh as much as the whole source (``target_share``), with random rotations about the gravity
+   axis (every heading of a phone in a pocket) plus gain and noise. It sees every class either
+   domain has (a class the source lacks comes from the target logs alone).
+2. **Domain-conditioned GAN** (:mod:`gan.domains`): one WGAN-GP on both domains, labels
+   (domain, class), the judge as classifier feedback. Source and target share every weight, so
+   the source's variety (people, placements) shapes what the generator draws for the target.
+3. **Synthetic target windows**: drawn with the *target* labels, mapped to the sensor's format,
+   kept where the judge's int8 model accepts them.
+4. **Board model**: the classifier trained again on the balanced real windows plus the accepted
+   synthetic ones (as target data), quantized to int8. It is the model that ships, and it judges
+   the synthetic set that ships (step 3's windows, re-judged by it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+
+from classifier import Int8Classifier, quantize_int8, train_classifier
+from gan.domains import classifier_over_labels, domain_dataset, generate_domain
+from har_data.sensors import SensorSpec
+from har_data.windows import WindowSet
+
+
+@dataclass
+class TransferSettings:
+    """The recipe's knobs; the defaults are the benchmark's choice (benchmarks/bench_transfer.py)."""
+
+    target_share: float = 0.5
+    """Share of the training weight the target windows get (by repetition), against the whole source."""
+    min_windows: int = 1024
+    """Small training sets are repeated up to this many windows (augmentation makes the repeats differ)."""
+    epochs: int = 30
+    rotate_axis: str = "gravity"
+    rotate_deg: float = 180.0
+    gain: float = 0.2
+    noise_mg: float = 10.0
+    preset: str = "cnn1d"
+    synthetic: bool = True
+    gan_steps: int = 800
+    gan_batch_size: int = 64
+    synthetic_per_class: int = 200
+    min_confidence: float = 0.5
+    target_stride: int = 6
+    """Window stride for the target's training windows: a few short logs give dense, overlapping windows."""
+
+
+@dataclass
+class TransferResult:
+    """What :func:`train_transfer` made; ``x_syn``/``y_syn`` are the shipped synthetic windows (mg,
+    class ids), those the board model's int8 accepts; acceptance figures are per class name."""
+
+    board: keras.Model
+    board_int8: Int8Classifier
+    judge: keras.Model | None = None
+    judge_int8: Int8Classifier | None = None
+    gan: keras.Model | None = None
+    x_syn: np.ndarray | None = None
+    y_syn: np.ndarray | None = None
+    judge_acceptance: dict[str, float] = field(default_factory=dict)
+    board_acceptance: dict[str, float] = field(default_factory=dict)
+
+
+def repeat_to(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``x, y`` repeated (seeded shuffle) to at least ``n`` windows; returned as they are when already larger."""
+    if len(x) >= n or len(x) == 0:
+        return x, y
+    idx = np.random.default_rng(seed).permutation(np.resize(np.arange(len(x)), int(n)))
+    return x[idx], y[idx]
+
+
+def balance_domains(x_source: np.ndarray, y_source: np.ndarray, x_target: np.ndarray, y_target: np.ndarray,
+                    target_share: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Source + target windows, the target repeated until it holds ``target_share`` of the total."""
+    if not 0.0 < float(target_share) < 1.0:
+        raise ValueError(f"target_share must be in (0, 1), got {target_share}")
+    n = int(np.ceil(target_share / (1.0 - target_share) * len(x_source)))
+    xt, yt = repeat_to(x_target, y_target, n, seed)
+    return np.concatenate([x_source, xt]), np.concatenate([y_source, yt])
+
+
+def train_board(x: np.ndarray, y: np.ndarray, class_names: Sequence[str], full_scale_g: float,
+                settings: TransferSettings, seed: int = 0, *, classic: bool = False) -> keras.Model:
+    """The board classifier on ``x, y`` with the recipe's augmentation (``classic``: the classifier's
+    default random-axis rotation instead of rotations about the gravity axis)."""
+    x, y = repeat_to(x, y, settings.min_windows, seed)
+    aug = {} if classic else dict(rotate_axis=settings.rotate_axis, rotate_deg=settings.rotate_deg)
+    return train_classifier(x, y, class_names, full_scale_g=full_scale_g, epochs=settings.epochs,
+                            preset=settings.preset, seed=seed, verbose=0, gain=settings.gain,
+                            noise_mg=settings.noise_mg, **aug)
+
+
+def to_int8(model: keras.Model, x: np.ndarray, class_names: Sequence[str], seed: int = 0) -> Int8Classifier:
+    return Int8Classifier(quantize_int8(model, x, seed=seed), list(class_names))
+
+
+def _acceptance(ok: np.ndarray, y: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
+    return {c: float(ok[y == i].mean()) for i, c in enumerate(class_names) if np.any(y == i)}
+
+
+def train_domain_gan(x_source, y_source, x_target, y_target, class_names: Sequence[str], judge: keras.Model,
+                     sensor: SensorSpec, settings: TransferSettings, seed: int = 0, callbacks: Sequence = ()):
+    """The domain-conditioned WGAN-GP on both domains (target balanced as for the classifier), judge feedback."""
+    from gan.training import train_gan
+
+    xs, ys = np.asarray(x_source), np.asarray(y_source)
+    xt, yt = repeat_to(np.asarray(x_target), np.asarray(y_target),
+                       int(np.ceil(settings.target_share / (1 - settings.target_share) * len(xs))), seed)
+    x, y_label, names, label_class = domain_dataset(xs, ys, xt, yt, class_names)
+    ws = WindowSet(x, y_label, names, np.full(len(x), "train"), np.zeros(len(x), dtype=str), sensor,
+                   sensor.odr_hz)
+    return train_gan(ws, classifier_over_labels(judge, label_class), steps=settings.gan_steps,
+                     batch_size=settings.gan_batch_size, seed=seed, full_scale_g=sensor.full_scale_g,
+                     callbacks=callbacks)
+
+
+def draw_target(generator: keras.Model, class_names: Sequence[str], target_classes: Sequence[int],
+                sensor: SensorSpec, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``per_class`` windows of every target class, target style, in the sensor's format (saturated, counts, mg)."""
+    x, y = generate_domain(generator, "target", class_names,
+                           {class_names[c]: int(per_class) for c in sorted(set(target_classes))}, seed=seed)
+    return sensor.to_mg(sensor.to_counts(x)), y
+
+
+def train_transfer(x_source, y_source, x_target, y_target, class_names: Sequence[str], sensor: SensorSpec,
+                   settings: TransferSettings | None = None, seed: int = 0,
+                   log: Callable[[str], None] = lambda m: None, gan_callbacks: Sequence = ()) -> TransferResult:
+    """The whole recipe (module docstring); returns the board model, its int8 twin and the shipped synthetic set."""
+    s = settings or TransferSettings()
+    names = [str(c) for c in class_names]
+    fs = float(sensor.full_scale_g)
+    x_real, y_real = balance_domains(x_source, y_source, x_target, y_target, s.target_share, seed)
+    log(f"transfer: judge on {len(x_source)} source + {len(x_target)} target windows (target share {s.target_share})")
+    judge = train_board(x_real, y_real, names, fs, s, seed)
+    if not s.synthetic:
+        judge_int8 = to_int8(judge, x_real, names, seed)
+        return TransferResult(judge, judge_int8, judge, judge_int8)
+    judge_int8 = to_int8(judge, x_real, names, seed)
+    log(f"transfer: domain-conditioned GAN, {s.gan_steps} steps")
+    gan = train_domain_gan(x_source, y_source, x_target, y_target, names, judge, sensor, s, seed, gan_callbacks)
+    x_gen, y_gen = draw_target(gan.generator, names, np.unique(y_target), sensor, s.synthetic_per_class, seed)
+    ok = judge_int8.accept(x_gen, y_gen, s.min_confidence)
+    judge_acc = _acceptance(ok, y_gen, names)
+    log("transfer: judge accepts " + ", ".join(f"{c} {100 * v:.0f}%" for c, v in judge_acc.items()))
+    x_train = np.concatenate([x_real, x_gen[ok]])
+    y_train = np.concatenate([y_real, y_gen[ok]])
+    board = train_board(x_train, y_train, names, fs, s, seed)
+    board_int8 = to_int8(board, x_train, names, seed)
+    ship = board_int8.accept(x_gen, y_gen, s.min_confidence)
+    board_acc = _acceptance(ship, y_gen, names)
+    log("transfer: board model accepts " + ", ".join(f"{c} {100 * v:.0f}%" for c, v in board_acc.items()))
+    return TransferResult(board, board_int8, judge, judge_int8, gan, x_gen[ship], y_gen[ship], judge_acc, board_acc)
