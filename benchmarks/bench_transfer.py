@@ -175,6 +175,9 @@ def run(args) -> dict:
                     t0 = time.time()
                     models = recipe([c for c in args.columns if c in RECIPE], src, tgt_train, classes, cache,
                                     seed, args)
+                    if models:
+                        print(f"  recipe: {time.time() - t0:.0f} s", flush=True)
+                        t0 = time.time()
                     for column in args.columns:
                         gravity = column not in ("target", "pooled")
                         xe, ye = cache.stack(tgt_test, classes, gravity)

@@ -98,18 +98,22 @@ def classifier_over_labels(classifier: keras.Model, label_class: Sequence[int]) 
     return keras.Model(inputs, probs, name=f"{classifier.name}_over_labels")
 
 
-def generate_domain(generator: keras.Model, domain: str, class_names: Sequence[str],
-                    counts: dict[str, int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Windows of ``domain`` (mg) and their class ids (into ``class_names``); ``counts``: class -> windows."""
-    from gan.models import model_class_names
-    from gan.sampling import generate_windows
+def domain_generator(generator: keras.Model, domain: str, class_names: Sequence[str]) -> keras.Model:
+    """The domain-conditioned ``generator`` as a class-conditioned one: ``[z, class id] -> windows`` of
+    ``domain`` (a class the domain lacks comes from the other domain's label). Its class names are
+    ``class_names``, so ``generate_windows`` and ``sample_validated`` take it as any generator."""
+    from gan.models import DomainLabel, generator_latent_dim, model_class_names
 
     labels = model_class_names(generator)
-    wanted = {label_name(domain, c): int(n) for c, n in counts.items() if int(n) > 0}
-    absent = sorted(set(wanted) - set(labels))
-    if absent:
-        raise ValueError(f"the generator has no label(s) {absent}; it knows {labels}")
-    x, y_label = generate_windows(generator, wanted, seed=seed)
-    index = {c: i for i, c in enumerate(class_names)}
-    y = np.array([index[split_label(labels[i])[1]] for i in y_label], dtype=np.int64)
-    return x, y
+    ids = []
+    for c in class_names:
+        own = label_name(domain, c)
+        other = [n for n in labels if split_label(n)[1] == str(c)]
+        if own not in labels and not other:
+            raise ValueError(f"the generator has no label for class {c!r}; it knows {labels}")
+        ids.append(labels.index(own if own in labels else other[0]))
+    z = keras.Input(shape=(generator_latent_dim(generator),), name="z")
+    label = keras.Input(shape=(), dtype="int32", name="label")
+    mapped = DomainLabel(class_names, ids, name=f"{domain}_label")(label)
+    out = generator([z, mapped])
+    return keras.Model([z, label], out, name=f"{domain}_generator")

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from classifier import Int8Classifier, quantize_int8, train_classifier
-from gan.domains import classifier_over_labels, domain_dataset, generate_domain
+from gan.domains import classifier_over_labels, domain_dataset
 from har_data.sensors import SensorSpec
 from har_data.windows import WindowSet
 
@@ -108,8 +108,12 @@ def _acceptance(ok: np.ndarray, y: np.ndarray, class_names: Sequence[str]) -> di
 
 
 def train_domain_gan(x_source, y_source, x_target, y_target, class_names: Sequence[str], judge: keras.Model,
-                     sensor: SensorSpec, settings: TransferSettings, seed: int = 0, callbacks: Sequence = ()):
-    """The domain-conditioned WGAN-GP on both domains (target balanced as for the classifier), judge feedback."""
+                     sensor: SensorSpec, settings: TransferSettings, seed: int = 0, callbacks: Sequence = (),
+                     **gan_kwargs):
+    """The domain-conditioned WGAN-GP on both domains (target balanced as for the classifier), judge feedback.
+
+    ``gan_kwargs`` go to :func:`gan.training.train_gan` (latent_dim, n_critic, learning rates, ...).
+    """
     from gan.training import train_gan
 
     xs, ys = np.asarray(x_source), np.asarray(y_source)
@@ -120,42 +124,48 @@ def train_domain_gan(x_source, y_source, x_target, y_target, class_names: Sequen
                    sensor.odr_hz)
     return train_gan(ws, classifier_over_labels(judge, label_class), steps=settings.gan_steps,
                      batch_size=settings.gan_batch_size, seed=seed, full_scale_g=sensor.full_scale_g,
-                     callbacks=callbacks)
+                     callbacks=callbacks, **gan_kwargs)
 
 
-def draw_target(generator: keras.Model, class_names: Sequence[str], target_classes: Sequence[int],
-                sensor: SensorSpec, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``per_class`` windows of every target class, target style, in the sensor's format (saturated, counts, mg)."""
-    x, y = generate_domain(generator, "target", class_names,
-                           {class_names[c]: int(per_class) for c in sorted(set(target_classes))}, seed=seed)
-    return sensor.to_mg(sensor.to_counts(x)), y
+def draw_accepted(generator: keras.Model, int8: Int8Classifier, sensor: SensorSpec, per_class: int,
+                  min_confidence: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """``per_class`` windows of every class from a class-conditioned ``generator`` (e.g. the target's, from
+    :func:`gan.domains.domain_generator`), in the sensor's format; returns those ``int8`` accepts, their
+    class ids and the acceptance per class."""
+    from gan.models import model_class_names
+    from gan.sampling import generate_windows
+
+    names = model_class_names(generator)
+    x, y = generate_windows(generator, int(per_class), seed=seed)
+    x = sensor.to_mg(sensor.to_counts(x))
+    ok = int8.accept(x, y, min_confidence)
+    return x[ok], y[ok].astype(np.int64), _acceptance(ok, y, names)
 
 
 def train_transfer(x_source, y_source, x_target, y_target, class_names: Sequence[str], sensor: SensorSpec,
                    settings: TransferSettings | None = None, seed: int = 0,
                    log: Callable[[str], None] = lambda m: None, gan_callbacks: Sequence = ()) -> TransferResult:
     """The whole recipe (module docstring); returns the board model, its int8 twin and the shipped synthetic set."""
+    from gan.domains import domain_generator
+
     s = settings or TransferSettings()
     names = [str(c) for c in class_names]
     fs = float(sensor.full_scale_g)
     x_real, y_real = balance_domains(x_source, y_source, x_target, y_target, s.target_share, seed)
     log(f"transfer: judge on {len(x_source)} source + {len(x_target)} target windows (target share {s.target_share})")
     judge = train_board(x_real, y_real, names, fs, s, seed)
-    if not s.synthetic:
-        judge_int8 = to_int8(judge, x_real, names, seed)
-        return TransferResult(judge, judge_int8, judge, judge_int8)
     judge_int8 = to_int8(judge, x_real, names, seed)
+    if not s.synthetic:
+        return TransferResult(judge, judge_int8, judge, judge_int8)
     log(f"transfer: domain-conditioned GAN, {s.gan_steps} steps")
     gan = train_domain_gan(x_source, y_source, x_target, y_target, names, judge, sensor, s, seed, gan_callbacks)
-    x_gen, y_gen = draw_target(gan.generator, names, np.unique(y_target), sensor, s.synthetic_per_class, seed)
-    ok = judge_int8.accept(x_gen, y_gen, s.min_confidence)
-    judge_acc = _acceptance(ok, y_gen, names)
+    target_gen = domain_generator(gan.generator, "target", names)
+    x_syn, y_syn, judge_acc = draw_accepted(target_gen, judge_int8, sensor, s.synthetic_per_class,
+                                            s.min_confidence, seed)
     log("transfer: judge accepts " + ", ".join(f"{c} {100 * v:.0f}%" for c, v in judge_acc.items()))
-    x_train = np.concatenate([x_real, x_gen[ok]])
-    y_train = np.concatenate([y_real, y_gen[ok]])
-    board = train_board(x_train, y_train, names, fs, s, seed)
-    board_int8 = to_int8(board, x_train, names, seed)
-    ship = board_int8.accept(x_gen, y_gen, s.min_confidence)
-    board_acc = _acceptance(ship, y_gen, names)
+    board = train_board(np.concatenate([x_real, x_syn]), np.concatenate([y_real, y_syn]), names, fs, s, seed)
+    board_int8 = to_int8(board, x_real, names, seed)
+    x_ship, y_ship, board_acc = draw_accepted(target_gen, board_int8, sensor, s.synthetic_per_class,
+                                              s.min_confidence, seed + 1)
     log("transfer: board model accepts " + ", ".join(f"{c} {100 * v:.0f}%" for c, v in board_acc.items()))
-    return TransferResult(board, board_int8, judge, judge_int8, gan, x_gen[ship], y_gen[ship], judge_acc, board_acc)
+    return TransferResult(board, board_int8, judge, judge_int8, gan, x_ship, y_ship, judge_acc, board_acc)
