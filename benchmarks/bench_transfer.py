@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from classifier import Int8Classifier, quantize_int8, train_classifier  # noqa: E402
 from gan.transfer import TransferSettings, balance_domains, repeat_to, to_int8, train_board, train_transfer  # noqa: E402
+from hargan.config import TransferConfig  # noqa: E402
 from har_data import Recording, SensorSpec, load_source, make_windows, write_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,7 +147,7 @@ def recipe(columns, src, tgt_train, classes, cache: WindowCache, seed: int, args
     """hargan's recipe (gan.transfer) and its ablations: {column: int8 model}, for the recipe columns asked."""
     s = TransferSettings(epochs=args.epochs, min_windows=args.min_windows, gan_steps=args.gan_steps)
     xs, ys = cache.stack(src, classes, True)
-    xt, yt = cache.stack(tgt_train, classes, True, s.target_stride)
+    xt, yt = cache.stack(tgt_train, classes, True, TransferConfig.target_stride)
     out = {}
     if "hargan" in columns or "no_synthetic" in columns:
         s.synthetic = "hargan" in columns

@@ -121,6 +121,9 @@ class TransferConfig:
     """Train the board model on real + judge-accepted synthetic target windows (false: real only)."""
     synthetic_per_class: int = 200
     """Synthetic target windows drawn per class for the board model's training (before the judge)."""
+    target_stride: int = 6
+    """Window stride for the target's logs (windows.stride is the source's): a few short logs give
+    dense, overlapping windows."""
 
 
 @dataclass
@@ -353,6 +356,7 @@ def _check_values(cfg: Config, loc: _Locator) -> None:
         "sampling.max_tries": cfg.sampling.max_tries, "evaluation.seeds": cfg.evaluation.seeds,
         "classifier.learning_rate": cfg.classifier.learning_rate,
         "transfer.synthetic_per_class": cfg.transfer.synthetic_per_class,
+        "transfer.target_stride": cfg.transfer.target_stride,
         "gan.g_learning_rate": cfg.gan.g_learning_rate, "gan.c_learning_rate": cfg.gan.c_learning_rate,
     }
     for key, v in positive.items():

@@ -47,7 +47,7 @@ stride = 48
 
 [classifier]
 preset = "cnn1d_tiny"
-epochs = 2
+epochs = 8
 
 [gan]
 latent_dim = 8
@@ -57,6 +57,7 @@ batch_size = 16
 
 [transfer]
 synthetic_per_class = 8
+target_stride = 24
 
 [sampling]
 per_class = 2
@@ -93,7 +94,7 @@ def _main(argv):
 def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
     _write_data(tmp_path)
     cfg = tmp_path / "transfer.toml"
-    cfg.write_text(CONFIG.format(steps=6))
+    cfg.write_text(CONFIG.format(steps=80))
     out = tmp_path / "run"
     code, stdout, stderr = _main(["run", "--config", str(cfg), "--out", str(out), "--until", "sample"])
     assert code == 0, stdout[-3000:] + stderr[-2000:]
@@ -122,13 +123,6 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
     assert model_class_names(load_keras_model(out / "gan/generator.keras")) == names
     with np.load(out / "synthetic/windows.npz") as z:
         assert np.bincount(z["y"], minlength=4).tolist() == [2, 2, 2, 2]
-
-    # More GAN steps: prepare and the judge are reused; the GAN and everything after it run again.
-    cfg.write_text(CONFIG.format(steps=7))
-    code, stdout, stderr = _main(["run", "--config", str(cfg), "--out", str(out), "--until", "sample"])
-    assert code == 0, stdout[-3000:] + stderr[-2000:]
-    assert "reusing prepare (unchanged)" in stdout and "reusing judge (unchanged)" in stdout
-    assert "reusing domain_gan" not in stdout and "reusing classifier" not in stdout
 
 
 def test_until_must_name_a_step_of_this_run(tmp_path):

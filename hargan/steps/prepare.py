@@ -110,7 +110,7 @@ def transfer_classes(cfg) -> list[str]:
 
 class Prepare(Step):
     name = "prepare"
-    sections = ("data", "sensor", "windows")
+    sections = ("data", "sensor", "windows", "transfer.target_stride")
 
     def describe(self, ctx: RunContext) -> str:
         return "prepare: real logs -> windows"
@@ -122,14 +122,15 @@ class Prepare(Step):
     def outputs(self, ctx: RunContext) -> list[Path]:
         return sorted({ctx.paths.windows, ctx.paths.source_windows})
 
-    def _windows(self, ctx: RunContext, dom: DomainConfig, key: str, classes, missing_ok: bool = False) -> "WindowSet":
+    def _windows(self, ctx: RunContext, dom: DomainConfig, key: str, classes, missing_ok: bool = False,
+                 stride: int | None = None) -> "WindowSet":
         w = ctx.cfg.windows
         gravity = gravity_filter(ctx.cfg, dom)
         if gravity:
             ctx.log(f"  {key}: gravity rotation + suppression on"
                     + ("" if dom.suppress_gravity else " (hargan's choice for a transfer run)"))
         with ctx.config_key(key):
-            return prepare_windows(dom, classes, ctx.sensor, w.length, w.stride, w.fractions, ctx.seed, ctx.log,
+            return prepare_windows(dom, classes, ctx.sensor, w.length, stride or w.stride, w.fractions, ctx.seed, ctx.log,
                                    suppress_gravity=gravity, missing_ok=missing_ok)
 
     def run(self, ctx: RunContext) -> dict:
@@ -140,7 +141,8 @@ class Prepare(Step):
         result = {"source": {"windows": len(src), "counts": src.counts(), "class_names": src.class_names}}
         tgt = src
         if ctx.two_stage:
-            tgt = self._windows(ctx, ctx.cfg.data.target, "data.target", src.class_names, missing_ok=True)
+            tgt = self._windows(ctx, ctx.cfg.data.target, "data.target", src.class_names, missing_ok=True,
+                                stride=ctx.cfg.transfer.target_stride)
             result["target"] = {"windows": len(tgt), "counts": tgt.counts()}
             lacking = [c for c, n in tgt.counts().items() if n == 0]
             if lacking:
