@@ -123,9 +123,8 @@ def earlier_steps_metrics(ctx: RunContext) -> dict:
     clf = {**{k: v for k, v in r["classifier"].items() if k != "train_seconds"}, **r["quantize"]}
     clf["preset"] = cfg.classifier.preset
     timing = {f"{name}_seconds": round(rec.seconds, 2) for name, rec in ctx.run_dir.records.items()}
-    timing["gan_train_seconds"] = round(ctx.seconds("gan", "finetune"), 2)
-    training = {"pretrain" if ctx.two_stage else "train": r["gan"], **({"finetune": r["finetune"]} if
-                                                                     ctx.two_stage else {})}
+    timing["gan_train_seconds"] = round(ctx.seconds("gan", "domain_gan"), 2)
+    training = {"domains": r["domain_gan"], "judge": r["judge"]} if ctx.two_stage else {"train": r["gan"]}
     prepared = r["prepare"]
     return {
         "classifier": clf,
