@@ -166,14 +166,15 @@ DEFAULT_MAX_TRIES = 20
 
 def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int, min_confidence: float = 0.5,
                      seed: int = 0, batch: int = 4096, max_tries: int = DEFAULT_MAX_TRIES,
-                     verbose: bool = False, realism=None) -> SyntheticSet:
+                     verbose: bool = False, realism=None, realism_enforce: bool = True) -> SyntheticSet:
     """Generate until ``per_class`` windows of every class are accepted by the int8 classifier (and look real).
 
     Each round generates, for every class still short, about what its yield so far says is
     needed (at most ``batch``), maps it to ``sensor`` (saturate, int16 counts, mg) and keeps the
     windows ``int8.accept(x_mg, y, min_confidence)`` accepts and, with a ``realism`` gate
-    (:class:`gan.realism.RealismGate`), that pass it. Both rates are counted over everything
-    generated. After ``max_tries`` rounds a class still short raises :class:`AcceptanceError`
+    (:class:`gan.realism.RealismGate`), that pass it (``realism_enforce=False``: the gate's pass
+    rates are measured and reported, but it rejects nothing). Both rates are counted over
+    everything generated. After ``max_tries`` rounds a class still short raises :class:`AcceptanceError`
     naming the class and its rates.
     """
     from gan.models import model_class_names
@@ -209,7 +210,7 @@ def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int,
         x_board = sensor.to_mg(counts)
         acc = np.asarray(int8.accept(x_board, y, min_confidence), dtype=bool)
         looks_real = np.ones(len(y), bool) if realism is None else np.asarray(realism.passes(x_board, y), bool)
-        ok = acc & looks_real
+        ok = acc & looks_real if realism_enforce else acc
         for c in range(n_cls):
             mask = y == c
             generated[c] += int(mask.sum())
@@ -228,14 +229,16 @@ def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int,
     by_class, real_by_class = rates(accepted), rates(real)
     short = [c for c in range(n_cls) if n_kept[c] < per_class]
     if short:
-        judges = "int8 classifier accepts" if realism is None else "int8 classifier and the realism gate accept"
+        gated = realism is not None and realism_enforce
+        judges = "int8 classifier and the realism gate accept" if gated else "int8 classifier accepts"
         parts = [f"{names[c]!r}: {n_kept[c]} of {per_class} accepted from {generated[c]} generated "
                  f"(acceptance {100 * by_class[names[c]]:.1f}%"
                  + ("" if realism is None else f", realism pass {100 * real_by_class[names[c]]:.1f}%") + ")"
                  for c in short]
         raise AcceptanceError(f"{judges} too few generated windows after {max_tries} rounds: "
                               f"{'; '.join(parts)}; train the GAN longer, lower min_confidence "
-                              f"({min_confidence}) or raise max_tries")
+                              f"({min_confidence})" + (", turn the realism gate off" if gated else "")
+                              + " or raise max_tries")
     x_counts = np.concatenate([np.concatenate(k) for k in kept_counts]).astype(np.int16)
     y_out = np.repeat(np.arange(n_cls, dtype=np.int64), per_class)
     total_gen = int(generated.sum())

@@ -269,3 +269,81 @@ def classify_logs(source: str, path: str | os.PathLike | None, out: str | os.Pat
     log(f"  {metrics['windows']} windows from {metrics['recordings']} logs{acc}; wrote {out}/predictions.csv and "
         f"{out}/metrics.json")
     return metrics
+
+
+# ---------------------------------------------------------------------------- hargan classify
+
+def parse_options(items: Sequence[str]) -> dict:
+    """``KEY=VALUE`` loader options; VALUE is read as a TOML value (``odr_hz={lsm6dsox=26}``), else as text."""
+    import tomllib
+
+    out = {}
+    for item in items or ():
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise InputError(f"--option {item!r}: expected KEY=VALUE, e.g. odr_hz=26")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def parse_class_map(items: Sequence[str]) -> dict[str, str]:
+    """``FROM=TO`` pairs (repeated or comma-separated); ``FROM=`` drops that label."""
+    out = {}
+    for item in items or ():
+        for pair in filter(None, (p.strip() for p in item.split(","))):
+            src, eq, dst = pair.partition("=")
+            if not eq or not src.strip():
+                raise InputError(f"--class-map {pair!r}: expected FROM=TO, e.g. jogging=running")
+            out[src.strip()] = dst.strip()
+    return out
+
+
+def add_arguments(p) -> None:
+    from hargan.config import SOURCES
+
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", metavar="DIR", help="a run directory (its classifier/model_int8.tflite)")
+    which.add_argument("--model", metavar="FILE.tflite", help="an int8 board model with its FILE.json beside it")
+    p.add_argument("--source", required=True, choices=SOURCES, metavar="NAME", help=f"loader: {', '.join(SOURCES)}")
+    p.add_argument("--path", default=None, help="file or folder of logs to classify")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="loader option (TOML value), e.g. odr_hz=26 or 'odr_hz={lsm6dsox=26, lis2dux12=25}'")
+    p.add_argument("--class-map", action="append", default=[], metavar="FROM=TO",
+                   help="relabel the logs' classes to the model's (jogging=running; driving= drops a class)")
+    p.add_argument("--unlabelled", action="store_true", help="the logs' labels are not classes: predictions only")
+    p.add_argument("--stride", type=int, default=None, metavar="N",
+                   help="window stride in samples (default: the one the model was trained with)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for predictions.csv and metrics.json")
+
+
+def command(args, log: Log) -> None:
+    from hargan.config import needs_path
+    from hargan.steps.common import out_dir
+
+    out = out_dir(args.out)
+    if needs_path(args.source) and not args.path:
+        raise InputError(f"--path is required for --source {args.source}")
+    log(f"classify: {args.source} {args.path or ''} with {args.model or args.run} -> {out}")
+    classify_logs(args.source, args.path, out, run=args.run, model=args.model, options=parse_options(args.option),
+                  class_map=parse_class_map(args.class_map), unlabelled=args.unlabelled, stride=args.stride, log=log)
+
+
+def _command():
+    from hargan.steps.common import Command
+
+    return Command("classify", "run the board's int8 model on new logs, with exactly the board's preprocessing",
+                   "hargan classify --run dataset --source st-datalog --path logs/ --option odr_hz=26 "
+                   "--out check\nhargan classify --model model_int8.tflite --source st-mobility --path test.pkl "
+                   "--class-map vehicle= --out check",
+                   add_arguments, command, seed=False,
+                   description="Run the board's int8 model on new logs, labelled or not, with exactly the board's\n"
+                               "preprocessing: resampling to the sensor's ODR, counts, the gravity filter if the\n"
+                               "model was trained with it, windowing. Writes predictions.csv and metrics.json\n"
+                               "(accuracy, accuracy by class, macro F1 and confusion when the logs are labelled).\n"
+                               "The model's preprocessing record (X.json beside X.tflite) says what to repeat.")
+
+
+COMMAND = _command()
