@@ -37,6 +37,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from evaluation import metrics as M
+from evaluation.discriminative import build_posthoc_discriminator, discriminative_score
 from har_data import InputError, WindowSet
 
 AUGMENT_PERCENTS = (5, 10, 25, 100)
@@ -236,75 +237,6 @@ def augmentation_gain(real: WindowSet, synthetic: Synthesizer | tuple[np.ndarray
     return out
 
 
-def build_posthoc_discriminator(window_length: int, channels: int = 3, seed: int | None = None):
-    """The post-hoc real-vs-synthetic classifier: Conv1D(16,5)-Conv1D(32,5)-global mean+max-Dense(1, sigmoid).
-
-    A 2-layer network in the spirit of TimeGAN's post-hoc discriminator (which uses a 2-layer
-    GRU); a CNN is used because it trains several times faster on CPU. Inputs are windows
-    standardized per channel with the real windows' statistics.
-    """
-    import keras
-    from keras import layers
-
-    if seed is not None:
-        keras.utils.set_random_seed(int(seed))
-    inputs = keras.Input(shape=(int(window_length), int(channels)), name="window")
-    x = layers.Conv1D(16, 5, padding="same", activation="relu", name="conv1")(inputs)
-    x = layers.Conv1D(32, 5, padding="same", activation="relu", name="conv2")(x)
-    x = layers.Concatenate(name="pool")([layers.GlobalAveragePooling1D(name="gap")(x),
-                                         layers.GlobalMaxPooling1D(name="gmp")(x)])
-    outputs = layers.Dense(1, activation="sigmoid", name="p_synthetic")(x)
-    return keras.Model(inputs, outputs, name="posthoc_discriminator")
-
-
-def discriminative_score(x_real: np.ndarray, y_real: np.ndarray, x_syn: np.ndarray, y_syn: np.ndarray,
-                         num_classes: int, *, seeds: int = 3, seed: int = 0, epochs: int = 40, patience: int = 5,
-                         max_per_class: int | None = 1000, batch_size: int = 64) -> dict:
-    """Post-hoc discriminative score: mean over ``seeds`` runs of ``|test accuracy - 0.5|``.
-
-    Each run (seed ``seed + k``) takes class-matched windows (the same number of real and synthetic
-    windows of every class, up to ``max_per_class``, so the class mix cannot give the sets away),
-    splits them 2/3 train, 1/3 test, stratified by (source, class), holds out a fifth of the
-    training part for early stopping (best validation loss restored) and scores the test third.
-    Returns score, std, accuracies, scores and n_per_set.
-    """
-    import keras
-    from sklearn.model_selection import train_test_split
-
-    x_real = np.asarray(x_real, dtype=np.float32)
-    x_syn = np.asarray(x_syn, dtype=np.float32)
-    mean, std = M.channel_stats(x_real)
-    accs: list[float] = []
-    n_per_set = 0
-    for k in range(int(seeds)):
-        s = int(seed) + k
-        ir, is_ = M.class_matched_indices(y_real, y_syn, num_classes, max_per_class, seed=s)
-        if len(ir) < 6:
-            raise InputError(f"too few class-matched windows for the discriminative score ({len(ir)} per set)")
-        n_per_set = int(len(ir))
-        x = np.concatenate([x_real[ir], x_syn[is_]])
-        x = ((x - mean) / std).astype(np.float32)
-        src = np.concatenate([np.zeros(len(ir)), np.ones(len(is_))]).astype(np.float32)
-        strata = np.concatenate([np.asarray(y_real)[ir], np.asarray(y_syn)[is_]]) * 2 + src.astype(np.int64)
-        strat_ok = np.min(np.unique(strata, return_counts=True)[1]) >= 3
-        x_tr, x_te, s_tr, s_te, st_tr, _ = train_test_split(x, src, strata, test_size=1 / 3, random_state=s,
-                                                            stratify=strata if strat_ok else src)
-        strat_ok = np.min(np.unique(st_tr, return_counts=True)[1]) >= 2
-        x_fit, x_val, s_fit, s_val = train_test_split(x_tr, s_tr, test_size=0.2, random_state=s,
-                                                      stratify=st_tr if strat_ok else s_tr)
-        model = build_posthoc_discriminator(x.shape[1], x.shape[2], seed=s)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
-        model.fit(x_fit, s_fit, validation_data=(x_val, s_val), epochs=int(epochs), batch_size=int(batch_size),
-                  shuffle=True, verbose=0,
-                  callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience),
-                                                           restore_best_weights=True)])
-        p = model.predict(x_te, batch_size=1024, verbose=0).reshape(-1)
-        accs.append(float(np.mean((p > 0.5) == (s_te > 0.5))))
-    scores = [abs(a - 0.5) for a in accs]
-    return {"score": float(np.mean(scores)), "std": float(np.std(scores)), "accuracies": accs, "scores": scores,
-            "n_per_set": n_per_set}
-
-
 def int8_acceptance(int8: Any, x_syn: np.ndarray, y_syn: np.ndarray, class_names: Sequence[str],
                     min_confidence: float = 0.5) -> tuple[float, dict[str, float | None]]:
     """Fraction of windows the int8 model accepts as their own label: overall and per class (None if absent)."""
@@ -336,6 +268,44 @@ def resolve_acceptance(int8: Any, x_syn: np.ndarray, y_syn: np.ndarray, class_na
 
 def _finite_or_none(v: Any) -> Any:
     return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _discriminative(train: WindowSet, test: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, num_classes: int, *,
+                    seed: int, settings: EvalSettings) -> dict:
+    """discriminative_score/std/accuracies, and discriminative_reference (real test vs real train recordings)."""
+    try:
+        disc = discriminative_score(train.x, train.y, x_syn, y_syn, num_classes, seeds=settings.disc_seeds, seed=seed,
+                                    epochs=settings.disc_epochs, patience=settings.disc_patience,
+                                    max_per_class=settings.disc_max_per_class)
+    except InputError:  # too few windows of shared classes to train a discriminator: no score
+        disc = {"score": None, "std": None, "accuracies": []}
+    out = {"discriminative_score": disc["score"], "discriminative_std": disc["std"],
+           "discriminative_accuracies": disc["accuracies"], "discriminative_reference": None}
+    if settings.disc_reference:  # real test recordings vs real training recordings: the floor real data reaches
+        try:
+            out["discriminative_reference"] = discriminative_score(
+                train.x, train.y, test.x, test.y, num_classes, seeds=1, seed=seed, epochs=settings.disc_epochs,
+                patience=settings.disc_patience, max_per_class=settings.disc_max_per_class)["score"]
+        except InputError:
+            pass
+    return out
+
+
+def _distances(train: WindowSet, val: WindowSet, test: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray,
+               names: Sequence[str], *, fs: float, seed: int, settings: EvalSettings) -> dict:
+    """mmd, mmd_by_class, psd_distance(_by_class), nn_dtw and memorised_fraction against the real windows."""
+    out: dict[str, Any] = {}
+    out["mmd"], out["mmd_by_class"] = M.mmd_by_class(train.x, train.y, x_syn, y_syn, names,
+                                                     max_per_class=settings.mmd_max_per_class, seed=seed)
+    out["psd_distance_by_class"] = M.psd_distance_by_class(train.x, train.y, x_syn, y_syn, names, fs)
+    per_class = [v["mean"] for v in out["psd_distance_by_class"].values() if v is not None]
+    out["psd_distance"] = float(np.mean(per_class)) if per_class else None
+    ref = test if len(test) else val
+    out["nn_dtw"] = M.nn_dtw(x_syn, train.x, ref.x, y_syn=y_syn, y_train=train.y, y_ref=ref.y, class_names=names,
+                             max_syn=settings.dtw_max_syn, max_train=settings.dtw_max_train,
+                             max_ref=settings.dtw_max_ref, seed=seed)
+    out["memorised_fraction"] = out["nn_dtw"]["memorised_fraction"]
+    return out
 
 
 def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *, preset: str, seed: int = 0,
@@ -374,32 +344,8 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
     out["augmentation_gain"] = augmentation_gain(real, synthesizer or (x_syn, y_syn), preset=preset, seed=seed,
                                                  percents=cfg.augment_percents, settings=cfg,
                                                  full_scale_g=full_scale_g, trtr_accuracy=out["trtr_accuracy"])
-    try:
-        disc = discriminative_score(train.x, train.y, x_syn, y_syn, len(names), seeds=cfg.disc_seeds, seed=seed,
-                                    epochs=cfg.disc_epochs, patience=cfg.disc_patience,
-                                    max_per_class=cfg.disc_max_per_class)
-    except InputError:  # too few windows of shared classes to train a discriminator: no score
-        disc = {"score": None, "std": None, "accuracies": []}
-    out.update(discriminative_score=disc["score"], discriminative_std=disc["std"],
-               discriminative_accuracies=disc["accuracies"])
-    out["discriminative_reference"] = None
-    if cfg.disc_reference:  # real test recordings vs real training recordings: the floor real data reaches
-        try:
-            out["discriminative_reference"] = discriminative_score(
-                train.x, train.y, test.x, test.y, len(names), seeds=1, seed=seed, epochs=cfg.disc_epochs,
-                patience=cfg.disc_patience, max_per_class=cfg.disc_max_per_class)["score"]
-        except InputError:
-            pass
-    out["mmd"], out["mmd_by_class"] = M.mmd_by_class(train.x, train.y, x_syn, y_syn, names,
-                                                     max_per_class=cfg.mmd_max_per_class, seed=seed)
-    out["psd_distance_by_class"] = M.psd_distance_by_class(train.x, train.y, x_syn, y_syn, names, fs)
-    per_class = [v["mean"] for v in out["psd_distance_by_class"].values() if v is not None]
-    out["psd_distance"] = float(np.mean(per_class)) if per_class else None
-    ref = test if len(test) else val
-    out["nn_dtw"] = M.nn_dtw(x_syn, train.x, ref.x, y_syn=y_syn, y_train=train.y, y_ref=ref.y, class_names=names,
-                             max_syn=cfg.dtw_max_syn, max_train=cfg.dtw_max_train, max_ref=cfg.dtw_max_ref, seed=seed)
-    out["memorised_fraction"] = out["nn_dtw"]["memorised_fraction"]
-
+    out.update(_discriminative(train, test, x_syn, y_syn, len(names), seed=seed, settings=cfg))
+    out.update(_distances(train, val, test, x_syn, y_syn, names, fs=fs, seed=seed, settings=cfg))
     out["acceptance_rate"], out["acceptance_by_class"], out["acceptance_source"] = resolve_acceptance(
         int8, x_syn, y_syn, names, min_confidence=min_confidence, acceptance=acceptance)
 

@@ -17,7 +17,7 @@ from har_data.atomic import write_bytes
 from hargan.classify import Preprocessing, record_path, write_preprocessing
 from hargan.config import ClassifierConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_keras_model, load_windows, need_file, out_file,
+from hargan.steps.common import (Command, Log, held_out_split, load_float_classifier, load_windows, need_file, out_file,
                                  quiet, seed_of)
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     out = out_file(args.out, ".tflite")
     model_path, windows_path = need_file(args.model, "--model"), need_file(args.windows, "--windows")
     ws = load_windows(windows_path)
-    model = load_keras_model(model_path)
+    model = load_float_classifier(model_path)
     log(f"quantize: {args.model} -> {out}")
     quantize_and_score(model, ws, out, samples=args.samples, seed=seed_of(args), log=log)
     if ws.preprocessing.get("stride") and ws.sensor is not None:

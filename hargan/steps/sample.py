@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from hargan.config import SamplingConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_keras_model, load_windows,
+from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_generator, load_windows,
                                  need_file, out_dir, quiet, seed_of, sensor_spec)
 
 if TYPE_CHECKING:
@@ -35,6 +35,13 @@ def realism_gate(real: "WindowSet", s: SamplingConfig, critic: "keras.Model | No
     return RealismGate.fit(train.x, train.y, train.class_names, spectrum_quantile=s.realism_spectrum_quantile,
                            critic=critic if s.realism_critic else None,
                            critic_quantiles=s.realism_critic_quantiles)
+
+
+def _load_critic(path: Path) -> "keras.Model":
+    import gan  # noqa: F401 - registers the critic's layers
+    from classifier import load_keras_model
+
+    return load_keras_model(path, what="critic", compile=False)
 
 
 def sample_and_save(generator: "keras.Model", int8: "Int8Classifier", sensor: "SensorSpec", out: Path, *,
@@ -85,8 +92,8 @@ class Sample(Step):
 
     def run(self, ctx: RunContext) -> dict:
         s = ctx.cfg.sampling
-        critic = load_keras_model(ctx.paths.gan_dir / "critic.keras") if s.realism_critic else None
-        syn = sample_and_save(load_keras_model(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
+        critic = _load_critic(ctx.paths.gan_dir / "critic.keras") if s.realism_critic else None
+        syn = sample_and_save(load_generator(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
                               per_class=s.per_class, min_confidence=s.min_confidence, max_tries=s.max_tries,
                               seed=ctx.seed, realism=realism_gate(ctx.windows, s, critic),
                               realism_enforce=s.realism_gate, log=ctx.log)
@@ -132,7 +139,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     windows_path = need_file(args.windows, "--windows")
     ws = load_windows(windows_path) if windows_path else None
     sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
-    generator = load_keras_model(gen_path)
+    generator = load_generator(gen_path)
     names = ws.class_names if ws is not None else _model_class_names(generator)
     int8 = load_int8(int8_path, names)
     gate = realism_gate(ws, SamplingConfig()) if ws is not None else None
