@@ -24,7 +24,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from har_data.atomic import write_text
-from har_data.errors import InputError
+from har_data.errors import InputError, one_line
+from har_data.jsonio import write_json
 from har_data.recording import Recording
 from har_data.sensors import SensorSpec
 
@@ -101,7 +102,7 @@ def record_path(model: str | os.PathLike) -> Path:
 
 def write_preprocessing(model: str | os.PathLike, prep: Preprocessing) -> Path:
     """Write the preprocessing record beside ``model`` (atomically)."""
-    return write_text(record_path(model), json.dumps(prep.to_dict(), indent=2) + "\n")
+    return write_json(record_path(model), prep.to_dict())
 
 
 def read_preprocessing(model: str | os.PathLike) -> Preprocessing:
@@ -113,7 +114,7 @@ def read_preprocessing(model: str | os.PathLike) -> Preprocessing:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"cannot read the preprocessing record: {' '.join(str(exc).split())[:200]}", path) from None
+        raise InputError(f"cannot read the preprocessing record: {one_line(exc)}", path) from None
     return Preprocessing.from_dict(data, path)
 
 
@@ -141,7 +142,7 @@ def board_model(run: str | os.PathLike | None = None, model: str | os.PathLike |
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad model file
-        raise InputError(f"unknown model: {' '.join(str(exc).split())[:200]}", model) from None
+        raise InputError(f"unknown model: {one_line(exc)}", model) from None
     if int8.num_classes != len(prep.class_names):
         raise InputError(f"class names that do not match: the preprocessing record names {len(prep.class_names)} "
                          f"classes ({', '.join(prep.class_names)}), the model has {int8.num_classes} outputs", model)
@@ -264,7 +265,7 @@ def classify_logs(source: str, path: str | os.PathLike | None, out: str | os.Pat
     if out.exists() and not out.is_dir():
         raise InputError("--out exists and is not a folder", out)
     write_text(out / "predictions.csv", predictions_csv(rows))
-    write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    write_json(out / "metrics.json", metrics)
     acc = f", accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}" if "accuracy" in metrics else ""
     log(f"  {metrics['windows']} windows from {metrics['recordings']} logs{acc}; wrote {out}/predictions.csv and "
         f"{out}/metrics.json")
