@@ -57,6 +57,7 @@ classifier_weight = 3.0
 per_class = 2
 min_confidence = 0.0
 max_tries = 30
+realism_gate = false  # a 10-step GAN is not realistic; the gate is tested in test_gan_realism.py
 """
 
 
