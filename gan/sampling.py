@@ -177,16 +177,20 @@ def _check_judges(int8, realism, names: list[str]) -> None:
 
 
 def _shortfall(short: list[int], names: list[str], n_kept, generated, by_class: dict, real_by_class: dict,
-               per_class: int, gated: bool, max_tries: int, min_confidence: float) -> AcceptanceError:
-    """The error naming each class still short of ``per_class`` windows, with its rates."""
+               per_class: int, measured: bool, gated: bool, max_tries: int, min_confidence: float) -> AcceptanceError:
+    """The error naming each class still short of ``per_class`` windows, with its rates.
+
+    ``measured``: a realism gate ran (its pass rate is reported); ``gated``: it also decided what is kept.
+    """
     judges = "int8 classifier and the realism gate accept" if gated else "int8 classifier accepts"
     parts = [f"{names[c]!r}: {n_kept[c]} of {per_class} accepted from {generated[c]} generated "
              f"(acceptance {100 * by_class[names[c]]:.1f}%"
-             + (f", realism pass {100 * real_by_class[names[c]]:.1f}%" if gated else "") + ")"
+             + (f", realism pass {100 * real_by_class[names[c]]:.1f}%" if measured else "") + ")"
              for c in short]
     return AcceptanceError(f"{judges} too few generated windows after {max_tries} rounds: "
                            f"{'; '.join(parts)}; train the GAN longer, lower min_confidence "
-                           f"({min_confidence}) or raise max_tries")
+                           f"({min_confidence})" + (", turn the realism gate off" if gated else "")
+                           + " or raise max_tries")
 
 
 def _round_sizes(need: np.ndarray, kept: np.ndarray, generated: np.ndarray, batch: int) -> list[int]:
@@ -212,14 +216,15 @@ def _rates(counts: np.ndarray, generated: np.ndarray, names: list[str]) -> dict[
 
 def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int, min_confidence: float = 0.5,
                      seed: int = 0, batch: int = 4096, max_tries: int = DEFAULT_MAX_TRIES,
-                     verbose: bool = False, realism=None) -> SyntheticSet:
+                     verbose: bool = False, realism=None, realism_enforce: bool = True) -> SyntheticSet:
     """Generate until ``per_class`` windows of every class are accepted by the int8 classifier (and look real).
 
     Each round generates, for every class still short, about what its yield so far says is
     needed (at most ``batch``), maps it to ``sensor`` (saturate, int16 counts, mg) and keeps the
     windows ``int8.accept(x_mg, y, min_confidence)`` accepts and, with a ``realism`` gate
-    (:class:`gan.realism.RealismGate`), that pass it. Both rates are counted over everything
-    generated. After ``max_tries`` rounds a class still short raises :class:`AcceptanceError`
+    (:class:`gan.realism.RealismGate`), that pass it (``realism_enforce=False``: the gate's pass
+    rates are measured and reported, but it rejects nothing). Both rates are counted over
+    everything generated. After ``max_tries`` rounds a class still short raises :class:`AcceptanceError`
     naming the class and its rates.
     """
     from gan.models import model_class_names
@@ -244,7 +249,7 @@ def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int,
         round_seed = int(np.random.SeedSequence([int(seed), r]).generate_state(1)[0])
         x_mg, y = generate_windows(generator, _round_sizes(need, kept, generated, batch), seed=round_seed)
         counts, acc, looks_real = _judge(x_mg, y, sensor, int8, realism, min_confidence)
-        ok = acc & looks_real
+        ok = acc & looks_real if realism_enforce else acc
         for c in range(n_cls):
             mask = y == c
             generated[c] += int(mask.sum())
@@ -260,8 +265,8 @@ def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int,
     by_class, real_by_class = _rates(accepted, generated, names), _rates(real, generated, names)
     short = [c for c in range(n_cls) if n_kept[c] < per_class]
     if short:
-        raise _shortfall(short, names, n_kept, generated, by_class, real_by_class, per_class, realism is not None,
-                         max_tries, min_confidence)
+        raise _shortfall(short, names, n_kept, generated, by_class, real_by_class, per_class,
+                         realism is not None, realism is not None and realism_enforce, max_tries, min_confidence)
     x_counts = np.concatenate([np.concatenate(k) for k in kept_counts]).astype(np.int16)
     y_out = np.repeat(np.arange(n_cls, dtype=np.int64), per_class)
     total_gen = int(generated.sum())

@@ -24,7 +24,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from har_data.atomic import write_text
-from har_data.errors import InputError
+from har_data.errors import InputError, one_line
+from har_data.jsonio import write_json
 from har_data.recording import Recording
 from har_data.sensors import SensorSpec
 
@@ -101,7 +102,7 @@ def record_path(model: str | os.PathLike) -> Path:
 
 def write_preprocessing(model: str | os.PathLike, prep: Preprocessing) -> Path:
     """Write the preprocessing record beside ``model`` (atomically)."""
-    return write_text(record_path(model), json.dumps(prep.to_dict(), indent=2) + "\n")
+    return write_json(record_path(model), prep.to_dict())
 
 
 def read_preprocessing(model: str | os.PathLike) -> Preprocessing:
@@ -113,7 +114,7 @@ def read_preprocessing(model: str | os.PathLike) -> Preprocessing:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"cannot read the preprocessing record: {' '.join(str(exc).split())[:200]}", path) from None
+        raise InputError(f"cannot read the preprocessing record: {one_line(exc)}", path) from None
     return Preprocessing.from_dict(data, path)
 
 
@@ -141,7 +142,7 @@ def board_model(run: str | os.PathLike | None = None, model: str | os.PathLike |
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad model file
-        raise InputError(f"unknown model: {' '.join(str(exc).split())[:200]}", model) from None
+        raise InputError(f"unknown model: {one_line(exc)}", model) from None
     if int8.num_classes != len(prep.class_names):
         raise InputError(f"class names that do not match: the preprocessing record names {len(prep.class_names)} "
                          f"classes ({', '.join(prep.class_names)}), the model has {int8.num_classes} outputs", model)
@@ -264,8 +265,86 @@ def classify_logs(source: str, path: str | os.PathLike | None, out: str | os.Pat
     if out.exists() and not out.is_dir():
         raise InputError("--out exists and is not a folder", out)
     write_text(out / "predictions.csv", predictions_csv(rows))
-    write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    write_json(out / "metrics.json", metrics)
     acc = f", accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}" if "accuracy" in metrics else ""
     log(f"  {metrics['windows']} windows from {metrics['recordings']} logs{acc}; wrote {out}/predictions.csv and "
         f"{out}/metrics.json")
     return metrics
+
+
+# ---------------------------------------------------------------------------- hargan classify
+
+def parse_options(items: Sequence[str]) -> dict:
+    """``KEY=VALUE`` loader options; VALUE is read as a TOML value (``odr_hz={lsm6dsox=26}``), else as text."""
+    import tomllib
+
+    out = {}
+    for item in items or ():
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise InputError(f"--option {item!r}: expected KEY=VALUE, e.g. odr_hz=26")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def parse_class_map(items: Sequence[str]) -> dict[str, str]:
+    """``FROM=TO`` pairs (repeated or comma-separated); ``FROM=`` drops that label."""
+    out = {}
+    for item in items or ():
+        for pair in filter(None, (p.strip() for p in item.split(","))):
+            src, eq, dst = pair.partition("=")
+            if not eq or not src.strip():
+                raise InputError(f"--class-map {pair!r}: expected FROM=TO, e.g. jogging=running")
+            out[src.strip()] = dst.strip()
+    return out
+
+
+def add_arguments(p) -> None:
+    from hargan.config import SOURCES
+
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", metavar="DIR", help="a run directory (its classifier/model_int8.tflite)")
+    which.add_argument("--model", metavar="FILE.tflite", help="an int8 board model with its FILE.json beside it")
+    p.add_argument("--source", required=True, choices=SOURCES, metavar="NAME", help=f"loader: {', '.join(SOURCES)}")
+    p.add_argument("--path", default=None, help="file or folder of logs to classify")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="loader option (TOML value), e.g. odr_hz=26 or 'odr_hz={lsm6dsox=26, lis2dux12=25}'")
+    p.add_argument("--class-map", action="append", default=[], metavar="FROM=TO",
+                   help="relabel the logs' classes to the model's (jogging=running; driving= drops a class)")
+    p.add_argument("--unlabelled", action="store_true", help="the logs' labels are not classes: predictions only")
+    p.add_argument("--stride", type=int, default=None, metavar="N",
+                   help="window stride in samples (default: the one the model was trained with)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for predictions.csv and metrics.json")
+
+
+def command(args, log: Log) -> None:
+    from hargan.config import needs_path
+    from hargan.steps.common import out_dir
+
+    out = out_dir(args.out)
+    if needs_path(args.source) and not args.path:
+        raise InputError(f"--path is required for --source {args.source}")
+    log(f"classify: {args.source} {args.path or ''} with {args.model or args.run} -> {out}")
+    classify_logs(args.source, args.path, out, run=args.run, model=args.model, options=parse_options(args.option),
+                  class_map=parse_class_map(args.class_map), unlabelled=args.unlabelled, stride=args.stride, log=log)
+
+
+def _command():
+    from hargan.steps.common import Command
+
+    return Command("classify", "run the board's int8 model on new logs, with exactly the board's preprocessing",
+                   "hargan classify --run dataset --source st-datalog --path logs/ --option odr_hz=26 "
+                   "--out check\nhargan classify --model model_int8.tflite --source st-mobility --path test.pkl "
+                   "--class-map vehicle= --out check",
+                   add_arguments, command, seed=False,
+                   description="Run the board's int8 model on new logs, labelled or not, with exactly the board's\n"
+                               "preprocessing: resampling to the sensor's ODR, counts, the gravity filter if the\n"
+                               "model was trained with it, windowing. Writes predictions.csv and metrics.json\n"
+                               "(accuracy, accuracy by class, macro F1 and confusion when the logs are labelled).\n"
+                               "The model's preprocessing record (X.json beside X.tflite) says what to repeat.")
+
+
+COMMAND = _command()

@@ -131,7 +131,8 @@ class SamplingConfig:
     max_tries: int = 20
     """Generation rounds per class before giving up on reaching per_class accepted windows."""
     realism_gate: bool = True
-    """Keep a window only if it also looks real (gan/realism.py), besides the int8 model accepting it."""
+    """Keep a window only if it also looks real (gan/realism.py), besides the int8 model accepting it;
+    false: the realism pass rates are still measured and reported, but nothing is rejected for them."""
     realism_spectrum_quantile: float = 0.99
     """Spectrum test: a window's distance from its class may be at most this quantile of the real windows' own."""
     realism_critic: bool = False

@@ -117,3 +117,47 @@ def test_st_mobility_pickles(tmp_path):
     m = classify_logs("st-mobility", tmp_path / "test.pkl", tmp_path / "out", model=model,
                       class_map={"vehicle": ""})
     assert m["recordings"] == 4 and set(m["accuracy_by_class"]) == set(CLASSES)
+
+
+def _cli(argv: list[str]) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from hargan.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_classify_and_its_errors(tmp_path):
+    model = _model(tmp_path)
+    logs = _logs(tmp_path / "logs", classes=("walking", "jogging"))
+    code, out, err = _cli(["classify", "--model", str(model), "--source", "st-datalog", "--path", str(logs),
+                           "--option", "odr_hz={lis2dux12=25, lsm6dsv16x=30}", "--class-map", "jogging=running",
+                           "--out", str(tmp_path / "check")])
+    assert code == 0, err
+    m = json.loads((tmp_path / "check" / "metrics.json").read_text())
+    assert set(m) >= {"windows", "accuracy", "accuracy_by_class", "macro_f1", "confusion"}
+    assert set(m["accuracy_by_class"]) == {"walking", "running"} and "accuracy" in out
+    cases = [
+        (["--model", str(tmp_path / "nope.tflite")], "no such board model"),
+        (["--run", str(tmp_path)], "no board model in this run"),
+        (["--model", str(model), "--class-map", "walking=running"], "class names that do not match"),
+        (["--model", str(model), "--option", "odr_hz={lis2dux12=25}"], "options.odr_hz has no rate for sub-folder"),
+    ]
+    for extra, message in cases:
+        code, _, err = _cli(["classify", *extra, "--source", "st-datalog", "--path", str(logs), "--out",
+                             str(tmp_path / "bad")])
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    record_path(model).unlink()
+    code, _, err = _cli(["classify", "--model", str(model), "--source", "st-datalog", "--path", str(logs),
+                         "--out", str(tmp_path / "bad")])
+    assert code == 2 and "missing preprocessing record" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = _cli(["classify", "--model", str(_model(tmp_path)), "--source", "st-datalog", "--path",
+                         str(empty), "--out", str(tmp_path / "bad")])
+    assert code == 2 and "no .txt datalogs found" in err
+    assert not (tmp_path / "bad").exists()
