@@ -64,6 +64,27 @@ def _match_classes(model: keras.Model, class_names: Sequence[str], what: str, wh
     return clone
 
 
+def _training_windows(windows, split: str | Sequence[str] | None):
+    """The windows of ``split`` (all with ``None``); every class must have some."""
+    ws = windows.subset(split) if split is not None else windows
+    if len(ws) == 0:
+        raise InputError(f"no windows in split {split!r} to train the GAN on")
+    present = set(np.unique(ws.y).tolist())
+    empty = [c for i, c in enumerate(windows.class_names) if i not in present]
+    if empty:
+        raise InputError(f"no training windows for class(es) {', '.join(empty)}")
+    return ws
+
+
+def _pretrained_generator(init_generator, names: Sequence[str], shape: tuple[int, int]) -> keras.Model:
+    """A pretrained generator with its label table in ``names`` order, checked to make ``shape`` windows."""
+    generator = _match_classes(_load(init_generator, "generator"), names, "generator", init_generator)
+    if generator_window(generator) != shape:
+        raise InputError(f"pretrained generator makes {generator_window(generator)} windows, the data has "
+                         f"{shape}", None if isinstance(init_generator, keras.Model) else init_generator)
+    return generator
+
+
 def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batch_size: int = 64, seed: int = 0,
               init_generator: str | os.PathLike | keras.Model | None = None,
               init_critic: str | os.PathLike | keras.Model | None = None, callbacks: Sequence = (),
@@ -93,26 +114,16 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     _check_settings(steps=steps, batch_size=batch_size, n_critic=n_critic, gp_weight=gp_weight,
                     classifier_weight=classifier_weight, drift_weight=drift_weight, g_learning_rate=g_learning_rate,
                     c_learning_rate=c_learning_rate, steps_per_epoch=steps_per_epoch, latent_dim=latent_dim)
-    ws = windows.subset(split) if split is not None else windows
-    if len(ws) == 0:
-        raise InputError(f"no windows in split {split!r} to train the GAN on")
+    ws = _training_windows(windows, split)
     names = list(windows.class_names)
-    present = set(np.unique(ws.y).tolist())
-    empty = [c for i, c in enumerate(names) if i not in present]
-    if empty:
-        raise InputError(f"no training windows for class(es) {', '.join(empty)}")
     t, ch = ws.window_length, int(ws.x.shape[2])
     if full_scale_g is None:
         full_scale_g = float(ws.sensor.full_scale_g) if getattr(ws, "sensor", None) is not None else 4.0
     keras.utils.set_random_seed(int(seed))
 
     if init_generator is not None:
-        generator = _match_classes(_load(init_generator, "generator"), names, "generator", init_generator)
-        if generator_window(generator) != (t, ch):
-            raise InputError(f"pretrained generator makes {generator_window(generator)} windows, the data has "
-                             f"{(t, ch)}", None if isinstance(init_generator, keras.Model) else init_generator)
-        latent_dim = generator_latent_dim(generator)
-        full_scale_g = model_full_scale_g(generator)
+        generator = _pretrained_generator(init_generator, names, (t, ch))
+        latent_dim, full_scale_g = generator_latent_dim(generator), model_full_scale_g(generator)
     else:
         generator = build_generator(latent_dim, names, t, ch, full_scale_g, **(generator_kwargs or {}))
     if init_critic is not None:
@@ -130,22 +141,30 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     gan.compile(default_optimizer(g_learning_rate), default_optimizer(c_learning_rate), jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution)
     spe = max(1, min(int(steps_per_epoch), int(steps)))
-    # NaN check first (a NaN state is never passed on), the caller's callbacks, then the checkpoint, so
-    # what they keep at an epoch's end (e.g. a history) is never behind the checkpoint.
-    every: list = [StopAtStep(int(steps)), StopOnNaN(), *callbacks]
+    checkpoint = None
     if checkpoint_dir is not None:
         settings = dict(gan.hyperparameters(), batch_size=batch_size, steps_per_epoch=spe, names=names,
                         g_lr=g_learning_rate, c_lr=c_learning_rate, init=[str(init_generator), str(init_critic)])
-        path = checkpoint_path(checkpoint_dir, ws, settings)
-        if path.is_file():
-            gan.load_weights(path)
-        every.append(Checkpoint(path))
+        checkpoint = checkpoint_path(checkpoint_dir, ws, settings)
+    _fit(gan, ws, int(steps), spe, batch_size, seed, callbacks, checkpoint, verbose)
+    return gan
+
+
+def _fit(gan: ConditionalWGANGP, ws, steps: int, spe: int, batch_size: int, seed: int, callbacks: Sequence,
+         checkpoint: Path | None, verbose) -> None:
+    """``fit`` for ``steps`` updates in epochs of ``spe``; resumed from ``checkpoint`` when it exists, saved
+    there at every epoch end. NaN check first (a NaN state is never passed on), the caller's callbacks,
+    then the checkpoint, so what they keep at an epoch's end (e.g. a history) is never behind it."""
+    every: list = [StopAtStep(steps), StopOnNaN(), *callbacks]
+    if checkpoint is not None:
+        if checkpoint.is_file():
+            gan.load_weights(checkpoint)
+        every.append(Checkpoint(checkpoint))
     done = int(gan.step_counter.numpy())
     # The same batches as an uninterrupted run: skip what the restored updates consumed.
-    ds = make_gan_dataset(ws.x, ws.y, batch_size, seed, n_critic=n_critic).skip(done)
-    gan.fit(ds, epochs=math.ceil(int(steps) / spe), initial_epoch=min(done, int(steps)) // spe, steps_per_epoch=spe,
+    ds = make_gan_dataset(ws.x, ws.y, batch_size, seed, n_critic=gan.n_critic).skip(done)
+    gan.fit(ds, epochs=math.ceil(steps / spe), initial_epoch=min(done, steps) // spe, steps_per_epoch=spe,
             callbacks=every, verbose=verbose, shuffle=False)
-    return gan
 
 
 def _check_settings(**settings) -> None:

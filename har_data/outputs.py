@@ -21,12 +21,13 @@ import errno
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from har_data.atomic import atomic_path, write_text
+from har_data.atomic import write_text
 from har_data.errors import InputError
 
 MANIFEST = ".hargan-manifest.json"
@@ -235,18 +236,45 @@ def claim_dir(out: PathLike, inputs: Sequence[PathLike | None] = (), entries: Se
 
 
 @contextlib.contextmanager
-def output_file(path: PathLike, inputs: Sequence[PathLike | None] = (), *, what: str = "--out") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; it becomes ``path`` on success (recorded in the folder's manifest).
+def output_files(paths: Sequence[PathLike], inputs: Sequence[PathLike | None] = (), *,
+                 what: str = "--out") -> Iterator[list[Path]]:
+    """Yield temporary paths beside ``paths`` (one folder); on success each written one becomes its
+    path, recorded in the folder's manifest; an earlier version of one not written this time goes.
 
-    The folder may hold the user's other files; only a file hargan did not write at ``path`` is refused.
+    The folder may hold the user's other files; only a file hargan did not write at one of ``paths``
+    is refused. Temporary names share one stem per target stem (``.m.<token>.tmp.tflite`` and
+    ``.m.<token>.tmp.json``), so a writer that puts a sidecar beside its main file still works.
     """
-    path = Path(path).expanduser()
-    check_not_input(path, inputs, what)
-    if path.is_dir():
-        raise InputError(f"{what} is a folder; give a file name", path)
-    with _claimed(path.parent):
-        owned = check_replaceable(path.parent, [path.name], whole_folder=False)
-        with _reported(path.parent), atomic_path(path) as tmp:
-            yield tmp
-            if path.name not in owned:
-                write_manifest(path.parent, [*owned, path.name])
+    paths = [Path(p).expanduser() for p in paths]
+    parent = paths[0].parent
+    for path in paths:
+        check_not_input(path, inputs, what)
+        if path.is_dir():
+            raise InputError(f"{what} is a folder; give a file name", path)
+    token = secrets.token_hex(4)
+    tmps = [parent / f".{p.stem}.{token}.tmp{p.suffix}" for p in paths]
+    with _claimed(parent):
+        owned = check_replaceable(parent, [p.name for p in paths], whole_folder=False)
+        try:
+            with _reported(parent):
+                yield tmps
+                written = [(p, t) for p, t in zip(paths, tmps) if t.exists()]
+                write_manifest(parent, [*owned, *(p.name for p, _ in written)])
+                for path, tmp in written:
+                    os.replace(tmp, path)
+                for path, tmp in zip(paths, tmps):
+                    if not tmp.exists() and (path, tmp) not in written and path.name in owned:
+                        path.unlink(missing_ok=True)  # hargan's earlier version would no longer match
+        finally:
+            for tmp in tmps:
+                if tmp.is_dir():
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def output_file(path: PathLike, inputs: Sequence[PathLike | None] = (), *, what: str = "--out") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it becomes ``path`` on success (see :func:`output_files`)."""
+    with output_files([path], inputs, what=what) as (tmp,):
+        yield tmp

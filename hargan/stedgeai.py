@@ -10,8 +10,8 @@ import argparse
 import json
 from typing import Any
 
-from har_data.atomic import write_text
 from har_data.errors import InputError
+from har_data.jsonio import to_jsonable, write_json
 from har_data.outputs import output_dir
 from hargan.config import Range
 from hargan.steps.common import Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir
@@ -75,8 +75,6 @@ def _run_tool(args: argparse.Namespace, model, out, windows_path, log: Log) -> d
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
-    from evaluation.report import to_jsonable
-
     out = out_dir(args.out)
     model = need_file(args.model, "--model")
     windows_path = need_file(args.windows, "--windows")
@@ -88,7 +86,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
         # Paths in the result name the files where they end up, not the staging folder.
         result = json.loads(json.dumps(to_jsonable(result)).replace(json.dumps(str(stage))[1:-1],
                                                                     json.dumps(str(out))[1:-1]))
-        write_text(stage / f"hargan_stedgeai_{args.action}.json", json.dumps(result, indent=2) + "\n")
+        write_json(stage / f"hargan_stedgeai_{args.action}.json", result)
     for key in SHOWN:
         if key in result:
             log(f"  {key}: {result[key]}")
