@@ -14,7 +14,8 @@ from har_data.errors import InputError
 from har_data.jsonio import to_jsonable, write_json
 from har_data.outputs import output_dir
 from hargan.config import Range
-from hargan.steps.common import Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir
+from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir,
+                                 staged)
 
 SHOWN = ("weights_bytes", "activations_bytes", "arena_bytes", "macc", "macs", "acc", "rmse", "cos", "files",
          "report", "source")
@@ -80,9 +81,9 @@ def command(args: argparse.Namespace, log: Log) -> None:
     windows_path = need_file(args.windows, "--windows")
     with output_dir(out, [model, windows_path]) as stage:
         if args.estimate and args.action == "analyze":
-            result = _estimate(args, model, stage, log)
+            result = _estimate(args, model, stage, staged(log, stage, out))
         else:
-            result = _run_tool(args, model, stage, windows_path, log)
+            result = _run_tool(args, model, stage, windows_path, staged(log, stage, out))
         # Paths in the result name the files where they end up, not the staging folder.
         result = json.loads(json.dumps(to_jsonable(result)).replace(json.dumps(str(stage))[1:-1],
                                                                     json.dumps(str(out))[1:-1]))

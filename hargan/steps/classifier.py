@@ -17,7 +17,8 @@ from har_data.jsonio import write_json
 from har_data.outputs import output_dir
 from hargan.config import ClassifierConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import Command, Log, held_out_split, load_windows, need_file, option, out_dir, quiet, seed_of
+from hargan.steps.common import (Command, Log, held_out_split, load_windows, need_file, option, out_dir, quiet, seed_of,
+                                 staged)
 
 if TYPE_CHECKING:
     import keras
@@ -128,7 +129,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
         log(f"train-classifier: {args.windows} -> {out}/model.keras")
         train_and_save_classifier(ws, stage, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
                                   patience=args.patience, learning_rate=args.learning_rate,
-                                  seed=seed_of(args), log=log)
+                                  seed=seed_of(args), log=staged(log, stage, out))
     log(f"wrote {out}/model.keras, history.csv, training.png, confusion_float.png, metrics.json")
 
 

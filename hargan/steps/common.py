@@ -128,6 +128,11 @@ def option(key: str, kind: type = int, allowed: Range | None = None) -> Callable
     return parse
 
 
+def staged(log: Log, stage: Path, out: Path) -> Log:
+    """``log`` that names the output folder where a message names the staging folder it is written in."""
+    return lambda msg: log(str(msg).replace(str(stage), str(out)))
+
+
 def seed_of(args: argparse.Namespace) -> int:
     """--seed when given, else the config's default seed."""
     return getattr(args, "seed", Config.seed)

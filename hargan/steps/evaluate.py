@@ -19,7 +19,7 @@ from har_data.outputs import output_dir
 from hargan.config import ClassifierConfig, EvaluationConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir,
-                                 quiet, seed_of)
+                                 quiet, seed_of, staged)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -210,7 +210,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
         if not syn_path.is_file():
             raise InputError("no windows.npz in the --synthetic folder", syn_path.parent)
     with output_dir(out, [real_path, syn_path, int8_path]) as stage:
-        _evaluate(args, real_path, syn_path, int8_path, stage, log)
+        _evaluate(args, real_path, syn_path, int8_path, stage, staged(log, stage, out))
     log(f"wrote {out}/metrics.json and {out}/report.md")
 
 

@@ -17,7 +17,7 @@ from har_data.outputs import output_dir
 from hargan.config import C_NAME, ExportConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, held_out_split, load_int8, load_windows, need_file,
-                                 option, out_dir, quiet, sensor_spec)
+                                 option, out_dir, quiet, sensor_spec, staged)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,7 +107,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     int8_path = need_file(args.int8, "--int8")
     tv_path = need_file(args.test_vectors, "--test-vectors")
     with output_dir(out, [int8_path, tv_path], shared=True) as stage:  # may be the user's firmware project
-        _export(args, int8_path, tv_path, stage, log)
+        _export(args, int8_path, tv_path, stage, staged(log, stage, out))
     log(f"wrote {out}/")
 
 

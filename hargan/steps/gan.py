@@ -20,7 +20,7 @@ from har_data.outputs import CHECKPOINTS, output_dir
 from hargan.config import GAN_LOSSES, GanConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, load_float_classifier, load_windows, need_file, option, out_dir, quiet,
-                                 seed_of, write_csv_rows)
+                                 seed_of, staged, write_csv_rows)
 
 if TYPE_CHECKING:
     import keras
@@ -158,7 +158,8 @@ def command(args: argparse.Namespace, log: Log) -> None:
         gan = GanConfig(**{k: getattr(args, k) for k in names})
         log(f"train-gan: {args.windows} -> {out}/generator.keras")
         train_and_save_gan(ws, clf, stage, gan, steps=args.steps, init=init, seed=seed_of(args),
-                           label="finetune" if init else "gan", checkpoints=out / CHECKPOINTS, log=log)
+                           label="finetune" if init else "gan", checkpoints=out / CHECKPOINTS,
+                           log=staged(log, stage, out))
     drop_checkpoints(out / CHECKPOINTS, "finetune" if init else "gan")
     log(f"wrote {out}/generator.keras, critic.keras, history.csv, losses.png")
 

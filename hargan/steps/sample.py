@@ -16,7 +16,7 @@ from har_data.outputs import output_dir
 from hargan.config import SamplingConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, load_generator, load_int8, load_windows, need_file,
-                                 option, out_dir, quiet, seed_of, sensor_spec)
+                                 option, out_dir, quiet, seed_of, sensor_spec, staged)
 
 if TYPE_CHECKING:
     import keras
@@ -151,7 +151,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
         log(f"generate: {args.per_class} per class -> {out}")
         sample_and_save(generator, int8, sensor, stage, per_class=args.per_class,
                         min_confidence=args.min_confidence, max_tries=args.max_tries, seed=seed_of(args),
-                        realism=gate, realism_enforce=not args.no_realism_gate, log=log)
+                        realism=gate, realism_enforce=not args.no_realism_gate, log=staged(log, stage, out))
     log(f"wrote {out}/windows.npz and {out}/csv/")
 
 
