@@ -167,3 +167,15 @@ def test_a_damaged_keras_file_is_named_as_damaged_not_missing(tmp_path, damage):
     with pytest.raises(InputError, match=r"model.keras: (damaged|not a) classifier file") as err:
         load_classifier(path)
     assert "File not found" not in str(err.value)
+
+
+@pytest.mark.parametrize("option,value", [("max_gap_s", "x"), ("max_gap_s", float("nan")), ("label", 3),
+                                          ("odr_hz", "fast"), ("max_gap_s", True)])
+def test_a_loader_option_of_the_wrong_type_is_bad_input(tmp_path, option, value):
+    from har_data import load_source
+
+    f = tmp_path / "1_walking" / "log_0.csv"
+    f.parent.mkdir()
+    f.write_text(HEAD.format(cols="acc_x[mg],acc_y[mg],acc_z[mg]") + "1,2,1000\r\n" * 10)
+    with pytest.raises(InputError, match=rf"option {option} of source mems-studio must be"):
+        load_source("mems-studio", f, **{option: value})
