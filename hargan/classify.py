@@ -329,7 +329,9 @@ def command(args, log: Log) -> None:
     out = out_dir(args.out)
     if needs_path(args.source) and not args.path:
         raise InputError(f"--path is required for --source {args.source}")
-    with output_dir(out, [args.path, args.model, args.run]) as stage:
+    # What is read: the logs and the board model (with its record); a run's other folders may hold --out.
+    board = args.model if args.run is None else Path(args.run) / "classifier"
+    with output_dir(out, [args.path, board]) as stage:
         log(f"classify: {args.source} {args.path or ''} with {args.model or args.run} -> {out}")
         classify_logs(args.source, args.path, stage, run=args.run, model=args.model,
                       options=parse_options(args.option), class_map=parse_class_map(args.class_map),
