@@ -112,7 +112,10 @@ class Evaluate(Step):
                          seed=ctx.seed, min_confidence=ctx.cfg.sampling.min_confidence,
                          acceptance={k: sample.get(k) for k in ("acceptance_rate", "acceptance_by_class")},
                          history=ctx.paths.gan_dir / "history.csv", extra=earlier_steps_metrics(ctx), plots=plots,
-                         seconds_before=ctx.seconds(*ctx.run_dir.records), augmentation=ev.augmentation,
+                         seconds_before=ctx.seconds(*ctx.run_dir.records),
+                         # A transfer run's GAN saw every target training window, so the gain at a fraction
+                         # of them would leak the rest; benchmarks/bench_transfer.py measures what it adds.
+                         augmentation=ev.augmentation and not ctx.two_stage,
                          log=ctx.log)
         return {}
 

@@ -126,8 +126,10 @@ class DomainGan(Step):
         from hargan.steps.progress import ProgressLog
 
         g, s = ctx.cfg.gan, settings(ctx)
+        # classifier_accuracy is left out: a class's source and target labels tie in the judge's
+        # probabilities over labels (gan.domains), so the argmax counts a target window as a miss.
         progress = ProgressLog(s.gan_steps, ctx.log, per="step", label="domain gan", spec=".3g",
-                               keys=("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy"))
+                               keys=("critic_loss", "generator_loss", "wasserstein", "classifier_loss"))
         t0 = time.perf_counter()
         model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, load_keras_model(ctx.paths.judge),
                                  ctx.sensor, s, ctx.seed, [progress], latent_dim=g.latent_dim, n_critic=g.n_critic,
