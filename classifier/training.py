@@ -99,6 +99,23 @@ def augmented_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, 
     return ds.map(aug, num_parallel_calls=1, deterministic=True).prefetch(2)
 
 
+def _check_val(x_val: np.ndarray, y_val: np.ndarray, x_train: np.ndarray, num_classes: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    x_val, y_val = _check_xy(x_val, y_val, num_classes, "validation windows")
+    if x_val.shape[1:] != x_train.shape[1:]:
+        raise InputError(f"validation windows are {x_val.shape[1:]}, training windows {x_train.shape[1:]}")
+    return x_val, y_val
+
+
+def _fit_callbacks(monitor: str, patience: int, learning_rate: float) -> list[keras.callbacks.Callback]:
+    """Early stopping that restores the best weights, and halving the learning rate on a plateau."""
+    return [
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, patience // 3),
+                                          min_lr=learning_rate / 64),
+    ]
+
+
 def train_classifier(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -133,9 +150,7 @@ def train_classifier(
     x_train, y_train = _check_xy(x_train, y_train, len(class_names), "training windows")
     has_val = x_val is not None and y_val is not None and len(x_val) > 0
     if has_val:
-        x_val, y_val = _check_xy(x_val, y_val, len(class_names), "validation windows")
-        if x_val.shape[1:] != x_train.shape[1:]:
-            raise InputError(f"validation windows are {x_val.shape[1:]}, training windows {x_train.shape[1:]}")
+        x_val, y_val = _check_val(x_val, y_val, x_train, len(class_names))
     keras.utils.set_random_seed(int(seed))
     model = build_classifier(preset, x_train.shape[1], class_names, full_scale_g, x_train.shape[2], seed=seed)
     model.compile(
@@ -143,13 +158,7 @@ def train_classifier(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    monitor = "val_loss" if has_val else "loss"
-    cbs = [
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=int(patience), restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, int(patience) // 3),
-                                          min_lr=learning_rate / 64),
-        *callbacks,
-    ]
+    cbs = [*_fit_callbacks("val_loss" if has_val else "loss", int(patience), learning_rate), *callbacks]
     fit_data: dict[str, Any]
     if augment:
         fit_data = dict(x=augmented_dataset(x_train, y_train, int(batch_size), int(seed), rotate_deg, gain, noise_mg,

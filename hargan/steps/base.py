@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Iterator
 from har_data.errors import InputError
 from hargan.config import Config
 from hargan.runs import RunDir
-from hargan.steps.common import Log, load_int8, load_keras_model, load_windows
+from hargan.steps.common import Log, load_int8, load_float_classifier, load_windows
 
 if TYPE_CHECKING:
     import keras
@@ -91,7 +91,7 @@ class RunContext:
     @cached_property
     def classifier(self) -> "keras.Model":
         """The float ST classifier."""
-        return load_keras_model(self.paths.classifier)
+        return load_float_classifier(self.paths.classifier)
 
     @cached_property
     def int8(self) -> "Int8Classifier":

@@ -8,12 +8,12 @@ domains plus the judge-accepted synthetic target windows, :mod:`hargan.steps.tra
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from har_data.atomic import atomic_path, write_text
+from har_data.atomic import atomic_path
+from har_data.jsonio import write_json
 from hargan.config import ClassifierConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import Command, Log, held_out_split, load_windows, need_file, out_dir, quiet, seed_of
@@ -46,16 +46,21 @@ def train_and_save_classifier(ws: "WindowSet", out: Path, *, preset: str, epochs
     split, held = held_out_split(ws)
     ev = evaluate_classifier(model, held.x, held.y, ws.class_names)
     save_classifier(model, out / "model.keras")
-    plot_training_curves(out / "history.csv", out / "training.png", title=f"ST classifier ({preset}) training")
+    plot_training_curves(out / "history.csv", out / "training.png", title=f"ST classifier ({preset}) training",
+                         panels=CURVES)
     plot_confusion_matrix(ev["confusion"], ws.class_names, out / "confusion_float.png",
                           title=f"float classifier, {split} split (accuracy {ev['accuracy']:.3f})")
     metrics = {"preset": preset, "float_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
                "eval_split": split, "epochs_run": epochs_run, "params": int(model.count_params()),
                "train_seconds": round(seconds, 2)}
-    write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    write_json(out / "metrics.json", metrics)
     log(f"  float classifier: {split} accuracy {metrics['float_accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f} "
         f"({metrics['params']} parameters, {epochs_run} epochs, {seconds:.0f} s)")
     return model, metrics
+
+
+CURVES = (("loss", ("loss", "val_loss")), ("accuracy", ("accuracy", "val_accuracy")))
+"""training.png's panels."""
 
 
 class TrainClassifier(Step):

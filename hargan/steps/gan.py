@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hargan.config import GAN_LOSSES, GanConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, load_keras_model, load_windows, need_file, out_dir, quiet, seed_of,
+from hargan.steps.common import (Command, Log, load_float_classifier, load_windows, need_file, out_dir, quiet, seed_of,
                                  write_csv_rows)
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     clf_path = need_file(args.classifier, "--classifier")
     init = need_file(args.init, "--init")
     ws = load_windows(windows_path)
-    clf = load_keras_model(clf_path) if clf_path else None
+    clf = load_float_classifier(clf_path) if clf_path else None
     names = {f.name for f in dataclasses.fields(GanConfig)} & set(vars(args))
     gan = GanConfig(**{k: getattr(args, k) for k in names})
     log(f"train-gan: {args.windows} -> {out}/generator.keras")
