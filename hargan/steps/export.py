@@ -41,7 +41,8 @@ def write_firmware(int8: "Int8Classifier", class_names: Sequence[str], sensor: "
     ``test_windows``: mg windows as the sensor reports them, before any filter (:func:`raw_test_windows`).
     ``replace_dir``: ``out`` is replaced as a whole (the run directory's firmware/, so files of an
     older export name do not linger); otherwise the files are moved into ``out`` one by one
-    (each atomically), leaving anything else in it alone (``hargan export --out`` into a project).
+    (each atomically), leaving anything else in it alone (``hargan export --out`` into a project;
+    the README is then ``<name>_README.md``).
     """
     import firmware_export
 
@@ -56,9 +57,11 @@ def write_firmware(int8: "Int8Classifier", class_names: Sequence[str], sensor: "
         with tempfile.TemporaryDirectory(prefix=".hargan-export.", dir=out) as tmp:
             made = firmware_export.export_firmware(int8, list(class_names), sensor, Path(tmp) / "fw", **kwargs)
             files = []
-            for f in made:
-                os.replace(f, out / Path(f).name)
-                files.append(out / Path(f).name)
+            for f in map(Path, made):
+                # A project has a README.md of its own: ours goes in under the export's name.
+                dest = out / (f"{name}_README.md" if f.name == "README.md" else f.name)
+                os.replace(f, dest)
+                files.append(dest)
     log(f"  firmware: {', '.join(f.name for f in files)}")
     return files
 
