@@ -1,5 +1,10 @@
 """gan: conditional WGAN-GP with ST-classifier feedback, validated sampling, evaluation and report."""
 
+# Before anything imports TensorFlow: XLA reads its persistent-cache flag once.
+from gan import compile_cache
+
+compile_cache.enable()
+
 # models, training and sampling (GAN developer)
 from gan.callbacks import SamplePlotCallback, StopAtStep, plot_generated
 from gan.data import make_gan_dataset

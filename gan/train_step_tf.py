@@ -21,6 +21,60 @@ def _seed(gan, step, k: int):
     return tf.stack([first, tf.cast(step, tf.int64)])
 
 
+def _critic_update(gan, x_real, labels, x_fake, alpha, global_b, replicas):
+    """One critic update on one sub-batch; returns its (loss, gradient penalty, Wasserstein) sums."""
+    b = x_real.shape[0] if x_real.shape[0] is not None else tf.shape(x_real)[0]
+    x_hat = losses.interpolate(x_real, x_fake, alpha)
+    with tf.GradientTape() as tape:
+        d = gan.critic([tf.concat([x_real, x_fake], 0), tf.concat([labels, labels], 0)], training=True)
+        d_real, d_fake = d[:b], d[b:]
+        # The penalty's input gradient only over the interpolates (rows are independent: no BatchNorm),
+        # so the double backward pass runs on b rows, not on all 3b.
+        with tf.GradientTape() as gp_tape:
+            gp_tape.watch(x_hat)
+            d_hat = gan.critic([x_hat, labels], training=True)
+        # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
+        grads_hat = gp_tape.gradient(d_hat, x_hat) * gan.gp_input_scale
+        gp = losses.gradient_penalty(grads_hat)
+        total = losses.critic_total(d_real, d_fake, gp, gan.loss_kind, gan.gp_weight, gan.drift_weight)
+        c_loss = losses.average(total, global_b)
+    c_grads = tape.gradient(c_loss, gan.critic.trainable_variables)
+    gan.c_optimizer.apply_gradients(zip(c_grads, gan.critic.trainable_variables))
+    w = losses.average(-losses.critic_loss(d_real, d_fake, "wasserstein"), global_b)
+    return (tf.cast(c_loss * replicas, tf.float32), tf.cast(losses.average(gp, global_b) * replicas, tf.float32),
+            tf.cast(w * replicas, tf.float32))
+
+
+def _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas):
+    """The ``n_critic`` critic updates; returns the sums of their losses, penalties and Wasserstein estimates.
+
+    Without XLA they run as a ``tf.while_loop`` over one traced update: tracing (the first step's
+    cost without XLA) covers one critic update instead of ``n_critic`` copies, and the loop runs as
+    fast as the copies (benchmarks/profile_train_step.py). Unrolled instead: under XLA (XLA:CPU ran
+    the loop about 3x slower than the copies; a persistent compilation cache, :mod:`gan.compile_cache`,
+    cuts its compile instead) and under a ``tf.distribute`` strategy (the optimizer's cross-replica
+    ``merge_call`` cannot run inside a while loop).
+    """
+    n = gan.n_critic
+
+    def stack(t):  # (n * b, ...) -> (n, b, ...): sub-batch i is stack(t)[i]
+        return tf.reshape(t, tf.concat([[n, b], tf.shape(t)[1:]], 0))
+
+    xs, ys, fs, alphas = stack(x), stack(y), stack(fake_all), stack(alpha_all)
+
+    def body(i, c_sum, gp_sum, w_sum):
+        c, g, w = _critic_update(gan, xs[i], ys[i], fs[i], alphas[i], global_b, replicas)
+        return i + 1, c_sum + c, gp_sum + g, w_sum + w
+
+    carry = (0, tf.constant(0.0), tf.constant(0.0), tf.constant(0.0))
+    if n == 1 or gan.jit_compile or tf.distribute.has_strategy():
+        for _ in range(n):
+            carry = body(*carry)
+    else:
+        carry = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *carry[1:]))
+    return carry[1:]
+
+
 def train_step(gan, data) -> dict:
     """``n_critic`` critic updates + one generator update on one dataset element; returns the logs."""
     x, y = data[0], data[1]
@@ -40,29 +94,7 @@ def train_step(gan, data) -> dict:
     alpha_shape = tf.concat([[n * b], tf.ones([len(x.shape) - 1], tf.int32)], axis=0)
     alpha_all = tf.random.stateless_uniform(alpha_shape, seed=_seed(gan, step, 1))
 
-    c_loss_sum = gp_sum = w_sum = 0.0
-    for i in range(n):
-        x_real, labels = x[i * b:(i + 1) * b], y[i * b:(i + 1) * b]
-        x_fake = fake_all[i * b:(i + 1) * b]
-        x_hat = losses.interpolate(x_real, x_fake, alpha_all[i * b:(i + 1) * b])
-        with tf.GradientTape() as tape:
-            d = gan.critic([tf.concat([x_real, x_fake], 0), tf.concat([labels, labels], 0)], training=True)
-            d_real, d_fake = d[:b], d[b:]
-            # The penalty's input gradient only over the interpolates (rows are independent: no BatchNorm),
-            # so the double backward pass runs on b rows, not on all 3b.
-            with tf.GradientTape() as gp_tape:
-                gp_tape.watch(x_hat)
-                d_hat = gan.critic([x_hat, labels], training=True)
-            # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
-            grads_hat = gp_tape.gradient(d_hat, x_hat) * gan.gp_input_scale
-            gp = losses.gradient_penalty(grads_hat)
-            total = losses.critic_total(d_real, d_fake, gp, kind, gan.gp_weight, gan.drift_weight)
-            c_loss = losses.average(total, global_b)
-        c_grads = tape.gradient(c_loss, gan.critic.trainable_variables)
-        gan.c_optimizer.apply_gradients(zip(c_grads, gan.critic.trainable_variables))
-        c_loss_sum += c_loss * replicas
-        gp_sum += losses.average(gp, global_b) * replicas
-        w_sum += losses.average(-losses.critic_loss(d_real, d_fake, "wasserstein"), global_b) * replicas
+    c_loss_sum, gp_sum, w_sum = _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas)
 
     # Generator update.
     labels = y[:b]

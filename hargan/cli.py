@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="tiny GAN and few epochs: a smoke run in under 3 minutes")
     p.add_argument("--force", action="store_true", help="re-run every step even if unchanged")
     _common(p)
-    p.set_defaults(handler=cmd_demo)
+    p.set_defaults(handler=cmd_demo, trains_gan=True)
 
     # run ----------------------------------------------------------------------
     p = add("run", "the whole flow from a TOML or JSON config file",
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print-config", action="store_true",
                    help="print the resolved configuration (defaults filled in) as TOML and exit")
     _common(p)
-    p.set_defaults(handler=cmd_run)
+    p.set_defaults(handler=cmd_run, trains_gan=True)
 
     # prepare ------------------------------------------------------------------
     p = add("prepare", "read real logs and cut them into labelled windows in the sensor's format",
@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="adversarial loss (default: wasserstein)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
     _common(p)
-    p.set_defaults(handler=pipeline_step("train_gan"))
+    p.set_defaults(handler=pipeline_step("train_gan"), trains_gan=True)
 
     # generate ------------------------------------------------------------------
     p = add("generate", "generate windows and keep those the int8 classifier accepts (validated sampling)",
@@ -448,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError("no command given (see 'hargan --help')")
         with _NativeStderrFilter(enabled=not debug and not os.environ.get("HARGAN_NATIVE_LOGS")), \
                 _quiet_python_logs(enabled=not debug):
+            if getattr(args, "trains_gan", False):
+                import gan  # noqa: F401 - first, before TensorFlow loads: turns on the XLA compile cache
             return int(handler(args) or 0)
     except UsageError as exc:
         _error(str(exc))
