@@ -117,7 +117,7 @@ def main(argv=None) -> int:
 
     from classifier import (DEFAULT_PRESET, Int8Classifier, evaluate_classifier, quantize_int8, train_classifier,
                             train_on_windows)
-    from gan.evaluation import discriminative_score, int8_acceptance
+    from evaluation.scores import discriminative_score, int8_acceptance
     from gan.sampling import sample_validated
     from gan.training import train_gan
     from har_data.atomic import write_text

@@ -348,7 +348,7 @@ class Evaluator:
         """int8 acceptance of generated windows, and int8 validation windows/s (LiteRT, >= 8192 windows)."""
         import numpy as np
 
-        from gan.evaluation import int8_acceptance
+        from evaluation.scores import int8_acceptance
 
         xq = self.sensor.quantize_mg(x)
         rate, by_class = int8_acceptance(self.int8, xq, y, self.names)

@@ -328,7 +328,7 @@ def train_gan_files(ws: "WindowSet", classifier_model: "keras.Model | None", out
     _save_keras(model.generator, out_dir / "generator.keras")
     _save_keras(model.critic, out_dir / "critic.keras")
     _write_csv_rows(out_dir / "history.csv", progress.rows)
-    from gan.plots import plot_training_curves
+    from evaluation.plots import plot_training_curves
 
     plot_training_curves(out_dir / "history.csv", out_dir / "losses.png", title=f"GAN training ({label})")
     last = progress.rows[-1] if progress.rows else {}
@@ -451,8 +451,8 @@ def evaluate_files(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray", 
     """Score synthetic vs real windows (averaged over ``seeds``), then write metrics.json, report.md and the
     PNG plots into ``out_dir``. ``extra`` holds the other steps' figures (classifier, timing, ...);
     ``seconds_before`` (the earlier steps' time) makes ``timing.total_seconds`` include this evaluation."""
-    from gan.evaluation import evaluate_synthetic
-    from gan.report import write_report
+    from evaluation.scores import evaluate_synthetic
+    from evaluation.report import write_report
 
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -460,7 +460,7 @@ def evaluate_files(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray", 
     if not augmentation:
         import dataclasses
 
-        from gan.evaluation import FULL, QUICK
+        from evaluation.scores import FULL, QUICK
 
         settings = dataclasses.replace(QUICK if quick else FULL, augment_percents=())
     runs = []
@@ -1030,7 +1030,7 @@ def cmd_stedgeai(args, log: Log = print) -> None:
         else:
             log(f"stedgeai {args.action}: {model} -> {out}")
             result = getattr(tool, args.action)(model, out, **common)
-    from gan.report import to_jsonable
+    from evaluation.report import to_jsonable
 
     write_text(out / f"hargan_stedgeai_{args.action}.json", json.dumps(to_jsonable(result), indent=2) + "\n")
     for key in ("weights_bytes", "activations_bytes", "arena_bytes", "macc", "macs", "acc", "rmse", "cos", "files",

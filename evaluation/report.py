@@ -248,7 +248,7 @@ def write_report(metrics: Mapping[str, Any], out_dir: str | os.PathLike,
     """Write ``out_dir/metrics.json`` and ``out_dir/report.md`` (atomically); returns their paths.
 
     ``metrics`` may be nested or use dotted names. ``figures`` maps names to PNG paths; by
-    default the ``"figures"`` entry of ``metrics["gan"]`` (as :func:`gan.evaluation.evaluate_synthetic`
+    default the ``"figures"`` entry of ``metrics["gan"]`` (as :func:`evaluation.scores.evaluate_synthetic`
     returns it) is used. PNGs outside ``out_dir`` are copied beside report.md; links are relative.
     metrics.json gets the figures as ``{"figures": {name: relative path}}`` instead of inside ``gan``.
     """

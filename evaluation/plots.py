@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from gan import metrics as M
+from evaluation import metrics as M
 from har_data.atomic import atomic_path
 
 HISTORY_PANELS = (
