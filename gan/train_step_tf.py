@@ -12,6 +12,8 @@ import tensorflow as tf
 
 from gan import losses
 
+CRITIC_LOOP = True  # False: always unroll the critic updates (tests compare the two)
+
 
 def _seed(gan, step, k: int):
     """A stateless-RNG seed, distinct per (run seed, replica, step, draw k)."""
@@ -67,11 +69,11 @@ def _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas):
         return i + 1, c_sum + c, gp_sum + g, w_sum + w
 
     carry = (0, tf.constant(0.0), tf.constant(0.0), tf.constant(0.0))
-    if n == 1 or gan.jit_compile or tf.distribute.has_strategy():
+    if not CRITIC_LOOP or n == 1 or gan.jit_compile or tf.distribute.has_strategy():
         for _ in range(n):
             carry = body(*carry)
     else:
-        carry = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *carry[1:]))
+        carry = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *carry[1:]), parallel_iterations=1)
     return carry[1:]
 
 
