@@ -636,12 +636,12 @@ def main(argv=None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     if argv and argv[0] == "--render":  # print the tables of a saved run again (and refresh its markdown)
-        from har_data.atomic import write_text
+        from har_data.jsonio import write_json
 
         path = Path(argv[1]) if len(argv) > 1 else OUT
         out = json.loads(path.read_text(encoding="utf-8"))
         out.update(report(out))
-        write_text(path, json.dumps(out, indent=2, default=float) + "\n")
+        write_json(path, out)
         return 0
     args = parse_args(argv)
     t_all = time.perf_counter()
@@ -666,9 +666,9 @@ def main(argv=None) -> int:
            "data": meta, "machine": machine, "configurations": rows}
     out.update(report(out))
     out["total_s"] = round(time.perf_counter() - t_all, 1)
-    from har_data.atomic import write_text
+    from har_data.jsonio import write_json
 
-    write_text(args.out, json.dumps(out, indent=2, default=float) + "\n")
+    write_json(args.out, out)
     print(f"wrote {args.out} ({out['total_s']} s in all)")
     return 0 if all(r["status"] != "failed" for r in rows) else 1
 

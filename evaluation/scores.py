@@ -26,7 +26,6 @@ figures, all on the *real test split* (``WindowSet.subset("test")``, split by re
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import time
@@ -112,14 +111,11 @@ def _fit_and_score(x: np.ndarray, y: np.ndarray, real: WindowSet, val: WindowSet
                    seed: int, settings: EvalSettings, full_scale_g: float) -> tuple[dict, Any]:
     from classifier import evaluate_classifier, train_classifier
 
-    extra = {}
-    if "augment" in inspect.signature(train_classifier).parameters:
-        extra["augment"] = settings.classic_augment
     model = train_classifier(
         x, y, real.class_names,
         x_val=val.x if len(val) else None, y_val=val.y if len(val) else None,
         preset=preset, full_scale_g=full_scale_g, epochs=settings.epochs, batch_size=settings.batch_size,
-        patience=settings.patience, seed=seed, verbose=0, **extra,
+        patience=settings.patience, seed=seed, verbose=0, augment=settings.classic_augment,
     )
     result = evaluate_classifier(model, test.x, test.y, real.class_names)
     epochs_run = len(getattr(getattr(model, "history", None), "history", {}).get("loss", []))

@@ -155,8 +155,13 @@ class SyntheticSet:
         return written
 
 
+DEFAULT_MAX_TRIES = 20
+"""Generation rounds before a class still short of ``per_class`` raises (hargan's [sampling] agrees)."""
+
+
 def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int, min_confidence: float = 0.5,
-                     seed: int = 0, batch: int = 4096, max_tries: int = 10, verbose: bool = False) -> SyntheticSet:
+                     seed: int = 0, batch: int = 4096, max_tries: int = DEFAULT_MAX_TRIES,
+                     verbose: bool = False) -> SyntheticSet:
     """Generate until the int8 classifier has accepted ``per_class`` windows of every class.
 
     Each round generates, for every class still short, about what its acceptance so far says is

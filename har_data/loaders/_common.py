@@ -84,3 +84,53 @@ def max_nan_run(missing: np.ndarray) -> tuple[int, int]:
         return 0, -1
     k = int(np.argmax(ends - starts))
     return int(ends[k] - starts[k]), int(starts[k])
+
+
+# hargan's own header line, written before the column header of every log hargan writes:
+#   # hargan: sensor=<NAME> full_scale_g=<G> odr_hz=<HZ> [more key=value]
+HARGAN_HEADER_PREFIX = "# hargan:"
+_HEADER_KEY_ORDER = ("sensor", "full_scale_g", "odr_hz")
+
+
+def format_hargan_header(fields: dict) -> str:
+    """The ``# hargan: key=value ...`` line (no line end); sensor, full_scale_g, odr_hz come first."""
+    keys = [k for k in _HEADER_KEY_ORDER if k in fields] + [k for k in fields if k not in _HEADER_KEY_ORDER]
+    parts = []
+    for k in keys:
+        v = fields[k]
+        if v is None:
+            continue
+        text = f"{v:g}" if isinstance(v, float) else str(v)
+        if not text or any(c.isspace() or c == "=" for c in str(k) + text):
+            raise InputError(f"hargan header value {k}={text!r}: keys and values must be non-empty, "
+                             "without spaces or '='")
+        parts.append(f"{k}={text}")
+    return " ".join([HARGAN_HEADER_PREFIX] + parts)
+
+
+def parse_hargan_header(line: str, path: str | os.PathLike | None = None, line_no: int | None = None) -> dict | None:
+    """``{key: value}`` from a ``# hargan: ...`` line (None for any other line).
+
+    ``odr_hz`` and ``full_scale_g`` become numbers (an invalid one is an error naming the line);
+    other values stay strings.
+    """
+    text = line.strip()
+    if not text.lower().startswith(HARGAN_HEADER_PREFIX):
+        return None
+    out: dict = {}
+    for tok in text[len(HARGAN_HEADER_PREFIX):].split():
+        key, eq, value = tok.partition("=")
+        if not eq or not key or not value:
+            raise InputError(f"bad hargan header item {tok!r}: expected key=value", path, line_no)
+        out[key] = value
+    for key in ("odr_hz", "full_scale_g"):
+        if key in out:
+            try:
+                num = float(out[key])
+            except ValueError:
+                num = float("nan")
+            if not (np.isfinite(num) and num > 0):
+                raise InputError(f"bad hargan header value {key}={out[key]!r}: expected a positive number",
+                                 path, line_no)
+            out[key] = num
+    return out

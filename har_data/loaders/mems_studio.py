@@ -10,7 +10,8 @@ Format, as MEMS Studio writes it (and as ``write_mems_studio_csv`` writes it)::
 
 Lines end with CRLF. The unit comes from the header: ``[mg]``, ``[g]`` or ``[m/s^2]``;
 samples are converted to mg. An extra time column (``time[s]``, ``Time [ms]``, ...) is
-tolerated and gives the output data rate; without one, ``odr_hz`` (default 26 Hz) is used.
+tolerated and gives the output data rate; without one, ``odr_hz`` is used, else the ``odr_hz``
+of hargan's own comment line ``# hargan: sensor=.. full_scale_g=.. odr_hz=..``, else 26 Hz.
 Other extra columns (gyroscope, ...) are ignored. A folder is read as a tree
 ``<id>_<activity>/*.csv`` whose folder names give the labels (``0_stationary`` -> ``stationary``).
 """
@@ -21,6 +22,7 @@ import io
 import math
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,8 @@ import pandas as pd
 
 from har_data.atomic import atomic_path
 from har_data.errors import InputError
-from har_data.loaders._common import Recordings, existing_path, fill_short_gaps, max_nan_run
+from har_data.loaders._common import (Recordings, existing_path, fill_short_gaps, max_nan_run,
+                                      parse_hargan_header)
 from har_data.recording import G_TO_MG, MS2_TO_MG, Recording
 
 UNIT_TO_MG = {"mg": 1.0, "g": G_TO_MG, "m/s^2": MS2_TO_MG}
@@ -40,8 +43,21 @@ STANDARD_ODRS = (1.6, 3.125, 6.25, 10.0, 12.5, 20.0, 25.0, 26.0, 50.0, 52.0, 100
                  400.0, 416.0, 800.0, 833.0, 1600.0, 1666.0, 3332.0, 6664.0)
 DEFAULT_COMMENT = "hargan accelerometer log"
 DEFAULT_MAX_GAP_S = 0.2
+DEFAULT_ODR_HZ = 26.0
 
 _FOLDER = re.compile(r"^(\d+)_(.+)$")
+
+
+@dataclass(frozen=True)
+class TableFormat:
+    """How one text format lays out its samples (MEMS Studio CSV, ST datalog .txt)."""
+
+    sep: str
+    sep_name: str
+    header_example: str
+
+
+CSV_FORMAT = TableFormat(",", "comma-separated", "acc_x[mg],acc_y[mg],acc_z[mg]")
 _COLUMN = re.compile(r"^\s*(?P<name>[^\[\]]*?)\s*(?:\[(?P<unit>[^\]]*)\])?\s*$")
 _ACC = re.compile(r"^(?:acc(?:el(?:eration|erometer)?)?|a)[\s_\-]*(?P<axis>[xyz])$", re.I)
 _TIME = re.compile(r"^(?:time(?:stamp)?|t)$", re.I)
@@ -57,12 +73,12 @@ def _label_from_folder(path: Path) -> str | None:
     return m.group(2) if m else None
 
 
-def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: float = 26.0,
+def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: float | None = None,
                      max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recordings:
     """Load one MEMS Studio CSV log or a folder tree ``<id>_<activity>/*.csv`` -> Recordings in mg.
 
     ``label`` overrides the activity taken from the folder name; ``odr_hz`` is used when a file
-    has no time column. Empty / NaN values are interpolated over at most ``max_gap_s``; a longer
+    has no time column (else hargan's ``# hargan: ... odr_hz=..`` comment line, else 26 Hz). Empty / NaN values are interpolated over at most ``max_gap_s``; a longer
     gap is an error naming the file and line.
     """
     p = existing_path(path, "MEMS Studio logs")
@@ -86,9 +102,9 @@ def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: 
     return recs
 
 
-def _parse_header(path: Path, line_no: int, header: str):
+def _parse_header(path: Path, line_no: int, header: str, fmt: TableFormat = CSV_FORMAT):
     """-> (n_columns, acc column indices x/y/z, factors to mg, unit names, time column index or None, time factor)."""
-    fields = header.split(",")
+    fields = header.split(fmt.sep)
     parsed = []
     for f in fields:
         m = _COLUMN.match(f)
@@ -102,8 +118,8 @@ def _parse_header(path: Path, line_no: int, header: str):
     except ValueError:
         numeric = False
     if numeric:
-        raise InputError("header line missing: expected e.g. acc_x[mg],acc_y[mg],acc_z[mg] after the comment "
-                         "and blank line", path, line_no)
+        raise InputError(f"header line missing: expected e.g. {fmt.header_example} before the samples",
+                         path, line_no)
     time_col = next((i for i, (n, _) in enumerate(parsed) if _TIME.match(n)), None)
     axes: dict[str, int] = {}
     for i, (n, _) in enumerate(parsed):
@@ -116,7 +132,7 @@ def _parse_header(path: Path, line_no: int, header: str):
         rest = [i for i in range(len(parsed)) if i != time_col]
         if len(rest) != 3:
             raise InputError(f"cannot find the acceleration columns in header {header.strip()!r}; "
-                             "expected acc_x[unit],acc_y[unit],acc_z[unit] (plus an optional time column)",
+                             f"expected e.g. {fmt.header_example} (plus an optional time column)",
                              path, line_no)
         acc_cols = rest
     factors, units = [], []
@@ -141,23 +157,26 @@ def _parse_header(path: Path, line_no: int, header: str):
     return len(fields), acc_cols, np.array(factors), units, time_col, time_factor
 
 
-def _scan(path: Path, lines: list[str], first_line_no: int, ncols: int, used: list[int], names: list[str]) -> None:
-    """Find the first bad data line (wrong field count or non-numeric field) and raise on it."""
+def _scan(path: Path, lines: list[str], first_line_no: int, ncols: int, used: list[int], names: list[str],
+          fmt: TableFormat = CSV_FORMAT) -> None:
+    """Find the first bad data line (wrong field count, non-numeric or infinite field) and raise on it."""
     for k, line in enumerate(lines):
         line_no = first_line_no + k
-        fields = line.split(",") if line.strip() else []
+        fields = line.split(fmt.sep) if line.strip() else []
         if len(fields) != ncols:
             what = "blank line" if not fields else f"{len(fields)} fields"
-            raise InputError(f"wrong column count: expected {ncols} comma-separated fields, found {what}",
+            raise InputError(f"wrong column count: expected {ncols} {fmt.sep_name} fields, found {what}",
                              path, line_no)
         for i in used:
             v = fields[i].strip()
             if v == "" or v.lower() == "nan":
                 continue
             try:
-                float(v)
+                num = float(v)
             except ValueError:
                 raise InputError(f"non-numeric field {v!r} in column {names[i]!r}", path, line_no) from None
+            if math.isinf(num):
+                raise InputError(f"infinite value {v!r} in column {names[i]!r}", path, line_no)
 
 
 def _snap_odr(odr: float) -> float:
@@ -167,22 +186,95 @@ def _snap_odr(odr: float) -> float:
     return round(odr, 2)
 
 
-def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26.0,
+def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float | None = None,
                          max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recording:
     """Read one MEMS Studio CSV log into a Recording (mg); errors name the file and line."""
-    path = Path(path)
+    return read_accel_table(path, label, CSV_FORMAT, odr_hz=odr_hz, max_gap_s=max_gap_s)
+
+
+def _read_lines(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError("not a text file (cannot decode as UTF-8)", path) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
-    lines = text.splitlines()
+    return text.splitlines()
+
+
+def _hargan_header(path: Path, lines: list[str], header_index: int) -> dict:
+    """The ``# hargan: ...`` line among the comment lines before the column header ({} when none)."""
+    for i in range(header_index):
+        found = parse_hargan_header(lines[i], path, i + 1)
+        if found is not None:
+            return found
+    return {}
+
+
+def _read_values(path: Path, data: list[str], first: int, ncols: int, used: list[int], names: list[str],
+                 fmt: TableFormat) -> np.ndarray:
+    """The used columns of the data lines as float64 (NaN for empty fields); bad lines raise."""
+    try:
+        df = pd.read_csv(io.StringIO("\n".join(data)), header=None, names=list(range(ncols)), usecols=used,
+                         sep=fmt.sep, engine="c", dtype=np.float64, skip_blank_lines=False)
+        values = df[used].to_numpy(dtype=np.float64)
+    except (ValueError, pd.errors.ParserError):
+        _scan(path, data, first, ncols, used, names, fmt)
+        raise InputError("cannot parse the samples", path) from None
+    # pandas ignores extra fields when it reads only some columns: count the separators
+    if len(values) != len(data) or sum(ln.count(fmt.sep) for ln in data) != (ncols - 1) * len(data):
+        _scan(path, data, first, ncols, used, names, fmt)
+    if np.isnan(values).any():
+        # Empty fields are missing values, but a short line also reads as NaN: tell them apart.
+        for i in np.flatnonzero(np.isnan(values).any(axis=1)):
+            if len(data[i].split(fmt.sep)) != ncols:
+                _scan(path, [data[i]], first + int(i), ncols, used, names, fmt)
+    if np.isinf(values).any():
+        k = int(np.flatnonzero(np.isinf(values).any(axis=1))[0])
+        _scan(path, [data[k]], first + k, ncols, used, names, fmt)
+    return values
+
+
+def _rate(path: Path, t: np.ndarray | None, first: int, odr_hz: float | None, header: dict) -> tuple[float, str]:
+    """Output data rate and where it came from: time column, then ``odr_hz``, then hargan's header, then 26 Hz."""
+    if t is not None:
+        ok = ~np.isnan(t)
+        dt = np.diff(t[ok])
+        if len(dt):
+            if np.any(dt <= 0):
+                k = int(np.flatnonzero(ok)[int(np.argmax(dt <= 0)) + 1])
+                raise InputError("time column does not increase", path, first + k)
+            return _snap_odr(1.0 / float(np.median(dt))), "time column"
+    if odr_hz is not None:
+        odr, origin = odr_hz, "option"
+    elif "odr_hz" in header:
+        odr, origin = header["odr_hz"], "hargan header"
+    else:
+        odr, origin = DEFAULT_ODR_HZ, "default"
+    try:
+        ok_rate = float(odr) > 0 and math.isfinite(float(odr))
+    except (TypeError, ValueError):
+        ok_rate = False
+    if not ok_rate:
+        raise InputError(f"invalid output data rate {odr!r} Hz", path)
+    return float(odr), origin
+
+
+def read_accel_table(path: str | os.PathLike, label: str, fmt: TableFormat, odr_hz: float | None = None,
+                     max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recording:
+    """Read one delimited accelerometer log (comment lines, ``name[unit]`` header, samples) into mg.
+
+    The rate comes from a time column when there is one, else ``odr_hz``, else the ``odr_hz`` of
+    hargan's ``# hargan:`` comment line, else 26 Hz (``meta['odr_from']`` says which).
+    """
+    path = Path(path)
+    lines = _read_lines(path)
     h = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), None)
     if h is None:
-        raise InputError("no header and no data (expected a header such as acc_x[mg],acc_y[mg],acc_z[mg])", path)
-    ncols, acc_cols, factors, units, time_col, time_factor = _parse_header(path, h + 1, lines[h])
-    names = [_COLUMN.match(f).group("name") for f in lines[h].split(",")]
+        raise InputError(f"no header and no data (expected a header such as {fmt.header_example})", path)
+    header = _hargan_header(path, lines, h)
+    ncols, acc_cols, factors, units, time_col, time_factor = _parse_header(path, h + 1, lines[h], fmt)
+    names = [_COLUMN.match(f).group("name") for f in lines[h].split(fmt.sep)]
     data = lines[h + 1:]
     while data and not data[-1].strip():
         data.pop()
@@ -190,40 +282,12 @@ def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26
         raise InputError("no samples after the header", path, h + 1)
     first = h + 2  # line number of data[0]
     used = acc_cols + ([time_col] if time_col is not None else [])
-    try:
-        df = pd.read_csv(io.StringIO("\n".join(data)), header=None, names=list(range(ncols)), usecols=used,
-                         sep=",", engine="c", dtype=np.float64, skip_blank_lines=False)
-        values = df[used].to_numpy(dtype=np.float64)
-    except (ValueError, pd.errors.ParserError):
-        _scan(path, data, first, ncols, used, names)
-        raise InputError("cannot parse the samples", path) from None
-    # pandas ignores extra fields when it reads only some columns: count the separators
-    if len(values) != len(data) or sum(ln.count(",") for ln in data) != (ncols - 1) * len(data):
-        _scan(path, data, first, ncols, used, names)
-    order = [used.index(c) for c in acc_cols]
-    acc = values[:, order]
-    if np.isnan(values).any():
-        # Empty fields are missing values, but a short line also reads as NaN: tell them apart.
-        bad = np.flatnonzero(np.isnan(values).any(axis=1))
-        for i in bad:
-            if len(data[i].split(",")) != ncols:
-                _scan(path, [data[i]], first + int(i), ncols, used, names)
-    # output data rate
-    odr = float(odr_hz)
-    if time_col is not None:
-        t = values[:, used.index(time_col)] * time_factor
-        ok = ~np.isnan(t)
-        dt = np.diff(t[ok])
-        if len(dt):
-            if np.any(dt <= 0):
-                k = int(np.flatnonzero(ok)[int(np.argmax(dt <= 0)) + 1])
-                raise InputError("time column does not increase", path, first + k)
-            odr = _snap_odr(1.0 / float(np.median(dt)))
-    if not (odr > 0 and math.isfinite(odr)):
-        raise InputError(f"invalid output data rate {odr_hz!r} Hz", path)
+    values = _read_values(path, data, first, ncols, used, names, fmt)
+    acc = values[:, [used.index(c) for c in acc_cols]]
+    t = values[:, used.index(time_col)] * time_factor if time_col is not None else None
+    odr, odr_from = _rate(path, t, first, odr_hz, header)
     max_gap = int(round(max_gap_s * odr))
-    missing = np.isnan(acc).any(axis=1)
-    run, start = max_nan_run(missing)
+    run, start = max_nan_run(np.isnan(acc).any(axis=1))
     if run > max_gap:
         raise InputError(f"NaN gap too long: {run} missing samples ({run / odr:.2f} s) where at most "
                          f"{max_gap_s:g} s ({max_gap} samples) is interpolated", path, first + start)
@@ -233,9 +297,11 @@ def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float = 26
     s, e, filled = pieces[0]
     samples = filled * factors[None, :]
     unit = units[0] if len(set(units)) == 1 else "mixed"
-    return Recording(samples.astype(np.float32), odr, str(label), str(path), None,
-                     {"original_unit": unit, "full_scale_g": None, "gravity": True, "segment": 0,
-                      "first_line": first + s})
+    meta = {"original_unit": unit, "full_scale_g": header.get("full_scale_g"), "gravity": True, "segment": 0,
+            "first_line": first + s, "odr_from": odr_from}
+    if header:
+        meta["hargan_header"] = header
+    return Recording(samples.astype(np.float32), odr, str(label), str(path), None, meta)
 
 
 def _fmt(v: float, decimals: int) -> str:
