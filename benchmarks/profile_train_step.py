@@ -1,6 +1,7 @@
 """Profile one GAN train step at the default config: updates/s and CPU ms per update, one setting at a time.
 
-    python benchmarks/profile_train_step.py                       # TensorFlow, jit_compile "auto" (XLA)
+    python benchmarks/profile_train_step.py                       # TensorFlow, jit_compile "auto" (no XLA on a CPU)
+    python benchmarks/profile_train_step.py --jit on              # TensorFlow with XLA
     python benchmarks/profile_train_step.py --jit off             # TensorFlow without XLA
     KERAS_BACKEND=jax python benchmarks/profile_train_step.py     # the JAX step
     python benchmarks/profile_train_step.py --steps-per-execution 10
