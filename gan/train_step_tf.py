@@ -53,7 +53,7 @@ def _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas):
     Without XLA they run as a ``tf.while_loop`` over one traced update: tracing (the first step's
     cost without XLA) covers one critic update instead of ``n_critic`` copies, and the loop runs as
     fast as the copies (benchmarks/profile_train_step.py). Unrolled instead: under XLA (XLA:CPU ran
-    the loop about 3x slower than the copies; a persistent compilation cache, :mod:`gan.compile_cache`,
+    the loop at ~4x the CPU time of the copies; a persistent compilation cache, :mod:`gan.compile_cache`,
     cuts its compile instead) and under a ``tf.distribute`` strategy (the optimizer's cross-replica
     ``merge_call`` cannot run inside a while loop).
     """
