@@ -23,9 +23,9 @@ def _seed(gan, step, k: int):
     return tf.stack([first, tf.cast(step, tf.int64)])
 
 
-def _critic_update(gan, x_real, labels, x_fake, alpha, global_b, replicas):
-    """One critic update on one sub-batch; returns its (loss, gradient penalty, Wasserstein) sums."""
-    b = x_real.shape[0] if x_real.shape[0] is not None else tf.shape(x_real)[0]
+def _critic_update(gan, x_real, x_fake, alpha, labels, b, global_b):
+    """One critic update on ``b`` real and ``b`` fake windows; returns its loss, penalty and Wasserstein
+    estimate, each this replica's share of the global-batch mean."""
     x_hat = losses.interpolate(x_real, x_fake, alpha)
     with tf.GradientTape() as tape:
         d = gan.critic([tf.concat([x_real, x_fake], 0), tf.concat([labels, labels], 0)], training=True)
@@ -42,9 +42,8 @@ def _critic_update(gan, x_real, labels, x_fake, alpha, global_b, replicas):
         c_loss = losses.average(total, global_b)
     c_grads = tape.gradient(c_loss, gan.critic.trainable_variables)
     gan.c_optimizer.apply_gradients(zip(c_grads, gan.critic.trainable_variables))
-    w = losses.average(-losses.critic_loss(d_real, d_fake, "wasserstein"), global_b)
-    return (tf.cast(c_loss * replicas, tf.float32), tf.cast(losses.average(gp, global_b) * replicas, tf.float32),
-            tf.cast(w * replicas, tf.float32))
+    wasserstein = -losses.critic_loss(d_real, d_fake, "wasserstein")
+    return c_loss, losses.average(gp, global_b), losses.average(wasserstein, global_b)
 
 
 def _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas):
@@ -65,8 +64,8 @@ def _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas):
     xs, ys, fs, alphas = stack(x), stack(y), stack(fake_all), stack(alpha_all)
 
     def body(i, c_sum, gp_sum, w_sum):
-        c, g, w = _critic_update(gan, xs[i], ys[i], fs[i], alphas[i], global_b, replicas)
-        return i + 1, c_sum + c, gp_sum + g, w_sum + w
+        c_loss, gp, w = _critic_update(gan, xs[i], fs[i], alphas[i], ys[i], b, global_b)
+        return i + 1, c_sum + c_loss * replicas, gp_sum + gp * replicas, w_sum + w * replicas
 
     carry = (0, tf.constant(0.0), tf.constant(0.0), tf.constant(0.0))
     if not CRITIC_LOOP or n == 1 or gan.jit_compile or tf.distribute.has_strategy():
@@ -75,6 +74,23 @@ def _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas):
     else:
         carry = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *carry[1:]), parallel_iterations=1)
     return carry[1:]
+
+
+def _generator_update(gan, z, labels, global_b):
+    """One generator update against the critic (and the classifier's feedback); returns the loss, the
+    fakes and the classifier's probabilities on them (None without feedback)."""
+    use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
+    probs = None
+    with tf.GradientTape() as tape:
+        x_fake = gan.generator([z, labels], training=True)
+        d_fake = gan.critic([x_fake, labels], training=True)
+        if use_feedback:
+            probs = gan.classifier(x_fake, training=False)
+        per_example = losses.generator_total(d_fake, labels, probs, gan.loss_kind, gan.classifier_weight)
+        g_loss = losses.average(per_example, global_b)
+    g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
+    gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+    return g_loss, x_fake, probs
 
 
 def train_step(gan, data) -> dict:
@@ -88,7 +104,6 @@ def train_step(gan, data) -> dict:
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     global_b = b * replicas
     step = tf.identity(gan.step_counter)
-    kind = gan.loss_kind
 
     # Fakes for all n critic updates in one generator pass (its weights do not change meanwhile).
     z = tf.random.stateless_normal(tf.stack([n * b, gan.latent_dim]), seed=_seed(gan, step, 0))
@@ -98,20 +113,9 @@ def train_step(gan, data) -> dict:
 
     c_loss_sum, gp_sum, w_sum = _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas)
 
-    # Generator update.
     labels = y[:b]
     z = tf.random.stateless_normal(tf.stack([b, gan.latent_dim]), seed=_seed(gan, step, 2))
-    use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
-    probs = None
-    with tf.GradientTape() as tape:
-        x_fake = gan.generator([z, labels], training=True)
-        d_fake = gan.critic([x_fake, labels], training=True)
-        if use_feedback:
-            probs = gan.classifier(x_fake, training=False)
-        per_example = losses.generator_total(d_fake, labels, probs, kind, gan.classifier_weight)
-        g_loss = losses.average(per_example, global_b)
-    g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
-    gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+    g_loss, x_fake, probs = _generator_update(gan, z, labels, global_b)
     gan.step_counter.assign_add(1)
 
     # Metrics: this replica's means (Mean trackers average them over replicas and steps).
