@@ -19,8 +19,9 @@ Configurations (each trainer run is a separate, fresh process, see the trainer p
 Headline: **time to shippable data** = wall time from the trainer process's start (imports, build,
 trace / XLA compile included; the clock paused while a checkpoint is saved) to the first
 checkpoint whose generator, sampled with hargan's validated sampler
-(``gan.sampling.sample_validated``: the same int8 model for every row, ``--per-class`` windows of
-every class), gives a shipped set with TSTR >= 0.9 x TRTR; plus that sampling's own wall time.
+(``gan.sampling.sample_validated`` at hargan's defaults: the same int8 model and realism gate for
+every row, ``--per-class`` windows of every class), gives a shipped set with TSTR >= 0.9 x TRTR;
+plus that sampling's own wall time.
 Every configuration is checkpointed at the same interval (``--eval-every``, 250 updates), every
 seed in ``--seeds`` is a separate run, and the table gives medians and ranges over the seeds.
 The XLA compile cache starts empty in every run (``HARGAN_COMPILE_CACHE`` = a fresh folder): a
@@ -375,6 +376,7 @@ class Evaluator:
         self.epochs, self.patience = CLASSIFIER_QUICK if quick else CLASSIFIER_FULL
         self.int8 = Int8Classifier((work / "classifier_int8.tflite").read_bytes(), self.names)
         self.per_class = per_class or math.ceil(len(self.d["y_train"]) / len(self.names))
+        self.realism = realism_gate(self.d["x_train"], self.d["y_train"], self.names)
 
     def tstr(self, x, y, seed: int) -> float:
         from classifier import DEFAULT_PRESET, evaluate_classifier, train_classifier
@@ -396,7 +398,8 @@ class Evaluator:
         generator = keras.saving.load_model(generator_file, compile=False)
         t0 = time.perf_counter()
         try:
-            shipped = sample_validated(generator, self.int8, self.sensor, self.per_class, seed=seed + 1)
+            shipped = sample_validated(generator, self.int8, self.sensor, self.per_class, seed=seed + 1,
+                                       realism=self.realism)
         except AcceptanceError as exc:
             return {"sampling_s": round(time.perf_counter() - t0, 3), "shipped": 0, "note": str(exc)[:200]}
         sampling_s = time.perf_counter() - t0
@@ -406,7 +409,20 @@ class Evaluator:
         return {"sampling_s": round(sampling_s, 3), "tstr_s": round(time.perf_counter() - t0 - sampling_s, 1),
                 "shipped": len(shipped), "tstr_accuracy": round(acc, 4),
                 "acceptance": round(shipped.acceptance_rate, 4),
+                "realism_pass": None if self.realism is None else round(float(shipped.realism_pass_rate), 4),
                 "acceptance_by_class": {c: round(v, 4) for c, v in shipped.acceptance_by_class.items()}}
+
+
+def realism_gate(x_train, y_train, names):
+    """hargan's realism gate at its ``[sampling]`` defaults, calibrated on the real training windows
+    (None when those defaults turn it off), so every row ships what ``hargan generate`` would."""
+    from gan.realism import RealismGate
+    from hargan.config import SamplingConfig
+
+    s = SamplingConfig()
+    if not s.realism_gate:
+        return None
+    return RealismGate.fit(x_train, y_train, names, spectrum_quantile=s.realism_spectrum_quantile)
 
 
 def evaluate(result: dict, ev: Evaluator, trtr: float, out_dir: Path, seed: int, tag: str) -> dict:
@@ -419,7 +435,8 @@ def evaluate(result: dict, ev: Evaluator, trtr: float, out_dir: Path, seed: int,
         row["shippable"] = row["tstr_ratio"] is not None and row["tstr_ratio"] >= QUALITY
         rows.append(row)
         print(f"(c) {tag}: {c['updates']} updates, {c['elapsed_s']:.1f} s since start: sampling {row['sampling_s']:.1f} s, "
-              f"shipped {row['shipped']}, acceptance {row.get('acceptance')}, TSTR/TRTR {row['tstr_ratio']} "
+              f"shipped {row['shipped']}, acceptance {row.get('acceptance')}, realism pass {row.get('realism_pass')}, "
+              f"TSTR/TRTR {row['tstr_ratio']} "
               f"(TSTR {row.get('tstr_s')} s)"
               f"{' SHIPPABLE' if row['shippable'] else ''}", flush=True)
         if row["shippable"]:
@@ -432,6 +449,7 @@ def evaluate(result: dict, ev: Evaluator, trtr: float, out_dir: Path, seed: int,
             "updates_to_shippable": hit["updates"] if hit else None,
             "shipped_tstr_ratio": hit["tstr_ratio"] if hit else None,
             "shipped_acceptance": hit["acceptance"] if hit else None,
+            "shipped_realism_pass": hit.get("realism_pass") if hit else None,
             "budget_elapsed_s": last.get("elapsed_s"), "budget_updates": last.get("updates"),
             "checkpoints_total": len(ckpts)}
 
@@ -518,7 +536,7 @@ def table(rows: list[dict]) -> str:
     "evaluation"}], "reason"}. Medians over seeds, [min–max] ranges."""
     head = ("| configuration | time to shippable s, median [range] | updates to shippable | "
             "warm-up s (start to 1st update) | updates/s (whole run) | CPU ms / update | real windows/s | "
-            "generated windows/s | TSTR/TRTR shipped | int8 acceptance | peak RSS MB | params G/C |")
+            "generated windows/s | TSTR/TRTR shipped | int8 acceptance / realism pass | peak RSS MB | params G/C |")
     lines = [head, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in rows:
         label = f"{row.get('label') or CONFIGS.get(row['name'], {}).get('label', row['name'])} (`{row['name']}`)"
@@ -537,7 +555,8 @@ def table(rows: list[dict]) -> str:
             f"{_range_cell(row, 'first_update_s')} | {_num(ups, '{:,.2f}')} | {_num(cpu_ms_per_update(sp), '{:,.1f}')} | "
             f"{_num(sp.get('real_windows_per_s'), '{:,.0f}')} | {_num(_seed_median(row, 'generated_windows_per_s'), '{:,.0f}')} | "
             f"{_num(_seed_median(row, 'shipped_tstr_ratio', 'evaluation'), '{:.3f}')} | "
-            f"{_num(_seed_median(row, 'shipped_acceptance', 'evaluation'), '{:.3f}')} | "
+            f"{_num(_seed_median(row, 'shipped_acceptance', 'evaluation'), '{:.3f}')} / "
+            f"{_num(_seed_median(row, 'shipped_realism_pass', 'evaluation'), '{:.3f}')} | "
             f"{_num(_seed_median(row, 'peak_rss_mb'), '{:,.0f}')} | "
             f"{_num(first.get('generator_params'), '{:,}')} / {_num(first.get('critic_params'), '{:,}')} |")
     return "\n".join(lines)
@@ -604,7 +623,7 @@ def report(out: dict) -> dict:
     if rat:
         print("\n" + rat)
     print(f"\nTRTR accuracy {trtr:.4f} ({out['data']['test']} real test windows). Shippable = validated sampling "
-          f"(int8 gate, {out.get('per_class')} windows per class) gives TSTR >= {out['quality_threshold']} x TRTR. "
+          f"(int8 gate and realism gate, {out.get('per_class')} windows per class) gives TSTR >= {out['quality_threshold']} x TRTR. "
           f"Time to shippable: trainer process start (imports, compile) to that checkpoint, plus its sampling; "
           f"checkpoints every {sorted({r['budgets']['eval_every'] for r in rows if r.get('budgets')})} updates; "
           f"seeds {out.get('seeds')}.")
