@@ -20,6 +20,7 @@ compiled for this machine's instruction set).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 ENV = "HARGAN_COMPILE_CACHE"
@@ -52,8 +53,6 @@ def enable() -> Path | None:
     flags = os.environ.get("TF_XLA_FLAGS", "")
     if _TF_FLAG not in flags:
         os.environ["TF_XLA_FLAGS"] = f"{flags} {_TF_FLAG}={directory}".strip()
-    import sys
-
     if "jax" in sys.modules or os.environ.get("KERAS_BACKEND") == "jax":
         enable_jax(directory)
     return directory
