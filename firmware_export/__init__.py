@@ -7,6 +7,8 @@
 - :func:`app_sources`: one API for both back-ends (classify a window, push samples), preprocessing,
   the TFLite-Micro back-end and op resolver; :func:`preprocess_counts` is its Python twin
 - :func:`export_firmware`: all of the above into one folder with a README, atomically
+- :mod:`firmware_export.emulator`: build an export's self-test for the host or for QEMU's
+  mps2-an386 (Cortex-M4F) and run it (the exit code is the verdict)
 - :func:`counts_to_int8`: the Python twin of the generated C conversion (bit-identical)
 - :mod:`firmware_export.stedgeai`: ``StEdgeAI`` (analyze / validate / generate), report parsers,
   ``StEdgeAINotFound``; :func:`estimate_footprint` when the tool is absent

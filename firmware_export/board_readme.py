@@ -61,6 +61,9 @@ Program the accelerometer exactly as the model was trained (`{f.name}_sensor.h`)
 - Read the raw int16 output codes of all three axes (x, y, z, in that order), every sample, with
   no extra offset or filter on the sensor side (keep the sensor's digital high-pass filter off).
 - Preprocessing: {pre}.
+- Rate: the model (and the filter's coefficients) assume exactly {s.odr_hz:g} Hz. A sensor that cannot
+  run at that rate needs its samples resampled to {s.odr_hz:g} Hz before `{f.name}_push`, as the
+  training data were.
 - Window: {f.window_length} samples ({f.window_length / s.odr_hz:.2f} s); `{f.name}_push` classifies every
   {f.stride} samples once the first window is full."""
 

@@ -50,8 +50,10 @@ class DomainConfig:
     """PAMAP2 only: which IMU to read (hand, chest, ankle); empty = the loader's default."""
     class_map: dict[str, str] = field(default_factory=dict)
     """Raw label -> class name, applied after loading; a label mapped to "" is dropped."""
-    suppress_gravity: bool = False
-    """Run the streaming gravity rotation+suppression filter on every recording."""
+    suppress_gravity: bool | None = None
+    """Run the streaming gravity rotation+suppression filter on every recording (train and board).
+    Unset: hargan chooses (:func:`gravity_filter`): on in a transfer run (two domains, two placements)
+    when the sensor runs at the filter's rate, off otherwise."""
     options: dict[str, Any] = field(default_factory=dict)
     """Further keyword arguments for the loader (e.g. accel = "6g" for PAMAP2)."""
 
@@ -61,7 +63,9 @@ class DataConfig:
     source: DomainConfig = field(default_factory=DomainConfig)
     """The domain the GAN is (pre)trained on."""
     target: DomainConfig | None = None
-    """Optional: the board's own domain; the ST classifier is trained on it and the GAN fine-tuned on it."""
+    """Optional: the board's own domain (a few logs, maybe classes the source lacks). With it, the run
+    is a transfer run (:mod:`gan.transfer`): the board model is built for the target device from both
+    domains, with a domain-conditioned GAN."""
     classes: list[str] = field(default_factory=list)
     """Class names and their order; empty = every class the source has (sorted)."""
 
@@ -103,8 +107,21 @@ class GanConfig:
     g_learning_rate: float = 5e-4
     c_learning_rate: float = 5e-4
     loss: str = "wasserstein"
-    finetune_steps: int = 1000
-    """Generator steps of stage 2 on the target domain (only with data.target)."""
+
+
+@dataclass
+class TransferConfig:
+    """Transfer runs only (data.target set); see gan.transfer for the recipe."""
+
+    target_share: float = 0.5
+    """Share of the training weight the target windows get against the whole source (by repetition)."""
+    synthetic: bool = True
+    """Train the board model on real + judge-accepted synthetic target windows (false: real only)."""
+    synthetic_per_class: int = 200
+    """Synthetic target windows drawn per class for the board model's training (before the judge)."""
+    target_stride: int = 6
+    """Window stride for the target's logs (windows.stride is the source's): a few short logs give
+    dense, overlapping windows."""
 
 
 @dataclass
@@ -154,6 +171,7 @@ class Config:
     windows: WindowsConfig = field(default_factory=WindowsConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     gan: GanConfig = field(default_factory=GanConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
@@ -174,6 +192,23 @@ class Config:
                 raise ValueError(f"cannot exclude {x!r}: not a key of the hashed sections {names}")
             del parts[section][key]
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+GRAVITY_FILTER_HZ = 26.0
+"""The rate the gravity filter's coefficients are defined at (har_data.gravity)."""
+
+
+def gravity_filter(cfg: Config, dom: DomainConfig) -> bool:
+    """Whether ``dom``'s recordings go through the gravity rotation+suppression filter.
+
+    The config's ``suppress_gravity`` wins when set. Unset, hargan chooses: on in a transfer run
+    at the filter's rate, because the two domains were worn differently (a wrist, a pocket; any
+    orientation) and the filter takes the sensor's orientation out (ST's recipe; 93% against 82%
+    for pooling without it on other people's phones, issue 16); off for one domain.
+    """
+    if dom.suppress_gravity is not None:
+        return bool(dom.suppress_gravity)
+    return cfg.data.target is not None and abs(float(cfg.sensor.odr_hz) - GRAVITY_FILTER_HZ) < 1e-6
 
 
 def _lookup(d: dict, dotted: str) -> Any:
@@ -225,17 +260,22 @@ def _check_values(cfg: Config, loc: Locator) -> None:
         "gan.batch_size": cfg.gan.batch_size, "sampling.per_class": cfg.sampling.per_class,
         "sampling.max_tries": cfg.sampling.max_tries, "evaluation.seeds": cfg.evaluation.seeds,
         "classifier.learning_rate": cfg.classifier.learning_rate,
+        "transfer.synthetic_per_class": cfg.transfer.synthetic_per_class,
+        "transfer.target_stride": cfg.transfer.target_stride,
         "gan.g_learning_rate": cfg.gan.g_learning_rate, "gan.c_learning_rate": cfg.gan.c_learning_rate,
     }
     for key, v in positive.items():
         if v <= 0:
             raise bad(f"{key} must be positive (got {v})", key)
     non_negative = {"classifier.patience": cfg.classifier.patience, "gan.gp_weight": cfg.gan.gp_weight,
-                    "gan.classifier_weight": cfg.gan.classifier_weight, "gan.finetune_steps": cfg.gan.finetune_steps,
+                    "gan.classifier_weight": cfg.gan.classifier_weight,
                     "export.n_test_vectors": cfg.export.n_test_vectors}
     for key, v in non_negative.items():
         if v < 0:
             raise bad(f"{key} must not be negative (got {v})", key)
+    if not 0.0 < cfg.transfer.target_share < 1.0:
+        raise bad(f"transfer.target_share must be between 0 and 1 (got {cfg.transfer.target_share})",
+                  "transfer.target_share")
     if not 0.0 <= cfg.sampling.min_confidence <= 1.0:
         raise bad(f"sampling.min_confidence must be between 0 and 1 (got {cfg.sampling.min_confidence})",
                   "sampling.min_confidence")

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from firmware_export import c_model_sources, export_firmware, preprocess_counts
+from firmware_export._cgen import write_files
+from firmware_export import test_vectors as vectors_c
 from firmware_export.emulator import build_board, build_host, run_qemu, toolchain_missing
 from firmware_support import (CLASSES, GCC, GXX, T, mixed_int8_bytes, needs_gcc, needs_gxx, preset_int8_bytes,
                               sample_windows)
@@ -120,6 +122,7 @@ def test_host_selftest_reproduces_every_test_vector(exported, tmp_path):
     res = subprocess.run([str(exe)], capture_output=True, text=True)
     assert res.returncode == 0 and "mismatches 0" in res.stdout, res.stdout
     assert res.stdout.count("classify ok") == 12 and res.stdout.count("push ok") == 4
+    assert res.stdout.count("invoke ok") == 12
 
 
 def test_test_vectors_are_raw_counts_before_preprocessing(exported):
@@ -189,3 +192,62 @@ def test_emulated_cortex_m4_reproduces_every_test_vector(preset, gravity, tmp_pa
     code, text = run_qemu(build.elf, timeout=120)
     assert code == 0 and "mismatches 0" in text, text[-2000:]
     assert text.count("classify ok") == 6 and text.count("push ok") == 4
+
+
+@pytest.mark.parametrize("preset", PRESETS + ("mixed",))
+def test_emulated_cortex_m4_model_is_bit_exact_on_random_inputs(preset, tmp_path):
+    """The Cortex-M4 build (SIMD dot products) against LiteRT's reference kernels on 60 int8 windows."""
+    board_or_skip()
+    from classifier import Int8Classifier
+
+    model = mixed_int8_bytes() if preset == "mixed" else preset_int8_bytes(preset)
+    out = tmp_path / "firmware"
+    export_firmware(Int8Classifier(model, CLASSES), CLASSES, SENSOR, out, stride=STRIDE)
+    x = int8_inputs(60, seed=1)
+    vectors = vectors_c.TestVectors(inputs=x, outputs=litert_reference(model, x), labels=np.zeros(len(x), np.int64),
+                                    counts=None)
+    write_files(out, vectors_c.test_vector_sources(vectors))
+    code, text = run_qemu(build_board(out, tmp_path / "arm").elf, timeout=120)
+    assert code == 0 and text.count("invoke ok") == len(x), text[-2000:]
+
+
+GRAVITY_HARNESS = r"""
+#include <stdio.h>
+#include "har_model.c" /* the static filter itself */
+int main(void) {
+  hg_gravity_t f;
+  int16_t c[3];
+  float out[3];
+  f.started = 0;
+  while (fread(c, sizeof c[0], 3, stdin) == 3) {
+    hg_gravity_step(&f, c, out);
+    fwrite(out, sizeof out[0], 3, stdout);
+  }
+  return 0;
+}
+"""
+
+
+@needs_gcc
+@pytest.mark.parametrize("exported", [True], indirect=True, ids=["gravity"])
+def test_c_gravity_filter_is_identical_to_python_on_every_sample(exported, tmp_path):
+    """Raw counts -> ST's gravity rotation + suppression, C (double, as exported) vs har_data.gravity (float32 out)."""
+    out = exported[0]
+    from har_data.gravity import GravityRotationFilter
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    t = np.arange(n) / 26.0
+    tilt = np.stack([np.sin(0.05 * t), np.cos(0.05 * t) * np.sin(0.3 * t), np.cos(0.05 * t) * np.cos(0.3 * t)], 1)
+    mg = 1000.0 * tilt + rng.normal(0, 200, (n, 3)) + 600 * np.sin(2 * np.pi * 2.0 * t)[:, None]
+    mg[:5] = 0.0  # the filter starts on an all-zero sample
+    mg[1000:1100] = [0.0, 0.0, 1000.0]  # at rest on +z
+    mg[2000:2050] = 9000.0  # saturated
+    counts = SENSOR.to_counts(mg)
+    (tmp_path / "g.c").write_text(GRAVITY_HARNESS)
+    exe = tmp_path / "g"
+    subprocess.run([GCC, "-std=c11", "-O2", "-Wall", "-Wextra", "-I", str(out), str(tmp_path / "g.c"),
+                    str(out / "har_model_model.c"), "-o", str(exe), "-lm"], check=True)
+    got = subprocess.run([str(exe)], input=counts.astype("<i2").tobytes(), capture_output=True, check=True).stdout
+    want = GravityRotationFilter(SENSOR.odr_hz, suppress=True).process(SENSOR.to_mg(counts))
+    np.testing.assert_array_equal(np.frombuffer(got, "<f4").reshape(n, 3), want)

@@ -1,7 +1,7 @@
 """Step 2, classifier: train the float ST classifier, the CNN that will run on the board.
 
-It is trained on the board's domain (the target's windows when there is one), scored on the
-held-out split, and written as ``classifier/model.keras`` with its epoch history
+It is trained on the board's domain, scored on the held-out split (in a transfer run: on both
+domains plus the judge-accepted synthetic target windows, :mod:`hargan.steps.transfer`), and written as ``classifier/model.keras`` with its epoch history
 (``history.csv``, Keras' CSVLogger), training curves and confusion matrix.
 """
 
@@ -69,15 +69,29 @@ class TrainClassifier(Step):
     exclude = ("classifier.representative_samples",)  # the quantize step's
 
     def describe(self, ctx: RunContext) -> str:
+        if ctx.two_stage:
+            return "classifier: the board model on real + judge-accepted synthetic target windows"
         return f"classifier: train the float ST classifier ({ctx.cfg.classifier.preset})"
 
+    def config_hash(self, cfg) -> str:
+        if cfg.data.target is None:
+            return super().config_hash(cfg)
+        return cfg.section_hash("classifier", "transfer", "sampling.min_confidence", exclude=self.exclude)
+
     def inputs(self, ctx: RunContext) -> list[Path]:
+        if ctx.two_stage:  # a transfer run's board model (hargan.steps.transfer)
+            return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.generator, ctx.paths.judge_int8]
         return [ctx.paths.windows]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
         return [ctx.paths.classifier, ctx.paths.classifier_dir / "confusion_float.png"]
 
     def run(self, ctx: RunContext) -> dict:
+        if ctx.two_stage:
+            from hargan.steps.transfer import train_board_files
+
+            ctx.classifier, metrics = train_board_files(ctx)
+            return metrics
         c = ctx.cfg.classifier
         model, metrics = train_and_save_classifier(
             ctx.windows, ctx.paths.classifier_dir, preset=c.preset, epochs=c.epochs, batch_size=c.batch_size,

@@ -117,19 +117,23 @@ class Evaluate(Step):
                          acceptance={k: sample.get(k) for k in ("acceptance_rate", "acceptance_by_class")},
                          history=ctx.paths.gan_dir / "history.csv", extra=earlier_steps_metrics(ctx), plots=plots,
                          seconds_before=ctx.seconds(*ctx.run_dir.records), augmentation=ev.augmentation,
-                         synthesizer=subset_synthesizer(ctx) if ev.augmentation_retrain else None, log=ctx.log)
+                         synthesizer=subset_synthesizer(ctx), log=ctx.log)
         return {}
 
 
 def subset_synthesizer(ctx: RunContext):
-    """For the augmentation rows: on one row's real windows only, what the run does on all of them.
-
-    The ST classifier (the GAN's feedback and, as int8, its judge), the GAN (two domains:
-    fine-tuned from the run's source-pretrained generator, which never saw the target domain) and
-    validated sampling with the realism gate, with the run's config. See
-    :func:`evaluation.scores.augmentation_gain`.
-    """
-    from hargan.steps.gan import init_models, gan_hyperparameters
+    """For the augmentation rows (``evaluation.augmentation_retrain``): on one row's real windows only,
+    what a one-domain run does on all of them: the ST classifier (the GAN's feedback and, as int8,
+    its judge), the GAN and validated sampling with the realism gate, with the run's config. See
+    :func:`evaluation.scores.augmentation_gain`. None (only the 100 % row) when the option is off,
+    and in a transfer run, whose GAN is trained on both domains (hargan.steps.transfer)."""
+    if not ctx.cfg.evaluation.augmentation_retrain:
+        return None
+    if ctx.two_stage:
+        ctx.log("  augmentation rows below 100 %: not measured in a transfer run (its domain GAN is not "
+                "retrained per row)")
+        return None
+    from hargan.steps.gan import gan_hyperparameters
     from hargan.steps.sample import realism_gate
 
     cfg = ctx.cfg
@@ -144,9 +148,7 @@ def subset_synthesizer(ctx: RunContext):
                                learning_rate=c.learning_rate, seed=seed, verbose=0)
         int8 = Int8Classifier(quantize_int8(clf, seen.subset("train").x, num_samples=c.representative_samples,
                                             seed=seed), seen.class_names)
-        init = init_models(ctx.paths.pretrain_dir) if ctx.two_stage else {}
-        model = train_gan(seen, clf, steps=max(1, g.finetune_steps) if ctx.two_stage else g.steps, seed=seed,
-                          **gan_hyperparameters(g, True), **init)
+        model = train_gan(seen, clf, steps=g.steps, seed=seed, **gan_hyperparameters(g, True))
         syn = sample_validated(model.generator, int8, ctx.sensor, per_class=s.per_class,
                                min_confidence=s.min_confidence, max_tries=s.max_tries, seed=seed,
                                realism=realism_gate(seen, s), realism_enforce=s.realism_gate)
@@ -163,9 +165,8 @@ def earlier_steps_metrics(ctx: RunContext) -> dict:
     clf = {**{k: v for k, v in r["classifier"].items() if k != "train_seconds"}, **r["quantize"]}
     clf["preset"] = cfg.classifier.preset
     timing = {f"{name}_seconds": round(rec.seconds, 2) for name, rec in ctx.run_dir.records.items()}
-    timing["gan_train_seconds"] = round(ctx.seconds("gan", "finetune"), 2)
-    training = {"pretrain" if ctx.two_stage else "train": r["gan"], **({"finetune": r["finetune"]} if
-                                                                     ctx.two_stage else {})}
+    timing["gan_train_seconds"] = round(ctx.seconds("gan", "domain_gan"), 2)
+    training = {"domains": r["domain_gan"], "judge": r["judge"]} if ctx.two_stage else {"train": r["gan"]}
     prepared = r["prepare"]
     return {
         "classifier": clf,
