@@ -9,11 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-<<<<<<< HEAD
 import shutil
 import subprocess
-=======
->>>>>>> transfer-data
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +69,6 @@ per_class = 2
 min_confidence = 0.0
 max_tries = 30
 realism_gate = false  # a few-step GAN is not realistic; the gate is tested in test_gan_realism.py
-<<<<<<< HEAD
 
 [evaluation]
 quick = true
@@ -80,8 +76,6 @@ augmentation = false
 
 [export]
 n_test_vectors = 4
-=======
->>>>>>> transfer-data
 """
 
 
@@ -136,11 +130,7 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
     record = json.loads((out / "classifier/model_int8.json").read_text())
     assert record["suppress_gravity"] is True and record["stride"] == 24 and record["class_names"] == names
     from gan.models import model_class_names
-<<<<<<< HEAD
     from hargan.steps.common import load_generator
-=======
-    from hargan.steps.common import load_generator as load_keras_model
->>>>>>> transfer-data
 
     assert model_class_names(load_generator(out / "gan/domains/generator.keras")) == [
         "source/stationary", "source/walking", "source/running",
