@@ -193,6 +193,8 @@ def run(args) -> dict:
                         print(f"{key:<28} {fold:<18} seed {seed}: {100 * acc:5.1f}%  ({time.time() - t0:.0f} s)",
                               flush=True)
                         t0 = time.time()
+                    if args.partial:  # every finished fold, so a run stopped early still leaves its figures
+                        write_text(Path(args.partial), json.dumps({"args": vars(args), "runs": results}) + "\n")
     return results
 
 
@@ -238,12 +240,13 @@ def merge(paths: list[str], out: Path) -> int:
     protocols = [p for p in PROTOCOLS if any(k.split("/")[1] == p for k in runs)]
     columns = [c for c in COLUMNS if any(k.split("/")[2] == c for k in runs)]
     md = table(summary, classes, protocols, columns)
-    info = {"parts": [{"args": p["args"], "seconds": p["seconds"], "cpu_seconds": p.get("cpu_seconds")}
+    info = {"parts": [{"args": p["args"], "seconds": p.get("seconds"), "cpu_seconds": p.get("cpu_seconds")}
                       for p in parts], "summary": summary, "runs": runs}
     write_text(out.with_suffix(".json"), json.dumps(info, indent=2) + "\n")
     cmds = "\n".join(f"- `--classes {' '.join(map(str, p['args']['classes']))} --folds {p['args']['folds']} "
                      f"--seeds {p['args']['seeds']} --epochs {p['args']['epochs']} --gan-steps {p['args']['gan_steps']}`: "
-                     f"{p['seconds']:.0f} s wall, {p.get('cpu_seconds') or 0:.0f} s CPU" for p in parts)
+                     (f"{p['seconds']:.0f} s wall, {p.get('cpu_seconds') or 0:.0f} s CPU" if "seconds" in p else "stopped early")
+                     for p in parts)
     write_text(out.with_suffix(".md"), f"# bench_transfer\n\nRuns merged:\n{cmds}\n{md}")
     print(md)
     return 0
@@ -262,6 +265,7 @@ def main(argv=None) -> int:
     ap.add_argument("--min-windows", type=int, default=1024)
     ap.add_argument("--gan-steps", type=int, default=TransferSettings.gan_steps)
     ap.add_argument("--quick", action="store_true", help="smoke run: one fold, 1 seed, short training")
+    ap.add_argument("--partial", default=None, metavar="JSON", help="write the runs so far after every fold")
     ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
                     help="combine the runs of earlier --out JSON files (e.g. 5 and 4 classes run apart) into --out")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "transfer"))
