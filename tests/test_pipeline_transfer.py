@@ -115,6 +115,10 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
                 "gan/domains/critic.keras", "gan/generator.keras", "gan/history.csv", "classifier/model.keras",
                 "classifier/model_int8.tflite", "synthetic/windows.npz"):
         assert (out / rel).is_file(), rel
+    import json
+
+    record = json.loads((out / "classifier/model_int8.json").read_text())  # what `hargan classify` repeats
+    assert record["suppress_gravity"] is True and record["class_names"] == names
     from gan.models import model_class_names
     from hargan.steps.common import load_generator
 

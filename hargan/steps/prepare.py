@@ -93,7 +93,8 @@ def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: "S
                       fractions=tuple(fractions), seed=seed, suppress_gravity=suppress_gravity)
     if found is not None and found != names:
         ids = [names.index(c) for c in ws.class_names]
-        ws = WindowSet(ws.x, [ids[i] for i in ws.y], names, ws.split, ws.group, ws.sensor, ws.odr_hz)
+        ws = WindowSet(ws.x, [ids[i] for i in ws.y], names, ws.split, ws.group, ws.sensor, ws.odr_hz,
+                       dict(ws.preprocessing))
     counts = {s: int((ws.split == s).sum()) for s in ("train", "val", "test")}
     log(f"  {len(ws)} windows of {ws.window_length} samples at {ws.odr_hz:g} Hz "
         f"({sensor.name} ±{sensor.full_scale_g} g); train/val/test {counts['train']}/{counts['val']}/{counts['test']}; "
