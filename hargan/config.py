@@ -151,6 +151,10 @@ class EvaluationConfig:
     """How many seeds the TSTR/TRTR scores are averaged over."""
     augmentation: bool = True
     """Also measure the augmentation gain (real + synthetic vs real only at several real-data fractions)."""
+    augmentation_retrain: bool = False
+    """Measure the augmentation rows below 100 % too: for each, train the classifier, the GAN and the
+    sampling again on that row's real windows only (a generator that saw every real window would leak
+    the held-out ones). Off: only the 100 % row, whose GAN saw exactly the classifier's windows."""
 
 
 @dataclass
