@@ -140,8 +140,11 @@ class SyntheticSet:
                    {k: int(v) for k, v in meta.get("generated_by_class", {}).items()})
 
     def save_csv(self, directory: str | os.PathLike) -> list[Path]:
-        """Write every window as a MEMS Studio log, ``<dir>/<id>_<class>/log_<n>.csv`` (atomically, whole tree)."""
-        from har_data import write_mems_studio_csv
+        """Write every window as a MEMS Studio log, ``<dir>/<id>_<class>/log_<n>.csv`` (atomically, whole tree).
+
+        Each log starts with hargan's header (sensor, full scale, ODR), so it loads back at its rate.
+        """
+        from har_data import hargan_header, write_mems_studio_csv
 
         directory = Path(directory)
         written = []
@@ -150,7 +153,8 @@ class SyntheticSet:
                 sub = f"{cid}_{name}"
                 (tmp / sub).mkdir(parents=True, exist_ok=True)
                 for n, window in enumerate(self.x_mg[self.y == cid]):
-                    write_mems_studio_csv(tmp / sub / f"log_{n}.csv", window)
+                    write_mems_studio_csv(tmp / sub / f"log_{n}.csv", window,
+                                          comment=hargan_header(self.sensor, **{"class": name}))
                     written.append(directory / sub / f"log_{n}.csv")
         return written
 

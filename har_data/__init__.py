@@ -6,6 +6,7 @@ from har_data.gravity import GravityRotationFilter, rotate_gravity, suppress_gra
 from har_data.loaders import (
     SOURCES,
     Recordings,
+    hargan_header,
     load_basic_motions,
     load_mems_studio,
     load_pamap2,
@@ -21,7 +22,7 @@ from har_data.windows import SPLITS, WindowSet, make_windows, resample, segment,
 
 __all__ = [
     "DEFAULT_SENSOR", "G_TO_MG", "GravityRotationFilter", "InputError", "MS2_TO_MG", "Recording", "Recordings",
-    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "WindowSet", "atomic_dir", "atomic_path", "load_basic_motions",
+    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "WindowSet", "atomic_dir", "atomic_path", "hargan_header", "load_basic_motions",
     "load_mems_studio", "load_pamap2", "load_source", "load_st_mobility", "load_wisdm", "make_windows",
     "read_mems_studio_csv", "resample", "rotate_gravity", "segment", "split_groups", "suppress_gravity",
     "write_bytes", "write_mems_studio_csv", "write_text",

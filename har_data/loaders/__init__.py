@@ -7,7 +7,7 @@ import os
 from typing import Callable
 
 from har_data.errors import InputError
-from har_data.loaders._common import Recordings
+from har_data.loaders._common import Recordings, hargan_header, labelled_segments, read_hargan_header
 from har_data.loaders.basic_motions import load_basic_motions
 from har_data.loaders.mems_studio import load_mems_studio, read_mems_studio_csv, write_mems_studio_csv
 from har_data.loaders.pamap2 import load_pamap2
@@ -49,6 +49,6 @@ def load_source(source: str, path: str | os.PathLike | None = None, **options) -
     return loader(*args, **options)
 
 
-__all__ = ["NumpyOnlyUnpickler", "Recordings", "SOURCES", "load_basic_motions", "load_mems_studio", "load_pamap2",
+__all__ = ["NumpyOnlyUnpickler", "Recordings", "SOURCES", "hargan_header", "labelled_segments", "read_hargan_header", "load_basic_motions", "load_mems_studio", "load_pamap2",
            "load_source", "load_st_mobility", "load_wisdm", "read_mems_studio_csv", "safe_load_pickle",
            "write_mems_studio_csv"]
