@@ -9,9 +9,9 @@ board's own windowing and filters. A log here is stitched from windows the int8 
    are closest to the tail (least squares over the three axes: same orientation, same phase of the
    gait) is picked, at random among the ``top_k`` closest (windows used in the last units are
    left out, so the log does not loop).
-2. Tail and candidate are cross-faded over those samples with a raised-cosine ramp (equal gain:
-   the two pieces are alike, so the sum keeps the signal's power) and the rest of the candidate
-   is appended. Edges of the generated windows only enter with small weight.
+2. Tail and candidate are cross-faded over those samples with a raised-cosine ramp (orientation
+   with equal gain, the motion around it with gains that keep its power) and the rest of the
+   candidate is appended. Edges of the generated windows only enter with small weight.
 3. The whole log is mapped to the sensor's format (saturated, rounded to one LSB), like every
    synthetic sample hargan ships.
 
@@ -95,6 +95,19 @@ def _ramp(n: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float64)
 
 
+def _crossfade(tail: np.ndarray, head: np.ndarray, ramp: np.ndarray) -> np.ndarray:
+    """Cross-fade ``tail`` into ``head`` (o x 3): the means (orientation) with equal gain, the motion
+    around them with gains that keep its power whatever the two pieces' correlation r (equal gain
+    at r = 1, equal power at r = 0), so a seam neither dims nor boosts the signal."""
+    mt, mh = tail.mean(axis=0), head.mean(axis=0)
+    dt, dh = tail - mt, head - mh
+    norm = np.sqrt((dt ** 2).sum() * (dh ** 2).sum())
+    r = float(np.clip((dt * dh).sum() / norm, 0.0, 1.0)) if norm > 0 else 1.0
+    gain = np.sqrt(ramp ** 2 + (1 - ramp) ** 2 + 2 * ramp * (1 - ramp) * r)[:, None]
+    p = ramp[:, None]
+    return (1 - p) * mt + p * mh + ((1 - p) * dt + p * dh) / gain
+
+
 class _Stitcher:
     """Grows one log unit by unit from per-class pools of windows (see the module docstring)."""
 
@@ -133,9 +146,7 @@ class _Stitcher:
         w, s = self._pick(c)
         o = self.overlap
         n_new = min(n_new, len(w) - s - o)
-        head = w[s: s + o].astype(np.float64)
-        tail = np.asarray(self.x[-o:])
-        faded = (1.0 - self.ramp)[:, None] * tail + self.ramp[:, None] * head
+        faded = _crossfade(np.asarray(self.x[-o:]), w[s: s + o].astype(np.float64), self.ramp)
         start = len(self.x) - o
         self.x[start:] = list(faded)
         self.x.extend(w[s + o: s + o + n_new].astype(np.float64))
