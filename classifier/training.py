@@ -85,6 +85,13 @@ def augmented_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, 
     return ds.map(aug, num_parallel_calls=1, deterministic=True).prefetch(2)
 
 
+def tensorboard_callbacks(log_dir: str | os.PathLike | None) -> list[keras.callbacks.Callback]:
+    """``[keras.callbacks.TensorBoard(log_dir)]`` writing the epoch logs (no graph, no histograms), or ``[]``."""
+    if log_dir is None:
+        return []
+    return [keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir), write_graph=False, update_freq="epoch")]
+
+
 def train_classifier(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -100,6 +107,7 @@ def train_classifier(
     seed: int = 0,
     verbose: Any = "auto",
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    tensorboard: str | os.PathLike | None = None,
     learning_rate: float = 3e-3,
     augment: bool = True,
     rotate_deg: float = 45.0,
@@ -111,7 +119,8 @@ def train_classifier(
     Without validation data, early stopping and the LR schedule watch the training loss.
     ``augment`` trains on randomly rotated (+-``rotate_deg`` about a random axis), scaled
     (1 +- ``gain``) and noisy (``noise_mg``) copies of the windows, so the model leans on the
-    motion more than on how the sensor happened to sit. ``model.history`` holds the Keras History.
+    motion more than on how the sensor happened to sit. ``tensorboard``: a folder for TensorBoard
+    logs (loss, accuracy, learning rate per epoch). ``model.history`` holds the Keras History.
     """
     class_names = [str(c) for c in class_names]
     x_train, y_train = _check_xy(x_train, y_train, len(class_names), "training windows")
@@ -133,6 +142,7 @@ def train_classifier(
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, int(patience) // 3),
                                           min_lr=learning_rate / 64),
         *callbacks,
+        *tensorboard_callbacks(tensorboard),
     ]
     fit_data: dict[str, Any]
     if augment:
