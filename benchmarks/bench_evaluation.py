@@ -28,7 +28,7 @@ DATA = ROOT.parent / "shared" / "data" / "pamap2_wrist_mems_studio"
 
 def cases(real, seed: int) -> tuple[object, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """The real set with half of its training recordings set aside, and the synthetic candidates."""
-    from gan.evaluation import subsample_by_group
+    from evaluation.scores import subsample_by_group
 
     train = real.split == "train"
     tr_idx = np.flatnonzero(train)
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
         print(f"no real data at {DATA}", file=sys.stderr)
         return 2
     import har_data
-    from gan.evaluation import evaluate_synthetic
+    from evaluation.scores import evaluate_synthetic
 
     recs = har_data.load_source("mems-studio", DATA)
     real = har_data.make_windows(recs, sensor=har_data.DEFAULT_SENSOR, seed=args.seed)

@@ -24,7 +24,6 @@ Writes benchmarks/results/gan.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -117,10 +116,10 @@ def main(argv=None) -> int:
 
     from classifier import (DEFAULT_PRESET, Int8Classifier, evaluate_classifier, quantize_int8, train_classifier,
                             train_on_windows)
-    from gan.evaluation import discriminative_score, int8_acceptance
+    from evaluation.scores import discriminative_score, int8_acceptance
     from gan.sampling import sample_validated
     from gan.training import train_gan
-    from har_data.atomic import write_text
+    from har_data.jsonio import write_json
 
     t_all = time.perf_counter()
     ws = _windows(args.data, args.seed)
@@ -217,7 +216,7 @@ def main(argv=None) -> int:
     print(f"time to quality: {result['time_to_quality_s']} s ({result['updates_to_quality']} updates)")
     for k, ok in targets.items():
         print(f"  [{'x' if ok else ' '}] {k}")
-    write_text(args.out, json.dumps(result, indent=2, default=float) + "\n")
+    write_json(args.out, result)
     print(f"wrote {args.out}")
     return 0
 

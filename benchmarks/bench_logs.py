@@ -64,11 +64,11 @@ def _train_models(args):
 
 def _load_run(run: Path):
     from gan.sampling import SyntheticSet
-    from hargan.pipeline import load_generator, load_int8, load_windows
+    from hargan.steps.common import load_int8, load_keras_model, load_windows
 
     ws = load_windows(run / "data" / "windows.npz")
     int8 = load_int8(run / "classifier" / "model_int8.tflite", ws.class_names)
-    return ws, int8, load_generator(run / "gan" / "generator.keras"), SyntheticSet.load(run / "synthetic" / "windows.npz")
+    return ws, int8, load_keras_model(run / "gan" / "generator.keras"), SyntheticSet.load(run / "synthetic" / "windows.npz")
 
 
 def _scores(int8, x, y) -> dict:
@@ -123,7 +123,7 @@ def _spectrum(logs, naive, real_x, real_y, pools, fs: float, t: int, names) -> d
     """Per class: log-PSD distances (decades) and seam steps, stitched logs and plain concatenation."""
     import numpy as np
 
-    from gan.metrics import psd_distance
+    from evaluation.metrics import psd_distance
 
     def step_ratio(x, seams, pool):
         """Mean |x[s] - x[s-1]| at the seams over the mean sample-to-sample step inside the windows (1 = unseen)."""

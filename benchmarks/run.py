@@ -348,7 +348,7 @@ class Evaluator:
         """int8 acceptance of generated windows, and int8 validation windows/s (LiteRT, >= 8192 windows)."""
         import numpy as np
 
-        from gan.evaluation import int8_acceptance
+        from evaluation.scores import int8_acceptance
 
         xq = self.sensor.quantize_mg(x)
         rate, by_class = int8_acceptance(self.int8, xq, y, self.names)
@@ -528,12 +528,12 @@ def main(argv=None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     if argv and argv[0] == "--render":  # print the tables of a saved run again (and refresh its markdown)
-        from har_data.atomic import write_text
+        from har_data.jsonio import write_json
 
         path = Path(argv[1]) if len(argv) > 1 else OUT
         out = json.loads(path.read_text(encoding="utf-8"))
         out.update(report(out))
-        write_text(path, json.dumps(out, indent=2, default=float) + "\n")
+        write_json(path, out)
         return 0
     args = parse_args(argv)
     t_all = time.perf_counter()
@@ -577,9 +577,9 @@ def main(argv=None) -> int:
            "data": meta, "machine": machine, "configurations": rows}
     out.update(report(out))
     out["total_s"] = round(time.perf_counter() - t_all, 1)
-    from har_data.atomic import write_text
+    from har_data.jsonio import write_json
 
-    write_text(args.out, json.dumps(out, indent=2, default=float) + "\n")
+    write_json(args.out, out)
     print(f"wrote {args.out} ({out['total_s']} s in all)")
     return 0 if all(r["status"] != "failed" for r in rows) else 1
 

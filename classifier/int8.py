@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from har_data import InputError
+from har_data.errors import InputError, one_line
 from har_data.atomic import write_bytes
 
 _TFLITE_IDENT = b"TFL3"
@@ -85,7 +85,7 @@ class Int8Classifier:
         try:
             self._interp = self._new_interpreter()
         except (ValueError, RuntimeError) as exc:
-            raise InputError(f"cannot load .tflite model: {' '.join(str(exc).split())[:200]}", where) from None
+            raise InputError(f"cannot load .tflite model: {one_line(exc)}", where) from None
         inp = self._interp.get_input_details()
         out = self._interp.get_output_details()
         if len(inp) != 1 or len(out) != 1:

@@ -210,11 +210,11 @@ def evaluate_classifier(model_or_predict_fn: keras.Model | Callable | Any, x: np
 
 
 def plot_confusion_matrix(confusion, class_names: Sequence[str], path: str | os.PathLike, title: str = "") -> Path:
-    """Write the confusion matrix (counts, and row-normalised colour) as a PNG, atomically."""
-    import matplotlib
+    """Write the confusion matrix (counts, and row-normalised colour) as a PNG, atomically.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on a ``matplotlib.figure.Figure`` (no pyplot), so a notebook's backend and figures are untouched.
+    """
+    from matplotlib.figure import Figure
 
     cm = np.asarray(confusion, dtype=np.int64)
     names = [str(c) for c in class_names]
@@ -223,48 +223,21 @@ def plot_confusion_matrix(confusion, class_names: Sequence[str], path: str | os.
     rows = cm.sum(axis=1, keepdims=True)
     norm = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=float), where=rows > 0)
     size = 1.2 + 0.8 * len(names)
-    fig, ax = plt.subplots(figsize=(size + 1.0, size))
-    try:
-        im = ax.imshow(norm, cmap="Blues", vmin=0.0, vmax=1.0)
-        ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-        ax.set_yticks(range(len(names)), names)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        for i in range(len(names)):
-            for j in range(len(names)):
-                ax.text(j, i, f"{cm[i, j]}\n{100 * norm[i, j]:.1f}%", ha="center", va="center", fontsize=8,
-                        color="white" if norm[i, j] > 0.5 else "black")
-        if title:
-            ax.set_title(title)
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-        fig.tight_layout()
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=120, format="png")
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(size + 1.0, size))
+    ax = fig.subplots()
+    im = ax.imshow(norm, cmap="Blues", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, f"{cm[i, j]}\n{100 * norm[i, j]:.1f}%", ha="center", va="center", fontsize=8,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    if title:
+        ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     return Path(path)
-
-
-def load_classifier(path: str | os.PathLike) -> keras.Model:
-    """Load a ``.keras`` classifier saved with ``model.save`` (custom layers are registered)."""
-    import classifier.layers  # noqa: F401  (registers the custom layers)
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
-    if path.suffix != ".keras":
-        raise InputError("expected a .keras model file", path)
-    try:
-        return keras.saving.load_model(path)
-    except Exception as exc:
-        raise InputError(f"cannot load Keras model: {' '.join(str(exc).split())[:300]}", path) from None
-
-
-def save_classifier(model: keras.Model, path: str | os.PathLike) -> Path:
-    """Save a classifier as ``.keras``, atomically."""
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise InputError("a Keras model file must end in .keras", path)
-    with atomic_path(path, suffix=".keras") as tmp:
-        model.save(tmp)
-    return path

@@ -1,6 +1,5 @@
-"""gan: conditional WGAN-GP with ST-classifier feedback, validated sampling, evaluation and report."""
+"""gan: conditional WGAN-GP with ST-classifier feedback and validated sampling (evaluation lives in ``evaluation``)."""
 
-# models, training and sampling (GAN developer)
 from gan.callbacks import SamplePlotCallback, StopAtStep, plot_generated
 from gan.data import make_gan_dataset
 from gan.models import (CropTime, LabelEmbedding, Scale, build_critic, build_generator, model_class_names,
@@ -8,7 +7,3 @@ from gan.models import (CropTime, LabelEmbedding, Scale, build_critic, build_gen
 from gan.sampling import AcceptanceError, SyntheticSet, generate_windows, resolve_labels, sample_validated
 from gan.training import train_gan
 from gan.wgan import ConditionalWGANGP
-
-# evaluation, plots and report (evaluation developer)
-from gan.evaluation import evaluate_synthetic  # noqa: E402
-from gan.report import flatten_metrics, write_report  # noqa: E402

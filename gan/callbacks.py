@@ -39,19 +39,19 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 def plot_generated(generator, path: str | os.PathLike, per_class: int = 3, seed: int = 0, title: str = "") -> Path:
-    """PNG grid of generated windows: one row per class, ``per_class`` columns, x/y/z in mg."""
-    import matplotlib
+    """PNG grid of generated windows: one row per class, ``per_class`` columns, x/y/z in mg.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on a ``matplotlib.figure.Figure`` (no pyplot), so a notebook's backend and figures are untouched.
+    """
+    from matplotlib.figure import Figure
 
     from gan.models import model_class_names
     from gan.sampling import generate_windows
 
     names = model_class_names(generator)
     x, y = generate_windows(generator, int(per_class), seed=seed)
-    fig, axes = plt.subplots(len(names), per_class, figsize=(2.6 * per_class, 1.8 * len(names)), squeeze=False,
-                             sharex=True, sharey=True)
+    fig = Figure(figsize=(2.6 * per_class, 1.8 * len(names)))
+    axes = fig.subplots(len(names), per_class, squeeze=False, sharex=True, sharey=True)
     for c, name in enumerate(names):
         for j, w in enumerate(x[y == c][:per_class]):
             ax = axes[c, j]
@@ -67,7 +67,6 @@ def plot_generated(generator, path: str | os.PathLike, per_class: int = 3, seed:
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
     return Path(path)
 
 

@@ -265,12 +265,9 @@ def write_continuous_logs(synthetic, directory: str | os.PathLike, seconds: floa
 
 
 def _write_log(path: Path, log: ContinuousLog, fmt: str) -> None:
-    from har_data import hargan_header, write_mems_studio_csv
+    from har_data import write_mems_studio_csv, write_st_datalog
 
-    comment = hargan_header(log.sensor, seconds=f"{log.seconds:g}", **log.description)
-    if fmt == "mems-studio":
-        write_mems_studio_csv(path, log.x_mg, comment=comment, labels=log.labels())
-    else:
-        from har_data import write_st_datalog
-
-        write_st_datalog(path, log.x_mg, comment=comment, labels=log.labels())
+    extra = {k: "_".join(str(v).split()) for k, v in log.description.items()}
+    header = {**log.sensor.header_fields(), "seconds": f"{log.seconds:g}", **extra}
+    write = write_mems_studio_csv if fmt == "mems-studio" else write_st_datalog
+    write(path, log.x_mg, header=header, labels=log.labels())

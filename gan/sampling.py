@@ -144,7 +144,7 @@ class SyntheticSet:
 
         Each log starts with hargan's header (sensor, full scale, ODR), so it loads back at its rate.
         """
-        from har_data import hargan_header, write_mems_studio_csv
+        from har_data import write_mems_studio_csv
 
         directory = Path(directory)
         written = []
@@ -154,13 +154,18 @@ class SyntheticSet:
                 (tmp / sub).mkdir(parents=True, exist_ok=True)
                 for n, window in enumerate(self.x_mg[self.y == cid]):
                     write_mems_studio_csv(tmp / sub / f"log_{n}.csv", window,
-                                          comment=hargan_header(self.sensor, **{"class": name}))
+                                          header={**self.sensor.header_fields(), "class": "_".join(name.split())})
                     written.append(directory / sub / f"log_{n}.csv")
         return written
 
 
+DEFAULT_MAX_TRIES = 20
+"""Generation rounds before a class still short of ``per_class`` raises (hargan's [sampling] agrees)."""
+
+
 def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int, min_confidence: float = 0.5,
-                     seed: int = 0, batch: int = 4096, max_tries: int = 10, verbose: bool = False) -> SyntheticSet:
+                     seed: int = 0, batch: int = 4096, max_tries: int = DEFAULT_MAX_TRIES,
+                     verbose: bool = False) -> SyntheticSet:
     """Generate until the int8 classifier has accepted ``per_class`` windows of every class.
 
     Each round generates, for every class still short, about what its acceptance so far says is

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 from typing import Sequence
 
 import keras
 import numpy as np
 
+from classifier.saving import load_keras_model
 from classifier.training import tensorboard_callbacks
 from gan.callbacks import StopAtStep
 from gan.data import make_gan_dataset
@@ -32,16 +32,7 @@ DEFAULT_STEPS_PER_EPOCH = 100
 def _load(model_or_path, what: str) -> keras.Model:
     if isinstance(model_or_path, keras.Model):
         return model_or_path
-    path = Path(model_or_path)
-    if not path.is_file():
-        raise InputError(f"no such {what} file", path)
-    import gan  # noqa: F401 - registers the custom layers
-
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # noqa: BLE001 - an unreadable model is bad input
-        raise InputError(f"cannot load the {what}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
-                         path) from None
+    return load_keras_model(model_or_path, what=what, compile=False)  # gan's layers are registered on import
 
 
 def _match_classes(model: keras.Model, class_names: Sequence[str], what: str, where) -> keras.Model:

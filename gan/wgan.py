@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from classifier.saving import load_classifier, load_keras_model
 from gan import losses
 from gan.models import generator_latent_dim, generator_window, model_class_names, model_full_scale_g
 from gan.sampling import generate_windows
@@ -250,10 +251,10 @@ class ConditionalWGANGP(keras.Model):
         if not meta_path.is_file():
             raise InputError(f"not a saved GAN directory (no {GAN_CONFIG})", directory)
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        generator = keras.saving.load_model(directory / "generator.keras")
-        critic = keras.saving.load_model(directory / "critic.keras")
+        generator = load_keras_model(directory / "generator.keras", what="generator")
+        critic = load_keras_model(directory / "critic.keras", what="critic")
         if classifier is None and meta.get("has_classifier") and (directory / "classifier.keras").is_file():
-            classifier = keras.saving.load_model(directory / "classifier.keras")
+            classifier = load_classifier(directory / "classifier.keras")
         hyper = {k: meta[k] for k in ("n_critic", "gp_weight", "classifier_weight", "drift_weight", "loss", "seed",
                                       "gp_input_scale")
                  if k in meta}

@@ -19,3 +19,8 @@ class InputError(ValueError):
         if self.path is not None:
             where = self.path + (f":{line}" if line is not None else "") + ": "
         super().__init__(where + " ".join(str(message).split()))
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, cut at ``limit`` characters (for an ``InputError``)."""
+    return " ".join(str(exc).split())[:limit]

@@ -17,7 +17,7 @@ __all__ = ["Config", "config_text", "demo_config", "load_config", "main", "run_d
 
 _WHERE = {
     "Config": "hargan.config", "config_text": "hargan.config", "load_config": "hargan.config",
-    "demo_config": "hargan.demo", "run_demo": "hargan.demo", "run_pipeline": "hargan.pipeline", "main": "hargan.cli",
+    "demo_config": "hargan.demo", "run_demo": "hargan.demo", "run_pipeline": "hargan.flow", "main": "hargan.cli",
 }
 
 

@@ -20,9 +20,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from har_data.errors import InputError
+import tomli_w
 
-SOURCES = ("pamap2", "mems-studio", "wisdm", "st-mobility", "basic-motions")
+from har_data.errors import InputError
+from har_data.loaders import SOURCES as _LOADERS
+from har_data.sensors import DEFAULT_SENSOR
+
+SOURCES = tuple(_LOADERS)
+"""Data sources (loader names): har_data.loaders.SOURCES is the one list; add a loader there."""
+BUNDLED_SOURCES = ("basic-motions",)
+"""Sources that ship with a dependency and take no path."""
+CLASS_MAP_SOURCES = ("pamap2", "st-mobility", "wisdm")
+"""Sources whose loader maps raw activity ids/names to classes itself (it gets ``class_map``)."""
+GAN_LOSSES = ("wasserstein", "minimax")
+
+
+def needs_path(source: str) -> bool:
+    """Whether the loader of ``source`` reads a user's file or folder."""
+    return source not in BUNDLED_SOURCES
 
 
 @dataclass
@@ -30,7 +45,7 @@ class DomainConfig:
     """One real data set: which loader reads it, where it is, and how its labels map to classes."""
 
     name: str = "basic-motions"
-    """Loader: pamap2, mems-studio, wisdm, st-mobility or basic-motions (bundled, needs no path)."""
+    """Loader: one of SOURCES (basic-motions is bundled and needs no path)."""
     path: str = ""
     """File or folder the loader reads (relative paths are relative to the config file)."""
     imu: str = ""
@@ -55,9 +70,9 @@ class DataConfig:
 
 @dataclass
 class SensorConfig:
-    name: str = "LSM6DSL"
-    full_scale_g: int = 4
-    odr_hz: float = 26.0
+    name: str = DEFAULT_SENSOR.name
+    full_scale_g: int = DEFAULT_SENSOR.full_scale_g
+    odr_hz: float = float(DEFAULT_SENSOR.odr_hz)
 
 
 @dataclass
@@ -134,16 +149,26 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def section_hash(self, *names: str) -> str:
-        """A stable hash of some sections (dotted names allowed) plus the seed: a step's config fingerprint."""
+    def section_hash(self, *names: str, exclude: tuple[str, ...] = ()) -> str:
+        """A stable hash of whole sections (dotted names allowed) plus the seed, leaving out the dotted
+        keys in ``exclude``: a step's config fingerprint, so a new field is never silently left out."""
         d = self.to_dict()
         parts = {"seed": d["seed"]}
         for n in names:
-            v: Any = d
-            for k in n.split("."):
-                v = None if v is None else v.get(k)
-            parts[n] = v
+            parts[n] = _lookup(d, n)
+        for x in exclude:
+            section, _, key = x.rpartition(".")
+            if not isinstance(parts.get(section), dict) or key not in parts[section]:
+                raise ValueError(f"cannot exclude {x!r}: not a key of the hashed sections {names}")
+            del parts[section][key]
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _lookup(d: dict, dotted: str) -> Any:
+    v: Any = d
+    for k in dotted.split("."):
+        v = None if not isinstance(v, dict) else v.get(k)
+    return v
 
 
 # ---------------------------------------------------------------------------- reading
@@ -267,7 +292,7 @@ def _check_values(cfg: Config, loc: _Locator) -> None:
         if dom.name not in SOURCES:
             raise bad(f"{dom_key}.name: unknown data source {dom.name!r}; valid sources: {', '.join(SOURCES)}",
                       f"{dom_key}.name")
-        if dom.name != "basic-motions" and not dom.path:
+        if needs_path(dom.name) and not dom.path:
             raise bad(f"{dom_key}.path: the {dom.name} loader needs a path", f"{dom_key}")
     if len(set(cfg.data.classes)) != len(cfg.data.classes):
         raise bad("data.classes: a class is listed twice", "data.classes")
@@ -309,8 +334,8 @@ def _check_values(cfg: Config, loc: _Locator) -> None:
     if not 0.0 <= cfg.sampling.min_confidence <= 1.0:
         raise bad(f"sampling.min_confidence must be between 0 and 1 (got {cfg.sampling.min_confidence})",
                   "sampling.min_confidence")
-    if cfg.gan.loss not in ("wasserstein", "minimax"):
-        raise bad(f"gan.loss must be 'wasserstein' or 'minimax' (got {cfg.gan.loss!r})", "gan.loss")
+    if cfg.gan.loss not in GAN_LOSSES:
+        raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.export.name):
         raise bad(f"export.name must be a C identifier (got {cfg.export.name!r})", "export.name")
 
@@ -363,7 +388,6 @@ def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
             raise InputError(f"malformed TOML: {msg}", path, line) from None
         fmt = "toml"
     cfg = config_from_dict(data, path, text, fmt)
-    cfg.source_file = str(path)  # not a field: where errors found later (loader options) point to
     if resolve_paths:
         base = path.resolve().parent
         for dom in (cfg.data.source, cfg.data.target):
@@ -375,56 +399,21 @@ def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
 
 # ---------------------------------------------------------------------------- writing
 
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+_FREE_FORM = ("class_map", "options")
+"""Dicts of the user's own keys (not sections): left out of the TOML when empty."""
 
 
-def _key(k: str) -> str:
-    return k if _BARE.match(k) else json.dumps(k)
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v if x is not None) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_key(str(k))} = {_value(x)}" for k, x in v.items() if x is not None) + "}"
-    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+def _plain(d: dict) -> dict:
+    """TOML has no null: drop None values (an absent optional section) and empty free-form tables."""
+    return {k: _plain(v) if isinstance(v, dict) else v for k, v in d.items()
+            if v is not None and not (k in _FREE_FORM and v == {})}
 
 
 def to_toml(data: dict | Config) -> str:
-    """Write nested plain data as TOML: scalars/lists/small dicts inline, dataclass sections as [tables]."""
+    """Nested plain data (or a Config) as TOML; sections become [tables]."""
     if isinstance(data, Config):
         data = data.to_dict()
-    out: list[str] = []
-
-    def emit(table: dict, prefix: str) -> None:
-        simple = {k: v for k, v in table.items() if v is not None and not _is_section(prefix, k, v)}
-        sections = {k: v for k, v in table.items() if v is not None and _is_section(prefix, k, v)}
-        if prefix and (simple or not sections):
-            out.append(f"\n[{prefix}]")
-        for k, v in simple.items():
-            out.append(f"{_key(str(k))} = {_value(v)}")
-        for k, v in sections.items():
-            emit(v, f"{prefix}.{_key(str(k))}" if prefix else _key(str(k)))
-
-    emit(data, "")
-    return "\n".join(out).lstrip("\n") + "\n"
-
-
-def _is_section(prefix: str, key: str, value: Any) -> bool:
-    # Sub-tables of the config (sections and domains) are [tables]; free-form dicts stay inline.
-    return isinstance(value, dict) and key not in ("class_map", "options")
+    return tomli_w.dumps(_plain(data))
 
 
 def config_text(cfg: Config) -> str:

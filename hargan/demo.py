@@ -6,7 +6,7 @@ The demo targets an LSM6DSL at ±4 g and **12.5 Hz**, the LSM6DSL output data ra
 the recording rate: resampling 10 -> 12.5 Hz only re-times the samples, whereas 26 Hz would
 claim a bandwidth the recording does not have (nothing above 5 Hz) and the synthetic data
 would inherit that gap. Windows of 48 samples (3.8 s) with a stride of 12 give ~7 windows per
-recording. The demo runs through :func:`hargan.pipeline.run_pipeline` like any config.
+recording. The demo runs through :func:`hargan.flow.run_pipeline` like any config.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Callable
 
 from hargan.config import (ClassifierConfig, Config, DataConfig, DomainConfig, EvaluationConfig, ExportConfig,
                            GanConfig, SamplingConfig, SensorConfig, WindowsConfig)
+from hargan.flow import run_pipeline
 
 DEMO_ODR_HZ = 12.5
 
@@ -32,7 +33,7 @@ def demo_config(quick: bool = False, seed: int = 0) -> Config:
                                     patience=4 if quick else 12, representative_samples=200),
         gan=GanConfig(latent_dim=32, n_critic=2 if quick else 5, steps=200 if quick else 1500,
                       batch_size=32 if quick else 64, classifier_weight=3.0 if quick else 1.0),
-        sampling=SamplingConfig(per_class=16 if quick else 100, min_confidence=0.5, max_tries=10 if quick else 20),
+        sampling=SamplingConfig(per_class=16 if quick else 100, min_confidence=0.5, max_tries=10 if quick else SamplingConfig.max_tries),
         evaluation=EvaluationConfig(quick=quick, seeds=1, augmentation=not quick),
         export=ExportConfig(name="har_model", n_test_vectors=4 if quick else 10),
     )
@@ -41,8 +42,6 @@ def demo_config(quick: bool = False, seed: int = 0) -> Config:
 def run_demo(out: str | Path = "hargan-demo", *, quick: bool = False, seed: int = 0, force: bool = False,
              log: Callable[[str], None] = print) -> dict:
     """Run the demo preset into ``out``; returns metrics.json's content."""
-    from hargan.pipeline import run_pipeline
-
     cfg = demo_config(quick=quick, seed=seed)
     title = "hargan demo" + (" --quick" if quick else "") + " (BasicMotions, LSM6DSL ±4 g @ 12.5 Hz)"
     metrics = run_pipeline(cfg, out, force=force, log=log, title=title)

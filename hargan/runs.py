@@ -1,9 +1,9 @@
 """Run directory bookkeeping: step fingerprints, so a re-run reuses what did not change.
 
 Each finished step leaves ``<out>/.steps/<step>.json`` with its fingerprint (hash of its config
-sections and of its input files), the files it wrote, how long it took and a small ``result``
-dict (figures the report needs later). A step is reused when the fingerprint matches and
-every output still exists.
+sections and of its input files), the digest of every file it wrote, how long it took and a small
+``result`` dict (figures the report needs later). A step is reused when the fingerprint matches
+and every output still has the digest it was written with (a damaged or edited output re-runs it).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 from har_data.atomic import write_text
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def file_digest(path: Path, content: bool = True) -> str:
@@ -59,7 +59,8 @@ def file_digest(path: Path, content: bool = True) -> str:
 class StepRecord:
     name: str
     fingerprint: str
-    outputs: list[str]
+    outputs: dict[str, str]
+    """Each output (relative to the run directory) and its digest when the step wrote it."""
     seconds: float
     result: dict = field(default_factory=dict)
     reused: bool = False
@@ -91,8 +92,12 @@ class RunDir:
             h.update(file_digest(Path(p), content=False).encode())
         return h.hexdigest()[:24]
 
+    def _relative(self, path: str | Path) -> str:
+        p = Path(path)
+        return str(p.relative_to(self.root)) if p.is_absolute() else str(p)
+
     def cached(self, name: str, fingerprint: str) -> StepRecord | None:
-        """The step's record if it can be reused: same fingerprint, every output present."""
+        """The step's record if it can be reused: same fingerprint, every output as it was written."""
         if self.force:
             return None
         rp = self._record_path(name)
@@ -102,28 +107,29 @@ class RunDir:
             d = json.loads(rp.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if d.get("fingerprint") != fingerprint:
+        outputs = d.get("outputs")
+        if d.get("fingerprint") != fingerprint or not isinstance(outputs, dict):
             return None
-        if not all((self.root / o).exists() for o in d.get("outputs", [])):
+        if any(file_digest(self.root / rel) != digest for rel, digest in outputs.items()):
             return None
-        rec = StepRecord(name, fingerprint, list(d["outputs"]), float(d.get("seconds", 0.0)),
+        rec = StepRecord(name, fingerprint, dict(outputs), float(d.get("seconds", 0.0)),
                          dict(d.get("result", {})), reused=True)
         self.records[name] = rec
         return rec
 
     def finish(self, name: str, fingerprint: str, outputs: Iterable[str | Path], seconds: float,
                result: dict | None = None) -> StepRecord:
-        outs = [str(Path(o).relative_to(self.root)) if Path(o).is_absolute() else str(o) for o in outputs]
-        rec = StepRecord(name, fingerprint, outs, float(seconds), dict(result or {}))
+        digests = {rel: file_digest(self.root / rel) for rel in map(self._relative, outputs)}
+        rec = StepRecord(name, fingerprint, digests, float(seconds), dict(result or {}))
         write_text(self._record_path(name), json.dumps(
-            {"step": name, "fingerprint": fingerprint, "outputs": outs, "seconds": round(seconds, 3),
+            {"step": name, "fingerprint": fingerprint, "outputs": digests, "seconds": round(seconds, 3),
              "result": rec.result, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
             indent=2, default=_json_default) + "\n")
         self.records[name] = rec
         return rec
 
     def run_step(self, name: str, *, config_hash: str, inputs: Iterable[Path] = (), external: Iterable[Path] = (),
-                 outputs: Iterable[str], body: Callable[[], dict | None], label: str = "") -> StepRecord:
+                 outputs: Iterable[str | Path], body: Callable[[], dict | None], label: str = "") -> StepRecord:
         """Reuse the step if unchanged, else run ``body`` (which writes ``outputs``) and record it."""
         fp = self.fingerprint(config_hash, list(inputs), list(external))
         rec = self.cached(name, fp)
@@ -138,7 +144,7 @@ class RunDir:
         t0 = time.perf_counter()
         result = body() or {}
         seconds = time.perf_counter() - t0
-        outs = list(outputs)
+        outs = [self._relative(o) for o in outputs]
         missing = [o for o in outs if not (self.root / o).exists()]
         if missing:
             raise RuntimeError(f"step {name} did not write {', '.join(missing)}")
@@ -146,15 +152,9 @@ class RunDir:
 
 
 def _json_default(o: Any):
-    try:
-        import numpy as np
-
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-    except ImportError:  # pragma: no cover
-        pass
+    """numpy scalars/arrays and Paths in a step's result as plain JSON values."""
+    if hasattr(o, "tolist"):
+        return o.tolist()
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serializable: {type(o).__name__}")

@@ -30,7 +30,7 @@ def test_basic_motions_cases_units_and_no_gravity():
 def test_load_source_dispatch_and_errors(tmp_path):
     assert len(load_source("basic-motions")) == 80
     with pytest.raises(InputError, match="unknown data source 'uci'; valid sources: pamap2, mems-studio, wisdm, "
-                                         "st-mobility, basic-motions"):
+                                         "st-mobility, st-datalog, basic-motions"):
         load_source("uci", tmp_path)
     with pytest.raises(InputError, match="source pamap2 needs a path"):
         load_source("pamap2")

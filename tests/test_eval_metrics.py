@@ -1,4 +1,4 @@
-"""Distances of gan.metrics on cases with known answers (numpy only, fast)."""
+"""Distances of evaluation.metrics on cases with known answers (numpy only, fast)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from eval_data import CLASSES, FS, sines
 
-from gan import metrics as M
-from gan.evaluation import subsample_by_group
+from evaluation import metrics as M
+from evaluation.scores import subsample_by_group
 
 
 @pytest.fixture(scope="module")

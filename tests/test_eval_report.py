@@ -1,4 +1,4 @@
-"""gan.plots and gan.report: PNGs written atomically and deterministically; metrics.json + report.md readable."""
+"""evaluation.plots and evaluation.report: PNGs written atomically and deterministically; metrics.json + report.md readable."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from eval_data import CLASSES, FS, sines
 
-from gan import plots as P
-from gan.report import REQUIRED_KEYS, flatten_metrics, nest_metrics, write_report
+from evaluation import plots as P
+from evaluation.report import REQUIRED_KEYS, flatten_metrics, nest_metrics, write_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

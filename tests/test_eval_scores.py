@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from eval_data import CLASSES, sines, window_set
 
-from gan.evaluation import (QUICK, discriminative_score, evaluate_synthetic, int8_acceptance, resolve_acceptance,
+from evaluation.scores import (QUICK, discriminative_score, evaluate_synthetic, int8_acceptance, resolve_acceptance,
                             train_test_scores)
-from gan.report import REQUIRED_KEYS, flatten_metrics, write_report
+from evaluation.report import REQUIRED_KEYS, flatten_metrics, write_report
 from har_data import InputError
 
 CONTRACT_KEYS = {"trtr_accuracy", "tstr_accuracy", "tstr_ratio", "discriminative_score", "mmd", "mmd_by_class",

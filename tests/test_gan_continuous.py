@@ -7,7 +7,7 @@ import pytest
 
 from gan.continuous import continuous_logs, parse_sequence, stitch, write_continuous_logs
 from gan.sampling import SyntheticSet
-from har_data import InputError, SensorSpec, load_mems_studio
+from har_data import InputError, SensorSpec, load_mems_studio, load_st_datalog
 
 T = 48
 
@@ -58,22 +58,26 @@ def test_parse_sequence_and_errors():
 
 def test_written_logs_load_back_identically_at_their_rate(tmp_path):
     syn = _synthetic(odr=12.5)
-    logs, files = write_continuous_logs(syn, tmp_path / "logs", 60, "walking:20,stationary:30,walking:10",
-                                        seed=1, formats=("mems-studio",))
-    assert sorted(f.name for f in files) == ["class_stationary.csv", "class_walking.csv", "sequence.csv"]
+    logs, files = write_continuous_logs(syn, tmp_path / "logs", 60, "walking:20,stationary:30,walking:10", seed=1)
+    assert sorted(f.name for f in files) == ["class_stationary.csv", "class_stationary.txt", "class_walking.csv",
+                                             "class_walking.txt", "sequence.csv", "sequence.txt"]
     assert [lg.seconds for lg in logs] == [60.0, 60.0, 60.0]
-    first = (tmp_path / "logs" / "sequence.csv").read_bytes().split(b"\r\n")[0].decode()
-    assert first == ("# hargan: sensor=LSM6DSL full_scale_g=4 odr_hz=12.5 seconds=60 "
-                     "sequence=walking:20,stationary:30,walking:10")
-    for log in logs:
-        recs = load_mems_studio(tmp_path / "logs" / f"{log.name}.csv")
-        assert all(r.odr_hz == 12.5 for r in recs)
-        assert np.array_equal(np.concatenate([r.samples for r in recs]), log.x_mg)
-        labels = np.concatenate([[r.label] * len(r) for r in recs])
-        assert labels.tolist() == log.labels()
-    seq = load_mems_studio(tmp_path / "logs" / "sequence.csv")
-    assert [(r.label, len(r)) for r in seq] == [("walking", 250), ("stationary", 375), ("walking", 125)]
+    header = ("# hargan: sensor=LSM6DSL full_scale_g=4 odr_hz=12.5 seconds=60 "
+              "sequence=walking:20,stationary:30,walking:10")
+    assert (tmp_path / "logs" / "sequence.csv").read_text().splitlines()[0] == header
+    assert (tmp_path / "logs" / "sequence.txt").read_text().splitlines()[0] == header
+    for suffix, load in ((".csv", load_mems_studio), (".txt", load_st_datalog)):
+        for log in logs:
+            recs = load(tmp_path / "logs" / f"{log.name}{suffix}")
+            assert all(r.odr_hz == 12.5 for r in recs), suffix
+            assert np.array_equal(np.concatenate([r.samples for r in recs]), log.x_mg), suffix  # identical mg
+            labels = np.concatenate([[r.label] * len(r) for r in recs])
+            assert labels.tolist() == log.labels(), suffix
+        seq = load(tmp_path / "logs" / f"sequence{suffix}")
+        assert [(r.label, len(r)) for r in seq] == [("walking", 250), ("stationary", 375), ("walking", 125)]
+        assert len({r.group for r in seq}) == 3
     assert len(load_mems_studio(tmp_path / "logs")) == 5  # the folder: 2 class logs + 3 segments
+    assert len(load_st_datalog(tmp_path / "logs")) == 5
 
 
 def test_per_window_csv_logs_carry_the_rate(tmp_path):

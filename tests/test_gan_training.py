@@ -266,5 +266,5 @@ def test_train_gan_exact_steps_and_two_stage_init(tmp_path):
     ws3 = WindowSet(x, y, ["low", "medium"], ws.split, ws.group)
     with pytest.raises(InputError, match="do not match.*missing: medium"):
         train_gan(ws3, None, steps=1, init_generator=tmp_path / "pre" / "generator.keras")
-    with pytest.raises(InputError, match="no such generator file"):
+    with pytest.raises(InputError, match=r"no such file \(the generator\)"):
         train_gan(ws, None, steps=1, init_generator=tmp_path / "nope.keras")

@@ -7,10 +7,11 @@ import os
 from typing import Callable
 
 from har_data.errors import InputError
-from har_data.loaders._common import Recordings, hargan_header, labelled_segments, read_hargan_header
+from har_data.loaders._common import Recordings
 from har_data.loaders.basic_motions import load_basic_motions
 from har_data.loaders.mems_studio import load_mems_studio, read_mems_studio_csv, write_mems_studio_csv
 from har_data.loaders.pamap2 import load_pamap2
+from har_data.loaders.st_datalog import load_st_datalog, write_st_datalog
 from har_data.loaders.st_mobility import NumpyOnlyUnpickler, load_st_mobility, safe_load_pickle
 from har_data.loaders.wisdm import load_wisdm
 from har_data.recording import Recording
@@ -20,12 +21,14 @@ SOURCES: dict[str, Callable[..., list[Recording]]] = {
     "mems-studio": load_mems_studio,
     "wisdm": load_wisdm,
     "st-mobility": load_st_mobility,
+    "st-datalog": load_st_datalog,
     "basic-motions": load_basic_motions,
 }
 
 
 def load_source(source: str, path: str | os.PathLike | None = None, **options) -> Recordings:
-    """Load recordings by source name (pamap2, mems-studio, wisdm, st-mobility, basic-motions).
+    """Load recordings by source name (pamap2, mems-studio, wisdm, st-mobility, st-datalog,
+    basic-motions).
 
     ``path`` is required for every source except basic-motions (bundled); ``options`` go to the loader.
     """
@@ -49,6 +52,6 @@ def load_source(source: str, path: str | os.PathLike | None = None, **options) -
     return loader(*args, **options)
 
 
-__all__ = ["NumpyOnlyUnpickler", "Recordings", "SOURCES", "hargan_header", "labelled_segments", "read_hargan_header", "load_basic_motions", "load_mems_studio", "load_pamap2",
-           "load_source", "load_st_mobility", "load_wisdm", "read_mems_studio_csv", "safe_load_pickle",
-           "write_mems_studio_csv"]
+__all__ = ["NumpyOnlyUnpickler", "Recordings", "SOURCES", "load_basic_motions", "load_mems_studio", "load_pamap2",
+           "load_source", "load_st_datalog", "load_st_mobility", "load_wisdm", "read_mems_studio_csv",
+           "safe_load_pickle", "write_mems_studio_csv", "write_st_datalog"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -86,51 +87,59 @@ def max_nan_run(missing: np.ndarray) -> tuple[int, int]:
     return int(ends[k] - starts[k]), int(starts[k])
 
 
-# ---------------------------------------------------------------- hargan's own header and per-sample labels
+# hargan's own header line, written before the column header of every log hargan writes:
+#   # hargan: sensor=<NAME> full_scale_g=<G> odr_hz=<HZ> [more key=value]
+HARGAN_HEADER_PREFIX = "# hargan:"
+_HEADER_KEY_ORDER = ("sensor", "full_scale_g", "odr_hz")
 
-HARGAN_TAG = "hargan:"
+
+def format_hargan_header(fields: dict) -> str:
+    """The ``# hargan: key=value ...`` line (no line end); sensor, full_scale_g, odr_hz come first."""
+    keys = [k for k in _HEADER_KEY_ORDER if k in fields] + [k for k in fields if k not in _HEADER_KEY_ORDER]
+    parts = []
+    for k in keys:
+        v = fields[k]
+        if v is None:
+            continue
+        text = f"{v:g}" if isinstance(v, float) else str(v)
+        if not text or any(c.isspace() or c == "=" for c in str(k) + text):
+            raise InputError(f"hargan header value {k}={text!r}: keys and values must be non-empty, "
+                             "without spaces or '='")
+        parts.append(f"{k}={text}")
+    return " ".join([HARGAN_HEADER_PREFIX] + parts)
+
+
+def parse_hargan_header(line: str, path: str | os.PathLike | None = None, line_no: int | None = None) -> dict | None:
+    """``{key: value}`` from a ``# hargan: ...`` line (None for any other line).
+
+    ``odr_hz`` and ``full_scale_g`` become numbers (an invalid one is an error naming the line);
+    other values stay strings.
+    """
+    text = line.strip()
+    if not text.lower().startswith(HARGAN_HEADER_PREFIX):
+        return None
+    out: dict = {}
+    for tok in text[len(HARGAN_HEADER_PREFIX):].split():
+        key, eq, value = tok.partition("=")
+        if not eq or not key or not value:
+            raise InputError(f"bad hargan header item {tok!r}: expected key=value", path, line_no)
+        out[key] = value
+    for key in ("odr_hz", "full_scale_g"):
+        if key in out:
+            try:
+                num = float(out[key])
+            except ValueError:
+                num = float("nan")
+            if not (np.isfinite(num) and num > 0):
+                raise InputError(f"bad hargan header value {key}={out[key]!r}: expected a positive number",
+                                 path, line_no)
+            out[key] = num
+    return out
+
+
+# Per-sample labels: a ``label`` column (no unit) in the logs hargan writes with activity changes.
 LABEL_COLUMN = "label"
 _LABEL_FORBIDDEN = set(",\t\r\n\"")
-
-
-def hargan_header(sensor, **extra) -> str:
-    """The comment hargan writes into every log it makes (without the ``#``).
-
-    ``hargan: sensor=LSM6DSL full_scale_g=4 odr_hz=26 class=walking``: space-separated
-    ``key=value`` pairs; the loaders read ``odr_hz`` (and the sensor and full scale) back from it.
-    Whitespace inside an extra value becomes ``_`` so the line stays one token per key.
-    """
-    fields = {"sensor": sensor.name, "full_scale_g": f"{sensor.full_scale_g:g}", "odr_hz": f"{sensor.odr_hz:g}"}
-    fields.update({k: "_".join(str(v).split()) for k, v in extra.items()})
-    return HARGAN_TAG + " " + " ".join(f"{k}={v}" for k, v in fields.items())
-
-
-def read_hargan_header(lines: list[str], path: Path) -> dict:
-    """``{"odr_hz": float, "full_scale_g": float, "sensor": str, ...}`` from the first ``# hargan:`` line, else ``{}``.
-
-    ``lines`` are the file's lines before the column header; a malformed value is an error naming the line.
-    """
-    for n, line in enumerate(lines, start=1):
-        body = line.strip().lstrip("#").strip()
-        if not line.lstrip().startswith("#") or not body.startswith(HARGAN_TAG):
-            continue
-        out: dict = {}
-        for token in body[len(HARGAN_TAG):].split():
-            key, sep, value = token.partition("=")
-            if not sep:
-                raise InputError(f"hargan header: expected key=value, found {token!r}", path, n)
-            out[key] = value
-        for key in ("odr_hz", "full_scale_g"):
-            if key in out:
-                try:
-                    value = float(out[key])
-                except ValueError:
-                    value = float("nan")
-                if not value > 0 or not np.isfinite(value):
-                    raise InputError(f"hargan header: {key}={out[key]} is not a positive number", path, n)
-                out[key] = value
-        return out
-    return {}
 
 
 def check_labels(labels, n: int) -> list[str]:
@@ -154,3 +163,10 @@ def labelled_segments(labels: np.ndarray) -> list[tuple[int, int, str]]:
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [len(labels)]])
     return [(int(s), int(e), str(labels[s])) for s, e in zip(starts, ends)]
+
+
+def split_by_labels(rec, labels: np.ndarray) -> list:
+    """One Recording per run of one label (``meta['segment']`` numbers them; ``first_line`` follows)."""
+    return [replace(rec, samples=rec.samples[s:e], label=lab,
+                    meta={**rec.meta, "segment": k, "first_line": rec.meta.get("first_line", 0) + s})
+            for k, (s, e, lab) in enumerate(labelled_segments(labels))]

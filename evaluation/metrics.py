@@ -1,4 +1,4 @@
-"""Distances between real and synthetic windows (numpy, scipy, dtaidistance; no Keras).
+"""Distances between real and synthetic windows (numpy, scipy, scikit-learn, dtaidistance; no Keras).
 
 All functions take windows as N x T x C float arrays (mg) and are deterministic for a seed.
 
@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 from scipy import signal
+from sklearn.metrics.pairwise import euclidean_distances, rbf_kernel
 
 AXES = ("x", "y", "z")
 
@@ -82,17 +83,12 @@ def class_matched_indices(y_real: np.ndarray, y_syn: np.ndarray, num_classes: in
     return np.concatenate(ir), np.concatenate(is_)
 
 
-def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.maximum(d, 0.0)
-
-
 def median_bandwidth(z: np.ndarray) -> float:
     """Median heuristic: the median pairwise Euclidean distance among the rows of ``z`` (1.0 if all equal)."""
     z = np.asarray(z, dtype=np.float64).reshape(len(z), -1)
     if len(z) < 2:
         return 1.0
-    d = np.sqrt(_sq_dists(z, z)[np.triu_indices(len(z), k=1)])
+    d = euclidean_distances(z)[np.triu_indices(len(z), k=1)]
     med = float(np.median(d))
     return med if med > 1e-12 else 1.0
 
@@ -111,9 +107,7 @@ def mmd2_rbf(a: np.ndarray, b: np.ndarray, bandwidth: float | None = None,
         raise ValueError(f"MMD needs at least 2 windows in each set (got {m} and {n})")
     sigma = float(bandwidth) if bandwidth is not None else median_bandwidth(np.concatenate([a, b]))
     gamma = 1.0 / (2.0 * sigma * sigma)
-    kaa = np.exp(-gamma * _sq_dists(a, a))
-    kbb = np.exp(-gamma * _sq_dists(b, b))
-    kab = np.exp(-gamma * _sq_dists(a, b))
+    kaa, kbb, kab = rbf_kernel(a, gamma=gamma), rbf_kernel(b, gamma=gamma), rbf_kernel(a, b, gamma=gamma)
     if unbiased:
         xx = (kaa.sum() - np.trace(kaa)) / (m * (m - 1))
         yy = (kbb.sum() - np.trace(kbb)) / (n * (n - 1))

@@ -9,16 +9,13 @@ when a step did not run). NaN and infinity are written as ``null`` (strict JSON)
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
-
 from har_data.atomic import atomic_path, write_text
+from har_data.jsonio import to_jsonable, write_json
 
 REQUIRED_KEYS = (
     "classifier.float_accuracy", "classifier.int8_accuracy", "classifier.macro_f1",
@@ -53,28 +50,6 @@ DEFINITIONS = {
     "timing.gan_train_seconds": "GAN training time",
     "timing.total_seconds": "whole run",
 }
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Plain JSON values: numpy scalars/arrays to Python, Paths to str, NaN/inf to None, tuples to lists."""
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    return str(obj)
 
 
 def _merge(dst: dict, src: Mapping) -> None:
@@ -248,7 +223,7 @@ def write_report(metrics: Mapping[str, Any], out_dir: str | os.PathLike,
     """Write ``out_dir/metrics.json`` and ``out_dir/report.md`` (atomically); returns their paths.
 
     ``metrics`` may be nested or use dotted names. ``figures`` maps names to PNG paths; by
-    default the ``"figures"`` entry of ``metrics["gan"]`` (as :func:`gan.evaluation.evaluate_synthetic`
+    default the ``"figures"`` entry of ``metrics["gan"]`` (as :func:`evaluation.scores.evaluate_synthetic`
     returns it) is used. PNGs outside ``out_dir`` are copied beside report.md; links are relative.
     metrics.json gets the figures as ``{"figures": {name: relative path}}`` instead of inside ``gan``.
     """
@@ -262,7 +237,7 @@ def write_report(metrics: Mapping[str, Any], out_dir: str | os.PathLike,
     placed = _place_figures(figures, out_dir)
     if placed:
         data["figures"] = placed
-    json_path = write_text(out_dir / "metrics.json", json.dumps(data, indent=2, allow_nan=False) + "\n")
+    json_path = write_json(out_dir / "metrics.json", data)
     md_path = write_text(out_dir / "report.md", render_report(data, placed, title=title))
     return json_path, md_path
 

@@ -1,4 +1,4 @@
-"""How good is the synthetic data? Classifier-based scores plus the distances of :mod:`gan.metrics`.
+"""How good is the synthetic data? Classifier-based scores plus the distances of :mod:`evaluation.metrics`.
 
 :func:`evaluate_synthetic` is the entry point (used by ``hargan evaluate`` and the pipeline). Its
 figures, all on the *real test split* (``WindowSet.subset("test")``, split by recording):
@@ -19,14 +19,13 @@ figures, all on the *real test split* (``WindowSet.subset("test")``, split by re
   ``discriminative_reference`` is the same score for the real *test* recordings against the real
   training ones: recordings of other people/sessions are already told apart to some degree, so
   that is the floor a generator can be compared with.
-- **MMD^2, PSD distance, DTW nearest neighbours / memorised copies**: see :mod:`gan.metrics`.
+- **MMD^2, PSD distance, DTW nearest neighbours / memorised copies**: see :mod:`evaluation.metrics`.
 - **int8 acceptance**: the fraction of synthetic windows the on-device int8 model accepts as
   their own label (``Int8Classifier.accept``), per class and overall.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import time
@@ -35,7 +34,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from gan import metrics as M
+from evaluation import metrics as M
 from har_data import InputError, WindowSet
 
 AUGMENT_PERCENTS = (5, 10, 25, 100)
@@ -112,14 +111,11 @@ def _fit_and_score(x: np.ndarray, y: np.ndarray, real: WindowSet, val: WindowSet
                    seed: int, settings: EvalSettings, full_scale_g: float) -> tuple[dict, Any]:
     from classifier import evaluate_classifier, train_classifier
 
-    extra = {}
-    if "augment" in inspect.signature(train_classifier).parameters:
-        extra["augment"] = settings.classic_augment
     model = train_classifier(
         x, y, real.class_names,
         x_val=val.x if len(val) else None, y_val=val.y if len(val) else None,
         preset=preset, full_scale_g=full_scale_g, epochs=settings.epochs, batch_size=settings.batch_size,
-        patience=settings.patience, seed=seed, verbose=0, **extra,
+        patience=settings.patience, seed=seed, verbose=0, augment=settings.classic_augment,
     )
     result = evaluate_classifier(model, test.x, test.y, real.class_names)
     epochs_run = len(getattr(getattr(model, "history", None), "history", {}).get("loss", []))
@@ -318,7 +314,7 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
     ``SyntheticSet``, i.e. at sampling time) takes precedence for those two keys when given.
     ``quick`` uses :data:`QUICK` budgets. With ``out_dir``, the plots are written there as PNG
     and their paths returned under ``"figures"`` (pop it before writing metrics.json, or pass it
-    to :func:`gan.report.write_report`); ``history`` (GAN history dict / ``history.csv``) adds the
+    to :func:`evaluation.report.write_report`); ``history`` (GAN history dict / ``history.csv``) adds the
     training curves.
 
     Keys: trtr_accuracy, tstr_accuracy, tstr_ratio, trtr_macro_f1, tstr_macro_f1, trtr_confusion,
@@ -374,7 +370,7 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
     out["n_real_train"], out["n_real_test"] = int(len(train)), int(len(test))
 
     if out_dir is not None:
-        from gan.plots import evaluation_figures
+        from evaluation.plots import evaluation_figures
 
         out["figures"] = {k: str(v) for k, v in evaluation_figures(
             train, x_syn, y_syn, out_dir, fs=fs, seed=seed, trtr_confusion=out["trtr_confusion"],

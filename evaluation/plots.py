@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from gan import metrics as M
+from evaluation import metrics as M
 from har_data.atomic import atomic_path
 
 HISTORY_PANELS = (
@@ -196,45 +196,58 @@ def load_history(history: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def plot_training_curves(history: Any, path: str | os.PathLike, *, title: str = "GAN training") -> Path:
-    """Critic/generator loss, Wasserstein estimate and classifier accuracy on fakes, one panel each.
+def _curve_panels(h: Mapping[str, np.ndarray], xkey: str | None,
+                  panels: Sequence[tuple[str, Sequence[str]]] | None) -> list[tuple[str, list[str]]]:
+    """The (title, columns) panels that have data: the given ``panels``, else the GAN ones plus one per other column."""
+    chosen = [(t, [c for c in cols if c in h]) for t, cols in (HISTORY_PANELS if panels is None else panels)]
+    chosen = [(t, cols) for t, cols in chosen if cols]
+    if panels is None:
+        known = {c for _, cols in chosen for c in cols} | {xkey}
+        chosen += [(k, [k]) for k in h if k not in known]
+    return chosen[:6]
 
-    The x axis is the ``step`` (or ``epoch``) column when present, else the row number. Columns
-    other than the known ones get panels of their own (up to six panels in all).
+
+def _plot_curve(ax, x: np.ndarray, v: np.ndarray, name: str, color: str) -> None:
+    k = len(v) // 50
+    if k > 1:  # long, noisy histories: faint raw curve plus a moving average
+        ax.plot(x[: len(v)], v, lw=0.5, alpha=0.3, color=color)
+        smooth = np.convolve(np.nan_to_num(v), np.ones(k) / k, mode="valid")
+        ax.plot(x[k - 1: len(v)], smooth, lw=1.2, color=color, label=f"{name} (mean of {k})")
+    else:
+        ax.plot(x[: len(v)], v, lw=1.0, color=color, label=name)
+
+
+def plot_training_curves(history: Any, path: str | os.PathLike, *, title: str = "GAN training",
+                         panels: Sequence[tuple[str, Sequence[str]]] | None = None) -> Path:
+    """Training curves, one panel per group of columns, as a PNG (atomically).
+
+    ``history`` is anything :func:`load_history` reads. By default the panels are the GAN's
+    (critic/generator loss, Wasserstein estimate, classifier accuracy on fakes) and one per other
+    column; ``panels`` (``[(title, [column, ...]), ...]``, e.g. loss and accuracy of a classifier)
+    chooses them instead. Up to six panels. The x axis is the ``step`` (or ``epoch``) column when
+    present, else the row number.
     """
     h = load_history(history)
     xkey = next((k for k in ("step", "steps", "epoch") if k in h), None)
     n = max((len(v) for v in h.values()), default=0)
     x = h[xkey] if xkey else np.arange(n)
-    panels = [(t, [c for c in cols if c in h]) for t, cols in HISTORY_PANELS]
-    panels = [(t, cols) for t, cols in panels if cols]
-    known = {c for _, cols in panels for c in cols} | {xkey}
-    panels += [(k, [k]) for k in h if k not in known]
-    panels = panels[:6]
-    fig = _figure(4.2 * max(1, min(len(panels), 3)), 3.0 * max(1, (len(panels) + 2) // 3))
-    if not panels:
+    chosen = _curve_panels(h, xkey, panels)
+    fig = _figure(4.2 * max(1, min(len(chosen), 3)), 3.0 * max(1, (len(chosen) + 2) // 3))
+    if not chosen:
         ax = fig.subplots()
         ax.text(0.5, 0.5, "no history", ha="center", va="center", transform=ax.transAxes)
         return save_figure(fig, path)
-    ncols = min(len(panels), 3)
-    axes = np.atleast_1d(fig.subplots((len(panels) + ncols - 1) // ncols, ncols, squeeze=False).ravel())
-    for ax, (t, cols) in zip(axes, panels):
+    ncols = min(len(chosen), 3)
+    axes = np.atleast_1d(fig.subplots((len(chosen) + ncols - 1) // ncols, ncols, squeeze=False).ravel())
+    for ax, (t, cols) in zip(axes, chosen):
         for i, c in enumerate(cols):
-            v = h[c]
-            color = f"C{i}"
-            k = len(v) // 50
-            if k > 1:  # long, noisy histories: faint raw curve plus a moving average
-                ax.plot(x[: len(v)], v, lw=0.5, alpha=0.3, color=color)
-                smooth = np.convolve(np.nan_to_num(v), np.ones(k) / k, mode="valid")
-                ax.plot(x[k - 1: len(v)], smooth, lw=1.2, color=color, label=f"{c} (mean of {k})")
-            else:
-                ax.plot(x[: len(v)], v, lw=1.0, color=color, label=c)
+            _plot_curve(ax, x, h[c], c, f"C{i}")
         ax.set_title(t, fontsize=9)
         ax.set_xlabel(xkey or "row", fontsize=8)
         ax.tick_params(labelsize=7)
         if len(cols) > 1 or len(h[cols[0]]) >= 100:
             ax.legend(fontsize=7)
-    for ax in axes[len(panels):]:
+    for ax in axes[len(chosen):]:
         ax.set_visible(False)
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)

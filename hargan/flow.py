@@ -1,0 +1,88 @@
+"""The whole flow: the steps in order, run over one run directory.
+
+prepare -> classifier (float) -> quantize (int8) -> gan (pretrain on the source domain) ->
+finetune (on the target domain, only with ``data.target``) -> sample (validated) -> evaluate
+(report) -> export (firmware). Each step is reused when its config section, its inputs and its
+outputs are unchanged (``<out>/.steps/``), so a re-run redoes only what a change affects.
+
+Add a step: a ``Step`` subclass in ``hargan/steps/`` and its place in ``STEPS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from pathlib import Path
+
+from har_data.atomic import write_text
+from har_data.errors import InputError
+from hargan.config import Config, config_text
+from hargan.steps.base import RunContext, Step
+from hargan.steps.classifier import TrainClassifier
+from hargan.steps.common import Log
+from hargan.steps.evaluate import Evaluate, summary_lines
+from hargan.steps.export import Export
+from hargan.steps.gan import Finetune, TrainGan
+from hargan.steps.prepare import Prepare, check_domain_path
+from hargan.steps.quantize import Quantize
+from hargan.steps.sample import Sample
+
+STEPS: tuple[Step, ...] = (Prepare(), TrainClassifier(), Quantize(), TrainGan(), Finetune(), Sample(), Evaluate(),
+                           Export())
+STEP_NAMES = tuple(step.name for step in STEPS)
+
+
+def run_step(ctx: RunContext, step: Step, label: str) -> None:
+    """Reuse ``step`` if its config, inputs and outputs are unchanged, else run it; keep its result."""
+    config_hash = step.config_hash(ctx.cfg)
+    upstream = step.upstream(ctx)
+    if upstream:
+        config_hash += hashlib.sha256(upstream.encode()).hexdigest()[:16]
+    rec = ctx.run_dir.run_step(step.name, config_hash=config_hash, inputs=step.inputs(ctx),
+                               external=step.external(ctx), outputs=step.outputs(ctx),
+                               body=lambda: step.run(ctx), label=f"{label} {step.describe(ctx)}")
+    ctx.results[step.name] = rec.result
+
+
+def _check_inputs(cfg: Config, out: Path) -> None:
+    """Bad input is found before anything is written."""
+    check_domain_path(cfg.data.source, "data.source")
+    if cfg.data.target is not None:
+        check_domain_path(cfg.data.target, "data.target")
+    if out.exists() and not out.is_dir():
+        raise InputError("--out exists and is not a folder", out)
+
+
+def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log = print, title: str = "hargan run",
+                 until: str | None = None, config_file: str | Path | None = None) -> dict:
+    """Run every step into ``out`` (reusing unchanged ones); returns metrics.json's content.
+
+    ``until`` stops after that step (one of ``STEP_NAMES``; "finetune" only with a target domain);
+    returns {} then. ``config_file``: where ``cfg`` was read from (named in errors about it).
+    """
+    t_start = time.perf_counter()
+    out = Path(out)
+    _check_inputs(cfg, out)
+    created = not out.exists()
+    ctx = RunContext(cfg, out, force=force, log=log, config_file=None if config_file is None else Path(config_file))
+    steps = [s for s in STEPS if s.enabled(cfg)]
+    if until is not None and until not in [s.name for s in steps]:
+        raise InputError(f"--until {until}: no such step in this run; steps: {', '.join(s.name for s in steps)}")
+    log(f"{title}: {out}")
+    try:
+        for i, step in enumerate(steps, 1):
+            run_step(ctx, step, f"[{i}/{len(steps)}]")
+            if i == 1:  # the data is in place: the run directory records the config that made it
+                write_text(out / "config.toml", config_text(cfg))
+            if step.name == until:
+                log(f"stopped after {until} (--until); files in {out}/")
+                return {}
+    except InputError:
+        if created and not ctx.run_dir.records and out.exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    metrics = ctx.metrics()
+    for line in summary_lines(metrics, out, time.perf_counter() - t_start):
+        log(line)
+    return metrics

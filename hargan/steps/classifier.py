@@ -1,0 +1,114 @@
+"""Step 2, classifier: train the float ST classifier, the CNN that will run on the board.
+
+It is trained on the board's domain (the target's windows when there is one), scored on the
+held-out split, and written as ``classifier/model.keras`` with its epoch history
+(``history.csv``, Keras' CSVLogger), training curves and confusion matrix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from har_data.atomic import atomic_path, write_text
+from hargan.config import ClassifierConfig
+from hargan.steps.base import RunContext, Step
+from hargan.steps.common import Command, Log, held_out_split, load_windows, need_file, out_dir, quiet, seed_of
+
+if TYPE_CHECKING:
+    import keras
+
+    from har_data import WindowSet
+
+
+def train_and_save_classifier(ws: "WindowSet", out: Path, *, preset: str, epochs: int, batch_size: int,
+                              patience: int, learning_rate: float, seed: int = 0,
+                              log: Log = quiet) -> tuple["keras.Model", dict]:
+    """Train the float classifier; write model.keras, history.csv, training.png, confusion_float.png, metrics.json."""
+    import keras
+
+    from classifier import evaluate_classifier, plot_confusion_matrix, save_classifier, train_on_windows
+    from evaluation.plots import plot_training_curves
+    from hargan.steps.progress import ProgressLog
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with atomic_path(out / "history.csv") as history:
+        model = train_on_windows(ws, preset=preset, epochs=epochs, batch_size=batch_size, patience=patience,
+                                 learning_rate=learning_rate, seed=seed, verbose=0,
+                                 callbacks=[ProgressLog(epochs, log), keras.callbacks.CSVLogger(str(history))])
+    seconds = time.perf_counter() - t0
+    epochs_run = len(model.history.history.get("loss", []))
+    split, held = held_out_split(ws)
+    ev = evaluate_classifier(model, held.x, held.y, ws.class_names)
+    save_classifier(model, out / "model.keras")
+    plot_training_curves(out / "history.csv", out / "training.png", title=f"ST classifier ({preset}) training")
+    plot_confusion_matrix(ev["confusion"], ws.class_names, out / "confusion_float.png",
+                          title=f"float classifier, {split} split (accuracy {ev['accuracy']:.3f})")
+    metrics = {"preset": preset, "float_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
+               "eval_split": split, "epochs_run": epochs_run, "params": int(model.count_params()),
+               "train_seconds": round(seconds, 2)}
+    write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    log(f"  float classifier: {split} accuracy {metrics['float_accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f} "
+        f"({metrics['params']} parameters, {epochs_run} epochs, {seconds:.0f} s)")
+    return model, metrics
+
+
+class TrainClassifier(Step):
+    name = "classifier"
+    sections = ("classifier",)
+    exclude = ("classifier.representative_samples",)  # the quantize step's
+
+    def describe(self, ctx: RunContext) -> str:
+        return f"classifier: train the float ST classifier ({ctx.cfg.classifier.preset})"
+
+    def inputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.windows]
+
+    def outputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.classifier, ctx.paths.classifier_dir / "confusion_float.png"]
+
+    def run(self, ctx: RunContext) -> dict:
+        c = ctx.cfg.classifier
+        model, metrics = train_and_save_classifier(
+            ctx.windows, ctx.paths.classifier_dir, preset=c.preset, epochs=c.epochs, batch_size=c.batch_size,
+            patience=c.patience, learning_rate=c.learning_rate, seed=ctx.seed, log=ctx.log)
+        ctx.classifier = model
+        return metrics
+
+
+# ---------------------------------------------------------------------------- hargan train-classifier
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    c = ClassifierConfig()
+    p.add_argument("--windows", required=True, metavar="FILE.npz", help="windows from 'hargan prepare'")
+    p.add_argument("--preset", default=c.preset, metavar="NAME",
+                   help=f"architecture: cnn1d, cnn1d_tiny, ign, gmp (default: {c.preset})")
+    p.add_argument("--epochs", type=int, default=c.epochs, metavar="N",
+                   help=f"maximum epochs (default: {c.epochs}; early stopping)")
+    p.add_argument("--batch-size", type=int, default=c.batch_size, metavar="N",
+                   help=f"batch size (default: {c.batch_size})")
+    p.add_argument("--patience", type=int, default=c.patience, metavar="N",
+                   help=f"early-stopping patience (default: {c.patience})")
+    p.add_argument("--learning-rate", type=float, default=c.learning_rate, metavar="LR",
+                   help=f"Adam learning rate (default: {c.learning_rate:g})")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, history.csv, PNGs")
+
+
+def command(args: argparse.Namespace, log: Log) -> None:
+    out = out_dir(args.out)
+    ws = load_windows(need_file(args.windows, "--windows"))
+    log(f"train-classifier: {args.windows} -> {out}/model.keras")
+    train_and_save_classifier(ws, out, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
+                              patience=args.patience, learning_rate=args.learning_rate,
+                              seed=seed_of(args), log=log)
+    log(f"wrote {out}/model.keras, history.csv, training.png, confusion_float.png, metrics.json")
+
+
+COMMAND = Command("train-classifier", "train the float ST classifier on windows (writes model.keras, figures)",
+                  "hargan train-classifier --windows windows.npz --preset cnn1d --out classifier",
+                  add_arguments, command)

@@ -1,0 +1,156 @@
+"""What the steps and the single-step commands share: loading their inputs with clear errors,
+checking command-line paths, the sensor options, and the held-out split that scores a model.
+
+Heavy modules (Keras, TensorFlow) are imported inside the functions, so ``hargan --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from har_data.atomic import write_text
+from har_data.errors import InputError
+from har_data.sensors import SENSORS
+from hargan.config import Config, SensorConfig
+
+if TYPE_CHECKING:
+    import keras
+
+    from classifier import Int8Classifier
+    from har_data import SensorSpec, WindowSet
+
+Log = Callable[[str], None]
+
+
+def quiet(msg: str) -> None:
+    """A log that prints nothing (library use)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One single-step subcommand: its help texts, its arguments and what it runs."""
+
+    name: str
+    help: str
+    example: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Log], None]
+    description: str = ""
+    seed: bool = True
+    """Whether the command takes --seed."""
+
+
+# ---------------------------------------------------------------------------- inputs
+
+def load_windows(path: Path) -> "WindowSet":
+    from har_data import WindowSet
+
+    return WindowSet.load(path)
+
+
+def load_keras_model(path: Path) -> "keras.Model":
+    """A saved generator, critic or float classifier (custom layers registered); bad files are InputError."""
+    import gan  # noqa: F401 - registers the custom layers
+    from classifier import load_classifier
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    return load_classifier(path)
+
+
+def load_int8(path: Path, class_names: Sequence[str] | None = None) -> "Int8Classifier":
+    from classifier import Int8Classifier
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    try:
+        return Int8Classifier(path, class_names)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unreadable model is bad input
+        raise InputError(f"not an int8 TFLite model: {' '.join(str(exc).split())[:300]}", path) from None
+
+
+def held_out_split(ws: "WindowSet") -> tuple[str, "WindowSet"]:
+    """The held-out split to score on: test, else val, else train (tiny data sets)."""
+    for name in ("test", "val", "train"):
+        sub = ws.subset(name)
+        if len(sub):
+            return name, sub
+    raise InputError("the windows file holds no windows")
+
+
+def write_csv_rows(path: Path, rows: list[dict]) -> Path:
+    """Rows of numbers as one CSV (columns in order of first appearance, floats to 6 digits), atomically."""
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return write_text(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------------------- command-line paths
+
+def seed_of(args: argparse.Namespace) -> int:
+    """--seed when given, else the config's default seed."""
+    return getattr(args, "seed", Config.seed)
+
+
+def need_file(path: str | None, what: str) -> Path | None:
+    """An input given on the command line (None when the option was not given)."""
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such file ({what})", p)
+    return p
+
+
+def out_file(path: str, suffix: str) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"--out is a folder; give a {suffix} file name", p)
+    return p
+
+
+def out_dir(path: str) -> Path:
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError("--out exists and is not a folder", p)
+    return p
+
+
+# ---------------------------------------------------------------------------- the sensor
+
+def sensor_spec(name: str | None = None, full_scale_g: int | None = None, odr_hz: float | None = None,
+                default: "SensorSpec | None" = None) -> "SensorSpec":
+    """A checked SensorSpec; missing parts come from ``default`` (or the [sensor] section's defaults)."""
+    from har_data import SensorSpec
+
+    base = default or SensorSpec(SensorConfig.name, SensorConfig.full_scale_g, SensorConfig.odr_hz)
+    return SensorSpec(name or base.name, base.full_scale_g if full_scale_g is None else full_scale_g,
+                      base.odr_hz if odr_hz is None else odr_hz)
+
+
+def add_sensor_arguments(p: argparse.ArgumentParser, from_windows: bool = False) -> None:
+    """--sensor, --full-scale, --odr (unset: the [sensor] defaults, or the sensor stored in --windows)."""
+    g = p.add_argument_group("sensor (the STM32 accelerometer the data is made for)")
+    g.add_argument("--sensor", default=None, metavar="NAME",
+                   help=f"sensor part number: {', '.join(SENSORS)} (default: {SensorConfig.name}"
+                        + (", or the one stored in --windows" if from_windows else "") + ")")
+    g.add_argument("--full-scale", type=int, default=None, metavar="G",
+                   help=f"full scale in g (default: {SensorConfig.full_scale_g})")
+    g.add_argument("--odr", type=float, default=None, metavar="HZ",
+                   help=f"output data rate in Hz (default: {SensorConfig.odr_hz:g})")

@@ -1,0 +1,170 @@
+"""Steps 4 and 5, gan and finetune: the conditional WGAN-GP, steered by the ST classifier.
+
+One domain: ``gan`` trains on the windows with the float classifier's feedback. Two domains
+(``data.target`` set): ``gan`` pretrains a plain WGAN-GP on the source windows (the classifier
+knows only the target domain), then ``finetune`` continues from the pretrained generator and
+critic on the target windows with the classifier's feedback. Each writes generator.keras,
+critic.keras, a per-step history.csv and losses.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hargan.config import GAN_LOSSES, GanConfig
+from hargan.steps.base import RunContext, Step
+from hargan.steps.common import (Command, Log, load_keras_model, load_windows, need_file, out_dir, quiet, seed_of,
+                                 write_csv_rows)
+
+if TYPE_CHECKING:
+    import keras
+
+    from har_data import WindowSet
+
+
+def _init_models(init: Path | None) -> dict[str, Path]:
+    """``init``: a generator.keras, or a folder with generator.keras; a critic.keras beside it is used too."""
+    if init is None:
+        return {}
+    folder = init.parent if init.is_file() else init
+    models = {"init_generator": init if init.is_file() else folder / "generator.keras"}
+    if (folder / "critic.keras").is_file():
+        models["init_critic"] = folder / "critic.keras"
+    return models
+
+
+def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: Path, gan: GanConfig, *, steps: int,
+                       init: Path | None = None, seed: int = 0, label: str = "gan",
+                       log: Log = quiet) -> tuple[Any, dict]:
+    """Train (or fine-tune from ``init``) for ``steps`` generator steps with ``gan``'s hyperparameters;
+    write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``."""
+    from evaluation.plots import plot_training_curves
+    from gan.training import train_gan
+    from har_data.atomic import atomic_path
+    from hargan.steps.progress import ProgressLog
+
+    progress = ProgressLog(steps, log, per="step", label=label, spec=".3g",
+                           keys=("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy"))
+    t0 = time.perf_counter()
+    model = train_gan(ws, classifier, steps=steps, batch_size=gan.batch_size, seed=seed, callbacks=[progress],
+                      latent_dim=gan.latent_dim, n_critic=gan.n_critic, gp_weight=gan.gp_weight,
+                      classifier_weight=gan.classifier_weight if classifier is not None else 0.0,
+                      g_learning_rate=gan.g_learning_rate, c_learning_rate=gan.c_learning_rate, loss=gan.loss,
+                      **_init_models(init))
+    seconds = time.perf_counter() - t0
+    out = Path(out)
+    for part in ("generator", "critic"):
+        with atomic_path(out / f"{part}.keras") as tmp:
+            getattr(model, part).save(tmp)
+    write_csv_rows(out / "history.csv", progress.rows)
+    plot_training_curves(out / "history.csv", out / "losses.png", title=f"GAN training ({label})")
+    last = progress.rows[-1] if progress.rows else {}
+    info = {"steps": steps, "seconds": round(seconds, 2), "final": {k: v for k, v in last.items() if k != "step"}}
+    log(f"  {label}: {steps} steps in {seconds:.0f} s")
+    return model, info
+
+
+class TrainGan(Step):
+    """Train the GAN (one domain) or pretrain it on the source domain (two domains)."""
+
+    name = "gan"
+    sections = ("gan",)
+    exclude = ("gan.finetune_steps",)  # the finetune step's
+
+    def describe(self, ctx: RunContext) -> str:
+        return ("gan: pretrain on the source domain" if ctx.two_stage else
+                "gan: train the conditional WGAN-GP with the classifier's feedback")
+
+    def inputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.source_windows] + ([] if ctx.two_stage else [ctx.paths.classifier])
+
+    def outputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.pretrain_dir / name for name in ("generator.keras", "critic.keras", "history.csv")]
+
+    def run(self, ctx: RunContext) -> dict:
+        classifier = None if ctx.two_stage else ctx.classifier
+        _, info = train_and_save_gan(ctx.source_windows, classifier, ctx.paths.pretrain_dir, ctx.cfg.gan,
+                                     steps=ctx.cfg.gan.steps, seed=ctx.seed,
+                                     label="pretrain" if ctx.two_stage else "gan", log=ctx.log)
+        return info
+
+
+class Finetune(Step):
+    """Two domains only: continue on the target domain with the ST classifier's feedback."""
+
+    name = "finetune"
+    sections = ("gan",)
+
+    def enabled(self, cfg) -> bool:
+        return cfg.data.target is not None
+
+    def describe(self, ctx: RunContext) -> str:
+        return "finetune: on the target domain with the ST classifier's feedback"
+
+    def inputs(self, ctx: RunContext) -> list[Path]:
+        pre = ctx.paths.pretrain_dir
+        return [ctx.paths.windows, ctx.paths.classifier, pre / "generator.keras", pre / "critic.keras"]
+
+    def outputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.gan_dir / name for name in ("generator.keras", "critic.keras", "history.csv")]
+
+    def run(self, ctx: RunContext) -> dict:
+        _, info = train_and_save_gan(ctx.windows, ctx.classifier, ctx.paths.gan_dir, ctx.cfg.gan,
+                                     steps=max(1, ctx.cfg.gan.finetune_steps), init=ctx.paths.pretrain_dir,
+                                     seed=ctx.seed, label="finetune", log=ctx.log)
+        return info
+
+
+# ---------------------------------------------------------------------------- hargan train-gan
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = GanConfig()
+    p.add_argument("--windows", required=True, metavar="FILE.npz", help="real windows (train split is used)")
+    p.add_argument("--classifier", default=None, metavar="FILE.keras",
+                   help="float ST classifier that steers the generator (omit for a plain WGAN-GP)")
+    p.add_argument("--init", default=None, metavar="FILE.keras",
+                   help="start from this generator (fine-tuning); a critic.keras beside it is used too")
+    p.add_argument("--steps", type=int, default=g.steps, metavar="N", help=f"generator steps (default: {g.steps})")
+    p.add_argument("--batch-size", type=int, default=g.batch_size, metavar="N",
+                   help=f"batch size (default: {g.batch_size})")
+    p.add_argument("--latent-dim", type=int, default=g.latent_dim, metavar="N",
+                   help=f"latent size (default: {g.latent_dim})")
+    p.add_argument("--n-critic", type=int, default=g.n_critic, metavar="N",
+                   help=f"critic steps per generator step (default: {g.n_critic})")
+    p.add_argument("--gp-weight", type=float, default=g.gp_weight, metavar="W",
+                   help=f"gradient-penalty weight (default: {g.gp_weight:g})")
+    p.add_argument("--classifier-weight", type=float, default=g.classifier_weight, metavar="W",
+                   help=f"classifier-feedback weight (default: {g.classifier_weight:g})")
+    p.add_argument("--g-learning-rate", type=float, default=g.g_learning_rate, metavar="LR",
+                   help=f"generator Adam LR (default: {g.g_learning_rate:g})")
+    p.add_argument("--c-learning-rate", type=float, default=g.c_learning_rate, metavar="LR",
+                   help=f"critic Adam LR (default: {g.c_learning_rate:g})")
+    p.add_argument("--loss", default=g.loss, choices=GAN_LOSSES, help=f"adversarial loss (default: {g.loss})")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
+
+
+def command(args: argparse.Namespace, log: Log) -> None:
+    out = out_dir(args.out)
+    windows_path = need_file(args.windows, "--windows")
+    clf_path = need_file(args.classifier, "--classifier")
+    init = need_file(args.init, "--init")
+    ws = load_windows(windows_path)
+    clf = load_keras_model(clf_path) if clf_path else None
+    names = {f.name for f in dataclasses.fields(GanConfig)} & set(vars(args))
+    gan = GanConfig(**{k: getattr(args, k) for k in names})
+    log(f"train-gan: {args.windows} -> {out}/generator.keras")
+    train_and_save_gan(ws, clf, out, gan, steps=args.steps, init=init, seed=seed_of(args),
+                       label="finetune" if init else "gan", log=log)
+    log(f"wrote {out}/generator.keras, critic.keras, history.csv, losses.png")
+
+
+COMMAND = Command(
+    "train-gan", "train the conditional WGAN-GP with the classifier's feedback",
+    "hargan train-gan --windows windows.npz --classifier classifier/model.keras --out gan\n"
+    "hargan train-gan --windows target.npz --classifier target/model.keras --init gan/generator.keras "
+    "--steps 500 --out gan-finetuned",
+    add_arguments, command)

@@ -1,0 +1,159 @@
+"""Step 1, prepare: real logs -> labelled windows in the sensor's format, split by recording.
+
+Each domain is read by its loader, relabelled by its ``class_map``, resampled to the sensor's
+ODR, quantized to its full scale and cut into windows. With a target domain (``data.target``)
+both are written: ``data/source_windows.npz`` for GAN pretraining and ``data/windows.npz``,
+the target's, in the source's class order, for everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from har_data.errors import InputError
+from hargan.config import CLASS_MAP_SOURCES, SOURCES, DomainConfig, WindowsConfig, needs_path
+from hargan.steps.base import RunContext, Step
+from hargan.steps.common import Command, Log, add_sensor_arguments, out_file, quiet, seed_of, sensor_spec
+
+if TYPE_CHECKING:
+    from har_data import Recording, SensorSpec, WindowSet
+
+
+def check_domain_path(dom: DomainConfig, key: str = "data.source") -> None:
+    """Fail early (before anything is written) when a domain's data path does not exist."""
+    if not needs_path(dom.name) and not dom.path:
+        return
+    if not dom.path:
+        raise InputError(f"{key}.path: the {dom.name} loader needs a path")
+    if not Path(dom.path).exists():
+        raise InputError("no such file or folder", dom.path)
+
+
+def _relabel(recs: list["Recording"], class_map: dict[str, str]) -> list["Recording"]:
+    """Apply a class map: a label mapped to "" is dropped, unmapped labels are kept."""
+    kept = []
+    for r in recs:
+        new = class_map.get(str(r.label), r.label)
+        if new:
+            r.label = new
+            kept.append(r)
+    return kept
+
+
+def load_recordings(dom: DomainConfig, log: Log = quiet) -> list["Recording"]:
+    """Read one domain with its loader and apply ``class_map``; prints what the loader skipped.
+
+    Loaders that map raw activities themselves (``CLASS_MAP_SOURCES``) get the map and keep only
+    the mapped activities; for the others the map relabels the loaded recordings.
+    """
+    from har_data import loaders
+
+    check_domain_path(dom)
+    opts = dict(dom.options)
+    if dom.imu:
+        opts["imu"] = dom.imu
+    cmap = dict(dom.class_map)
+    if cmap and dom.name in CLASS_MAP_SOURCES and "class_map" not in opts:
+        opts["class_map"] = {k: v for k, v in cmap.items() if v}
+        cmap = {}
+    loaded = loaders.load_source(dom.name, dom.path or None, **opts)
+    for note in getattr(loaded, "notes", []):
+        log(f"  {dom.name}: {note}")
+    recs = _relabel(list(loaded), cmap) if cmap else list(loaded)
+    if not recs:
+        raise InputError(f"no recordings left after the class map ({dom.name})", dom.path or None)
+    labels = sorted({r.label for r in recs})
+    log(f"  read {len(recs)} recordings from {dom.name}{' ' + dom.path if dom.path else ''}: "
+        f"{', '.join(labels)}")
+    return recs
+
+
+def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: "SensorSpec", length: int,
+                    stride: int, fractions: Sequence[float] = tuple(WindowsConfig().fractions), seed: int = 0,
+                    log: Log = quiet) -> "WindowSet":
+    """Recordings -> windows resampled to the sensor's ODR and quantized to its full scale, split by recording."""
+    from har_data import make_windows
+
+    recs = load_recordings(dom, log)
+    # Gravity suppression runs inside make_windows: after resampling to the sensor's ODR (the
+    # filter is defined at 26 Hz) and quantizing, over each whole recording, as the firmware runs it.
+    ws = make_windows(recs, length=length, stride=stride, sensor=sensor,
+                      class_names=list(classes) if classes else None, fractions=tuple(fractions), seed=seed,
+                      suppress_gravity=dom.suppress_gravity)
+    counts = {s: int((ws.split == s).sum()) for s in ("train", "val", "test")}
+    log(f"  {len(ws)} windows of {ws.window_length} samples at {ws.odr_hz:g} Hz "
+        f"({sensor.name} ±{sensor.full_scale_g} g); train/val/test {counts['train']}/{counts['val']}/{counts['test']}; "
+        f"per class: {', '.join(f'{k} {v}' for k, v in ws.counts().items())}")
+    return ws
+
+
+class Prepare(Step):
+    name = "prepare"
+    sections = ("data", "sensor", "windows")
+
+    def describe(self, ctx: RunContext) -> str:
+        return "prepare: real logs -> windows"
+
+    def external(self, ctx: RunContext) -> list[Path]:
+        domains = (ctx.cfg.data.source, ctx.cfg.data.target)
+        return [Path(d.path) for d in domains if d is not None and d.path]
+
+    def outputs(self, ctx: RunContext) -> list[Path]:
+        return sorted({ctx.paths.windows, ctx.paths.source_windows})
+
+    def _windows(self, ctx: RunContext, dom: DomainConfig, key: str, classes) -> "WindowSet":
+        w = ctx.cfg.windows
+        with ctx.config_key(key):
+            return prepare_windows(dom, classes, ctx.sensor, w.length, w.stride, w.fractions, ctx.seed, ctx.log)
+
+    def run(self, ctx: RunContext) -> dict:
+        src = self._windows(ctx, ctx.cfg.data.source, "data.source", ctx.cfg.data.classes or None)
+        result = {"source": {"windows": len(src), "counts": src.counts(), "class_names": src.class_names}}
+        tgt = src
+        if ctx.two_stage:
+            tgt = self._windows(ctx, ctx.cfg.data.target, "data.target", src.class_names)
+            result["target"] = {"windows": len(tgt), "counts": tgt.counts()}
+        src.save(ctx.paths.source_windows)
+        if tgt is not src:
+            tgt.save(ctx.paths.windows)
+        ctx.source_windows, ctx.windows = src, tgt
+        return result
+
+
+# ---------------------------------------------------------------------------- hargan prepare
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    w = WindowsConfig()
+    p.add_argument("--source", required=True, choices=SOURCES, metavar="NAME", help=f"loader: {', '.join(SOURCES)}")
+    p.add_argument("--path", default=None, help="file or folder to read (not needed for basic-motions)")
+    p.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
+                   help="classes to keep, in this order (default: all found)")
+    p.add_argument("--imu", default=None, help="PAMAP2: which IMU (hand, chest, ankle)")
+    p.add_argument("--suppress-gravity", action="store_true", help="run the gravity rotation+suppression filter")
+    add_sensor_arguments(p)
+    p.add_argument("--window", type=int, default=w.length, metavar="N",
+                   help=f"window length in samples (default: {w.length})")
+    p.add_argument("--stride", type=int, default=w.stride, metavar="N", help=f"stride in samples (default: {w.stride})")
+    p.add_argument("--out", required=True, metavar="FILE.npz", help="windows file to write")
+
+
+def command(args: argparse.Namespace, log: Log) -> None:
+    out = out_file(args.out, ".npz")
+    sensor = sensor_spec(args.sensor, args.full_scale, args.odr)
+    if needs_path(args.source) and not args.path:
+        raise InputError(f"--path is required for --source {args.source}")
+    dom = DomainConfig(name=args.source, path=args.path or "", imu=args.imu or "",
+                       suppress_gravity=args.suppress_gravity)
+    check_domain_path(dom)
+    log(f"prepare: {args.source} -> {out}")
+    ws = prepare_windows(dom, args.classes, sensor, args.window, args.stride, seed=seed_of(args), log=log)
+    ws.save(out)
+    log(f"wrote {out}")
+
+
+COMMAND = Command(
+    "prepare", "read real logs and cut them into labelled windows in the sensor's format",
+    "hargan prepare --source pamap2 --path PAMAP2_Dataset --classes stationary walking running --out windows.npz",
+    add_arguments, command)

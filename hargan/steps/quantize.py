@@ -1,0 +1,99 @@
+"""Step 3, quantize: the float classifier -> a full-integer int8 TFLite model (int8 in and out).
+
+Calibrated on the train split; the int8 model is scored against the float one on the held-out
+split, and LiteRT and TensorFlow Lite Micro must agree on it. This int8 model is the one that
+accepts synthetic windows and the one exported to the board.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from har_data.atomic import write_bytes
+from hargan.config import ClassifierConfig
+from hargan.steps.base import RunContext, Step
+from hargan.steps.common import (Command, Log, held_out_split, load_keras_model, load_windows, need_file, out_file,
+                                 quiet, seed_of)
+
+if TYPE_CHECKING:
+    import keras
+
+    from classifier import Int8Classifier
+    from har_data import WindowSet
+
+
+def quantize_and_score(model: "keras.Model", ws: "WindowSet", tflite_path: Path, *, samples: int, seed: int = 0,
+                       confusion_dir: Path | None = None, log: Log = quiet) -> tuple["Int8Classifier", dict]:
+    """Write the int8 model to ``tflite_path``; return it and its scores (sizes, accuracies, runtime agreement).
+
+    ``confusion_dir``: also draw the int8 confusion matrix there.
+    """
+    from classifier import Int8Classifier, classifier_figures, evaluate_classifier, plot_confusion_matrix, quantize_int8
+
+    train = ws.subset("train")
+    if len(train) == 0:
+        train = ws
+    tfl = quantize_int8(model, train.x, num_samples=samples, seed=seed)
+    int8 = Int8Classifier(tfl, ws.class_names)
+    split, held = held_out_split(ws)
+    scores = classifier_figures(model, int8, held.x, held.y, ws.class_names)
+    scores = {k: (v.item() if hasattr(v, "item") else v) for k, v in scores.items()}
+    write_bytes(tflite_path, bytes(tfl))
+    if confusion_dir is not None:
+        ev = evaluate_classifier(int8, held.x, held.y, ws.class_names)
+        plot_confusion_matrix(ev["confusion"], ws.class_names, Path(confusion_dir) / "confusion_int8.png",
+                              title=f"int8 classifier, {split} split (accuracy {ev['accuracy']:.3f})")
+    log(f"  int8 model: {scores.get('tflite_bytes')} bytes, arena {scores.get('arena_bytes')} bytes, "
+        f"{split} accuracy float {scores.get('float_accuracy', float('nan')):.3f} / int8 "
+        f"{scores.get('int8_accuracy', float('nan')):.3f}, LiteRT == TFLM: {scores.get('int8_runtimes_agree')}")
+    return int8, scores
+
+
+class Quantize(Step):
+    name = "quantize"
+    sections = ("classifier",)
+
+    def describe(self, ctx: RunContext) -> str:
+        return "quantize: full-integer int8 TFLite"
+
+    def inputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.windows, ctx.paths.classifier]
+
+    def outputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.int8, ctx.paths.classifier_dir / "confusion_int8.png"]
+
+    def run(self, ctx: RunContext) -> dict:
+        int8, scores = quantize_and_score(ctx.classifier, ctx.windows, ctx.paths.int8,
+                                          samples=ctx.cfg.classifier.representative_samples, seed=ctx.seed,
+                                          confusion_dir=ctx.paths.classifier_dir, log=ctx.log)
+        ctx.int8 = int8
+        return scores
+
+
+# ---------------------------------------------------------------------------- hargan quantize
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    samples = ClassifierConfig.representative_samples
+    p.add_argument("--model", required=True, metavar="FILE.keras", help="float classifier")
+    p.add_argument("--windows", required=True, metavar="FILE.npz",
+                   help="windows: train split calibrates, test split is scored")
+    p.add_argument("--samples", type=int, default=samples, metavar="N",
+                   help=f"calibration windows (default: {samples})")
+    p.add_argument("--out", required=True, metavar="FILE.tflite", help="int8 model to write")
+
+
+def command(args: argparse.Namespace, log: Log) -> None:
+    out = out_file(args.out, ".tflite")
+    model_path, windows_path = need_file(args.model, "--model"), need_file(args.windows, "--windows")
+    ws = load_windows(windows_path)
+    model = load_keras_model(model_path)
+    log(f"quantize: {args.model} -> {out}")
+    quantize_and_score(model, ws, out, samples=args.samples, seed=seed_of(args), log=log)
+    log(f"wrote {out}")
+
+
+COMMAND = Command("quantize", "quantize the float classifier to a full-integer int8 TFLite model",
+                  "hargan quantize --model classifier/model.keras --windows windows.npz --out model_int8.tflite",
+                  add_arguments, command)

@@ -1,0 +1,115 @@
+"""Step 6, sample: validated sampling. Generate windows, map them to the sensor's format, and keep
+those the int8 classifier (the board's own model) accepts, until every class has ``per_class``.
+
+Writes ``synthetic/windows.npz`` (mg and int16 counts) and one MEMS Studio CSV log per window
+under ``synthetic/csv/<id>_<class>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hargan.config import SamplingConfig
+from hargan.steps.base import RunContext, Step
+from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_keras_model, load_windows,
+                                 need_file, out_dir, quiet, seed_of, sensor_spec)
+
+if TYPE_CHECKING:
+    import keras
+
+    from classifier import Int8Classifier
+    from gan.sampling import SyntheticSet
+    from har_data import SensorSpec
+
+
+def sample_and_save(generator: "keras.Model", int8: "Int8Classifier", sensor: "SensorSpec", out: Path, *,
+                    per_class: int, min_confidence: float, max_tries: int, seed: int = 0,
+                    log: Log = quiet) -> "SyntheticSet":
+    """Validated sampling; writes windows.npz and csv/<id>_<class>/log_<n>.csv into ``out``."""
+    from gan.sampling import sample_validated
+
+    syn = sample_validated(generator, int8, sensor, per_class=per_class, min_confidence=min_confidence, seed=seed,
+                           max_tries=max_tries)
+    out = Path(out)
+    syn.save(out / "windows.npz")
+    syn.save_csv(out / "csv")
+    acc = {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()}
+    log(f"  accepted {len(syn.y)} windows ({per_class} asked per class), acceptance "
+        f"{float(syn.acceptance_rate):.2f} overall: " + ", ".join(f"{k} {v:.2f}" for k, v in acc.items()))
+    return syn
+
+
+class Sample(Step):
+    name = "sample"
+    sections = ("sampling", "sensor")
+
+    def describe(self, ctx: RunContext) -> str:
+        return f"sample: generate and keep what the int8 model accepts ({ctx.cfg.sampling.per_class} per class)"
+
+    def inputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.generator, ctx.paths.int8]
+
+    def outputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.synthetic, ctx.paths.synthetic_dir / "csv"]
+
+    def run(self, ctx: RunContext) -> dict:
+        s = ctx.cfg.sampling
+        syn = sample_and_save(load_keras_model(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
+                              per_class=s.per_class, min_confidence=s.min_confidence, max_tries=s.max_tries,
+                              seed=ctx.seed, log=ctx.log)
+        ctx.synthetic = syn
+        return {"accepted": int(len(syn.y)), "acceptance_rate": float(syn.acceptance_rate),
+                "acceptance_by_class": {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()},
+                "generated_by_class": {str(k): int(v) for k, v in dict(syn.generated_by_class).items()}}
+
+
+# ---------------------------------------------------------------------------- hargan generate
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    s = SamplingConfig()
+    p.add_argument("--generator", required=True, metavar="FILE.keras", help="trained generator")
+    p.add_argument("--int8", required=True, metavar="FILE.tflite", help="int8 ST classifier that accepts or rejects")
+    p.add_argument("--windows", default=None, metavar="FILE.npz",
+                   help="real windows: take the sensor and class names from them")
+    p.add_argument("--per-class", type=int, default=s.per_class, metavar="N",
+                   help=f"accepted windows per class (default: {s.per_class})")
+    p.add_argument("--min-confidence", type=float, default=s.min_confidence, metavar="P",
+                   help=f"int8 probability of the wanted class needed to accept (default: {s.min_confidence:g})")
+    p.add_argument("--max-tries", type=int, default=s.max_tries, metavar="N",
+                   help=f"generation rounds (default: {s.max_tries})")
+    add_sensor_arguments(p, from_windows=True)
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz and csv/")
+
+
+def _model_class_names(model: "keras.Model") -> list[str] | None:
+    """The class names a generator was built with (None for a model that does not record them)."""
+    from gan.models import model_class_names
+
+    try:
+        return list(model_class_names(model))
+    except Exception:  # noqa: BLE001 - any model without the record: the int8 model's own names
+        return None
+
+
+def command(args: argparse.Namespace, log: Log) -> None:
+    out = out_dir(args.out)
+    gen_path = need_file(args.generator, "--generator")
+    int8_path = need_file(args.int8, "--int8")
+    windows_path = need_file(args.windows, "--windows")
+    ws = load_windows(windows_path) if windows_path else None
+    sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
+    generator = load_keras_model(gen_path)
+    names = ws.class_names if ws is not None else _model_class_names(generator)
+    int8 = load_int8(int8_path, names)
+    log(f"generate: {args.per_class} per class -> {out}")
+    sample_and_save(generator, int8, sensor, out, per_class=args.per_class, min_confidence=args.min_confidence,
+                    max_tries=args.max_tries, seed=seed_of(args), log=log)
+    log(f"wrote {out}/windows.npz and {out}/csv/")
+
+
+COMMAND = Command("generate", "generate windows and keep those the int8 classifier accepts (validated sampling)",
+                  "hargan generate --generator gan/generator.keras --int8 model_int8.tflite --windows windows.npz "
+                  "--per-class 200 --out synthetic",
+                  add_arguments, command)
