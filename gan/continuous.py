@@ -24,6 +24,7 @@ window can see a seam (int8 accuracy at every offset, spectrum across seams).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -217,13 +218,17 @@ def continuous_logs(synthetic, seconds: float, sequence: str | Sequence[tuple[st
     else:
         steps = [(str(c), float(s)) for c, s in sequence]
     pools = {c: synthetic.x_mg[synthetic.y == c] for c in range(len(names))}
-    odr = sensor.odr_hz
+    odr, t = sensor.odr_hz, int(synthetic.x_mg.shape[1])
+    short = [f"{c}:{s:g}" for c, s in [("log_seconds", float(seconds)), *steps] if _samples(s, odr) < t]
+    if short:
+        raise InputError(f"log part(s) {', '.join(short)} shorter than one window ({t} samples = {t / odr:.2f} s "
+                         f"at {odr:g} Hz)")
     jobs = []
     if per_class:
-        jobs += [(f"class_{_file_stem(n)}", [(c, round(float(seconds) * odr))], {"class": n})
+        jobs += [(f"class_{_file_stem(n)}", [(c, _samples(seconds, odr))], {"class": n})
                  for c, n in enumerate(names)]
     seq_text = ",".join(f"{c}:{s:g}" for c, s in steps)
-    jobs.append(("sequence", [(names.index(c), round(s * odr)) for c, s in steps], {"sequence": seq_text}))
+    jobs.append(("sequence", [(names.index(c), _samples(s, odr)) for c, s in steps], {"sequence": seq_text}))
     logs = []
     for k, (name, plan, desc) in enumerate(jobs):
         used = {c for c, _ in plan}
@@ -234,6 +239,11 @@ def continuous_logs(synthetic, seconds: float, sequence: str | Sequence[tuple[st
         x, y, seams = stitch(pools, plan, overlap=overlap, seed=log_seed)
         logs.append(ContinuousLog(name, sensor.quantize_mg(x), y, names, sensor, seams, desc))
     return logs
+
+
+def _samples(seconds: float, odr: float) -> int:
+    """Seconds -> samples, halves rounded up (5 s at 12.5 Hz -> 63)."""
+    return int(math.floor(float(seconds) * odr + 0.5))
 
 
 def _file_stem(name: str) -> str:

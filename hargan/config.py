@@ -115,6 +115,11 @@ class SamplingConfig:
     min_confidence: float = 0.5
     max_tries: int = 20
     """Generation rounds per class before giving up on reaching per_class accepted windows."""
+    log_seconds: float = 60.0
+    """Length of the continuous logs in synthetic/logs/ (one per class, MEMS Studio CSV and ST datalog); 0 = none."""
+    sequence: str = ""
+    """Activity changes of the log with transitions, "class:seconds,..." (e.g. "walking:30,stationary:20");
+    empty = every class in turn, log_seconds in all."""
 
 
 @dataclass
@@ -137,6 +142,9 @@ class ExportConfig:
 @dataclass
 class Config:
     seed: int = 0
+    tensorboard: str = ""
+    """Folder for TensorBoard logs of the classifier and GAN training (<folder>/classifier, <folder>/gan, ...);
+    empty = none. Not part of any step's fingerprint: add --force to re-run finished steps with logs."""
     data: DataConfig = field(default_factory=DataConfig)
     sensor: SensorConfig = field(default_factory=SensorConfig)
     windows: WindowsConfig = field(default_factory=WindowsConfig)
@@ -327,7 +335,8 @@ def _check_values(cfg: Config, loc: _Locator) -> None:
             raise bad(f"{key} must be positive (got {v})", key)
     non_negative = {"classifier.patience": cfg.classifier.patience, "gan.gp_weight": cfg.gan.gp_weight,
                     "gan.classifier_weight": cfg.gan.classifier_weight, "gan.finetune_steps": cfg.gan.finetune_steps,
-                    "export.n_test_vectors": cfg.export.n_test_vectors}
+                    "export.n_test_vectors": cfg.export.n_test_vectors,
+                    "sampling.log_seconds": cfg.sampling.log_seconds}
     for key, v in non_negative.items():
         if v < 0:
             raise bad(f"{key} must not be negative (got {v})", key)
@@ -353,7 +362,7 @@ def config_from_dict(data: dict, path: str | os.PathLike | None = None, text: st
 def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
     """Read a TOML (``.toml``) or JSON (``.json``, or anything starting with ``{``) config file.
 
-    Relative data paths are made relative to the config file's folder.
+    Relative data (and tensorboard) paths are made relative to the config file's folder.
     """
     path = Path(path)
     if not path.exists():
@@ -394,6 +403,9 @@ def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
             if dom is not None and dom.path:
                 p = Path(os.path.expanduser(dom.path))
                 dom.path = str(p if p.is_absolute() else (base / p).resolve())
+        if cfg.tensorboard:
+            p = Path(os.path.expanduser(cfg.tensorboard))
+            cfg.tensorboard = str(p if p.is_absolute() else (base / p).resolve())
     return cfg
 
 

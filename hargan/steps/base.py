@@ -72,6 +72,10 @@ class RunContext:
         self.results: dict[str, dict] = {}
         """Each finished or reused step's result, by step name."""
 
+    def tensorboard_dir(self, name: str) -> Path | None:
+        """``<cfg.tensorboard>/<name>`` for one training's TensorBoard logs, or None when they are off."""
+        return Path(self.cfg.tensorboard) / name if self.cfg.tensorboard else None
+
     # Loaded once, on first use; a step that makes one assigns it (``ctx.classifier = model``).
     @cached_property
     def windows(self) -> "WindowSet":

@@ -38,10 +38,11 @@ def _init_models(init: Path | None) -> dict[str, Path]:
 
 
 def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: Path, gan: GanConfig, *, steps: int,
-                       init: Path | None = None, seed: int = 0, label: str = "gan",
+                       init: Path | None = None, seed: int = 0, label: str = "gan", tensorboard: Path | None = None,
                        log: Log = quiet) -> tuple[Any, dict]:
     """Train (or fine-tune from ``init``) for ``steps`` generator steps with ``gan``'s hyperparameters;
-    write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``."""
+    write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``
+    (and TensorBoard logs into ``tensorboard`` when given)."""
     from evaluation.plots import plot_training_curves
     from gan.training import train_gan
     from har_data.atomic import atomic_path
@@ -54,7 +55,7 @@ def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: P
                       latent_dim=gan.latent_dim, n_critic=gan.n_critic, gp_weight=gan.gp_weight,
                       classifier_weight=gan.classifier_weight if classifier is not None else 0.0,
                       g_learning_rate=gan.g_learning_rate, c_learning_rate=gan.c_learning_rate, loss=gan.loss,
-                      **_init_models(init))
+                      tensorboard=tensorboard, **_init_models(init))
     seconds = time.perf_counter() - t0
     out = Path(out)
     for part in ("generator", "critic"):
@@ -89,7 +90,9 @@ class TrainGan(Step):
         classifier = None if ctx.two_stage else ctx.classifier
         _, info = train_and_save_gan(ctx.source_windows, classifier, ctx.paths.pretrain_dir, ctx.cfg.gan,
                                      steps=ctx.cfg.gan.steps, seed=ctx.seed,
-                                     label="pretrain" if ctx.two_stage else "gan", log=ctx.log)
+                                     label="pretrain" if ctx.two_stage else "gan",
+                                     tensorboard=ctx.tensorboard_dir("gan_pretrain" if ctx.two_stage else "gan"),
+                                     log=ctx.log)
         return info
 
 
@@ -115,7 +118,8 @@ class Finetune(Step):
     def run(self, ctx: RunContext) -> dict:
         _, info = train_and_save_gan(ctx.windows, ctx.classifier, ctx.paths.gan_dir, ctx.cfg.gan,
                                      steps=max(1, ctx.cfg.gan.finetune_steps), init=ctx.paths.pretrain_dir,
-                                     seed=ctx.seed, label="finetune", log=ctx.log)
+                                     seed=ctx.seed, label="finetune", tensorboard=ctx.tensorboard_dir("gan_finetune"),
+                                     log=ctx.log)
         return info
 
 
@@ -144,6 +148,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--c-learning-rate", type=float, default=g.c_learning_rate, metavar="LR",
                    help=f"critic Adam LR (default: {g.c_learning_rate:g})")
     p.add_argument("--loss", default=g.loss, choices=GAN_LOSSES, help=f"adversarial loss (default: {g.loss})")
+    p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard logs into DIR")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
 
 
@@ -158,7 +163,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     gan = GanConfig(**{k: getattr(args, k) for k in names})
     log(f"train-gan: {args.windows} -> {out}/generator.keras")
     train_and_save_gan(ws, clf, out, gan, steps=args.steps, init=init, seed=seed_of(args),
-                       label="finetune" if init else "gan", log=log)
+                       label="finetune" if init else "gan", tensorboard=args.tensorboard, log=log)
     log(f"wrote {out}/generator.keras, critic.keras, history.csv, losses.png")
 
 
