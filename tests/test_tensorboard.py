@@ -36,3 +36,15 @@ def test_classifier_and_gan_write_tensorboard_logs(tmp_path):
               tensorboard=tmp_path / "tb_gan")
     tags = _scalar_tags(tmp_path / "tb_gan")
     assert {"epoch_critic_loss", "epoch_generator_loss", "epoch_gradient_penalty"} <= tags, tags
+
+
+def test_config_key_is_relative_to_the_config_file(tmp_path):
+    from hargan.config import load_config
+    from hargan.steps.base import RunContext
+
+    (tmp_path / "cfg.toml").write_text('tensorboard = "tb"\n')
+    cfg = load_config(tmp_path / "cfg.toml")
+    assert cfg.tensorboard == str((tmp_path / "tb").resolve())
+    assert RunContext(cfg, tmp_path / "run").tensorboard_dir("gan") == tmp_path.resolve() / "tb" / "gan"
+    cfg.tensorboard = ""
+    assert RunContext(cfg, tmp_path / "run").tensorboard_dir("gan") is None
