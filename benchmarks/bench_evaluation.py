@@ -80,7 +80,7 @@ def main(argv=None) -> int:
             "trtr_accuracy", "tstr_accuracy", "tstr_ratio", "discriminative_score", "discriminative_reference", "mmd",
             "psd_distance", "memorised_fraction")}, "nn_ratio": m["nn_dtw"]["ratio"],
             "ref_memorised_fraction": m["nn_dtw"].get("ref_memorised_fraction"),
-            "augmentation_gain": {k: v["gain"] for k, v in m["augmentation_gain"].items()}}
+            "augmentation_gain": {k: v.get("gain") for k, v in m["augmentation_gain"].items()}}
         rows.append(row)
         print(json.dumps(row), flush=True)
 

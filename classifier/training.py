@@ -59,10 +59,21 @@ def _rotation_matrices(angles, axes):
     return eye + s * k + (1.0 - c) * tf.matmul(k, k)
 
 
+ROTATE_AXES = ("random", "gravity")
+
+
 def augmented_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, rotate_deg: float,
-                      scale: float, noise_mg: float):
-    """An endless, shuffled tf.data stream of batches with random 3D rotations (a wrist worn a little
-    differently), gain (+-``scale``) and white noise; seeded, with stateless ops, so runs repeat."""
+                      scale: float, noise_mg: float, rotate_axis: str = "random"):
+    """An endless, shuffled tf.data stream of batches with random rotations, gain (+-``scale``) and white
+    noise; seeded, with stateless ops, so runs repeat.
+
+    ``rotate_axis="random"``: about a random 3-D axis (a wrist worn a little differently);
+    ``"gravity"``: about z, which is the gravity axis of windows in the gravity frame
+    (:mod:`har_data.gravity`): where the filter has put gravity on z, what is left of the sensor's
+    orientation is its heading about that axis, and ``rotate_deg=180`` covers every heading.
+    """
+    if rotate_axis not in ROTATE_AXES:
+        raise InputError(f"unknown rotation axis {rotate_axis!r}; valid: {', '.join(ROTATE_AXES)}")
     import tensorflow as tf
 
     n = len(x)
@@ -74,8 +85,11 @@ def augmented_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, 
         xb, yb = batch
         b = tf.shape(xb)[0]
         s = tf.stack([tf.cast(seed, tf.int64), i])
-        axes = tf.random.stateless_normal((b, 3), seed=s)
-        axes = axes / (tf.norm(axes, axis=1, keepdims=True) + 1e-9)
+        if rotate_axis == "gravity":
+            axes = tf.tile(tf.constant([[0.0, 0.0, 1.0]]), tf.stack([b, 1]))
+        else:
+            axes = tf.random.stateless_normal((b, 3), seed=s)
+            axes = axes / (tf.norm(axes, axis=1, keepdims=True) + 1e-9)
         angles = tf.random.stateless_uniform((b,), seed=s + 1, minval=-max_angle, maxval=max_angle)
         gain = tf.random.stateless_uniform((b, 1, 1), seed=s + 2, minval=1.0 - scale, maxval=1.0 + scale)
         noise = tf.random.stateless_normal(tf.shape(xb), seed=s + 3, stddev=noise_mg)
@@ -83,6 +97,23 @@ def augmented_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, 
         return xr * gain + noise, yb
 
     return ds.map(aug, num_parallel_calls=1, deterministic=True).prefetch(2)
+
+
+def _check_val(x_val: np.ndarray, y_val: np.ndarray, x_train: np.ndarray, num_classes: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    x_val, y_val = _check_xy(x_val, y_val, num_classes, "validation windows")
+    if x_val.shape[1:] != x_train.shape[1:]:
+        raise InputError(f"validation windows are {x_val.shape[1:]}, training windows {x_train.shape[1:]}")
+    return x_val, y_val
+
+
+def _fit_callbacks(monitor: str, patience: int, learning_rate: float) -> list[keras.callbacks.Callback]:
+    """Early stopping that restores the best weights, and halving the learning rate on a plateau."""
+    return [
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, patience // 3),
+                                          min_lr=learning_rate / 64),
+    ]
 
 
 def tensorboard_callbacks(log_dir: str | os.PathLike | None) -> list[keras.callbacks.Callback]:
@@ -113,22 +144,22 @@ def train_classifier(
     rotate_deg: float = 45.0,
     gain: float = 0.2,
     noise_mg: float = 10.0,
+    rotate_axis: str = "random",
 ) -> keras.Model:
     """Build ``preset`` and fit it on mg windows; returns the model with the best validation loss.
 
     Without validation data, early stopping and the LR schedule watch the training loss.
     ``augment`` trains on randomly rotated (+-``rotate_deg`` about a random axis), scaled
     (1 +- ``gain``) and noisy (``noise_mg``) copies of the windows, so the model leans on the
-    motion more than on how the sensor happened to sit. ``tensorboard``: a folder for TensorBoard
-    logs (loss, accuracy, learning rate per epoch). ``model.history`` holds the Keras History.
+    motion more than on how the sensor happened to sit; ``rotate_axis="gravity"`` rotates about z
+    only (windows in the gravity frame, see :func:`augmented_dataset`). ``tensorboard``: a folder for
+    TensorBoard logs (loss, accuracy, learning rate per epoch). ``model.history`` holds the Keras History.
     """
     class_names = [str(c) for c in class_names]
     x_train, y_train = _check_xy(x_train, y_train, len(class_names), "training windows")
     has_val = x_val is not None and y_val is not None and len(x_val) > 0
     if has_val:
-        x_val, y_val = _check_xy(x_val, y_val, len(class_names), "validation windows")
-        if x_val.shape[1:] != x_train.shape[1:]:
-            raise InputError(f"validation windows are {x_val.shape[1:]}, training windows {x_train.shape[1:]}")
+        x_val, y_val = _check_val(x_val, y_val, x_train, len(class_names))
     keras.utils.set_random_seed(int(seed))
     model = build_classifier(preset, x_train.shape[1], class_names, full_scale_g, x_train.shape[2], seed=seed)
     model.compile(
@@ -136,17 +167,12 @@ def train_classifier(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    monitor = "val_loss" if has_val else "loss"
-    cbs = [
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=int(patience), restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=max(2, int(patience) // 3),
-                                          min_lr=learning_rate / 64),
-        *callbacks,
-        *tensorboard_callbacks(tensorboard),
-    ]
+    cbs = [*_fit_callbacks("val_loss" if has_val else "loss", int(patience), learning_rate), *callbacks,
+           *tensorboard_callbacks(tensorboard)]
     fit_data: dict[str, Any]
     if augment:
-        fit_data = dict(x=augmented_dataset(x_train, y_train, int(batch_size), int(seed), rotate_deg, gain, noise_mg),
+        fit_data = dict(x=augmented_dataset(x_train, y_train, int(batch_size), int(seed), rotate_deg, gain, noise_mg,
+                                                  rotate_axis),
                         steps_per_epoch=int(np.ceil(len(x_train) / int(batch_size))), shuffle=False)
     else:
         fit_data = dict(x=x_train, y=y_train, batch_size=int(batch_size), shuffle=True)

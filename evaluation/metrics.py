@@ -224,6 +224,48 @@ def dtw_nn_distances(queries: np.ndarray, refs: np.ndarray, window: int | None =
     return np.asarray(d, dtype=np.float64).reshape(nq, nr).min(axis=1)
 
 
+def _nn_by_class(sy: np.ndarray, ysy: np.ndarray, ref: np.ndarray, yre: np.ndarray, tr: np.ndarray,
+                 ytr: np.ndarray, window: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """DTW nearest-training-window distances of the synthetic and the reference windows, class by class."""
+    d_syn = np.full(len(sy), np.inf)
+    d_ref = np.full(len(ref), np.inf)
+    for c in np.unique(np.concatenate([ysy, yre if len(ref) else ysy])):
+        pool = ytr == c
+        if not pool.any():  # no training window of this class: search them all
+            pool = np.ones(len(tr), dtype=bool)
+        d_syn[ysy == c] = dtw_nn_distances(sy[ysy == c], tr[pool], window)
+        if len(ref):
+            d_ref[yre == c] = dtw_nn_distances(ref[yre == c], tr[pool], window)
+    return d_syn, d_ref
+
+
+def _memorisation(d_syn: np.ndarray, ysy: np.ndarray, d_ref: np.ndarray, yre: np.ndarray, threshold_fraction: float,
+                  labelled: bool, class_names: Sequence[str] | None) -> dict:
+    """ratio, threshold and memorised copies of :func:`nn_dtw` against the reference windows' class medians.
+
+    Unlabelled windows (``labelled`` False) get one overall threshold and no per-class figures.
+    """
+
+    def name(c: int) -> str:
+        return str(class_names[c]) if class_names is not None and 0 <= c < len(class_names) else str(c)
+
+    overall = float(np.median(d_ref))
+    med = {int(c): float(np.median(d_ref[yre == c])) if np.any(yre == c) else overall for c in np.unique(ysy)}
+    typical = np.array([med[int(c)] for c in ysy])
+    flagged = d_syn < threshold_fraction * typical
+    rel = d_syn / np.where(typical > 0, typical, np.inf)
+    count = int(flagged.sum())
+    ref_typical = np.array([float(np.median(d_ref[yre == c])) for c in yre])
+    return dict(
+        ref_memorised_fraction=float(np.mean(d_ref < threshold_fraction * ref_typical)),
+        ratio=float(np.median(rel)) if len(rel) else None,
+        threshold={name(c): threshold_fraction * m for c, m in med.items()} if labelled
+        else threshold_fraction * overall,
+        memorised_count=count, memorised_fraction=count / len(d_syn) if len(d_syn) else 0.0,
+        memorised_by_class={name(c): float(flagged[ysy == c].mean()) for c in np.unique(ysy)} if labelled else None,
+    )
+
+
 def nn_dtw(x_syn: np.ndarray, x_train: np.ndarray, x_ref: np.ndarray | None, *, y_syn: np.ndarray | None = None,
            y_train: np.ndarray | None = None, y_ref: np.ndarray | None = None, class_names: Sequence[str] | None = None,
            window_fraction: float = 0.1, threshold_fraction: float = 0.05, max_syn: int | None = 300,
@@ -263,25 +305,13 @@ def nn_dtw(x_syn: np.ndarray, x_train: np.ndarray, x_ref: np.ndarray | None, *, 
     tr, ytr = standardize(x_train[it], mean, std), y_train[it]
     sy, ysy = standardize(x_syn[i_s], mean, std), y_syn[i_s]
     has_ref = x_ref is not None and len(x_ref) > 0
+    ref, yre = sy[:0], ysy[:0]
     if has_ref:
         ir = subsample(len(x_ref), max_ref, rng)
         ref = standardize(_as_windows(x_ref)[ir], mean, std)
         yre = np.asarray(y_ref).astype(np.int64)[ir] if labelled else np.zeros(len(ir), dtype=np.int64)
     window = max(1, int(round(window_fraction * x_train.shape[1]))) if window_fraction else None
-
-    d_syn = np.full(len(sy), np.inf)
-    d_ref = np.full(len(ref) if has_ref else 0, np.inf)
-    for c in np.unique(np.concatenate([ysy, yre if has_ref else ysy])):
-        pool = ytr == c
-        if not pool.any():  # no training window of this class: search them all
-            pool = np.ones(len(tr), dtype=bool)
-        d_syn[ysy == c] = dtw_nn_distances(sy[ysy == c], tr[pool], window)
-        if has_ref:
-            d_ref[yre == c] = dtw_nn_distances(ref[yre == c], tr[pool], window)
-
-    def name(c: int) -> str:
-        return str(class_names[c]) if class_names is not None and 0 <= c < len(class_names) else str(c)
-
+    d_syn, d_ref = _nn_by_class(sy, ysy, ref, yre, tr, ytr, window)
     out: dict = {
         "n_synthetic": int(len(sy)), "n_train": int(len(tr)), "n_reference": int(len(d_ref)), "window": window,
         "by_class": bool(labelled), "threshold_fraction": float(threshold_fraction),
@@ -293,19 +323,5 @@ def nn_dtw(x_syn: np.ndarray, x_train: np.ndarray, x_ref: np.ndarray | None, *, 
         "memorised_by_class": None, "ref_memorised_fraction": None,
     }
     if has_ref and len(d_ref):
-        overall = float(np.median(d_ref))
-        med = {int(c): float(np.median(d_ref[yre == c])) if np.any(yre == c) else overall for c in np.unique(ysy)}
-        typical = np.array([med[int(c)] for c in ysy])
-        flagged = d_syn < threshold_fraction * typical
-        rel = d_syn / np.where(typical > 0, typical, np.inf)
-        count = int(flagged.sum())
-        ref_typical = np.array([float(np.median(d_ref[yre == c])) for c in yre])
-        out["ref_memorised_fraction"] = float(np.mean(d_ref < threshold_fraction * ref_typical))
-        out.update(
-            ratio=float(np.median(rel)) if len(rel) else None,
-            threshold={name(c): threshold_fraction * m for c, m in med.items()} if labelled
-            else threshold_fraction * overall,
-            memorised_count=count, memorised_fraction=count / len(d_syn) if len(d_syn) else 0.0,
-            memorised_by_class={name(c): float(flagged[ysy == c].mean()) for c in np.unique(ysy)} if labelled else None,
-        )
+        out.update(_memorisation(d_syn, ysy, d_ref, yre, threshold_fraction, labelled, class_names))
     return out

@@ -153,25 +153,28 @@ def render_report(metrics: Mapping[str, Any], figures: Mapping[str, str] | None 
                 classes.append(c)
     if classes:
         lines += ["## Per class", ""]
-        acc, mmd, psd, cnt = (gan.get(k) or {} for k in
-                              ("acceptance_by_class", "mmd_by_class", "psd_distance_by_class", "n_synthetic_by_class"))
+        acc, real, mmd, psd, cnt = (gan.get(k) or {} for k in
+                                    ("acceptance_by_class", "realism_pass_by_class", "mmd_by_class",
+                                     "psd_distance_by_class", "n_synthetic_by_class"))
         rows = []
         for c in classes:
             p = psd.get(c)
             psd_txt = ("n/a" if not p else " / ".join(_fmt(p[a]) for a in p if a != "mean")
                        + f" (mean {_fmt(p.get('mean'))})")
-            rows.append([c, cnt.get(c), acc.get(c), mmd.get(c), psd_txt])
-        lines += _table(["class", "synthetic windows", "int8 acceptance", "MMD^2", "PSD distance x / y / z (decades)"],
-                        rows)
+            rows.append([c, cnt.get(c), acc.get(c), real.get(c), mmd.get(c), psd_txt])
+        lines += _table(["class", "synthetic windows", "int8 acceptance", "realism gate pass", "MMD^2",
+                         "PSD distance x / y / z (decades)"], rows)
 
     aug = gan.get("augmentation_gain") or {}
     if aug:
         lines += ["## Augmentation gain (real test split)", "",
-                  "Accuracy with x % of the real training windows (whole recordings) alone, and with all "
-                  "synthetic windows added.", ""]
+                  "Accuracy with x % of the real training windows (whole recordings) alone, and with "
+                  "synthetic windows added, from a generator trained on those windows only.", ""]
         lines += _table(["real training windows", "n real", "real only", "real + synthetic", "gain"],
                         [[f"{k} %", v.get("n_real"), v.get("real_only"), v.get("real_plus_synthetic"), v.get("gain")]
                          for k, v in aug.items()])
+        skipped = sorted({v["skipped"] for v in aug.values() if v.get("skipped")})
+        lines += [f"Rows without figures: {note}." for note in skipped] + ([""] if skipped else [])
 
     nn = gan.get("nn_dtw") or {}
     if nn:
@@ -179,8 +182,8 @@ def render_report(metrics: Mapping[str, Any], figures: Mapping[str, str] | None 
         lines += _table(["figure", "value"], [[k, v] for k, v in nn.items()])
 
     shown = set(REQUIRED_KEYS) | set(EXTRA_SUMMARY)
-    skip = {"acceptance_by_class", "mmd_by_class", "psd_distance_by_class", "n_synthetic_by_class",
-            "augmentation_gain", "nn_dtw", "figures"}
+    skip = {"acceptance_by_class", "realism_pass_by_class", "mmd_by_class", "psd_distance_by_class",
+            "n_synthetic_by_class", "augmentation_gain", "nn_dtw", "figures"}
     others = [[f"`{k}`", v] for k, v in flat.items()
               if k not in shown and k.split(".")[-1] not in skip and k.split(".")[0] != "figures"
               and not (isinstance(v, list) and v and isinstance(v[0], list))]

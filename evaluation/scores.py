@@ -12,7 +12,9 @@ figures, all on the *real test split* (``WindowSet.subset("test")``, split by re
   figures on the bundled data swing by up to 0.4 between seeds, see benchmarks/bench_evaluation.py).
   ``tstr_ratio = tstr_accuracy / trtr_accuracy``.
 - **Augmentation gain**: for x in 5, 10, 25, 100 % of the real training windows (chosen by
-  recording, see :func:`subsample_by_group`), accuracy of real-only vs real + all synthetic.
+  recording, see :func:`subsample_by_group`), accuracy of real-only vs real + synthetic, where
+  the synthetic windows come from a generator trained on that x % only (a synthesizer callable);
+  fixed windows from a GAN trained on every training window give the 100 % row only.
 - **Discriminative score** (TimeGAN's post-hoc discriminator): a small 1D CNN learns real vs
   synthetic on class-matched, balanced windows; ``|test accuracy - 0.5|`` on a held-out third,
   averaged over ``seeds`` splits/initialisations. 0 = indistinguishable, 0.5 = trivially told apart.
@@ -30,11 +32,12 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from evaluation import metrics as M
+from evaluation.discriminative import build_posthoc_discriminator, discriminative_score
 from har_data import InputError, WindowSet
 
 AUGMENT_PERCENTS = (5, 10, 25, 100)
@@ -170,23 +173,55 @@ def subsample_by_group(y: np.ndarray, group: np.ndarray, fraction: float, seed: 
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
 
 
-def augmentation_gain(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *, preset: str, seed: int = 0,
-                      percents: Sequence[int] = AUGMENT_PERCENTS, settings: EvalSettings = FULL,
+Synthesizer = Callable[[WindowSet, int], tuple[np.ndarray, np.ndarray]]
+"""``f(seen, seed) -> (x_syn mg, y_syn)``: trains a generator on ``seen`` alone and returns its windows."""
+
+LEAK_NOTE = ("not measured: the synthetic windows come from a GAN trained on every real training window, which "
+             "would leak the windows this row holds out; give a synthesizer that trains on the subset")
+
+
+def seen_windows(train: WindowSet, val: WindowSet, idx: np.ndarray) -> WindowSet:
+    """What the classifier of one augmentation row sees: the chosen training windows and the val split."""
+    x = np.concatenate([train.x[idx], val.x])
+    return WindowSet(x, np.concatenate([train.y[idx], val.y]), list(train.class_names),
+                     np.array(["train"] * len(idx) + ["val"] * len(val)),
+                     np.concatenate([train.group[idx], val.group]), train.sensor, train.odr_hz,
+                     dict(train.preprocessing))
+
+
+def augmentation_gain(real: WindowSet, synthetic: Synthesizer | tuple[np.ndarray, np.ndarray], *, preset: str,
+                      seed: int = 0, percents: Sequence[int] = AUGMENT_PERCENTS, settings: EvalSettings = FULL,
                       full_scale_g: float | None = None, trtr_accuracy: float | None = None) -> dict[str, dict]:
     """``{"5": {fraction, n_real, n_synthetic, real_only, real_plus_synthetic, gain}, ...}`` on the real test split.
 
     ``real_only`` trains on x % of the real training windows (:func:`subsample_by_group`, seeded),
-    ``real_plus_synthetic`` on the same windows plus every synthetic window; same preset, seed and
-    protocol as TRTR. ``trtr_accuracy`` (when given) is reused as the 100 % real-only figure,
-    which is the same training run.
+    ``real_plus_synthetic`` on the same windows plus synthetic ones; same preset, seed and
+    protocol as TRTR. ``trtr_accuracy`` (when given) is reused as the 100 % real-only figure.
+
+    The synthetic windows must come from a generator that saw only what that row's classifier
+    sees, or the gain is leakage (a GAN trained on every recording, added to 5 % of them, hands
+    the classifier the other 95 %). So ``synthetic`` is either:
+
+    - a synthesizer ``f(seen, seed) -> (x_syn, y_syn)`` (:data:`Synthesizer`), called once per row
+      with exactly that row's windows (:func:`seen_windows`: the x % as ``train``, the real ``val``
+      split, never ``test``); it must train its generator, and any classifier that steers or
+      validates it, on ``seen`` alone. Every row is measured; or
+    - fixed windows ``(x_syn, y_syn)`` from a GAN trained on the whole real training split: only
+      the 100 % row can use them; smaller rows hold ``fraction``, ``n_real`` and ``skipped`` (why).
     """
-    x_syn, y_syn = _check_synthetic(real, x_syn, y_syn)
+    fixed = None if callable(synthetic) else _check_synthetic(real, *synthetic)
     train, val, test = _splits(real)
     fsg = _full_scale(real, full_scale_g)
     out: dict[str, dict] = {}
     for pct in percents:
         frac = float(pct) / 100.0
         idx = subsample_by_group(train.y, train.group, frac, seed) if frac < 1 else np.arange(len(train))
+        row: dict[str, Any] = {"fraction": frac, "n_real": int(len(idx))}
+        if fixed is not None and frac < 1:
+            out[str(pct)] = {**row, "skipped": LEAK_NOTE}
+            continue
+        x_syn, y_syn = fixed if fixed is not None else _check_synthetic(real, *synthetic(
+            seen_windows(train, val, idx), seed))
         xr, yr = train.x[idx], train.y[idx]
         if frac >= 1 and trtr_accuracy is not None:
             real_only = float(trtr_accuracy)
@@ -195,78 +230,11 @@ def augmentation_gain(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *, 
                                        full_scale_g=fsg)[0]["accuracy"]
         mixed = _fit_and_score(np.concatenate([xr, x_syn]), np.concatenate([yr, y_syn]), real, val, test,
                                preset=preset, seed=seed, settings=settings, full_scale_g=fsg)[0]["accuracy"]
-        out[str(pct)] = {"fraction": frac, "n_real": int(len(idx)), "n_synthetic": int(len(x_syn)),
-                         "real_only": real_only, "real_plus_synthetic": mixed, "gain": mixed - real_only}
+        out[str(pct)] = {**row, "n_synthetic": int(len(x_syn)), "real_only": real_only,
+                         "real_plus_synthetic": mixed, "gain": mixed - real_only,
+                         "generator_trained_on": "the full real training split" if fixed is not None else
+                         "this row's real windows only"}
     return out
-
-
-def build_posthoc_discriminator(window_length: int, channels: int = 3, seed: int | None = None):
-    """The post-hoc real-vs-synthetic classifier: Conv1D(16,5)-Conv1D(32,5)-global mean+max-Dense(1, sigmoid).
-
-    A 2-layer network in the spirit of TimeGAN's post-hoc discriminator (which uses a 2-layer
-    GRU); a CNN is used because it trains several times faster on CPU. Inputs are windows
-    standardized per channel with the real windows' statistics.
-    """
-    import keras
-    from keras import layers
-
-    if seed is not None:
-        keras.utils.set_random_seed(int(seed))
-    inputs = keras.Input(shape=(int(window_length), int(channels)), name="window")
-    x = layers.Conv1D(16, 5, padding="same", activation="relu", name="conv1")(inputs)
-    x = layers.Conv1D(32, 5, padding="same", activation="relu", name="conv2")(x)
-    x = layers.Concatenate(name="pool")([layers.GlobalAveragePooling1D(name="gap")(x),
-                                         layers.GlobalMaxPooling1D(name="gmp")(x)])
-    outputs = layers.Dense(1, activation="sigmoid", name="p_synthetic")(x)
-    return keras.Model(inputs, outputs, name="posthoc_discriminator")
-
-
-def discriminative_score(x_real: np.ndarray, y_real: np.ndarray, x_syn: np.ndarray, y_syn: np.ndarray,
-                         num_classes: int, *, seeds: int = 3, seed: int = 0, epochs: int = 40, patience: int = 5,
-                         max_per_class: int | None = 1000, batch_size: int = 64) -> dict:
-    """Post-hoc discriminative score: mean over ``seeds`` runs of ``|test accuracy - 0.5|``.
-
-    Each run (seed ``seed + k``) takes class-matched windows (the same number of real and synthetic
-    windows of every class, up to ``max_per_class``, so the class mix cannot give the sets away),
-    splits them 2/3 train, 1/3 test, stratified by (source, class), holds out a fifth of the
-    training part for early stopping (best validation loss restored) and scores the test third.
-    Returns score, std, accuracies, scores and n_per_set.
-    """
-    import keras
-    from sklearn.model_selection import train_test_split
-
-    x_real = np.asarray(x_real, dtype=np.float32)
-    x_syn = np.asarray(x_syn, dtype=np.float32)
-    mean, std = M.channel_stats(x_real)
-    accs: list[float] = []
-    n_per_set = 0
-    for k in range(int(seeds)):
-        s = int(seed) + k
-        ir, is_ = M.class_matched_indices(y_real, y_syn, num_classes, max_per_class, seed=s)
-        if len(ir) < 6:
-            raise InputError(f"too few class-matched windows for the discriminative score ({len(ir)} per set)")
-        n_per_set = int(len(ir))
-        x = np.concatenate([x_real[ir], x_syn[is_]])
-        x = ((x - mean) / std).astype(np.float32)
-        src = np.concatenate([np.zeros(len(ir)), np.ones(len(is_))]).astype(np.float32)
-        strata = np.concatenate([np.asarray(y_real)[ir], np.asarray(y_syn)[is_]]) * 2 + src.astype(np.int64)
-        strat_ok = np.min(np.unique(strata, return_counts=True)[1]) >= 3
-        x_tr, x_te, s_tr, s_te, st_tr, _ = train_test_split(x, src, strata, test_size=1 / 3, random_state=s,
-                                                            stratify=strata if strat_ok else src)
-        strat_ok = np.min(np.unique(st_tr, return_counts=True)[1]) >= 2
-        x_fit, x_val, s_fit, s_val = train_test_split(x_tr, s_tr, test_size=0.2, random_state=s,
-                                                      stratify=st_tr if strat_ok else s_tr)
-        model = build_posthoc_discriminator(x.shape[1], x.shape[2], seed=s)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
-        model.fit(x_fit, s_fit, validation_data=(x_val, s_val), epochs=int(epochs), batch_size=int(batch_size),
-                  shuffle=True, verbose=0,
-                  callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience),
-                                                           restore_best_weights=True)])
-        p = model.predict(x_te, batch_size=1024, verbose=0).reshape(-1)
-        accs.append(float(np.mean((p > 0.5) == (s_te > 0.5))))
-    scores = [abs(a - 0.5) for a in accs]
-    return {"score": float(np.mean(scores)), "std": float(np.std(scores)), "accuracies": accs, "scores": scores,
-            "n_per_set": n_per_set}
 
 
 def int8_acceptance(int8: Any, x_syn: np.ndarray, y_syn: np.ndarray, class_names: Sequence[str],
@@ -302,10 +270,49 @@ def _finite_or_none(v: Any) -> Any:
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
+def _discriminative(train: WindowSet, test: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, num_classes: int, *,
+                    seed: int, settings: EvalSettings) -> dict:
+    """discriminative_score/std/accuracies, and discriminative_reference (real test vs real train recordings)."""
+    try:
+        disc = discriminative_score(train.x, train.y, x_syn, y_syn, num_classes, seeds=settings.disc_seeds, seed=seed,
+                                    epochs=settings.disc_epochs, patience=settings.disc_patience,
+                                    max_per_class=settings.disc_max_per_class)
+    except InputError:  # too few windows of shared classes to train a discriminator: no score
+        disc = {"score": None, "std": None, "accuracies": []}
+    out = {"discriminative_score": disc["score"], "discriminative_std": disc["std"],
+           "discriminative_accuracies": disc["accuracies"], "discriminative_reference": None}
+    if settings.disc_reference:  # real test recordings vs real training recordings: the floor real data reaches
+        try:
+            out["discriminative_reference"] = discriminative_score(
+                train.x, train.y, test.x, test.y, num_classes, seeds=1, seed=seed, epochs=settings.disc_epochs,
+                patience=settings.disc_patience, max_per_class=settings.disc_max_per_class)["score"]
+        except InputError:
+            pass
+    return out
+
+
+def _distances(train: WindowSet, val: WindowSet, test: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray,
+               names: Sequence[str], *, fs: float, seed: int, settings: EvalSettings) -> dict:
+    """mmd, mmd_by_class, psd_distance(_by_class), nn_dtw and memorised_fraction against the real windows."""
+    out: dict[str, Any] = {}
+    out["mmd"], out["mmd_by_class"] = M.mmd_by_class(train.x, train.y, x_syn, y_syn, names,
+                                                     max_per_class=settings.mmd_max_per_class, seed=seed)
+    out["psd_distance_by_class"] = M.psd_distance_by_class(train.x, train.y, x_syn, y_syn, names, fs)
+    per_class = [v["mean"] for v in out["psd_distance_by_class"].values() if v is not None]
+    out["psd_distance"] = float(np.mean(per_class)) if per_class else None
+    ref = test if len(test) else val
+    out["nn_dtw"] = M.nn_dtw(x_syn, train.x, ref.x, y_syn=y_syn, y_train=train.y, y_ref=ref.y, class_names=names,
+                             max_syn=settings.dtw_max_syn, max_train=settings.dtw_max_train,
+                             max_ref=settings.dtw_max_ref, seed=seed)
+    out["memorised_fraction"] = out["nn_dtw"]["memorised_fraction"]
+    return out
+
+
 def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *, preset: str, seed: int = 0,
                        int8: Any = None, quick: bool = False, out_dir: str | os.PathLike | None = None,
                        history: Any = None, min_confidence: float = 0.5, acceptance: Mapping | None = None,
-                       full_scale_g: float | None = None, settings: EvalSettings | None = None) -> dict:
+                       full_scale_g: float | None = None, settings: EvalSettings | None = None,
+                       synthesizer: Synthesizer | None = None) -> dict:
     """Every ``gan.*`` figure of the report for synthetic windows ``x_syn`` (mg) with labels ``y_syn``.
 
     ``real`` must have ``train`` and ``test`` splits (``val`` is used for early stopping when
@@ -315,7 +322,8 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
     ``quick`` uses :data:`QUICK` budgets. With ``out_dir``, the plots are written there as PNG
     and their paths returned under ``"figures"`` (pop it before writing metrics.json, or pass it
     to :func:`evaluation.report.write_report`); ``history`` (GAN history dict / ``history.csv``) adds the
-    training curves.
+    training curves. ``synthesizer`` (see :func:`augmentation_gain`) trains a generator on each
+    augmentation row's own real windows; without it only the 100 % row is measured.
 
     Keys: trtr_accuracy, tstr_accuracy, tstr_ratio, trtr_macro_f1, tstr_macro_f1, trtr_confusion,
     tstr_confusion, augmentation_gain, discriminative_score, discriminative_std,
@@ -333,35 +341,11 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
     out: dict[str, Any] = {"preset": str(preset), "seed": int(seed), "quick": bool(quick)}
     out.update(train_test_scores(real, x_syn, y_syn, preset=preset, seed=seed, settings=cfg,
                                  full_scale_g=full_scale_g))
-    out["augmentation_gain"] = augmentation_gain(real, x_syn, y_syn, preset=preset, seed=seed,
+    out["augmentation_gain"] = augmentation_gain(real, synthesizer or (x_syn, y_syn), preset=preset, seed=seed,
                                                  percents=cfg.augment_percents, settings=cfg,
                                                  full_scale_g=full_scale_g, trtr_accuracy=out["trtr_accuracy"])
-    try:
-        disc = discriminative_score(train.x, train.y, x_syn, y_syn, len(names), seeds=cfg.disc_seeds, seed=seed,
-                                    epochs=cfg.disc_epochs, patience=cfg.disc_patience,
-                                    max_per_class=cfg.disc_max_per_class)
-    except InputError:  # too few windows of shared classes to train a discriminator: no score
-        disc = {"score": None, "std": None, "accuracies": []}
-    out.update(discriminative_score=disc["score"], discriminative_std=disc["std"],
-               discriminative_accuracies=disc["accuracies"])
-    out["discriminative_reference"] = None
-    if cfg.disc_reference:  # real test recordings vs real training recordings: the floor real data reaches
-        try:
-            out["discriminative_reference"] = discriminative_score(
-                train.x, train.y, test.x, test.y, len(names), seeds=1, seed=seed, epochs=cfg.disc_epochs,
-                patience=cfg.disc_patience, max_per_class=cfg.disc_max_per_class)["score"]
-        except InputError:
-            pass
-    out["mmd"], out["mmd_by_class"] = M.mmd_by_class(train.x, train.y, x_syn, y_syn, names,
-                                                     max_per_class=cfg.mmd_max_per_class, seed=seed)
-    out["psd_distance_by_class"] = M.psd_distance_by_class(train.x, train.y, x_syn, y_syn, names, fs)
-    per_class = [v["mean"] for v in out["psd_distance_by_class"].values() if v is not None]
-    out["psd_distance"] = float(np.mean(per_class)) if per_class else None
-    ref = test if len(test) else val
-    out["nn_dtw"] = M.nn_dtw(x_syn, train.x, ref.x, y_syn=y_syn, y_train=train.y, y_ref=ref.y, class_names=names,
-                             max_syn=cfg.dtw_max_syn, max_train=cfg.dtw_max_train, max_ref=cfg.dtw_max_ref, seed=seed)
-    out["memorised_fraction"] = out["nn_dtw"]["memorised_fraction"]
-
+    out.update(_discriminative(train, test, x_syn, y_syn, len(names), seed=seed, settings=cfg))
+    out.update(_distances(train, val, test, x_syn, y_syn, names, fs=fs, seed=seed, settings=cfg))
     out["acceptance_rate"], out["acceptance_by_class"], out["acceptance_source"] = resolve_acceptance(
         int8, x_syn, y_syn, names, min_confidence=min_confidence, acceptance=acceptance)
 
@@ -381,7 +365,8 @@ def evaluate_synthetic(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, *,
 
 
 __all__ = [
-    "AUGMENT_PERCENTS", "EvalSettings", "FULL", "QUICK", "augmentation_gain", "build_posthoc_discriminator",
+    "AUGMENT_PERCENTS", "EvalSettings", "FULL", "LEAK_NOTE", "QUICK", "Synthesizer", "augmentation_gain",
+    "build_posthoc_discriminator", "seen_windows",
     "discriminative_score", "evaluate_synthetic", "int8_acceptance", "resolve_acceptance", "subsample_by_group",
     "train_test_scores",
 ]

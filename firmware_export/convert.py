@@ -52,9 +52,14 @@ def counts_to_int8(counts: np.ndarray, sensor: SensorSpec | float, input_scale: 
     if c.dtype.kind not in "iu" or (c.size and (c.min() < -32768 or c.max() > 32767)):
         raise InputError("counts must be int16 sensor output codes (-32768..32767)")
     mg = c.astype(np.float32) * np.float32(mg_per_lsb_of(sensor))
-    y = mg / np.float32(scale)
+    return mg_to_int8(mg, scale, zp)
+
+
+def mg_to_int8(mg: np.ndarray, input_scale: float, input_zero_point: int) -> np.ndarray:
+    """float32 mg (e.g. the gravity filter's output) -> int8 model input, as the generated C does it."""
+    y = np.asarray(mg, dtype=np.float32) / np.float32(input_scale)
     y = np.clip(y, np.float32(-Y_LIMIT), np.float32(Y_LIMIT))
-    q = np.rint(y).astype(np.int32) + zp
+    q = np.rint(y).astype(np.int32) + int(input_zero_point)
     return np.clip(q, -128, 127).astype(np.int8)
 
 
@@ -68,10 +73,8 @@ def c_counts_to_int8(prefix: str, lower: str) -> str:
 /* Raw int16 accelerometer counts -> int8 model input, exactly as Python's
    firmware_export.counts_to_int8 does it (float32 math, round half to even via lrintf
    in the default rounding mode). Do not compile with -ffast-math. */
-static inline int8_t {lower}_counts_to_int8_ex(int16_t counts, float mg_per_lsb, float input_scale,
-                                               int32_t input_zero_point)
+static inline int8_t {lower}_mg_to_int8_ex(float mg, float input_scale, int32_t input_zero_point)
 {{
-  float mg = (float)counts * mg_per_lsb;
   float y = mg / input_scale;
   long q;
   if (y > {Y_LIMIT:.1f}f) {{
@@ -86,6 +89,19 @@ static inline int8_t {lower}_counts_to_int8_ex(int16_t counts, float mg_per_lsb,
     q = -128;
   }}
   return (int8_t)q;
+}}
+
+static inline int8_t {lower}_counts_to_int8_ex(int16_t counts, float mg_per_lsb, float input_scale,
+                                               int32_t input_zero_point)
+{{
+  return {lower}_mg_to_int8_ex((float)counts * mg_per_lsb, input_scale, input_zero_point);
+}}
+
+/* This model: float32 mg (the gravity filter's output) -> int8 with {prefix}_INPUT_SCALE and
+   {prefix}_INPUT_ZERO_POINT. */
+static inline int8_t {lower}_mg_to_int8(float mg)
+{{
+  return {lower}_mg_to_int8_ex(mg, {prefix}_INPUT_SCALE, {prefix}_INPUT_ZERO_POINT);
 }}
 
 /* This model and sensor: counts -> int8 with {prefix}_SENSOR_MG_PER_LSB, {prefix}_INPUT_SCALE,

@@ -8,34 +8,62 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from firmware_export._cgen import check_c_name
+from firmware_export._cgen import check_c_name, write_files
+from firmware_export.board_readme import ReadmeFacts, firmware_readme
+from firmware_export.c_app import app_sources
 from firmware_export.c_array import export_model_c_array
+from firmware_export.c_model import c_model_sources
 from firmware_export.headers import export_headers
 from firmware_export.test_vectors import DEFAULT_N, export_test_vectors
 from har_data import InputError, SensorSpec
 from har_data.atomic import atomic_dir
 
 
+def _tflm_arena(int8: Any) -> int | None:
+    """TFLite-Micro's arena for the model (rounded up to 16 B), or None where its runtime is missing."""
+    try:
+        return -(-int(int8.arena_bytes()) // 16) * 16
+    except (ImportError, RuntimeError):
+        return None
+
+
 def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, out_dir: str | os.PathLike,
                     name: str = "har_model", test_windows: np.ndarray | None = None,
-                    test_labels: np.ndarray | None = None, n_test_vectors: int = DEFAULT_N) -> list[Path]:
-    """Model C arrays, labels/sensor/quantization headers and (given test windows) test vectors.
+                    test_labels: np.ndarray | None = None, n_test_vectors: int = DEFAULT_N, *,
+                    gravity: bool = False, stride: int | None = None) -> list[Path]:
+    """The model (plain C and .tflite array), the API with its preprocessing, headers, test vectors, README.
 
-    ``int8``: an Int8Classifier. ``test_windows``: mg windows (N x T x 3) with ``test_labels``;
-    up to ``n_test_vectors`` of them (round-robin over classes) become test vectors, made from the
-    sensor's raw counts. ``out_dir`` is replaced as a whole, only when every file is written.
-    Returns the written paths (inside ``out_dir``).
+    ``int8``: an Int8Classifier. ``gravity``: whether the model was trained on gravity-suppressed
+    windows (ST's rotation + suppression filter); the C preprocessing then runs the same filter.
+    ``stride``: the training windows' stride in samples (``<name>_push`` classifies that often;
+    default half a window). ``test_windows``: mg windows (N x T x 3) as the sensor reports them,
+    BEFORE any preprocessing, with ``test_labels``; up to ``n_test_vectors`` of them (round-robin
+    over classes) become test vectors of raw counts. ``out_dir`` is replaced as a whole, only when
+    every file is written. Returns the written paths (inside ``out_dir``).
     """
     name = check_c_name(name)
     if not isinstance(sensor, SensorSpec):
         raise InputError(f"expected a SensorSpec, got {sensor!r}")
     if (test_windows is None) != (test_labels is None):
         raise InputError("give both test windows and their labels, or neither")
+    window = int(int8.window_length)
+    stride = window // 2 if stride is None else int(stride)
+    if int(getattr(int8, "channels", 3)) != 3:
+        raise InputError(f"the firmware API takes x, y, z samples; the model has {int8.channels} axes")
+    model = c_model_sources(int8.model_bytes, name)
+    tflm_arena = _tflm_arena(int8)
+    vectors = test_windows is not None and len(test_windows) and n_test_vectors > 0
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         files = export_model_c_array(int8.model_bytes, tmp, name)
-        files += export_headers(int8, class_names, sensor, int8.window_length, tmp, name)
-        if test_windows is not None and len(test_windows) and n_test_vectors > 0:
-            files += export_test_vectors(int8, test_windows, test_labels, tmp, name, n=n_test_vectors, sensor=sensor)
+        files += export_headers(int8, class_names, sensor, window, tmp, name)
+        files += write_files(tmp, dict(model.files, **app_sources(
+            name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena)))
+        if vectors:
+            files += export_test_vectors(int8, test_windows, test_labels, tmp, name, n=n_test_vectors, sensor=sensor,
+                                         gravity=gravity, stride=stride)
+        facts = ReadmeFacts(name, sensor, list(class_names), window, stride, bool(gravity), model.ops,
+                            model.arena_bytes, model.weight_bytes, tflm_arena, bool(vectors))
+        files += write_files(tmp, {"README.md": firmware_readme(facts)})
         names = [f.name for f in files]
     return [out_dir / n for n in names]

@@ -3,9 +3,12 @@
 ``<name>_test_vectors.h/.c`` let the firmware check itself on the target: run the model on
 ``<name>_test_inputs[i]`` and compare the int8 outputs with ``<name>_test_outputs[i]``
 (TFLite-Micro's reference kernels give the same bytes as our reference LiteRT run). When a
-sensor is given, the raw int16 counts are included too and the inputs are made from them with
-the same counts -> int8 conversion as the firmware's (``<name>_counts_to_int8``), so the whole
-sensor-to-class path can be checked.
+sensor is given, the raw int16 counts are included too: the sensor's output codes BEFORE any
+preprocessing, and the inputs are made from them exactly as the firmware makes them
+(``<name>_classify``: the gravity filter when the model was trained with it, then counts/mg ->
+int8), so the whole sensor-to-class path can be checked. A stream of counts with the scores of
+each window ``<name>_push`` completes checks the streaming path (filter state across windows,
+stride).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import numpy as np
 
 from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, check_c_name, guard_close, guard_open,
                                    int_table, write_files)
-from firmware_export.convert import counts_to_int8
+from firmware_export.c_app import preprocess_counts, stream_inputs
 from har_data import InputError, SensorSpec
 
 DEFAULT_N = 10
+STREAM_WINDOWS = 4
 
 
 @dataclass
@@ -33,6 +37,9 @@ class TestVectors:
     outputs: np.ndarray
     labels: np.ndarray
     counts: np.ndarray | None
+    gravity: bool = False
+    stream_counts: np.ndarray | None = None  # L x 3 raw counts fed to <name>_push
+    stream_outputs: np.ndarray | None = None  # W x K scores of the windows it completes
 
     __test__ = False  # not a pytest class
 
@@ -55,9 +62,34 @@ def pick_windows(y: np.ndarray, n: int) -> np.ndarray:
     return np.asarray(picked, dtype=np.int64)
 
 
+def judge_int8(int8: Any, q: np.ndarray, runtime: str = "litert") -> np.ndarray:
+    """The reference runtime's int8 outputs for exactly these int8 input codes (N x T x C)."""
+    # Feed exactly these int8 codes: (q - zp) * scale quantizes back to q (checked below).
+    x_exact = ((q.astype(np.float64) - int8.input_zero_point) * int8.input_scale).astype(np.float32)
+    if not np.array_equal(int8.quantize_input(x_exact), q):
+        raise RuntimeError("int8 test inputs do not round-trip through the model's input quantization")
+    return np.asarray(int8.predict_int8(x_exact, runtime=runtime), dtype=np.int8)
+
+
+def _stream(int8: Any, counts: np.ndarray, sensor: SensorSpec, gravity: bool, stride: int,
+            runtime: str) -> tuple[np.ndarray, np.ndarray]:
+    """The test windows' counts end to end as one stream, cut after STREAM_WINDOWS windows."""
+    t = counts.shape[1]
+    length = min(len(counts) * t, t + (STREAM_WINDOWS - 1) * int(stride))
+    stream = counts.reshape(-1, counts.shape[2])[:length]
+    windows = stream_inputs(stream, sensor, int8.input_scale, int8.input_zero_point, gravity, t, stride)
+    return stream, judge_int8(int8, windows, runtime)
+
+
 def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAULT_N,
-                      sensor: SensorSpec | None = None, runtime: str = "litert") -> TestVectors:
-    """Pick ``n`` windows and compute their int8 inputs and the reference runtime's int8 outputs."""
+                      sensor: SensorSpec | None = None, runtime: str = "litert", gravity: bool = False,
+                      stride: int | None = None) -> TestVectors:
+    """Pick ``n`` windows and compute their int8 inputs and the reference runtime's int8 outputs.
+
+    ``x_mg``: windows as the sensor reports them, BEFORE preprocessing. With ``sensor`` their raw
+    counts go through the firmware's preprocessing (the gravity filter when ``gravity``, one fresh
+    filter per window as ``<name>_classify`` runs it); with ``stride`` too, a stream for ``<name>_push``.
+    """
     x = np.asarray(x_mg, dtype=np.float32)
     y = np.asarray(y).reshape(-1)
     if x.ndim != 3 or len(x) != len(y):
@@ -66,20 +98,21 @@ def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAU
         raise InputError("no test windows to export")
     if y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= int8.num_classes:
         raise InputError(f"test labels must be class ids 0..{int8.num_classes - 1}")
+    if gravity and sensor is None:
+        raise InputError("test vectors for a gravity-filtered model need the sensor (raw counts)")
     idx = pick_windows(y, int(n))
     x, y = x[idx], y[idx].astype(np.int64)
-    counts = None
+    counts, stream = None, (None, None)
     if sensor is not None:
         counts = sensor.to_counts(x)
-        q = counts_to_int8(counts, sensor, int8.input_scale, int8.input_zero_point)
+        q = np.stack([preprocess_counts(c, sensor, int8.input_scale, int8.input_zero_point, gravity) for c in counts])
+        if stride:
+            stream = _stream(int8, counts, sensor, gravity, stride, runtime)
     else:
         q = int8.quantize_input(x)
-    # Feed exactly these int8 codes: (q - zp) * scale quantizes back to q (checked below).
-    x_exact = ((q.astype(np.float64) - int8.input_zero_point) * int8.input_scale).astype(np.float32)
-    if not np.array_equal(int8.quantize_input(x_exact), q):
-        raise RuntimeError("int8 test inputs do not round-trip through the model's input quantization")
-    outputs = np.asarray(int8.predict_int8(x_exact, runtime=runtime), dtype=np.int8)
-    return TestVectors(inputs=q.astype(np.int8), outputs=outputs, labels=y, counts=counts)
+    outputs = judge_int8(int8, q, runtime)
+    return TestVectors(inputs=q.astype(np.int8), outputs=outputs, labels=y, counts=counts, gravity=bool(gravity),
+                       stream_counts=stream[0], stream_outputs=stream[1])
 
 
 def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, str]:
@@ -105,8 +138,17 @@ def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, s
         f"extern const uint8_t {name}_test_predictions[{p}_TEST_VECTOR_COUNT];",
     ]
     if tv.counts is not None:
-        decl += ["/* Raw int16 sensor counts the inputs were made from (via the counts -> int8 conversion). */",
+        decl += [f"/* Raw int16 sensor counts (x, y, z per sample) BEFORE preprocessing: {name}_classify on them",
+                 f"   gives {name}_test_outputs ({'gravity filter, then ' if tv.gravity else ''}counts -> int8). */",
+                 f"#define {p}_TEST_GRAVITY_FILTER {int(tv.gravity)}",
                  f"extern const int16_t {name}_test_counts[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE];"]
+    if tv.stream_counts is not None:
+        decl += [f"/* A stream of raw counts for {name}_push (after {name}_reset), and the scores of each window",
+                 "   it completes, in order. */",
+                 f"#define {p}_TEST_STREAM_LENGTH {len(tv.stream_counts)}",
+                 f"#define {p}_TEST_STREAM_WINDOWS {len(tv.stream_outputs)}",
+                 f"extern const int16_t {name}_test_stream_counts[{p}_TEST_STREAM_LENGTH][3];",
+                 f"extern const int8_t {name}_test_stream_outputs[{p}_TEST_STREAM_WINDOWS][{p}_TEST_OUTPUT_SIZE];"]
     header = (guard_open(h) + "#include <stdint.h>\n\n" + EXTERN_C_OPEN + "\n".join(decl) + "\n\n"
               + EXTERN_C_CLOSE + guard_close(h))
 
@@ -120,15 +162,20 @@ def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, s
              f"const uint8_t {name}_test_predictions[{p}_TEST_VECTOR_COUNT] = {{\n{int_table(tv.predictions)}\n}};\n")
     if tv.counts is not None:
         body += "\n" + table2("int16_t", "test_counts", f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE]", tv.counts)
+    if tv.stream_counts is not None:
+        body += "\n" + table2("int16_t", "test_stream_counts", f"[{p}_TEST_STREAM_LENGTH][3]", tv.stream_counts)
+        body += table2("int8_t", "test_stream_outputs", f"[{p}_TEST_STREAM_WINDOWS][{p}_TEST_OUTPUT_SIZE]",
+                       tv.stream_outputs)
     source = BANNER + f'#include "{h}"\n\n' + body.rstrip("\n") + "\n"
     return {h: header, f"{name}_test_vectors.c": source}
 
 
 def export_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, out_dir: str | os.PathLike,
                         name: str = "har_model", n: int = DEFAULT_N, sensor: SensorSpec | None = None,
-                        runtime: str = "litert") -> list[Path]:
+                        runtime: str = "litert", gravity: bool = False, stride: int | None = None) -> list[Path]:
     """Write ``<name>_test_vectors.h/.c``: ``n`` windows (round-robin over classes) as int8 inputs,
-    their labels and the reference runtime's int8 outputs; with ``sensor``, also the raw counts."""
+    their labels and the reference runtime's int8 outputs; with ``sensor``, also the raw counts
+    (before preprocessing) and, with ``stride``, a stream for ``<name>_push``."""
     name = check_c_name(name)
-    tv = make_test_vectors(int8, x_mg, y, n, sensor=sensor, runtime=runtime)
+    tv = make_test_vectors(int8, x_mg, y, n, sensor=sensor, runtime=runtime, gravity=gravity, stride=stride)
     return write_files(Path(out_dir), test_vector_sources(tv, name))

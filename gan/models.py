@@ -62,6 +62,32 @@ class LabelEmbedding(layers.Embedding):
 
 
 @keras.saving.register_keras_serializable(package="hargan")
+class DomainLabel(layers.Layer):
+    """Class id -> one domain's label id of a domain-conditioned generator (:mod:`gan.domains`).
+
+    It stores the class names, so a generator wrapped with it (``gan.domains.domain_generator``)
+    is a plain class-conditioned generator to ``generate_windows`` and validated sampling.
+    """
+
+    def __init__(self, class_names: Sequence[str], label_ids: Sequence[int], **kwargs):
+        super().__init__(**kwargs)
+        self.class_names = [str(c) for c in class_names]
+        self.label_ids = [int(i) for i in label_ids]
+        if len(self.label_ids) != len(self.class_names):
+            raise ValueError(f"{len(self.label_ids)} label ids for {len(self.class_names)} classes")
+
+    def call(self, ids):
+        table = ops.convert_to_tensor(self.label_ids, dtype="int32")
+        return ops.take(table, ops.cast(ids, "int32"), axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "class_names": list(self.class_names), "label_ids": list(self.label_ids)}
+
+
+@keras.saving.register_keras_serializable(package="hargan")
 class CropTime(layers.Layer):
     """Keep the first ``length`` time steps (the generator's upsampled seed can be longer than T)."""
 
@@ -157,9 +183,9 @@ def build_critic(class_names: Sequence[str], window_length: int, channels: int =
 
 
 def model_class_names(model: keras.Model) -> list[str]:
-    """Class names stored in a generator's or critic's ``label_embedding`` layer."""
+    """Class names stored in a generator's or critic's ``label_embedding`` layer (or a DomainLabel wrapper's)."""
     for layer in model.layers:
-        if isinstance(layer, LabelEmbedding):
+        if isinstance(layer, (LabelEmbedding, DomainLabel)):
             return list(layer.class_names)
     raise ValueError(f"model {model.name!r} has no LabelEmbedding layer holding class names")
 

@@ -106,6 +106,9 @@ class SyntheticSet:
     acceptance_by_class: dict[str, float] = field(default_factory=dict)
     acceptance_rate: float = float("nan")
     generated_by_class: dict[str, int] = field(default_factory=dict)
+    realism_pass_by_class: dict[str, float] = field(default_factory=dict)
+    """Fraction of the generated windows of each class that passed the realism gate (empty: no gate)."""
+    realism_pass_rate: float = float("nan")
 
     def __len__(self) -> int:
         return int(len(self.y))
@@ -116,7 +119,8 @@ class SyntheticSet:
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``.npz`` (x_mg, x_counts, y, class_names, sensor, acceptance), atomically."""
         meta = {"sensor": self.sensor.to_dict(), "acceptance_by_class": self.acceptance_by_class,
-                "acceptance_rate": self.acceptance_rate, "generated_by_class": self.generated_by_class}
+                "acceptance_rate": self.acceptance_rate, "generated_by_class": self.generated_by_class,
+                "realism_pass_by_class": self.realism_pass_by_class, "realism_pass_rate": self.realism_pass_rate}
         return save_npz(path, x_mg=self.x_mg, x_counts=self.x_counts, y=self.y,
                         class_names=np.asarray(self.class_names, dtype=str),
                         sensor=np.asarray(json.dumps(self.sensor.to_dict())), meta=np.asarray(json.dumps(meta)))
@@ -137,7 +141,8 @@ class SyntheticSet:
             raise InputError(f"cannot read {what} file: {exc}", path) from None
         return cls(x_mg.astype(np.float32), x_counts.astype(np.int16), y.astype(np.int64), names, sensor,
                    dict(meta.get("acceptance_by_class", {})), float(meta.get("acceptance_rate", float("nan"))),
-                   {k: int(v) for k, v in meta.get("generated_by_class", {}).items()})
+                   {k: int(v) for k, v in meta.get("generated_by_class", {}).items()},
+                   dict(meta.get("realism_pass_by_class", {})), float(meta.get("realism_pass_rate", float("nan"))))
 
     def save_csv(self, directory: str | os.PathLike) -> list[Path]:
         """Write every window as a MEMS Studio log, ``<dir>/<id>_<class>/log_<n>.csv`` (atomically, whole tree).
@@ -163,15 +168,68 @@ DEFAULT_MAX_TRIES = 20
 """Generation rounds before a class still short of ``per_class`` raises (hargan's [sampling] agrees)."""
 
 
+def _check_judges(int8, realism, names: list[str]) -> None:
+    """The int8 classifier (and the realism gate) must know the generator's classes, in its order."""
+    n_cls = len(names)
+    if getattr(int8, "num_classes", n_cls) != n_cls:
+        raise InputError(f"int8 classifier has {int8.num_classes} classes, generator has {n_cls} ({', '.join(names)})")
+    int8_names = getattr(int8, "class_names", None)
+    if int8_names and list(int8_names) != names:
+        raise InputError(f"int8 classifier classes {list(int8_names)} differ from generator classes {names}")
+    if realism is not None and list(realism.class_names) != names:
+        raise InputError(f"realism gate classes {list(realism.class_names)} differ from generator classes {names}")
+
+
+def _shortfall(short: list[int], names: list[str], n_kept, generated, by_class: dict, real_by_class: dict,
+               per_class: int, measured: bool, gated: bool, max_tries: int, min_confidence: float) -> AcceptanceError:
+    """The error naming each class still short of ``per_class`` windows, with its rates.
+
+    ``measured``: a realism gate ran (its pass rate is reported); ``gated``: it also decided what is kept.
+    """
+    judges = "int8 classifier and the realism gate accept" if gated else "int8 classifier accepts"
+    parts = [f"{names[c]!r}: {n_kept[c]} of {per_class} accepted from {generated[c]} generated "
+             f"(acceptance {100 * by_class[names[c]]:.1f}%"
+             + (f", realism pass {100 * real_by_class[names[c]]:.1f}%" if measured else "") + ")"
+             for c in short]
+    return AcceptanceError(f"{judges} too few generated windows after {max_tries} rounds: "
+                           f"{'; '.join(parts)}; train the GAN longer, lower min_confidence "
+                           f"({min_confidence})" + (", turn the realism gate off" if gated else "")
+                           + " or raise max_tries")
+
+
+def _round_sizes(need: np.ndarray, kept: np.ndarray, generated: np.ndarray, batch: int) -> list[int]:
+    """Windows to generate per class this round: what each still needs over its yield so far (at most ``batch``)."""
+    rate = np.where(generated > 0, kept / np.maximum(generated, 1), 1.0)
+    ask = np.where(need > 0, np.minimum(int(batch), np.ceil(need * 1.2 / np.maximum(rate, 0.02)) + 8), 0)
+    return [int(a) for a in ask]
+
+
+def _judge(x_mg: np.ndarray, y: np.ndarray, sensor: SensorSpec, int8, realism, min_confidence: float):
+    """``(counts, accepted, looks_real)``: the windows in the sensor's counts, and the two judges' verdicts on
+    them as the board reads them back."""
+    counts = sensor.to_counts(x_mg)
+    x_board = sensor.to_mg(counts)
+    acc = np.asarray(int8.accept(x_board, y, min_confidence), dtype=bool)
+    looks_real = np.ones(len(y), bool) if realism is None else np.asarray(realism.passes(x_board, y), bool)
+    return counts, acc, looks_real
+
+
+def _rates(counts: np.ndarray, generated: np.ndarray, names: list[str]) -> dict[str, float]:
+    return {names[c]: (float(counts[c] / generated[c]) if generated[c] else float("nan")) for c in range(len(names))}
+
+
 def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int, min_confidence: float = 0.5,
                      seed: int = 0, batch: int = 4096, max_tries: int = DEFAULT_MAX_TRIES,
-                     verbose: bool = False) -> SyntheticSet:
-    """Generate until the int8 classifier has accepted ``per_class`` windows of every class.
+                     verbose: bool = False, realism=None, realism_enforce: bool = True) -> SyntheticSet:
+    """Generate until ``per_class`` windows of every class are accepted by the int8 classifier (and look real).
 
-    Each round generates, for every class still short, about what its acceptance so far says is
+    Each round generates, for every class still short, about what its yield so far says is
     needed (at most ``batch``), maps it to ``sensor`` (saturate, int16 counts, mg) and keeps the
-    windows ``int8.accept(x_mg, y, min_confidence)`` accepts. After ``max_tries`` rounds a class
-    still short raises :class:`AcceptanceError` naming the class and its acceptance rate.
+    windows ``int8.accept(x_mg, y, min_confidence)`` accepts and, with a ``realism`` gate
+    (:class:`gan.realism.RealismGate`), that pass it (``realism_enforce=False``: the gate's pass
+    rates are measured and reported, but it rejects nothing). Both rates are counted over
+    everything generated. After ``max_tries`` rounds a class still short raises :class:`AcceptanceError`
+    naming the class and its rates.
     """
     from gan.models import model_class_names
 
@@ -180,47 +238,44 @@ def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int,
     n_cls = len(names)
     if int(per_class) < 1:
         raise InputError(f"per_class must be >= 1, got {per_class}")
-    if getattr(int8, "num_classes", n_cls) != n_cls:
-        raise InputError(f"int8 classifier has {int8.num_classes} classes, generator has {n_cls} ({', '.join(names)})")
-    int8_names = getattr(int8, "class_names", None)
-    if int8_names and list(int8_names) != names:
-        raise InputError(f"int8 classifier classes {list(int8_names)} differ from generator classes {names}")
+    _check_judges(int8, realism, names)
     per_class = int(per_class)
     kept_counts: list[list[np.ndarray]] = [[] for _ in range(n_cls)]
     n_kept = np.zeros(n_cls, dtype=np.int64)
     generated = np.zeros(n_cls, dtype=np.int64)
     accepted = np.zeros(n_cls, dtype=np.int64)
+    real = np.zeros(n_cls, dtype=np.int64)  # passed the realism gate
+    kept = np.zeros(n_cls, dtype=np.int64)  # both
     for r in range(int(max_tries)):
         need = np.maximum(per_class - n_kept, 0)
         if not need.any():
             break
-        rate = np.where(generated > 0, accepted / np.maximum(generated, 1), 1.0)
-        ask = np.where(need > 0, np.minimum(int(batch), np.ceil(need * 1.2 / np.maximum(rate, 0.02)) + 8), 0)
         round_seed = int(np.random.SeedSequence([int(seed), r]).generate_state(1)[0])
-        x_mg, y = generate_windows(generator, [int(a) for a in ask], seed=round_seed)
-        counts = sensor.to_counts(x_mg)
-        ok = np.asarray(int8.accept(sensor.to_mg(counts), y, min_confidence), dtype=bool)
+        x_mg, y = generate_windows(generator, _round_sizes(need, kept, generated, batch), seed=round_seed)
+        counts, acc, looks_real = _judge(x_mg, y, sensor, int8, realism, min_confidence)
+        ok = acc & looks_real if realism_enforce else acc
         for c in range(n_cls):
             mask = y == c
             generated[c] += int(mask.sum())
-            accepted[c] += int((ok & mask).sum())
+            accepted[c] += int((acc & mask).sum())
+            real[c] += int((looks_real & mask).sum())
+            kept[c] += int((ok & mask).sum())
             take = counts[ok & mask][: max(per_class - n_kept[c], 0)]
             if len(take):
                 kept_counts[c].append(take)
                 n_kept[c] += len(take)
         if verbose:
             print(f"sampling round {r + 1}: kept {dict(zip(names, n_kept.tolist()))}")
-    by_class = {names[c]: (float(accepted[c] / generated[c]) if generated[c] else float("nan")) for c in range(n_cls)}
+    by_class, real_by_class = _rates(accepted, generated, names), _rates(real, generated, names)
     short = [c for c in range(n_cls) if n_kept[c] < per_class]
     if short:
-        parts = [f"{names[c]!r}: {n_kept[c]} of {per_class} accepted from {generated[c]} generated "
-                 f"(acceptance {100 * by_class[names[c]]:.1f}%)" for c in short]
-        raise AcceptanceError(f"int8 classifier accepts too few generated windows after {max_tries} rounds: "
-                              f"{'; '.join(parts)}; train the GAN longer, lower min_confidence "
-                              f"({min_confidence}) or raise max_tries")
+        raise _shortfall(short, names, n_kept, generated, by_class, real_by_class, per_class,
+                         realism is not None, realism is not None and realism_enforce, max_tries, min_confidence)
     x_counts = np.concatenate([np.concatenate(k) for k in kept_counts]).astype(np.int16)
     y_out = np.repeat(np.arange(n_cls, dtype=np.int64), per_class)
     total_gen = int(generated.sum())
     return SyntheticSet(sensor.to_mg(x_counts), x_counts, y_out, names, sensor, by_class,
                         float(accepted.sum() / total_gen) if total_gen else float("nan"),
-                        {names[c]: int(generated[c]) for c in range(n_cls)})
+                        {names[c]: int(generated[c]) for c in range(n_cls)},
+                        {} if realism is None else real_by_class,
+                        float(real.sum() / total_gen) if realism is not None and total_gen else float("nan"))

@@ -13,6 +13,7 @@ TensorFlow step (:mod:`gan.train_step_tf`) runs. Random numbers come from ``jax.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -90,6 +91,50 @@ class OptimizerPair:
         return loss
 
 
+def _critic_loss(gan, b, c_tr, c_nt, x_real, x_fake, alpha, labels):
+    """The critic's loss on ``b`` real and ``b`` fake windows, and (new non-trainables, penalty, Wasserstein)."""
+    x_hat = losses.interpolate(x_real, x_fake, alpha)
+    d, c_nt = gan.critic.stateless_call(c_tr, c_nt, [jnp.concatenate([x_real, x_fake], 0),
+                                                     jnp.concatenate([labels, labels], 0)], training=True)
+    # The penalty's input gradient only over the interpolates (rows are independent: no BatchNorm),
+    # so the double backward pass runs on b rows, not on all 3b.
+    d_hat, vjp, c_nt = jax.vjp(lambda xh: gan.critic.stateless_call(c_tr, c_nt, [xh, labels], training=True),
+                               x_hat, has_aux=True)
+    (grads_hat,) = vjp(jnp.ones_like(d_hat))
+    # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
+    gp = losses.gradient_penalty(grads_hat * gan.gp_input_scale)
+    d_real, d_fake = d[:b], d[b:]
+    total = losses.critic_total(d_real, d_fake, gp, gan.loss_kind, gan.gp_weight, gan.drift_weight)
+    wasserstein = -losses.critic_loss(d_real, d_fake, "wasserstein")
+    return losses.average(total, b), (c_nt, losses.average(gp, b), losses.average(wasserstein, b))
+
+
+def _classify(gan, cls_nt, x_fake):
+    return gan.classifier.stateless_call([], cls_nt, x_fake, training=False)[0]
+
+
+def _generator_loss(gan, z, labels, c_tr, c_nt, cls_nt, g_tr, g_nt):
+    """The generator's loss (critic and classifier fixed), and (new non-trainables, fakes, probabilities)."""
+    use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
+    x_fake, g_nt = gan.generator.stateless_call(g_tr, g_nt, [z, labels], training=True)
+    d_fake, _ = gan.critic.stateless_call(c_tr, c_nt, [x_fake, labels], training=True)
+    probs = _classify(gan, cls_nt, x_fake) if use_feedback else None
+    per_example = losses.generator_total(d_fake, labels, probs, gan.loss_kind, gan.classifier_weight)
+    return losses.average(per_example, labels.shape[0]), (g_nt, x_fake, probs)
+
+
+def _update_metrics(gan, metric_vars, values) -> tuple[dict, list]:
+    """Each tracker's stateless update with this step's value: ``(logs, new metric variables)``."""
+    logs, new_metric_vars, at = {}, [], 0
+    for name, tracker in gan.trackers.items():
+        mine = metric_vars[at:at + len(tracker.variables)]
+        at += len(tracker.variables)
+        mine = tracker.stateless_update_state(mine, values[name])
+        logs[name] = tracker.stateless_result(mine)
+        new_metric_vars += list(mine)
+    return logs, new_metric_vars
+
+
 def train_step(gan, state, data):
     """``n_critic`` critic updates + one generator update; returns ``(logs, new_state)``."""
     trainable, non_trainable, opt_vars, metric_vars = state
@@ -106,7 +151,7 @@ def train_step(gan, state, data):
 
     x = jnp.asarray(data[0], jnp.float32)
     y = jnp.reshape(jnp.asarray(data[1]), (-1,)).astype(jnp.int32)
-    n, kind = gan.n_critic, gan.loss_kind
+    n = gan.n_critic
     b = x.shape[0] // n
     key = jax.random.fold_in(jax.random.key(gan.seed), step)
     k_z, k_alpha, k_zg = jax.random.split(key, 3)
@@ -116,23 +161,7 @@ def train_step(gan, state, data):
     fake_all, g_nt = gan.generator.stateless_call(g_tr, g_nt, [z, y[: n * b]], training=True)
     alpha_all = jax.random.uniform(k_alpha, (n * b,) + (1,) * (x.ndim - 1))
 
-    def critic_loss_fn(c_tr, c_nt, x_real, x_fake, alpha, labels):
-        x_hat = losses.interpolate(x_real, x_fake, alpha)
-        d, c_nt = gan.critic.stateless_call(c_tr, c_nt, [jnp.concatenate([x_real, x_fake], 0),
-                                                         jnp.concatenate([labels, labels], 0)], training=True)
-        # The penalty's input gradient only over the interpolates (rows are independent: no BatchNorm),
-        # so the double backward pass runs on b rows, not on all 3b.
-        d_hat, vjp, c_nt = jax.vjp(lambda xh: gan.critic.stateless_call(c_tr, c_nt, [xh, labels], training=True),
-                                   x_hat, has_aux=True)
-        (grads_hat,) = vjp(jnp.ones_like(d_hat))
-        # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
-        gp = losses.gradient_penalty(grads_hat * gan.gp_input_scale)
-        d_real, d_fake = d[:b], d[b:]
-        total = losses.critic_total(d_real, d_fake, gp, kind, gan.gp_weight, gan.drift_weight)
-        wasserstein = -losses.critic_loss(d_real, d_fake, "wasserstein")
-        return losses.average(total, b), (c_nt, losses.average(gp, b), losses.average(wasserstein, b))
-
-    critic_grad = jax.value_and_grad(critic_loss_fn, has_aux=True)
+    critic_grad = jax.value_and_grad(functools.partial(_critic_loss, gan, b), has_aux=True)
     c_loss_sum = gp_sum = w_sum = 0.0
     for i in range(n):
         part = slice(i * b, (i + 1) * b)
@@ -143,22 +172,11 @@ def train_step(gan, state, data):
     # Generator update (the critic and the classifier are constants here).
     labels = y[:b]
     z = jax.random.normal(k_zg, (b, gan.latent_dim))
-    use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
-
-    def classify(x_fake):
-        return gan.classifier.stateless_call([], cls_nt, x_fake, training=False)[0]
-
-    def generator_loss_fn(g_tr, g_nt):
-        x_fake, g_nt = gan.generator.stateless_call(g_tr, g_nt, [z, labels], training=True)
-        d_fake, _ = gan.critic.stateless_call(c_tr, c_nt, [x_fake, labels], training=True)
-        probs = classify(x_fake) if use_feedback else None
-        per_example = losses.generator_total(d_fake, labels, probs, kind, gan.classifier_weight)
-        return losses.average(per_example, b), (g_nt, x_fake, probs)
-
-    (g_loss, (g_nt, x_fake, probs)), grads = jax.value_and_grad(generator_loss_fn, has_aux=True)(g_tr, g_nt)
+    g_loss_fn = functools.partial(_generator_loss, gan, z, labels, c_tr, c_nt, cls_nt)
+    (g_loss, (g_nt, x_fake, probs)), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(g_tr, g_nt)
     g_tr, g_opt = gan.g_optimizer.stateless_apply(g_opt, grads, g_tr)
     if gan.classifier is not None and probs is None:
-        probs = classify(x_fake)
+        probs = _classify(gan, cls_nt, x_fake)
 
     # New state, in the trainer's order.
     _put(trainable, lay.g_trainable, g_tr)
@@ -168,11 +186,5 @@ def train_step(gan, state, data):
     non_trainable[lay.step_counter] = step + 1
 
     values = losses.step_metrics(c_loss_sum / n, g_loss, gp_sum / n, w_sum / n, labels, probs)
-    logs, new_metric_vars, at = {}, [], 0
-    for name, tracker in gan.trackers.items():
-        mine = metric_vars[at:at + len(tracker.variables)]
-        at += len(tracker.variables)
-        mine = tracker.stateless_update_state(mine, values[name])
-        logs[name] = tracker.stateless_result(mine)
-        new_metric_vars += list(mine)
+    logs, new_metric_vars = _update_metrics(gan, metric_vars, values)
     return logs, (trainable, non_trainable, g_opt + c_opt, new_metric_vars)

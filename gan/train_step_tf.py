@@ -21,6 +21,46 @@ def _seed(gan, step, k: int):
     return tf.stack([first, tf.cast(step, tf.int64)])
 
 
+def _critic_update(gan, x_real, x_fake, alpha, labels, b, global_b):
+    """One critic update on ``b`` real and ``b`` fake windows; returns its loss, penalty and Wasserstein
+    estimate, each this replica's share of the global-batch mean."""
+    x_hat = losses.interpolate(x_real, x_fake, alpha)
+    with tf.GradientTape() as tape:
+        d = gan.critic([tf.concat([x_real, x_fake], 0), tf.concat([labels, labels], 0)], training=True)
+        d_real, d_fake = d[:b], d[b:]
+        # The penalty's input gradient only over the interpolates (rows are independent: no BatchNorm),
+        # so the double backward pass runs on b rows, not on all 3b.
+        with tf.GradientTape() as gp_tape:
+            gp_tape.watch(x_hat)
+            d_hat = gan.critic([x_hat, labels], training=True)
+        # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
+        grads_hat = gp_tape.gradient(d_hat, x_hat) * gan.gp_input_scale
+        gp = losses.gradient_penalty(grads_hat)
+        total = losses.critic_total(d_real, d_fake, gp, gan.loss_kind, gan.gp_weight, gan.drift_weight)
+        c_loss = losses.average(total, global_b)
+    c_grads = tape.gradient(c_loss, gan.critic.trainable_variables)
+    gan.c_optimizer.apply_gradients(zip(c_grads, gan.critic.trainable_variables))
+    wasserstein = -losses.critic_loss(d_real, d_fake, "wasserstein")
+    return c_loss, losses.average(gp, global_b), losses.average(wasserstein, global_b)
+
+
+def _generator_update(gan, z, labels, global_b):
+    """One generator update against the critic (and the classifier's feedback); returns the loss, the
+    fakes and the classifier's probabilities on them (None without feedback)."""
+    use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
+    probs = None
+    with tf.GradientTape() as tape:
+        x_fake = gan.generator([z, labels], training=True)
+        d_fake = gan.critic([x_fake, labels], training=True)
+        if use_feedback:
+            probs = gan.classifier(x_fake, training=False)
+        per_example = losses.generator_total(d_fake, labels, probs, gan.loss_kind, gan.classifier_weight)
+        g_loss = losses.average(per_example, global_b)
+    g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
+    gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+    return g_loss, x_fake, probs
+
+
 def train_step(gan, data) -> dict:
     """``n_critic`` critic updates + one generator update on one dataset element; returns the logs."""
     x, y = data[0], data[1]
@@ -32,7 +72,6 @@ def train_step(gan, data) -> dict:
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     global_b = b * replicas
     step = tf.identity(gan.step_counter)
-    kind = gan.loss_kind
 
     # Fakes for all n critic updates in one generator pass (its weights do not change meanwhile).
     z = tf.random.stateless_normal(tf.stack([n * b, gan.latent_dim]), seed=_seed(gan, step, 0))
@@ -42,42 +81,15 @@ def train_step(gan, data) -> dict:
 
     c_loss_sum = gp_sum = w_sum = 0.0
     for i in range(n):
-        x_real, labels = x[i * b:(i + 1) * b], y[i * b:(i + 1) * b]
-        x_fake = fake_all[i * b:(i + 1) * b]
-        x_hat = losses.interpolate(x_real, x_fake, alpha_all[i * b:(i + 1) * b])
-        with tf.GradientTape() as tape:
-            d = gan.critic([tf.concat([x_real, x_fake], 0), tf.concat([labels, labels], 0)], training=True)
-            d_real, d_fake = d[:b], d[b:]
-            # The penalty's input gradient only over the interpolates (rows are independent: no BatchNorm),
-            # so the double backward pass runs on b rows, not on all 3b.
-            with tf.GradientTape() as gp_tape:
-                gp_tape.watch(x_hat)
-                d_hat = gan.critic([x_hat, labels], training=True)
-            # Gradient w.r.t. the critic's own input unit (mg / full scale): 1-Lipschitz there, not in mg.
-            grads_hat = gp_tape.gradient(d_hat, x_hat) * gan.gp_input_scale
-            gp = losses.gradient_penalty(grads_hat)
-            total = losses.critic_total(d_real, d_fake, gp, kind, gan.gp_weight, gan.drift_weight)
-            c_loss = losses.average(total, global_b)
-        c_grads = tape.gradient(c_loss, gan.critic.trainable_variables)
-        gan.c_optimizer.apply_gradients(zip(c_grads, gan.critic.trainable_variables))
+        part = slice(i * b, (i + 1) * b)
+        c_loss, gp, w = _critic_update(gan, x[part], fake_all[part], alpha_all[part], y[part], b, global_b)
         c_loss_sum += c_loss * replicas
-        gp_sum += losses.average(gp, global_b) * replicas
-        w_sum += losses.average(-losses.critic_loss(d_real, d_fake, "wasserstein"), global_b) * replicas
+        gp_sum += gp * replicas
+        w_sum += w * replicas
 
-    # Generator update.
     labels = y[:b]
     z = tf.random.stateless_normal(tf.stack([b, gan.latent_dim]), seed=_seed(gan, step, 2))
-    use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
-    probs = None
-    with tf.GradientTape() as tape:
-        x_fake = gan.generator([z, labels], training=True)
-        d_fake = gan.critic([x_fake, labels], training=True)
-        if use_feedback:
-            probs = gan.classifier(x_fake, training=False)
-        per_example = losses.generator_total(d_fake, labels, probs, kind, gan.classifier_weight)
-        g_loss = losses.average(per_example, global_b)
-    g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
-    gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+    g_loss, x_fake, probs = _generator_update(gan, z, labels, global_b)
     gan.step_counter.assign_add(1)
 
     # Metrics: this replica's means (Mean trackers average them over replicas and steps).

@@ -61,6 +61,27 @@ def _match_classes(model: keras.Model, class_names: Sequence[str], what: str, wh
     return clone
 
 
+def _training_windows(windows, split: str | Sequence[str] | None):
+    """The windows of ``split`` (all with ``None``); every class must have some."""
+    ws = windows.subset(split) if split is not None else windows
+    if len(ws) == 0:
+        raise InputError(f"no windows in split {split!r} to train the GAN on")
+    present = set(np.unique(ws.y).tolist())
+    empty = [c for i, c in enumerate(windows.class_names) if i not in present]
+    if empty:
+        raise InputError(f"no training windows for class(es) {', '.join(empty)}")
+    return ws
+
+
+def _pretrained_generator(init_generator, names: Sequence[str], shape: tuple[int, int]) -> keras.Model:
+    """A pretrained generator with its label table in ``names`` order, checked to make ``shape`` windows."""
+    generator = _match_classes(_load(init_generator, "generator"), names, "generator", init_generator)
+    if generator_window(generator) != shape:
+        raise InputError(f"pretrained generator makes {generator_window(generator)} windows, the data has "
+                         f"{shape}", None if isinstance(init_generator, keras.Model) else init_generator)
+    return generator
+
+
 def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batch_size: int = 64, seed: int = 0,
               init_generator: str | os.PathLike | keras.Model | None = None,
               init_critic: str | os.PathLike | keras.Model | None = None, callbacks: Sequence = (),
@@ -86,26 +107,16 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     """
     if int(steps) < 1:
         raise InputError(f"steps must be >= 1, got {steps}")
-    ws = windows.subset(split) if split is not None else windows
-    if len(ws) == 0:
-        raise InputError(f"no windows in split {split!r} to train the GAN on")
+    ws = _training_windows(windows, split)
     names = list(windows.class_names)
-    present = set(np.unique(ws.y).tolist())
-    empty = [c for i, c in enumerate(names) if i not in present]
-    if empty:
-        raise InputError(f"no training windows for class(es) {', '.join(empty)}")
     t, ch = ws.window_length, int(ws.x.shape[2])
     if full_scale_g is None:
         full_scale_g = float(ws.sensor.full_scale_g) if getattr(ws, "sensor", None) is not None else 4.0
     keras.utils.set_random_seed(int(seed))
 
     if init_generator is not None:
-        generator = _match_classes(_load(init_generator, "generator"), names, "generator", init_generator)
-        if generator_window(generator) != (t, ch):
-            raise InputError(f"pretrained generator makes {generator_window(generator)} windows, the data has "
-                             f"{(t, ch)}", None if isinstance(init_generator, keras.Model) else init_generator)
-        latent_dim = generator_latent_dim(generator)
-        full_scale_g = model_full_scale_g(generator)
+        generator = _pretrained_generator(init_generator, names, (t, ch))
+        latent_dim, full_scale_g = generator_latent_dim(generator), model_full_scale_g(generator)
     else:
         generator = build_generator(latent_dim, names, t, ch, full_scale_g, **(generator_kwargs or {}))
     if init_critic is not None:

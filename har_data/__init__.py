@@ -22,7 +22,8 @@ _LAZY = {
     "har_data.loaders": ("SOURCES", "Recordings", "load_basic_motions", "load_mems_studio", "load_pamap2",
                          "load_source", "load_st_datalog", "load_st_mobility", "load_wisdm",
                          "read_mems_studio_csv", "write_mems_studio_csv", "write_st_datalog"),
-    "har_data.windows": ("SPLITS", "WindowSet", "make_windows", "resample", "segment", "split_groups"),
+    "har_data.windows": ("SPLITS", "WindowSet", "board_samples", "make_windows", "resample", "segment",
+                         "split_groups"),
 }
 _LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and "go to defin
     from har_data.loaders import (SOURCES, Recordings, load_basic_motions, load_mems_studio, load_pamap2,
                                   load_source, load_st_datalog, load_st_mobility, load_wisdm,
                                   read_mems_studio_csv, write_mems_studio_csv, write_st_datalog)
-    from har_data.windows import SPLITS, WindowSet, make_windows, resample, segment, split_groups
+    from har_data.windows import SPLITS, WindowSet, board_samples, make_windows, resample, segment, split_groups
 
 
 def __getattr__(name: str):
@@ -49,7 +50,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DEFAULT_SENSOR", "G_TO_MG", "GravityRotationFilter", "InputError", "MS2_TO_MG", "Recording", "Recordings",
-    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "WindowSet", "atomic_dir", "atomic_path", "load_basic_motions",
+    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "WindowSet", "atomic_dir", "atomic_path", "board_samples",
+    "load_basic_motions",
     "load_mems_studio", "load_pamap2", "load_source", "load_st_datalog", "load_st_mobility", "load_wisdm",
     "make_windows", "one_line", "read_mems_studio_csv", "resample", "rotate_gravity", "segment", "split_groups",
     "suppress_gravity", "to_jsonable", "write_bytes", "write_json", "write_mems_studio_csv", "write_st_datalog",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
@@ -51,6 +51,8 @@ class WindowSet:
     group: np.ndarray
     sensor: SensorSpec | None = None
     odr_hz: float | None = None
+    preprocessing: dict = field(default_factory=dict)
+    """How the windows were cut: ``window``, ``stride``, ``suppress_gravity`` (what the board must repeat)."""
 
     def __post_init__(self) -> None:
         self.x = np.asarray(self.x, dtype=np.float32)
@@ -86,14 +88,15 @@ class WindowSet:
         else:
             mask = np.isin(self.split, list(split))
         return WindowSet(self.x[mask], self.y[mask], list(self.class_names), self.split[mask],
-                         self.group[mask], self.sensor, self.odr_hz)
+                         self.group[mask], self.sensor, self.odr_hz, dict(self.preprocessing))
 
     def counts(self) -> dict[str, int]:
         return {c: int(np.sum(self.y == i)) for i, c in enumerate(self.class_names)}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save as ``.npz`` (atomically)."""
-        meta = {"sensor": None if self.sensor is None else self.sensor.to_dict(), "odr_hz": self.odr_hz}
+        meta = {"sensor": None if self.sensor is None else self.sensor.to_dict(), "odr_hz": self.odr_hz,
+                "preprocessing": self.preprocessing}
         return save_npz(path, x=self.x, y=self.y, class_names=np.asarray(self.class_names, dtype=str),
                         split=self.split, group=self.group, meta=np.asarray(json.dumps(meta)))
 
@@ -111,9 +114,27 @@ class WindowSet:
             raise InputError(f"cannot read windows file: {exc}", path) from None
         sensor = SensorSpec.from_dict(meta["sensor"]) if meta.get("sensor") else None
         try:
-            return cls(x, y, names, split, group, sensor, meta.get("odr_hz"))
+            return cls(x, y, names, split, group, sensor, meta.get("odr_hz"), dict(meta.get("preprocessing") or {}))
         except ValueError as exc:
             raise InputError(str(exc), path) from None
+
+
+def board_samples(rec: Recording, odr_hz: float, sensor: SensorSpec | None = None,
+                  suppress_gravity: bool = False) -> np.ndarray:
+    """One whole recording as the board sees it: resampled to ``odr_hz``, quantized to ``sensor``
+    (saturated at its full scale, one LSB steps) and, with ``suppress_gravity``, through the
+    streaming gravity rotation + suppression filter, as the firmware runs it (26 Hz only)."""
+    samples = resample(rec, odr_hz).samples
+    if sensor is not None:
+        samples = sensor.quantize_mg(samples)
+    if suppress_gravity:
+        from har_data.gravity import GravityRotationFilter
+
+        if not rec.meta.get("gravity", True):
+            raise InputError(f"recording {rec.source} carries no gravity: gravity suppression needs data "
+                             "with gravity")
+        samples = GravityRotationFilter(odr_hz, suppress=True).process(samples)
+    return samples
 
 
 def segment(samples: np.ndarray, length: int, stride: int) -> np.ndarray:
@@ -184,16 +205,7 @@ def make_windows(
     for rec in recordings:
         if rec.label not in index:
             continue
-        r = resample(rec, target)
-        samples = sensor.quantize_mg(r.samples) if sensor is not None else r.samples
-        if suppress_gravity:
-            from har_data.gravity import GravityRotationFilter
-
-            if not rec.meta.get("gravity", True):
-                raise InputError(f"recording {rec.source} carries no gravity: gravity suppression needs data "
-                                 "with gravity")
-            samples = GravityRotationFilter(target, suppress=True).process(samples)
-        w = segment(samples, length, stride)
+        w = segment(board_samples(rec, target, sensor, suppress_gravity), length, stride)
         if len(w):
             xs.append(w)
             ys.append(np.full(len(w), index[rec.label]))
@@ -208,4 +220,5 @@ def make_windows(
                          f"{', '.join(sorted({r.label for r in recordings}))}")
     assign = split_groups(g, y, fractions, seed)
     split = np.array([assign[v] for v in g])
-    return WindowSet(x, y, names, split, g, sensor, float(target))
+    return WindowSet(x, y, names, split, g, sensor, float(target),
+                     {"window": int(length), "stride": int(stride), "suppress_gravity": bool(suppress_gravity)})

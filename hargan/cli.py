@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from har_data.errors import InputError  # noqa: E402
-from hargan import stedgeai  # noqa: E402
+from hargan import classify, stedgeai  # noqa: E402
 from hargan.config import Config, config_text, load_config  # noqa: E402
 from hargan.console import NativeStderrFilter, quiet_python_logs  # noqa: E402
 from hargan.demo import run_demo  # noqa: E402
@@ -27,7 +27,7 @@ from hargan.steps import classifier, evaluate, export, gan, prepare, quantize, s
 from hargan.steps.common import Command  # noqa: E402
 
 COMMANDS: tuple[Command, ...] = (prepare.COMMAND, classifier.COMMAND, quantize.COMMAND, gan.COMMAND, sample.COMMAND,
-                                 evaluate.COMMAND, export.COMMAND, stedgeai.COMMAND)
+                                 evaluate.COMMAND, export.COMMAND, classify.COMMAND, stedgeai.COMMAND)
 """The single-step commands after demo and run, in --help order. Add a command: a module with a
 ``COMMAND`` (see hargan.steps.common.Command) and its place here."""
 

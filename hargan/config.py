@@ -10,12 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import re
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ import tomli_w
 from har_data.errors import InputError
 from har_data.loaders import SOURCES as _LOADERS
 from har_data.sensors import DEFAULT_SENSOR
+from hargan.config_types import Locator, build
 
 SOURCES = tuple(_LOADERS)
 """Data sources (loader names): har_data.loaders.SOURCES is the one list; add a loader there."""
@@ -52,8 +50,10 @@ class DomainConfig:
     """PAMAP2 only: which IMU to read (hand, chest, ankle); empty = the loader's default."""
     class_map: dict[str, str] = field(default_factory=dict)
     """Raw label -> class name, applied after loading; a label mapped to "" is dropped."""
-    suppress_gravity: bool = False
-    """Run the streaming gravity rotation+suppression filter on every recording."""
+    suppress_gravity: bool | None = None
+    """Run the streaming gravity rotation+suppression filter on every recording (train and board).
+    Unset: hargan chooses (:func:`gravity_filter`): on in a transfer run (two domains, two placements)
+    when the sensor runs at the filter's rate, off otherwise."""
     options: dict[str, Any] = field(default_factory=dict)
     """Further keyword arguments for the loader (e.g. accel = "6g" for PAMAP2)."""
 
@@ -63,7 +63,9 @@ class DataConfig:
     source: DomainConfig = field(default_factory=DomainConfig)
     """The domain the GAN is (pre)trained on."""
     target: DomainConfig | None = None
-    """Optional: the board's own domain; the ST classifier is trained on it and the GAN fine-tuned on it."""
+    """Optional: the board's own domain (a few logs, maybe classes the source lacks). With it, the run
+    is a transfer run (:mod:`gan.transfer`): the board model is built for the target device from both
+    domains, with a domain-conditioned GAN."""
     classes: list[str] = field(default_factory=list)
     """Class names and their order; empty = every class the source has (sorted)."""
 
@@ -105,8 +107,21 @@ class GanConfig:
     g_learning_rate: float = 5e-4
     c_learning_rate: float = 5e-4
     loss: str = "wasserstein"
-    finetune_steps: int = 1000
-    """Generator steps of stage 2 on the target domain (only with data.target)."""
+
+
+@dataclass
+class TransferConfig:
+    """Transfer runs only (data.target set); see gan.transfer for the recipe."""
+
+    target_share: float = 0.5
+    """Share of the training weight the target windows get against the whole source (by repetition)."""
+    synthetic: bool = True
+    """Train the board model on real + judge-accepted synthetic target windows (false: real only)."""
+    synthetic_per_class: int = 200
+    """Synthetic target windows drawn per class for the board model's training (before the judge)."""
+    target_stride: int = 6
+    """Window stride for the target's logs (windows.stride is the source's): a few short logs give
+    dense, overlapping windows."""
 
 
 @dataclass
@@ -115,6 +130,16 @@ class SamplingConfig:
     min_confidence: float = 0.5
     max_tries: int = 20
     """Generation rounds per class before giving up on reaching per_class accepted windows."""
+    realism_gate: bool = True
+    """Keep a window only if it also looks real (gan/realism.py), besides the int8 model accepting it;
+    false: the realism pass rates are still measured and reported, but nothing is rejected for them."""
+    realism_spectrum_quantile: float = 0.99
+    """Spectrum test: a window's distance from its class may be at most this quantile of the real windows' own."""
+    realism_critic: bool = False
+    """Critic test too: the critic's score within the real windows' band (realism_critic_quantiles); off
+    because a trained critic scores real windows of held-out logs outside that band (bench_realism.py)."""
+    realism_critic_quantiles: list[float] = field(default_factory=lambda: [0.01, 0.99])
+    """Low and high quantile of the real windows' critic scores, per class, that bound the band."""
     log_seconds: float = 60.0
     """Length of the continuous logs in synthetic/logs/ (one per class, MEMS Studio CSV and ST datalog); 0 = none."""
     sequence: str = ""
@@ -150,6 +175,7 @@ class Config:
     windows: WindowsConfig = field(default_factory=WindowsConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     gan: GanConfig = field(default_factory=GanConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
@@ -172,6 +198,23 @@ class Config:
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+GRAVITY_FILTER_HZ = 26.0
+"""The rate the gravity filter's coefficients are defined at (har_data.gravity)."""
+
+
+def gravity_filter(cfg: Config, dom: DomainConfig) -> bool:
+    """Whether ``dom``'s recordings go through the gravity rotation+suppression filter.
+
+    The config's ``suppress_gravity`` wins when set. Unset, hargan chooses: on in a transfer run
+    at the filter's rate, because the two domains were worn differently (a wrist, a pocket; any
+    orientation) and the filter takes the sensor's orientation out (ST's recipe; 93% against 82%
+    for pooling without it on other people's phones, issue 16); off for one domain.
+    """
+    if dom.suppress_gravity is not None:
+        return bool(dom.suppress_gravity)
+    return cfg.data.target is not None and abs(float(cfg.sensor.odr_hz) - GRAVITY_FILTER_HZ) < 1e-6
+
+
 def _lookup(d: dict, dotted: str) -> Any:
     v: Any = d
     for k in dotted.split("."):
@@ -181,114 +224,7 @@ def _lookup(d: dict, dotted: str) -> Any:
 
 # ---------------------------------------------------------------------------- reading
 
-class _Locator:
-    """Finds the line of a dotted key in the raw text (best effort, for error messages)."""
-
-    def __init__(self, path: Path | None, text: str, fmt: str):
-        self.path, self.lines, self.fmt = path, text.splitlines(), fmt
-
-    def line(self, dotted: str) -> int | None:
-        keys = dotted.split(".")
-        last = re.escape(keys[-1])
-        if self.fmt == "json":
-            pat = re.compile(r'"%s"\s*:' % last)
-            for i, ln in enumerate(self.lines, 1):
-                if pat.search(ln):
-                    return i
-            return None
-        # TOML: prefer the key inside its own [section] (or as a header itself), else anywhere.
-        section = ".".join(keys[:-1])
-        key_pat = re.compile(r'^\s*["\']?%s["\']?\s*=' % last)
-        header_pat = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
-        head_of_key = re.compile(r"^\s*\[+\s*%s\s*\]+" % re.escape(dotted))
-        current = ""
-        fallback = None
-        for i, ln in enumerate(self.lines, 1):
-            if head_of_key.match(ln):
-                return i
-            m = header_pat.match(ln)
-            if m:
-                current = m.group(1).replace('"', "").replace(" ", "")
-                continue
-            if key_pat.match(ln) or re.search(r"[{,]\s*%s\s*=" % last, ln) or re.match(
-                    r"^\s*%s\s*=" % re.escape(dotted), ln):
-                if current == section:
-                    return i
-                fallback = fallback or i
-        return fallback
-
-    def error(self, message: str, dotted: str | None = None) -> InputError:
-        return InputError(message, self.path, self.line(dotted) if dotted else None)
-
-
-def _type_name(tp: Any) -> str:
-    if tp is Any:
-        return "any value"
-    origin = typing.get_origin(tp)
-    if origin in (list,):
-        (arg,) = typing.get_args(tp)
-        return f"a list of {_type_name(arg)}s"
-    if origin in (dict,):
-        return "a table"
-    if dataclasses.is_dataclass(tp):
-        return "a table"
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
-
-
-def _convert(value: Any, tp: Any, dotted: str, loc: _Locator) -> Any:
-    """Check ``value`` against the annotation ``tp``; return it converted (ints accepted as floats)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
-            return None
-        return _convert(value, args[0], dotted, loc)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise loc.error(f"{dotted} must be a table ([{dotted}]), got {value!r}", dotted)
-        return _build(tp, value, dotted, loc)
-    if tp is Any:
-        return value
-    if origin is list:
-        (arg,) = typing.get_args(tp)
-        if not isinstance(value, list):
-            raise loc.error(f"{dotted} must be {_type_name(tp)}, got {value!r}", dotted)
-        return [_convert(v, arg, f"{dotted}[{i}]", loc) for i, v in enumerate(value)]
-    if origin is dict:
-        _, vt = typing.get_args(tp)
-        if not isinstance(value, dict):
-            raise loc.error(f"{dotted} must be a table, got {value!r}", dotted)
-        return {str(k): _convert(v, vt, f"{dotted}.{k}", loc) for k, v in value.items()}
-    ok = False
-    if tp is bool:
-        ok = isinstance(value, bool)
-    elif tp is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif tp is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        if ok:
-            value = float(value)
-    elif tp is str:
-        ok = isinstance(value, str)
-    if not ok:
-        raise loc.error(f"{dotted.split('[')[0]} must be {_type_name(tp)}, got {value!r}", dotted.split("[")[0])
-    return value
-
-
-def _build(cls: type, data: dict, prefix: str, loc: _Locator):
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
-    for key, value in data.items():
-        dotted = f"{prefix}.{key}" if prefix else str(key)
-        if key not in hints:
-            where = f"[{prefix}]" if prefix else "the top level"
-            raise loc.error(f"unknown key {dotted!r}; valid keys in {where}: {', '.join(names)}", dotted)
-        kwargs[key] = _convert(value, hints[key], dotted, loc)
-    return cls(**kwargs)
-
-
-def _check_values(cfg: Config, loc: _Locator) -> None:
+def _check_values(cfg: Config, loc: Locator) -> None:
     """Range checks that the types alone do not catch."""
     def bad(msg: str, key: str) -> InputError:
         return loc.error(msg, key)
@@ -328,21 +264,34 @@ def _check_values(cfg: Config, loc: _Locator) -> None:
         "gan.batch_size": cfg.gan.batch_size, "sampling.per_class": cfg.sampling.per_class,
         "sampling.max_tries": cfg.sampling.max_tries, "evaluation.seeds": cfg.evaluation.seeds,
         "classifier.learning_rate": cfg.classifier.learning_rate,
+        "transfer.synthetic_per_class": cfg.transfer.synthetic_per_class,
+        "transfer.target_stride": cfg.transfer.target_stride,
         "gan.g_learning_rate": cfg.gan.g_learning_rate, "gan.c_learning_rate": cfg.gan.c_learning_rate,
     }
     for key, v in positive.items():
         if v <= 0:
             raise bad(f"{key} must be positive (got {v})", key)
     non_negative = {"classifier.patience": cfg.classifier.patience, "gan.gp_weight": cfg.gan.gp_weight,
-                    "gan.classifier_weight": cfg.gan.classifier_weight, "gan.finetune_steps": cfg.gan.finetune_steps,
+                    "gan.classifier_weight": cfg.gan.classifier_weight,
                     "export.n_test_vectors": cfg.export.n_test_vectors,
                     "sampling.log_seconds": cfg.sampling.log_seconds}
     for key, v in non_negative.items():
         if v < 0:
             raise bad(f"{key} must not be negative (got {v})", key)
+    if not 0.0 < cfg.transfer.target_share < 1.0:
+        raise bad(f"transfer.target_share must be between 0 and 1 (got {cfg.transfer.target_share})",
+                  "transfer.target_share")
     if not 0.0 <= cfg.sampling.min_confidence <= 1.0:
         raise bad(f"sampling.min_confidence must be between 0 and 1 (got {cfg.sampling.min_confidence})",
                   "sampling.min_confidence")
+    s = cfg.sampling
+    if not 0.0 < s.realism_spectrum_quantile <= 1.0:
+        raise bad(f"sampling.realism_spectrum_quantile must be in (0, 1] (got {s.realism_spectrum_quantile})",
+                  "sampling.realism_spectrum_quantile")
+    q = list(s.realism_critic_quantiles)
+    if len(q) != 2 or not 0.0 <= q[0] < q[1] <= 1.0:
+        raise bad(f"sampling.realism_critic_quantiles must be [low, high] with 0 <= low < high <= 1 (got {q})",
+                  "sampling.realism_critic_quantiles")
     if cfg.gan.loss not in GAN_LOSSES:
         raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cfg.export.name):
@@ -351,10 +300,10 @@ def _check_values(cfg: Config, loc: _Locator) -> None:
 
 def config_from_dict(data: dict, path: str | os.PathLike | None = None, text: str = "", fmt: str = "toml") -> Config:
     """Build and check a :class:`Config` from plain data (as read from TOML/JSON)."""
-    loc = _Locator(None if path is None else Path(path), text, fmt)
+    loc = Locator(None if path is None else Path(path), text, fmt)
     if not isinstance(data, dict):
         raise loc.error("the configuration must be a table/object at the top level")
-    cfg = _build(Config, data, "", loc)
+    cfg = build(Config, data, "", loc)
     _check_values(cfg, loc)
     return cfg
 

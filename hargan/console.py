@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 
-_NATIVE_LOG = None  # compiled lazily
+_NATIVE_LOG = re.compile(r"^(?:[IWEF]\d{4} \d+:\d+:\d+(?:\.\d+)?\s+\d+ \S+:\d+\]|"
+                         r"WARNING: All log messages before absl::InitializeLog\(\) is called)")
+"""TensorFlow/absl/XLA C++ log lines (``I0000 00:00:... file.cc:12] ...``) and their preamble."""
 
 
 def _is_native_noise(line: str) -> bool:
-    """TensorFlow/absl/XLA C++ log lines (``I0000 00:00:... file.cc:12] ...``) and their preamble."""
-    global _NATIVE_LOG
-    if _NATIVE_LOG is None:
-        import re
-
-        _NATIVE_LOG = re.compile(r"^(?:[IWEF]\d{4} \d+:\d+:\d+(?:\.\d+)?\s+\d+ \S+:\d+\]|"
-                                 r"WARNING: All log messages before absl::InitializeLog\(\) is called)")
     return bool(_NATIVE_LOG.match(line))
 
 

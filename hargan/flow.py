@@ -1,8 +1,9 @@
 """The whole flow: the steps in order, run over one run directory.
 
-prepare -> classifier (float) -> quantize (int8) -> gan (pretrain on the source domain) ->
-finetune (on the target domain, only with ``data.target``) -> sample (validated) -> evaluate
-(report) -> export (firmware). Each step is reused when its config section, its inputs and its
+prepare -> classifier (float) -> quantize (int8) -> gan -> sample (validated) -> evaluate
+(report) -> export (firmware). A transfer run (``data.target`` set) has its own recipe
+(:mod:`hargan.steps.transfer`): prepare -> judge -> domain_gan -> classifier (the board model, on
+real + judge-accepted synthetic windows) -> quantize -> sample -> evaluate -> export. Each step is reused when its config section, its inputs and its
 outputs are unchanged (``<out>/.steps/``), so a re-run redoes only what a change affects.
 
 Add a step: a ``Step`` subclass in ``hargan/steps/`` and its place in ``STEPS``.
@@ -23,13 +24,15 @@ from hargan.steps.classifier import TrainClassifier
 from hargan.steps.common import Log
 from hargan.steps.evaluate import Evaluate, summary_lines
 from hargan.steps.export import Export
-from hargan.steps.gan import Finetune, TrainGan
+from hargan.steps.gan import TrainGan
 from hargan.steps.prepare import Prepare, check_domain_path
 from hargan.steps.quantize import Quantize
 from hargan.steps.sample import Sample
+from hargan.steps.transfer import DomainGan, Judge
 
-STEPS: tuple[Step, ...] = (Prepare(), TrainClassifier(), Quantize(), TrainGan(), Finetune(), Sample(), Evaluate(),
-                           Export())
+# Each run takes the enabled steps in this order (Judge and DomainGan: transfer runs; TrainGan: one domain).
+STEPS: tuple[Step, ...] = (Prepare(), Judge(), DomainGan(), TrainClassifier(), Quantize(), TrainGan(), Sample(),
+                           Evaluate(), Export())
 STEP_NAMES = tuple(step.name for step in STEPS)
 
 
@@ -65,7 +68,8 @@ def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log 
                  until: str | None = None, config_file: str | Path | None = None) -> dict:
     """Run every step into ``out`` (reusing unchanged ones); returns metrics.json's content.
 
-    ``until`` stops after that step (one of ``STEP_NAMES``; "finetune" only with a target domain);
+    ``until`` stops after that step (one of ``STEP_NAMES``; "judge" and "domain_gan" only with a target
+    domain, "gan" only without);
     returns {} then. ``config_file``: where ``cfg`` was read from (named in errors about it).
     """
     t_start = time.perf_counter()

@@ -14,9 +14,9 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
-from har_data.atomic import write_text
+from har_data.jsonio import to_jsonable, write_json
 
 FORMAT_VERSION = 2
 
@@ -120,11 +120,11 @@ class RunDir:
     def finish(self, name: str, fingerprint: str, outputs: Iterable[str | Path], seconds: float,
                result: dict | None = None) -> StepRecord:
         digests = {rel: file_digest(self.root / rel) for rel in map(self._relative, outputs)}
-        rec = StepRecord(name, fingerprint, digests, float(seconds), dict(result or {}))
-        write_text(self._record_path(name), json.dumps(
-            {"step": name, "fingerprint": fingerprint, "outputs": digests, "seconds": round(seconds, 3),
-             "result": rec.result, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-            indent=2, default=_json_default) + "\n")
+        # Plain JSON values, so a result reads back equal to what the step returned.
+        rec = StepRecord(name, fingerprint, digests, float(seconds), to_jsonable(dict(result or {})))
+        write_json(self._record_path(name), {
+            "step": name, "fingerprint": fingerprint, "outputs": digests, "seconds": round(seconds, 3),
+            "result": rec.result, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         self.records[name] = rec
         return rec
 
@@ -149,12 +149,3 @@ class RunDir:
         if missing:
             raise RuntimeError(f"step {name} did not write {', '.join(missing)}")
         return self.finish(name, fp, outs, seconds, result)
-
-
-def _json_default(o: Any):
-    """numpy scalars/arrays and Paths in a step's result as plain JSON values."""
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")

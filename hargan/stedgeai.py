@@ -7,11 +7,10 @@ for validate) are printed and saved as ``hargan_stedgeai_<action>.json`` under -
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from har_data.atomic import write_text
 from har_data.errors import InputError
+from har_data.jsonio import write_json
 from hargan.steps.common import Command, Log, held_out_split, load_int8, load_windows, need_file, out_dir
 
 SHOWN = ("weights_bytes", "activations_bytes", "arena_bytes", "macc", "macs", "acc", "rmse", "cos", "files",
@@ -69,8 +68,6 @@ def _run_tool(args: argparse.Namespace, model, out, windows_path, log: Log) -> d
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
-    from evaluation.report import to_jsonable
-
     out = out_dir(args.out)
     model = need_file(args.model, "--model")
     windows_path = need_file(args.windows, "--windows")
@@ -78,7 +75,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
         result = _estimate(args, model, out, log)
     else:
         result = _run_tool(args, model, out, windows_path, log)
-    write_text(out / f"hargan_stedgeai_{args.action}.json", json.dumps(to_jsonable(result), indent=2) + "\n")
+    write_json(out / f"hargan_stedgeai_{args.action}.json", result)
     for key in SHOWN:
         if key in result:
             log(f"  {key}: {result[key]}")

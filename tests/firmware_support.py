@@ -62,3 +62,37 @@ def compile_run(sources: list[Path], harness: str, workdir: Path, args: list[str
     run = subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=workdir)
     assert run.returncode == 0, run.stderr
     return run.stdout
+
+
+@functools.lru_cache(maxsize=None)
+def preset_int8_bytes(preset: str) -> bytes:
+    """An untrained ``preset`` classifier (48 x 3 -> 4 classes), full-integer int8."""
+    if preset == "cnn1d_tiny":
+        return tiny_int8_bytes()
+    from classifier import build_classifier, quantize_int8
+
+    model = build_classifier(preset, T, CLASSES, full_scale_g=4.0, seed=0)
+    x = np.random.default_rng(0).normal(0, 900, (48, T, 3)).astype(np.float32)
+    return quantize_int8(model, x, num_samples=48, seed=0)
+
+
+@functools.lru_cache(maxsize=None)
+def mixed_int8_bytes() -> bytes:
+    """A model beyond the presets' shapes: a SAME-padded 3x3 stride-2 convolution (its window is gathered),
+    a depthwise convolution (multiplier 2, SAME), a SAME 3x2 max pool, a mean over 12 x 2, a dense layer."""
+    import keras
+    from keras import layers
+
+    from classifier import quantize_int8
+    from classifier.layers import InputScaling, StaticFlatten, StaticReshape
+
+    inputs = keras.Input((T, 3))
+    x = StaticReshape((T, 3, 1))(InputScaling(4.0)(inputs))
+    x = layers.Conv2D(4, (3, 3), padding="same", strides=(2, 1), activation="relu")(x)
+    x = layers.DepthwiseConv2D((3, 2), depth_multiplier=2, padding="same")(x)
+    x = layers.MaxPooling2D((3, 2), strides=(2, 2), padding="same")(x)
+    x = StaticFlatten()(layers.GlobalAveragePooling2D(keepdims=True)(x))
+    outputs = layers.Activation("softmax")(layers.Dense(len(CLASSES))(x))
+    keras.utils.set_random_seed(0)
+    model = keras.Model(inputs, outputs)
+    return quantize_int8(model, np.random.default_rng(0).normal(0, 900, (32, T, 3)).astype(np.float32), 32)

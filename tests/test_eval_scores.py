@@ -41,7 +41,7 @@ def same_distribution(real, int8, tmp_path_factory):
     hist = {"critic_loss": [-3.0, -2.0, -1.0], "generator_loss": [1.0, 0.5, 0.2], "wasserstein": [3.0, 2.0, 1.0],
             "classifier_accuracy": [0.3, 0.6, 0.9]}
     metrics = evaluate_synthetic(real, x_syn, y_syn, preset="ign", seed=0, int8=int8, quick=True, out_dir=out,
-                                 history=hist)
+                                 history=hist, synthesizer=lambda seen, seed: sines(40, seed=99))
     return metrics, out
 
 
@@ -132,3 +132,33 @@ def test_bad_input_is_reported(real):
         evaluate_synthetic(real, x, y + 5, preset="ign", quick=True)
     with pytest.raises(InputError, match="'test' split"):
         evaluate_synthetic(real.subset(["train", "val"]), x, y, preset="ign", quick=True)
+
+
+def test_augmentation_gain_never_leaks_held_out_windows(real, monkeypatch):
+    """Each row's generator sees exactly that row's real windows; fixed windows from a GAN trained on
+    every training window are used for the 100 % row only."""
+    import evaluation.scores as scores
+
+    monkeypatch.setattr(scores, "_fit_and_score", lambda x, y, *a, **k: ({"accuracy": len(x) / 1000.0}, None))
+    train, val = real.subset("train"), real.subset("val")
+    seen_log = []
+
+    def synthesizer(seen, seed):
+        seen_log.append(seen)
+        return sines(5, seed=seed + 7)
+
+    aug = scores.augmentation_gain(real, synthesizer, preset="ign", seed=3, percents=(25, 100))
+    assert len(seen_log) == 2 and aug["25"]["n_real"] < len(train) == aug["100"]["n_real"]
+    for s, pct in zip(seen_log, ("25", "100")):
+        tr = s.subset("train")
+        assert len(tr) == aug[pct]["n_real"] and not len(s.subset("test"))
+        assert set(s.group) <= set(train.group) | set(val.group)  # never a test recording
+        np.testing.assert_array_equal(s.subset("val").x, val.x)
+        idx = scores.subsample_by_group(train.y, train.group, int(pct) / 100, 3) if pct != "100" else \
+            np.arange(len(train))
+        np.testing.assert_array_equal(tr.x, train.x[idx])
+        assert aug[pct]["n_synthetic"] == 15 and aug[pct]["generator_trained_on"] == "this row's real windows only"
+    fixed = scores.augmentation_gain(real, sines(5, seed=1), preset="ign", percents=(25, 100))
+    assert fixed["25"] == {"fraction": 0.25, "n_real": aug["25"]["n_real"], "skipped": scores.LEAK_NOTE}
+    assert fixed["100"]["gain"] == pytest.approx(15 / 1000) and "full real training split" in \
+        fixed["100"]["generator_trained_on"]

@@ -107,6 +107,25 @@ def test_metrics_json_has_every_design_key(demo):
     by_class = m["gan"]["acceptance_by_class"]
     names = [str(c) for c in np.load(out / "data/windows.npz")["class_names"]]
     assert sorted(by_class) == sorted(names)
+    # --quick measures the realism gate without enforcing it (a 200-step GAN is not realistic)
+    assert sorted(m["gan"]["realism_pass_by_class"]) == sorted(names)
+    assert all(0.0 <= v <= 1.0 for v in m["gan"]["realism_pass_by_class"].values())
+
+
+def test_classify_the_demo_board_model_on_logs(demo, tmp_path):
+    """`hargan classify --run`: the quantize step's preprocessing record, the board's preprocessing on logs."""
+    out, _, _ = demo
+    record = json.loads((out / "classifier" / "model_int8.json").read_text())
+    assert record["odr_hz"] == 12.5 and record["window"] == 48 and record["stride"] == 12
+    assert record["suppress_gravity"] is False and record["class_names"] == ["standing", "walking", "running",
+                                                                            "badminton"]
+    code, stdout, stderr, _ = _main(["classify", "--run", str(out), "--source", "basic-motions",
+                                     "--out", str(tmp_path / "check")])
+    assert code == 0, stdout[-2000:] + stderr
+    m = json.loads((tmp_path / "check" / "metrics.json").read_text())
+    assert m["windows"] > 0 and m["accuracy"] > 0.5 and set(m["accuracy_by_class"]) == set(record["class_names"])
+    rows = (tmp_path / "check" / "predictions.csv").read_text().splitlines()
+    assert rows[0] == "recording,window_start,window_start_s,predicted,score,true" and len(rows) == m["windows"] + 1
 
 
 def test_synthetic_windows_are_in_the_sensor_format(demo):
@@ -204,7 +223,7 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
 
     out = ok(["quantize", "--model", str(model), "--windows", str(windows), "--samples", "50",
               "--out", str(tmp_path / "q" / "m.tflite")])
-    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == ["m.tflite"]
+    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == ["m.json", "m.tflite"]  # + its preprocessing
     assert "int8 model" in out
 
     ok(["train-gan", "--windows", str(windows), "--classifier", str(model), "--steps", "2", "--batch-size", "8",
@@ -214,9 +233,10 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
         "--steps", "2", "--batch-size", "8", "--n-critic", "1", "--latent-dim", "32", "--out", str(tmp_path / "ft")])
     assert (tmp_path / "ft" / "generator.keras").is_file()
 
-    ok(["generate", "--generator", str(generator), "--int8", str(tflite), "--windows", str(windows),
-        "--per-class", "2", "--min-confidence", "0", "--log-seconds", "10", "--sequence", "walking:5,standing:4",
-        "--out", str(tmp_path / "syn")])
+    out = ok(["generate", "--generator", str(generator), "--int8", str(tflite), "--windows", str(windows),
+              "--per-class", "2", "--min-confidence", "0", "--no-realism-gate", "--log-seconds", "10",
+              "--sequence", "walking:5,standing:4", "--out", str(tmp_path / "syn")])
+    assert "realism gate (measured, not enforced) pass" in out
     with np.load(tmp_path / "syn" / "windows.npz") as z:
         assert len(z["y"]) == 8 and json.loads(str(z["sensor"]))["odr_hz"] == 12.5
     assert len(list((tmp_path / "syn" / "csv").rglob("log_*.csv"))) == 8

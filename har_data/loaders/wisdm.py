@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -53,6 +54,27 @@ def _numeric(line: str) -> bool:
         return False
 
 
+def _read_records(p: Path) -> tuple[list[str], list[str], pd.DataFrame]:
+    """The file's lines, the well-formed record lines among them, and those records parsed."""
+    try:
+        text = p.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", p) from None
+    body = text.rstrip()
+    if not body:
+        raise InputError("empty file", p)
+    lines = body.split("\n")
+    ok = [ln for ln in lines if _RECORD.fullmatch(ln)]
+    try:
+        df = _parse(ok)
+    except ValueError:  # a field the pattern let through is not a number: drop those lines too
+        ok = [ln for ln in ok if _numeric(ln)]
+        df = _parse(ok)
+    if not ok:
+        raise InputError("no WISDM records found (expected lines like 33,Jogging,49105962326000,-0.69,12.68,0.50;)", p)
+    return lines, ok, df
+
+
 def load_wisdm(path: str | os.PathLike, class_map: dict | None = None, max_gap_s: float = DEFAULT_MAX_GAP_S,
                min_duration_s: float = DEFAULT_MIN_DURATION_S) -> Recordings:
     """Load the WISDM v1.1 raw file (or a folder holding ``WISDM_ar_v1.1_raw.txt``) -> Recordings in mg.
@@ -69,24 +91,9 @@ def load_wisdm(path: str | os.PathLike, class_map: dict | None = None, max_gap_s
     cmap = dict(DEFAULT_CLASS_MAP if class_map is None else class_map)
     if not cmap:
         raise InputError("class map is empty")
-    try:
-        text = p.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", p) from None
-    body = text.rstrip()
-    if not body:
-        raise InputError("empty file", p)
-    lines = body.split("\n")
+    lines, ok, df = _read_records(p)
     n_lines = len(lines)
-    ok = [ln for ln in lines if _RECORD.fullmatch(ln)]
-    try:
-        df = _parse(ok)
-    except ValueError:  # a field the pattern let through is not a number: drop those lines too
-        ok = [ln for ln in ok if _numeric(ln)]
-        df = _parse(ok)
     skipped = n_lines - len(ok)
-    if not ok:
-        raise InputError("no WISDM records found (expected lines like 33,Jogging,49105962326000,-0.69,12.68,0.50;)", p)
     users = df["user"].to_numpy()
     inv, names = pd.factorize(df["activity"].astype(str).str.strip())
     names = [str(n) for n in names]

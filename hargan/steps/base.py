@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Iterator
 from har_data.errors import InputError
 from hargan.config import Config
 from hargan.runs import RunDir
-from hargan.steps.common import Log, load_int8, load_keras_model, load_windows
+from hargan.steps.common import Log, load_int8, load_float_classifier, load_windows
 
 if TYPE_CHECKING:
     import keras
@@ -40,12 +40,18 @@ class Layout:
         self.windows = root / "data" / "windows.npz"
         """The windows the board model is built for (the target domain's when there is one)."""
         self.source_windows = root / "data" / "source_windows.npz" if two_stage else self.windows
+        """A transfer run's source-domain windows (the public set)."""
         self.classifier_dir = root / "classifier"
         self.classifier = self.classifier_dir / "model.keras"
         self.int8 = self.classifier_dir / "model_int8.tflite"
         self.gan_dir = root / "gan"
-        self.pretrain_dir = self.gan_dir / "pretrain" if two_stage else self.gan_dir
+        self.domain_gan_dir = self.gan_dir / "domains"
+        """A transfer run's domain-conditioned GAN (labels "source/<class>", "target/<class>")."""
         self.generator = self.gan_dir / "generator.keras"
+        """The class-conditioned generator sampling uses (in a transfer run: the target's windows)."""
+        self.judge = self.classifier_dir / "judge.keras"
+        self.judge_int8 = self.classifier_dir / "judge_int8.tflite"
+        """A transfer run's first classifier: the GAN's feedback and the judge of its training windows."""
         self.synthetic_dir = root / "synthetic"
         self.synthetic = self.synthetic_dir / "windows.npz"
         self.report_dir = root / "report"
@@ -67,6 +73,7 @@ class RunContext:
         """The config file the run was read from (errors without a file of their own point to it)."""
         self.sensor: SensorSpec = SensorSpec(cfg.sensor.name, cfg.sensor.full_scale_g, cfg.sensor.odr_hz)
         self.two_stage = cfg.data.target is not None
+        """A transfer run: a source and a target domain (gan.transfer)."""
         self.paths = Layout(Path(out), self.two_stage)
         self.run_dir = RunDir(out, force=force, log=log)
         self.results: dict[str, dict] = {}
@@ -88,7 +95,7 @@ class RunContext:
     @cached_property
     def classifier(self) -> "keras.Model":
         """The float ST classifier."""
-        return load_keras_model(self.paths.classifier)
+        return load_float_classifier(self.paths.classifier)
 
     @cached_property
     def int8(self) -> "Int8Classifier":

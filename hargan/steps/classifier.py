@@ -1,19 +1,19 @@
 """Step 2, classifier: train the float ST classifier, the CNN that will run on the board.
 
-It is trained on the board's domain (the target's windows when there is one), scored on the
-held-out split, and written as ``classifier/model.keras`` with its epoch history
+It is trained on the board's domain, scored on the held-out split (in a transfer run: on both
+domains plus the judge-accepted synthetic target windows, :mod:`hargan.steps.transfer`), and written as ``classifier/model.keras`` with its epoch history
 (``history.csv``, Keras' CSVLogger), training curves and confusion matrix.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from har_data.atomic import atomic_path, write_text
+from har_data.atomic import atomic_path
+from har_data.jsonio import write_json
 from hargan.config import ClassifierConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import Command, Log, held_out_split, load_windows, need_file, out_dir, quiet, seed_of
@@ -47,16 +47,21 @@ def train_and_save_classifier(ws: "WindowSet", out: Path, *, preset: str, epochs
     split, held = held_out_split(ws)
     ev = evaluate_classifier(model, held.x, held.y, ws.class_names)
     save_classifier(model, out / "model.keras")
-    plot_training_curves(out / "history.csv", out / "training.png", title=f"ST classifier ({preset}) training")
+    plot_training_curves(out / "history.csv", out / "training.png", title=f"ST classifier ({preset}) training",
+                         panels=CURVES)
     plot_confusion_matrix(ev["confusion"], ws.class_names, out / "confusion_float.png",
                           title=f"float classifier, {split} split (accuracy {ev['accuracy']:.3f})")
     metrics = {"preset": preset, "float_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
                "eval_split": split, "epochs_run": epochs_run, "params": int(model.count_params()),
                "train_seconds": round(seconds, 2)}
-    write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    write_json(out / "metrics.json", metrics)
     log(f"  float classifier: {split} accuracy {metrics['float_accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f} "
         f"({metrics['params']} parameters, {epochs_run} epochs, {seconds:.0f} s)")
     return model, metrics
+
+
+CURVES = (("loss", ("loss", "val_loss")), ("accuracy", ("accuracy", "val_accuracy")))
+"""training.png's panels."""
 
 
 class TrainClassifier(Step):
@@ -65,15 +70,29 @@ class TrainClassifier(Step):
     exclude = ("classifier.representative_samples",)  # the quantize step's
 
     def describe(self, ctx: RunContext) -> str:
+        if ctx.two_stage:
+            return "classifier: the board model on real + judge-accepted synthetic target windows"
         return f"classifier: train the float ST classifier ({ctx.cfg.classifier.preset})"
 
+    def config_hash(self, cfg) -> str:
+        if cfg.data.target is None:
+            return super().config_hash(cfg)
+        return cfg.section_hash("classifier", "transfer", "sampling.min_confidence", exclude=self.exclude)
+
     def inputs(self, ctx: RunContext) -> list[Path]:
+        if ctx.two_stage:  # a transfer run's board model (hargan.steps.transfer)
+            return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.generator, ctx.paths.judge_int8]
         return [ctx.paths.windows]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
         return [ctx.paths.classifier, ctx.paths.classifier_dir / "confusion_float.png"]
 
     def run(self, ctx: RunContext) -> dict:
+        if ctx.two_stage:
+            from hargan.steps.transfer import train_board_files
+
+            ctx.classifier, metrics = train_board_files(ctx)
+            return metrics
         c = ctx.cfg.classifier
         model, metrics = train_and_save_classifier(
             ctx.windows, ctx.paths.classifier_dir, preset=c.preset, epochs=c.epochs, batch_size=c.batch_size,

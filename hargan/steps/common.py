@@ -54,14 +54,17 @@ def load_windows(path: Path) -> "WindowSet":
     return WindowSet.load(path)
 
 
-def load_keras_model(path: Path) -> "keras.Model":
-    """A saved generator, critic or float classifier (custom layers registered); bad files are InputError."""
-    import gan  # noqa: F401 - registers the custom layers
+def load_generator(path: Path) -> "keras.Model":
+    """A saved generator (its layers registered by importing gan); bad files are InputError."""
+    import gan  # noqa: F401 - registers the generator's layers
+    from classifier import load_keras_model
+
+    return load_keras_model(path, what="generator", compile=False)
+
+
+def load_float_classifier(path: Path) -> "keras.Model":
     from classifier import load_classifier
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
     return load_classifier(path)
 
 

@@ -123,15 +123,16 @@ def earlier_steps_metrics(ctx: RunContext) -> dict:
     clf = {**{k: v for k, v in r["classifier"].items() if k != "train_seconds"}, **r["quantize"]}
     clf["preset"] = cfg.classifier.preset
     timing = {f"{name}_seconds": round(rec.seconds, 2) for name, rec in ctx.run_dir.records.items()}
-    timing["gan_train_seconds"] = round(ctx.seconds("gan", "finetune"), 2)
-    training = {"pretrain" if ctx.two_stage else "train": r["gan"], **({"finetune": r["finetune"]} if
-                                                                     ctx.two_stage else {})}
+    timing["gan_train_seconds"] = round(ctx.seconds("gan", "domain_gan"), 2)
+    training = {"domains": r["domain_gan"], "judge": r["judge"]} if ctx.two_stage else {"train": r["gan"]}
     prepared = r["prepare"]
     return {
         "classifier": clf,
         "int8_runtimes_agree": bool(r["quantize"].get("int8_runtimes_agree", False)),
         "gan": {"acceptance_rate": r["sample"].get("acceptance_rate"),
                 "acceptance_by_class": r["sample"].get("acceptance_by_class"),
+                "realism_pass_rate": r["sample"].get("realism_pass_rate"),
+                "realism_pass_by_class": r["sample"].get("realism_pass_by_class"),
                 "accepted": r["sample"].get("accepted"), "training": training},
         "data": {"source": {"name": cfg.data.source.name, **prepared.get("source", {})},
                  "target": None if cfg.data.target is None else
@@ -154,8 +155,11 @@ def summary_lines(metrics: dict, out: Path, wall_seconds: float | None = None) -
         f"{fmt(c.get('int8_accuracy'))}, macro F1 {fmt(c.get('macro_f1'))}; "
         f"{c.get('tflite_bytes', 'n/a')} B flash, {c.get('arena_bytes', 'n/a')} B arena; "
         f"LiteRT == TFLite-Micro: {metrics.get('int8_runtimes_agree')}",
-        f"  synthetic data  acceptance {fmt(g.get('acceptance_rate'), '.2f')} ("
-        + ", ".join(f"{k} {fmt(v, '.2f')}" for k, v in acc.items()) + ")",
+        f"  synthetic data  int8 acceptance {fmt(g.get('acceptance_rate'), '.2f')} ("
+        + ", ".join(f"{k} {fmt(v, '.2f')}" for k, v in acc.items()) + ")"
+        + (f"; realism gate pass {fmt(g.get('realism_pass_rate'), '.2f')} ("
+           + ", ".join(f"{k} {fmt(v, '.2f')}" for k, v in (g.get("realism_pass_by_class") or {}).items()) + ")"
+           if g.get("realism_pass_by_class") else ""),
         f"  quality         TSTR {fmt(g.get('tstr_accuracy'))} / TRTR {fmt(g.get('trtr_accuracy'))} = ratio "
         f"{fmt(g.get('tstr_ratio'), '.2f')}; discriminative score {fmt(g.get('discriminative_score'))}; "
         f"MMD {fmt(g.get('mmd'), '.4f')}",

@@ -1,10 +1,9 @@
-"""Steps 4 and 5, gan and finetune: the conditional WGAN-GP, steered by the ST classifier.
+"""Step gan: the conditional WGAN-GP, steered by the ST classifier (one domain).
 
-One domain: ``gan`` trains on the windows with the float classifier's feedback. Two domains
-(``data.target`` set): ``gan`` pretrains a plain WGAN-GP on the source windows (the classifier
-knows only the target domain), then ``finetune`` continues from the pretrained generator and
-critic on the target windows with the classifier's feedback. Each writes generator.keras,
-critic.keras, a per-step history.csv and losses.png.
+``gan`` trains on the windows with the float classifier's feedback and writes generator.keras,
+critic.keras, a per-step history.csv and losses.png. A transfer run (two domains) trains a
+domain-conditioned GAN instead (:mod:`hargan.steps.transfer`). ``hargan train-gan --init`` still
+fine-tunes a saved GAN on new windows.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hargan.config import GAN_LOSSES, GanConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, load_keras_model, load_windows, need_file, out_dir, quiet, seed_of,
+from hargan.steps.common import (Command, Log, load_float_classifier, load_windows, need_file, out_dir, quiet, seed_of,
                                  write_csv_rows)
 
 if TYPE_CHECKING:
@@ -70,56 +69,27 @@ def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: P
 
 
 class TrainGan(Step):
-    """Train the GAN (one domain) or pretrain it on the source domain (two domains)."""
+    """Train the GAN with the float classifier's feedback (one domain; a transfer run has its own GAN step)."""
 
     name = "gan"
     sections = ("gan",)
-    exclude = ("gan.finetune_steps",)  # the finetune step's
-
-    def describe(self, ctx: RunContext) -> str:
-        return ("gan: pretrain on the source domain" if ctx.two_stage else
-                "gan: train the conditional WGAN-GP with the classifier's feedback")
-
-    def inputs(self, ctx: RunContext) -> list[Path]:
-        return [ctx.paths.source_windows] + ([] if ctx.two_stage else [ctx.paths.classifier])
-
-    def outputs(self, ctx: RunContext) -> list[Path]:
-        return [ctx.paths.pretrain_dir / name for name in ("generator.keras", "critic.keras", "history.csv")]
-
-    def run(self, ctx: RunContext) -> dict:
-        classifier = None if ctx.two_stage else ctx.classifier
-        _, info = train_and_save_gan(ctx.source_windows, classifier, ctx.paths.pretrain_dir, ctx.cfg.gan,
-                                     steps=ctx.cfg.gan.steps, seed=ctx.seed,
-                                     label="pretrain" if ctx.two_stage else "gan",
-                                     tensorboard=ctx.tensorboard_dir("gan_pretrain" if ctx.two_stage else "gan"),
-                                     log=ctx.log)
-        return info
-
-
-class Finetune(Step):
-    """Two domains only: continue on the target domain with the ST classifier's feedback."""
-
-    name = "finetune"
-    sections = ("gan",)
 
     def enabled(self, cfg) -> bool:
-        return cfg.data.target is not None
+        return cfg.data.target is None
 
     def describe(self, ctx: RunContext) -> str:
-        return "finetune: on the target domain with the ST classifier's feedback"
+        return "gan: train the conditional WGAN-GP with the classifier's feedback"
 
     def inputs(self, ctx: RunContext) -> list[Path]:
-        pre = ctx.paths.pretrain_dir
-        return [ctx.paths.windows, ctx.paths.classifier, pre / "generator.keras", pre / "critic.keras"]
+        return [ctx.paths.windows, ctx.paths.classifier]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
         return [ctx.paths.gan_dir / name for name in ("generator.keras", "critic.keras", "history.csv")]
 
     def run(self, ctx: RunContext) -> dict:
         _, info = train_and_save_gan(ctx.windows, ctx.classifier, ctx.paths.gan_dir, ctx.cfg.gan,
-                                     steps=max(1, ctx.cfg.gan.finetune_steps), init=ctx.paths.pretrain_dir,
-                                     seed=ctx.seed, label="finetune", tensorboard=ctx.tensorboard_dir("gan_finetune"),
-                                     log=ctx.log)
+                                     steps=ctx.cfg.gan.steps, seed=ctx.seed, label="gan",
+                                     tensorboard=ctx.tensorboard_dir("gan"), log=ctx.log)
         return info
 
 
@@ -158,7 +128,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     clf_path = need_file(args.classifier, "--classifier")
     init = need_file(args.init, "--init")
     ws = load_windows(windows_path)
-    clf = load_keras_model(clf_path) if clf_path else None
+    clf = load_float_classifier(clf_path) if clf_path else None
     names = {f.name for f in dataclasses.fields(GanConfig)} & set(vars(args))
     gan = GanConfig(**{k: getattr(args, k) for k in names})
     log(f"train-gan: {args.windows} -> {out}/generator.keras")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from har_data.errors import InputError
-from hargan.config import CLASS_MAP_SOURCES, SOURCES, DomainConfig, WindowsConfig, needs_path
+from hargan.config import CLASS_MAP_SOURCES, SOURCES, DomainConfig, WindowsConfig, gravity_filter, needs_path
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import Command, Log, add_sensor_arguments, out_file, quiet, seed_of, sensor_spec
 
@@ -72,16 +72,28 @@ def load_recordings(dom: DomainConfig, log: Log = quiet) -> list["Recording"]:
 
 def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: "SensorSpec", length: int,
                     stride: int, fractions: Sequence[float] = tuple(WindowsConfig().fractions), seed: int = 0,
-                    log: Log = quiet) -> "WindowSet":
-    """Recordings -> windows resampled to the sensor's ODR and quantized to its full scale, split by recording."""
-    from har_data import make_windows
+                    log: Log = quiet, *, suppress_gravity: bool | None = None,
+                    missing_ok: bool = False) -> "WindowSet":
+    """Recordings -> windows resampled to the sensor's ODR and quantized to its full scale, split by recording.
+
+    ``suppress_gravity``: the gravity filter (None: the domain's own setting, off when unset).
+    ``missing_ok``: classes the recordings lack are kept in the class list with no windows (a
+    transfer run's source may lack a class its target has).
+    """
+    from har_data import WindowSet, make_windows
 
     recs = load_recordings(dom, log)
+    names = list(classes) if classes else None
+    found = [c for c in names if any(r.label == c for r in recs)] if names and missing_ok else names
+    if suppress_gravity is None:
+        suppress_gravity = bool(dom.suppress_gravity)
     # Gravity suppression runs inside make_windows: after resampling to the sensor's ODR (the
     # filter is defined at 26 Hz) and quantizing, over each whole recording, as the firmware runs it.
-    ws = make_windows(recs, length=length, stride=stride, sensor=sensor,
-                      class_names=list(classes) if classes else None, fractions=tuple(fractions), seed=seed,
-                      suppress_gravity=dom.suppress_gravity)
+    ws = make_windows(recs, length=length, stride=stride, sensor=sensor, class_names=found,
+                      fractions=tuple(fractions), seed=seed, suppress_gravity=suppress_gravity)
+    if found is not None and found != names:
+        ids = [names.index(c) for c in ws.class_names]
+        ws = WindowSet(ws.x, [ids[i] for i in ws.y], names, ws.split, ws.group, ws.sensor, ws.odr_hz)
     counts = {s: int((ws.split == s).sum()) for s in ("train", "val", "test")}
     log(f"  {len(ws)} windows of {ws.window_length} samples at {ws.odr_hz:g} Hz "
         f"({sensor.name} ±{sensor.full_scale_g} g); train/val/test {counts['train']}/{counts['val']}/{counts['test']}; "
@@ -89,9 +101,16 @@ def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: "S
     return ws
 
 
+def transfer_classes(cfg) -> list[str]:
+    """A transfer run's classes when the config names none: the source's (sorted), then the target's others."""
+    src = sorted({r.label for r in load_recordings(cfg.data.source)})
+    tgt = sorted({r.label for r in load_recordings(cfg.data.target)})
+    return src + [c for c in tgt if c not in src]
+
+
 class Prepare(Step):
     name = "prepare"
-    sections = ("data", "sensor", "windows")
+    sections = ("data", "sensor", "windows", "transfer.target_stride")
 
     def describe(self, ctx: RunContext) -> str:
         return "prepare: real logs -> windows"
@@ -103,18 +122,33 @@ class Prepare(Step):
     def outputs(self, ctx: RunContext) -> list[Path]:
         return sorted({ctx.paths.windows, ctx.paths.source_windows})
 
-    def _windows(self, ctx: RunContext, dom: DomainConfig, key: str, classes) -> "WindowSet":
+    def _windows(self, ctx: RunContext, dom: DomainConfig, key: str, classes, missing_ok: bool = False,
+                 stride: int | None = None) -> "WindowSet":
         w = ctx.cfg.windows
+        gravity = gravity_filter(ctx.cfg, dom)
+        if gravity:
+            ctx.log(f"  {key}: gravity rotation + suppression on"
+                    + ("" if dom.suppress_gravity else " (hargan's choice for a transfer run)"))
         with ctx.config_key(key):
-            return prepare_windows(dom, classes, ctx.sensor, w.length, w.stride, w.fractions, ctx.seed, ctx.log)
+            return prepare_windows(dom, classes, ctx.sensor, w.length, stride or w.stride, w.fractions, ctx.seed, ctx.log,
+                                   suppress_gravity=gravity, missing_ok=missing_ok)
 
     def run(self, ctx: RunContext) -> dict:
-        src = self._windows(ctx, ctx.cfg.data.source, "data.source", ctx.cfg.data.classes or None)
+        classes = ctx.cfg.data.classes or None
+        if ctx.two_stage and classes is None:  # every class of either domain, the source's first
+            classes = transfer_classes(ctx.cfg)
+        src = self._windows(ctx, ctx.cfg.data.source, "data.source", classes, missing_ok=ctx.two_stage)
         result = {"source": {"windows": len(src), "counts": src.counts(), "class_names": src.class_names}}
         tgt = src
         if ctx.two_stage:
-            tgt = self._windows(ctx, ctx.cfg.data.target, "data.target", src.class_names)
+            tgt = self._windows(ctx, ctx.cfg.data.target, "data.target", src.class_names, missing_ok=True,
+                                stride=ctx.cfg.transfer.target_stride)
             result["target"] = {"windows": len(tgt), "counts": tgt.counts()}
+            lacking = [c for c, n in tgt.counts().items() if n == 0]
+            if lacking:
+                raise InputError(f"data.target: no target windows of class(es) {', '.join(lacking)}: the board "
+                                 "model is built for the target device and needs a few logs of every class",
+                                 ctx.config_file)
         src.save(ctx.paths.source_windows)
         if tgt is not src:
             tgt.save(ctx.paths.windows)
@@ -131,7 +165,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
                    help="classes to keep, in this order (default: all found)")
     p.add_argument("--imu", default=None, help="PAMAP2: which IMU (hand, chest, ankle)")
-    p.add_argument("--suppress-gravity", action="store_true", help="run the gravity rotation+suppression filter")
+    p.add_argument("--suppress-gravity", action="store_true", default=None,
+                   help="run the gravity rotation+suppression filter")
     add_sensor_arguments(p)
     p.add_argument("--window", type=int, default=w.length, metavar="N",
                    help=f"window length in samples (default: {w.length})")

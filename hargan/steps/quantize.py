@@ -2,7 +2,9 @@
 
 Calibrated on the train split; the int8 model is scored against the float one on the held-out
 split, and LiteRT and TensorFlow Lite Micro must agree on it. This int8 model is the one that
-accepts synthetic windows and the one exported to the board.
+accepts synthetic windows and the one exported to the board. Beside it, ``model_int8.json``
+records the board's preprocessing (sensor, ODR, window, stride, gravity filter, classes) that
+``hargan classify`` repeats on new logs.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from har_data.atomic import write_bytes
+from hargan.classify import Preprocessing, record_path, write_preprocessing
 from hargan.config import ClassifierConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_keras_model, load_windows, need_file, out_file,
+from hargan.steps.common import (Command, Log, held_out_split, load_float_classifier, load_windows, need_file, out_file,
                                  quiet, seed_of)
 
 if TYPE_CHECKING:
@@ -62,14 +65,25 @@ class Quantize(Step):
         return [ctx.paths.windows, ctx.paths.classifier]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
-        return [ctx.paths.int8, ctx.paths.classifier_dir / "confusion_int8.png"]
+        return [ctx.paths.int8, record_path(ctx.paths.int8), ctx.paths.classifier_dir / "confusion_int8.png"]
 
     def run(self, ctx: RunContext) -> dict:
         int8, scores = quantize_and_score(ctx.classifier, ctx.windows, ctx.paths.int8,
                                           samples=ctx.cfg.classifier.representative_samples, seed=ctx.seed,
                                           confusion_dir=ctx.paths.classifier_dir, log=ctx.log)
+        write_preprocessing(ctx.paths.int8, board_preprocessing(ctx))
         ctx.int8 = int8
         return scores
+
+
+def board_preprocessing(ctx: RunContext) -> Preprocessing:
+    """How the board model's windows were made: what the windows recorded, else the config's [windows]."""
+    ws = ctx.windows
+    if ws.preprocessing.get("stride") and ws.sensor is not None:
+        return Preprocessing.of_windows(ws)
+    dom = ctx.cfg.data.target or ctx.cfg.data.source
+    return Preprocessing(ctx.sensor, ctx.cfg.windows.length, ctx.cfg.windows.stride, dom.suppress_gravity,
+                         list(ws.class_names))
 
 
 # ---------------------------------------------------------------------------- hargan quantize
@@ -88,10 +102,15 @@ def command(args: argparse.Namespace, log: Log) -> None:
     out = out_file(args.out, ".tflite")
     model_path, windows_path = need_file(args.model, "--model"), need_file(args.windows, "--windows")
     ws = load_windows(windows_path)
-    model = load_keras_model(model_path)
+    model = load_float_classifier(model_path)
     log(f"quantize: {args.model} -> {out}")
     quantize_and_score(model, ws, out, samples=args.samples, seed=seed_of(args), log=log)
-    log(f"wrote {out}")
+    if ws.preprocessing.get("stride") and ws.sensor is not None:
+        write_preprocessing(out, Preprocessing.of_windows(ws))
+        log(f"wrote {out} and its preprocessing record {record_path(out).name}")
+    else:
+        log(f"wrote {out} (no preprocessing record: {windows_path} does not say how its windows were cut; "
+            "re-run 'hargan prepare' to get one)")
 
 
 COMMAND = Command("quantize", "quantize the float classifier to a full-integer int8 TFLite model",

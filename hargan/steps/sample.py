@@ -1,5 +1,6 @@
 """Step 6, sample: validated sampling. Generate windows, map them to the sensor's format, and keep
-those the int8 classifier (the board's own model) accepts, until every class has ``per_class``.
+those the int8 classifier (the board's own model) accepts and that look real (the realism gate,
+:mod:`gan.realism`, calibrated on the real training windows), until every class has ``per_class``.
 
 Writes ``synthetic/windows.npz`` (mg and int16 counts), one MEMS Studio CSV log per window
 under ``synthetic/csv/<id>_<class>/``, and continuous logs stitched from the accepted windows
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from har_data.errors import InputError
 from hargan.config import SamplingConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_keras_model, load_windows,
+from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_generator, load_windows,
                                  need_file, out_dir, quiet, seed_of, sensor_spec)
 
 if TYPE_CHECKING:
@@ -24,26 +25,49 @@ if TYPE_CHECKING:
 
     from classifier import Int8Classifier
     from gan.sampling import SyntheticSet
-    from har_data import SensorSpec
+    from har_data import SensorSpec, WindowSet
+
+
+def realism_gate(real: "WindowSet", s: SamplingConfig, critic: "keras.Model | None" = None):
+    """The realism gate of ``[sampling]``, calibrated on the real training windows (enforced or not, it
+    measures the pass rates)."""
+    from gan.realism import RealismGate
+
+    train = real.subset("train")
+    train = train if len(train) else real
+    return RealismGate.fit(train.x, train.y, train.class_names, spectrum_quantile=s.realism_spectrum_quantile,
+                           critic=critic if s.realism_critic else None,
+                           critic_quantiles=s.realism_critic_quantiles)
+
+
+def _load_critic(path: Path) -> "keras.Model":
+    import gan  # noqa: F401 - registers the critic's layers
+    from classifier import load_keras_model
+
+    return load_keras_model(path, what="critic", compile=False)
 
 
 def sample_and_save(generator: "keras.Model", int8: "Int8Classifier", sensor: "SensorSpec", out: Path, *,
-                    per_class: int, min_confidence: float, max_tries: int, seed: int = 0,
-                    log_seconds: float = SamplingConfig.log_seconds, sequence: str = SamplingConfig.sequence,
-                    log: Log = quiet) -> "SyntheticSet":
+                    per_class: int, min_confidence: float, max_tries: int, seed: int = 0, realism=None,
+                    realism_enforce: bool = True, log_seconds: float = SamplingConfig.log_seconds,
+                    sequence: str = SamplingConfig.sequence, log: Log = quiet) -> "SyntheticSet":
     """Validated sampling; writes windows.npz, csv/<id>_<class>/log_<n>.csv and (``log_seconds`` > 0)
     the continuous logs in logs/ into ``out``."""
     from gan.continuous import write_continuous_logs
     from gan.sampling import sample_validated
 
     syn = sample_validated(generator, int8, sensor, per_class=per_class, min_confidence=min_confidence, seed=seed,
-                           max_tries=max_tries)
+                           max_tries=max_tries, realism=realism, realism_enforce=realism_enforce)
     out = Path(out)
     syn.save(out / "windows.npz")
     syn.save_csv(out / "csv")
     acc = {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()}
-    log(f"  accepted {len(syn.y)} windows ({per_class} asked per class), acceptance "
+    log(f"  accepted {len(syn.y)} windows ({per_class} asked per class), int8 acceptance "
         f"{float(syn.acceptance_rate):.2f} overall: " + ", ".join(f"{k} {v:.2f}" for k, v in acc.items()))
+    if syn.realism_pass_by_class:
+        log(f"  realism gate{'' if realism_enforce else ' (measured, not enforced)'} pass "
+            f"{float(syn.realism_pass_rate):.2f} overall: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in syn.realism_pass_by_class.items()))
     if log_seconds > 0:
         logs, _ = write_continuous_logs(syn, out / "logs", log_seconds, sequence or None, seed=seed)
         log(f"  continuous logs ({sensor.odr_hz:g} Hz): " + ", ".join(f"{lg.name} {lg.seconds:g} s" for lg in logs)
@@ -51,15 +75,27 @@ def sample_and_save(generator: "keras.Model", int8: "Int8Classifier", sensor: "S
     return syn
 
 
+def sampling_result(syn: "SyntheticSet") -> dict:
+    """The sample step's figures for the report: counts and both rates per class."""
+    return {"accepted": int(len(syn.y)), "acceptance_rate": float(syn.acceptance_rate),
+            "acceptance_by_class": {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()},
+            "generated_by_class": {str(k): int(v) for k, v in dict(syn.generated_by_class).items()},
+            "realism_pass_rate": float(syn.realism_pass_rate) if syn.realism_pass_by_class else None,
+            "realism_pass_by_class": {str(k): float(v) for k, v in syn.realism_pass_by_class.items()} or None}
+
+
 class Sample(Step):
     name = "sample"
     sections = ("sampling", "sensor")
 
     def describe(self, ctx: RunContext) -> str:
-        return f"sample: generate and keep what the int8 model accepts ({ctx.cfg.sampling.per_class} per class)"
+        gate = " and that looks real" if ctx.cfg.sampling.realism_gate else ""
+        return f"sample: generate and keep what the int8 model accepts{gate} ({ctx.cfg.sampling.per_class} per class)"
 
     def inputs(self, ctx: RunContext) -> list[Path]:
-        return [ctx.paths.generator, ctx.paths.int8]
+        s = ctx.cfg.sampling
+        critic = [ctx.paths.gan_dir / "critic.keras"] if s.realism_critic else []
+        return [ctx.paths.generator, ctx.paths.int8, ctx.paths.windows] + critic
 
     def outputs(self, ctx: RunContext) -> list[Path]:
         logs = [ctx.paths.synthetic_dir / "logs"] if ctx.cfg.sampling.log_seconds > 0 else []
@@ -67,13 +103,14 @@ class Sample(Step):
 
     def run(self, ctx: RunContext) -> dict:
         s = ctx.cfg.sampling
-        syn = sample_and_save(load_keras_model(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
+        critic = _load_critic(ctx.paths.gan_dir / "critic.keras") if s.realism_critic else None
+        syn = sample_and_save(load_generator(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
                               per_class=s.per_class, min_confidence=s.min_confidence, max_tries=s.max_tries,
-                              seed=ctx.seed, log_seconds=s.log_seconds, sequence=s.sequence, log=ctx.log)
+                              seed=ctx.seed, realism=realism_gate(ctx.windows, s, critic),
+                              realism_enforce=s.realism_gate, log_seconds=s.log_seconds, sequence=s.sequence,
+                              log=ctx.log)
         ctx.synthetic = syn
-        return {"accepted": int(len(syn.y)), "acceptance_rate": float(syn.acceptance_rate),
-                "acceptance_by_class": {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()},
-                "generated_by_class": {str(k): int(v) for k, v in dict(syn.generated_by_class).items()}}
+        return sampling_result(syn)
 
 
 # ---------------------------------------------------------------------------- hargan generate
@@ -95,6 +132,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sequence", default=s.sequence, metavar="CLASS:S,...",
                    help="activity changes of the log with transitions, e.g. walking:30,stationary:20 "
                         "(default: every class in turn, --log-seconds in all)")
+    p.add_argument("--no-realism-gate", action="store_true",
+                   help="keep what the int8 model accepts even if it does not look real (its pass rates are "
+                        "still reported; the gate needs --windows)")
     add_sensor_arguments(p, from_windows=True)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz, csv/ and logs/")
 
@@ -116,7 +156,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     windows_path = need_file(args.windows, "--windows")
     ws = load_windows(windows_path) if windows_path else None
     sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
-    generator = load_keras_model(gen_path)
+    generator = load_generator(gen_path)
     names = ws.class_names if ws is not None else _model_class_names(generator)
     int8 = load_int8(int8_path, names)
     if args.log_seconds < 0:
@@ -125,9 +165,13 @@ def command(args: argparse.Namespace, log: Log) -> None:
         from gan.continuous import parse_sequence
 
         parse_sequence(args.sequence, int8.class_names)  # a typo fails before anything is generated
+    gate = realism_gate(ws, SamplingConfig()) if ws is not None else None
+    if ws is None:
+        log("  no realism gate: it is calibrated on real windows (give --windows)")
     log(f"generate: {args.per_class} per class -> {out}")
     sample_and_save(generator, int8, sensor, out, per_class=args.per_class, min_confidence=args.min_confidence,
-                    max_tries=args.max_tries, seed=seed_of(args), log_seconds=args.log_seconds,
+                    max_tries=args.max_tries, seed=seed_of(args), realism=gate,
+                    realism_enforce=not args.no_realism_gate, log_seconds=args.log_seconds,
                     sequence=args.sequence, log=log)
     log(f"wrote {out}/windows.npz, {out}/csv/" + (f" and {out}/logs/" if args.log_seconds > 0 else ""))
 

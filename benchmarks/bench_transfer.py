@@ -1,0 +1,258 @@
+"""Transfer benchmark: a board model for ST phone-in-pocket logs, from PAMAP2 (wrist) plus a few target logs.
+
+The honest in-campaign protocol of issue 16. The target logs (``st_mlc_activity_mobile``) come
+from three sensors of ONE recording campaign (one placement, likely one person); every test
+here is on a sensor the model was not trained on:
+
+- ``loso``: leave one sensor out: train on two sensors' full logs, test on the third (3 folds);
+- ``shot10`` / ``shot4``: 10 s / 4 s of every class log of ONE sensor (a seeded random stretch),
+  test on the two other sensors' full logs (3 folds, one per training sensor).
+
+Columns (every one is hargan's classifier, quantized to int8, scored on the board's int8 model):
+
+- ``target``: the target logs only (the classifier's rotation/gain/noise augmentation on);
+- ``pooled``: PAMAP2 + target logs pooled, raw;
+- ``pooled_gravity``: the same, ST's gravity rotation + suppression on every log (train and test);
+- ``hargan``: hargan's transfer recipe (gan.transfer), its final int8 board model;
+- ``no_synthetic``: the same board model trained without its synthetic windows;
+- ``classic_aug``: the same without synthetic windows, the classifier's classic 3-D rotation/gain/noise
+  augmentation in their place.
+
+What this cannot show: how a model does on OTHER people's phones and placements (the real goal,
+a kept-aside set not available here). Inside one campaign, the public data hurts (the test logs
+look like the training logs); on other people's phones it is what helps most. Read the
+in-campaign rows as "does the recipe keep the target's own style", not as the goal.
+
+    python benchmarks/bench_transfer.py            # full run (5 and 4 classes), ~20 min on 2 cores
+    python benchmarks/bench_transfer.py --quick    # smoke run: one fold per row, short training
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from classifier import Int8Classifier, quantize_int8, train_classifier  # noqa: E402
+from gan.transfer import TransferSettings, balance_domains, repeat_to, to_int8, train_board, train_transfer  # noqa: E402
+from hargan.config import TransferConfig  # noqa: E402
+from har_data import Recording, SensorSpec, load_source, make_windows, write_text  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+SOURCE = DATA / "pamap2_wrist_mems_studio"
+TARGET = DATA / "st_mlc_activity_mobile"
+TARGET_ODR = {"lsm6dsox": 26.0, "lis2dux12": 25.0, "lsm6dsv16x": 30.0}
+CLASS_MAP = {"stationary": "stationary", "walking": "walking", "jogging": "running", "biking": "cycling",
+             "driving": "vehicle"}
+CLASSES5 = ["stationary", "walking", "running", "cycling", "vehicle"]
+SENSOR = SensorSpec("LSM6DSOX", 4, 26.0)
+WINDOW, STRIDE = 48, 24
+PROTOCOLS = {"loso": None, "shot10": 10.0, "shot4": 4.0}
+BASELINES = ("target", "pooled", "pooled_gravity")
+RECIPE = ("hargan", "no_synthetic", "classic_aug")
+COLUMNS = BASELINES + RECIPE
+
+
+# ------------------------------------------------------------------------------------------ data
+
+def load_domains(source: Path, target: Path) -> tuple[list[Recording], list[Recording]]:
+    """PAMAP2 recordings and the target recordings relabelled with the issue's class map; every target
+    recording's ``meta['sensor']`` is its sensor folder."""
+    src = list(load_source("mems-studio", source))
+    tgt = []
+    for r in load_source("st-datalog", target, odr_hz=dict(TARGET_ODR)):
+        if r.label in CLASS_MAP:
+            tgt.append(replace(r, label=CLASS_MAP[r.label], meta=dict(r.meta, sensor=Path(r.source).parent.name)))
+    return src, tgt
+
+
+def crop(rec: Recording, seconds: float, rng: np.random.Generator) -> Recording:
+    """A seeded random stretch of ``seconds`` of one recording (what a user with a short log has)."""
+    n = int(round(seconds * rec.odr_hz))
+    start = int(rng.integers(0, max(1, len(rec) - n + 1)))
+    return replace(rec, samples=rec.samples[start:start + n], meta=dict(rec.meta, segment=start))
+
+
+class WindowCache:
+    """Windows of one recording at the board's rate and full scale, raw or gravity-filtered, cached."""
+
+    def __init__(self, sensor: SensorSpec = SENSOR):
+        self.sensor = sensor
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def of(self, rec: Recording, gravity: bool, stride: int = STRIDE) -> np.ndarray:
+        key = (rec.source, rec.meta.get("segment", 0), len(rec), gravity, stride)
+        if key not in self._cache:
+            ws = make_windows([rec], length=WINDOW, stride=stride, sensor=self.sensor, class_names=[rec.label],
+                              fractions=(1.0, 0.0, 0.0), suppress_gravity=gravity)
+            self._cache[key] = ws.x
+        return self._cache[key]
+
+    def stack(self, recs: list[Recording], classes: list[str], gravity: bool,
+              stride: int = STRIDE) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys = [], []
+        for r in recs:
+            if r.label in classes:
+                x = self.of(r, gravity, stride)
+                xs.append(x)
+                ys.append(np.full(len(x), classes.index(r.label)))
+        return np.concatenate(xs), np.concatenate(ys)
+
+
+def folds(protocol: str, target: list[Recording], seed: int):
+    """(name, target training recordings, target test recordings) per fold of ``protocol``."""
+    sensors = sorted({r.meta["sensor"] for r in target})
+    seconds = PROTOCOLS[protocol]
+    for s in sensors:
+        if seconds is None:  # leave sensor s out
+            yield f"test={s}", [r for r in target if r.meta["sensor"] != s], [r for r in target if r.meta["sensor"] == s]
+        else:
+            rng = np.random.default_rng([seed, sensors.index(s)])
+            train = [crop(r, seconds, rng) for r in target if r.meta["sensor"] == s]
+            yield f"train={s}", train, [r for r in target if r.meta["sensor"] != s]
+
+
+# ---------------------------------------------------------------------------------------- models
+
+def board_model(x: np.ndarray, y: np.ndarray, classes: list[str], seed: int, epochs: int, min_windows: int,
+                **train_kwargs) -> Int8Classifier:
+    """hargan's classifier (default preset), trained on ``x, y`` and quantized to int8."""
+    xt, yt = repeat_to(x, y, min_windows, seed)
+    model = train_classifier(xt, yt, classes, full_scale_g=SENSOR.full_scale_g, epochs=epochs, seed=seed,
+                             verbose=0, **train_kwargs)
+    return Int8Classifier(quantize_int8(model, xt, seed=seed), classes)
+
+
+def baseline(column: str, src, tgt_train, classes, cache: WindowCache, seed: int, args) -> Int8Classifier:
+    gravity = column == "pooled_gravity"
+    xt, yt = cache.stack(tgt_train, classes, gravity)
+    if column != "target":
+        xs, ys = cache.stack(src, classes, gravity)
+        xt, yt = np.concatenate([xs, xt]), np.concatenate([ys, yt])
+    return board_model(xt, yt, classes, seed, args.epochs, args.min_windows)
+
+
+def recipe(columns, src, tgt_train, classes, cache: WindowCache, seed: int, args) -> dict[str, Int8Classifier]:
+    """hargan's recipe (gan.transfer) and its ablations: {column: int8 model}, for the recipe columns asked."""
+    s = TransferSettings(epochs=args.epochs, min_windows=args.min_windows, gan_steps=args.gan_steps)
+    xs, ys = cache.stack(src, classes, True)
+    xt, yt = cache.stack(tgt_train, classes, True, TransferConfig.target_stride)
+    out = {}
+    if "hargan" in columns or "no_synthetic" in columns:
+        s.synthetic = "hargan" in columns
+        res = train_transfer(xs, ys, xt, yt, classes, SENSOR, s, seed, log=lambda m: print("  " + m, flush=True))
+        out.update(hargan=res.board_int8, no_synthetic=res.judge_int8)
+    if "classic_aug" in columns:
+        x, y = balance_domains(xs, ys, xt, yt, s.target_share, seed)
+        out["classic_aug"] = to_int8(train_board(x, y, classes, SENSOR.full_scale_g, s, seed, classic=True), x,
+                                     classes, seed)
+    return {c: m for c, m in out.items() if c in columns}
+
+
+# ------------------------------------------------------------------------------------------- run
+
+def run(args) -> dict:
+    src, tgt = load_domains(Path(args.source), Path(args.target))
+    cache = WindowCache()
+    results: dict = {}
+    for n_cls in args.classes:
+        classes = CLASSES5[:n_cls]
+        for protocol in args.protocols:
+            for seed in range(args.seeds):
+                for k, (fold, tgt_train, tgt_test) in enumerate(folds(protocol, tgt, seed)):
+                    if k >= args.folds:
+                        break
+                    t0 = time.time()
+                    models = recipe([c for c in args.columns if c in RECIPE], src, tgt_train, classes, cache,
+                                    seed, args)
+                    if models:
+                        print(f"  recipe: {time.time() - t0:.0f} s", flush=True)
+                        t0 = time.time()
+                    for column in args.columns:
+                        gravity = column not in ("target", "pooled")
+                        xe, ye = cache.stack(tgt_test, classes, gravity)
+                        if column not in models:
+                            models[column] = baseline(column, src, tgt_train, classes, cache, seed, args)
+                        pred = models[column].predict(xe)
+                        acc = float(np.mean(pred == ye))
+                        key = f"{n_cls}/{protocol}/{column}"
+                        per_class = {c: float(np.mean(pred[ye == i] == i)) for i, c in enumerate(classes)}
+                        results.setdefault(key, []).append({"fold": fold, "seed": seed, "accuracy": acc,
+                                                            "recall": per_class})
+                        print(f"{key:<28} {fold:<18} seed {seed}: {100 * acc:5.1f}%  ({time.time() - t0:.0f} s)",
+                              flush=True)
+                        t0 = time.time()
+    return results
+
+
+def summarize(results: dict) -> dict:
+    out = {}
+    for key, runs in results.items():
+        a = np.array([r["accuracy"] for r in runs])
+        out[key] = {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()), "n": int(len(a))}
+    return out
+
+
+def table(summary: dict, classes: list[int], protocols: list[str], columns: list[str]) -> str:
+    rows = []
+    for n_cls in classes:
+        rows.append(f"\n**{n_cls} classes** (int8 accuracy on the held-out sensor(s), mean ± std over folds x seeds)\n")
+        rows.append("| in-campaign test | " + " | ".join(columns) + " |")
+        rows.append("|---|" + "---:|" * len(columns))
+        for p in protocols:
+            cells = []
+            for c in columns:
+                s = summary.get(f"{n_cls}/{p}/{c}")
+                cells.append("" if s is None else f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}")
+            rows.append(f"| {p} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--source", default=str(SOURCE))
+    ap.add_argument("--target", default=str(TARGET))
+    ap.add_argument("--classes", type=int, nargs="+", default=[5, 4], choices=[4, 5])
+    ap.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
+    ap.add_argument("--columns", nargs="+", default=list(COLUMNS), choices=list(COLUMNS))
+    ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--min-windows", type=int, default=1024)
+    ap.add_argument("--gan-steps", type=int, default=TransferSettings.gan_steps)
+    ap.add_argument("--quick", action="store_true", help="smoke run: one fold, 1 seed, short training")
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "transfer"))
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.folds, args.seeds, args.epochs, args.min_windows, args.gan_steps = 1, 1, 3, 256, 50
+    for p in (args.source, args.target):
+        if not Path(p).exists():
+            print(f"skipped: data folder {p} is absent", file=sys.stderr)
+            return 0
+    t0 = time.time()
+    results = run(args)
+    summary = summarize(results)
+    md = table(summary, args.classes, args.protocols, args.columns)
+    print(md)
+    info = {"args": vars(args), "seconds": round(time.time() - t0, 1), "platform": platform.platform(),
+            "summary": summary, "runs": results}
+    out = Path(args.out + ("_quick" if args.quick else ""))
+    write_text(out.with_suffix(".json"), json.dumps(info, indent=2) + "\n")
+    write_text(out.with_suffix(".md"), f"# bench_transfer\n\n`python benchmarks/bench_transfer.py"
+               f"{' --quick' if args.quick else ''}` ({info['seconds']:.0f} s)\n{md}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

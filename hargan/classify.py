@@ -1,0 +1,350 @@
+"""The board model on new logs: the board's own preprocessing, then the int8 model.
+
+A board model is an int8 ``X.tflite`` with its preprocessing record ``X.json`` beside it (the
+quantize step writes ``classifier/model_int8.json``): sensor name, full scale and ODR, window
+and stride, gravity filter on or off, class names. :func:`classify_logs` reads new logs with
+any loader and runs them exactly as the board would (resample to the sensor's ODR, saturate and
+round to its counts, gravity filter over the whole log when the model was trained with it, cut
+into windows), then writes ``predictions.csv`` and ``metrics.json`` (with accuracy, accuracy
+by class, macro F1 and the confusion matrix when the logs are labelled).
+
+This is how a user checks a board model on a fresh recording before flashing it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from har_data.atomic import write_text
+from har_data.errors import InputError, one_line
+from har_data.jsonio import write_json
+from har_data.recording import Recording
+from har_data.sensors import SensorSpec
+
+RECORD_FORMAT = "hargan board preprocessing"
+RECORD_VERSION = 1
+RUN_MODEL = Path("classifier") / "model_int8.tflite"
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """What the board does to the accelerometer stream before the int8 model sees a window."""
+
+    sensor: SensorSpec
+    window: int
+    stride: int
+    suppress_gravity: bool
+    class_names: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"format": RECORD_FORMAT, "version": RECORD_VERSION, "sensor": self.sensor.name,
+                "full_scale_g": self.sensor.full_scale_g, "odr_hz": self.sensor.odr_hz, "window": self.window,
+                "stride": self.stride, "suppress_gravity": self.suppress_gravity, "class_names": self.class_names}
+
+    @classmethod
+    def from_dict(cls, d: Mapping, path: str | os.PathLike | None = None) -> "Preprocessing":
+        """Checked: a record from another tool or version, or with a missing key, is an error naming the file."""
+        if not isinstance(d, Mapping) or d.get("format") != RECORD_FORMAT:
+            raise InputError(f"not a hargan preprocessing record (expected \"format\": \"{RECORD_FORMAT}\")", path)
+        if d.get("version") != RECORD_VERSION:
+            raise InputError(f"preprocessing record version {d.get('version')!r}; this hargan reads version "
+                             f"{RECORD_VERSION}", path)
+        missing = [k for k in ("sensor", "full_scale_g", "odr_hz", "window", "stride", "suppress_gravity",
+                               "class_names") if k not in d]
+        if missing:
+            raise InputError(f"preprocessing record lacks {', '.join(missing)}", path)
+        try:
+            sensor = SensorSpec(d["sensor"], d["full_scale_g"], d["odr_hz"])
+        except InputError as exc:
+            raise InputError(exc.message, path) from None
+        window, stride = d["window"], d["stride"]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (window, stride)):
+            raise InputError(f"preprocessing record: window and stride must be positive integers, got {window!r}, "
+                             f"{stride!r}", path)
+        names = d["class_names"]
+        if not isinstance(names, list) or not names or not all(isinstance(c, str) and c for c in names):
+            raise InputError("preprocessing record: class_names must be a non-empty list of names", path)
+        return cls(sensor, window, stride, bool(d["suppress_gravity"]), list(names))
+
+    @classmethod
+    def of_windows(cls, ws) -> "Preprocessing":
+        """The record of how a WindowSet was cut (``make_windows`` stores it with the windows)."""
+        p = dict(ws.preprocessing)
+        if ws.sensor is None or "stride" not in p:
+            raise InputError("the windows do not say how they were cut (sensor, stride): re-run prepare")
+        return cls(ws.sensor, int(p.get("window", ws.window_length)), int(p["stride"]),
+                   bool(p.get("suppress_gravity", False)), list(ws.class_names))
+
+    def windows(self, rec: Recording, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One recording as the board sees it, cut into windows: ``(x mg K x T x 3, start sample K)``."""
+        from har_data.windows import board_samples, segment
+
+        step = int(stride or self.stride)
+        samples = board_samples(rec, self.sensor.odr_hz, self.sensor, self.suppress_gravity)
+        x = segment(samples, self.window, step)
+        return x, np.arange(len(x), dtype=np.int64) * step
+
+
+def record_path(model: str | os.PathLike) -> Path:
+    """Where a model's preprocessing record lives: ``X.tflite`` -> ``X.json``."""
+    return Path(model).with_suffix(".json")
+
+
+def write_preprocessing(model: str | os.PathLike, prep: Preprocessing) -> Path:
+    """Write the preprocessing record beside ``model`` (atomically)."""
+    return write_json(record_path(model), prep.to_dict())
+
+
+def read_preprocessing(model: str | os.PathLike) -> Preprocessing:
+    """The preprocessing record beside ``model``; missing or unreadable is an error naming the file."""
+    path = record_path(model)
+    if not path.is_file():
+        raise InputError(f"missing preprocessing record {path.name} beside the model (sensor, ODR, window, "
+                         "gravity filter, classes); the quantize step of 'hargan run' writes it", path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"cannot read the preprocessing record: {one_line(exc)}", path) from None
+    return Preprocessing.from_dict(data, path)
+
+
+def board_model(run: str | os.PathLike | None = None, model: str | os.PathLike | None = None):
+    """``(model path, Preprocessing, Int8Classifier)`` from a run directory or an ``X.tflite``."""
+    from classifier import Int8Classifier
+
+    if (run is None) == (model is None):
+        raise InputError("give a run directory (--run) or a board model (--model), not both")
+    if run is not None:
+        if not Path(run).is_dir():
+            raise InputError("no such run directory", run)
+        model = Path(run) / RUN_MODEL
+        if not model.is_file():
+            raise InputError(f"no board model in this run ({RUN_MODEL} missing): run 'hargan run' up to the "
+                             "quantize step first", run)
+    model = Path(model)
+    if not model.is_file():
+        raise InputError("no such board model", model)
+    if model.suffix != ".tflite":
+        raise InputError("unknown model: expected an int8 .tflite file", model)
+    prep = read_preprocessing(model)
+    try:
+        int8 = Int8Classifier(model)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad model file
+        raise InputError(f"unknown model: {one_line(exc)}", model) from None
+    if int8.num_classes != len(prep.class_names):
+        raise InputError(f"class names that do not match: the preprocessing record names {len(prep.class_names)} "
+                         f"classes ({', '.join(prep.class_names)}), the model has {int8.num_classes} outputs", model)
+    if int8.window_length != prep.window:
+        raise InputError(f"the preprocessing record says windows of {prep.window} samples, the model takes "
+                         f"{int8.window_length}", model)
+    int8.class_names = list(prep.class_names)
+    return model, prep, int8
+
+
+def true_labels(recs: Sequence[Recording], class_names: Sequence[str], class_map: Mapping[str, str] | None = None,
+                unlabelled: bool = False) -> list[tuple[Recording, str]]:
+    """``(recording, true class or "")``: mapped through ``class_map`` ("" drops a recording).
+
+    Unless ``unlabelled``, every kept label must be one of the model's classes: a log labelled
+    ``jogging`` for a model that says ``running`` is an error, not a silent miss.
+    """
+    cmap = dict(class_map or {})
+    out = []
+    for r in recs:
+        if unlabelled:
+            out.append((r, ""))
+            continue
+        label = cmap.get(str(r.label), str(r.label))
+        if label:
+            out.append((r, label))
+    if not unlabelled:
+        unknown = sorted({lab for _, lab in out} - set(class_names))
+        if unknown:
+            raise InputError(f"class names that do not match: the logs are labelled {', '.join(unknown)}, the "
+                             f"model knows {', '.join(class_names)}; map them (--class-map {unknown[0]}=CLASS; "
+                             f"{unknown[0]}= drops them) or pass --unlabelled")
+    if not out:
+        raise InputError("empty input: the class map dropped every log")
+    return out
+
+
+def _recording_id(rec: Recording) -> str:
+    return str(rec.meta.get("recording_id") or rec.source)
+
+
+def classify_recordings(int8, prep: Preprocessing, labelled: Sequence[tuple[Recording, str]],
+                        stride: int | None = None) -> tuple[list[dict], dict]:
+    """Run the board's preprocessing and int8 model on each log -> (prediction rows, metrics)."""
+    names = list(prep.class_names)
+    rows: list[dict] = []
+    y_true, y_pred = [], []
+    for rec, label in labelled:
+        x, starts = prep.windows(rec, stride)
+        if not len(x):
+            continue
+        q = int8.predict_int8(x)
+        prob, pred = int8.dequantize_output(q), np.argmax(q, axis=-1)
+        for k in range(len(x)):
+            rows.append({"recording": _recording_id(rec), "window_start": int(starts[k]),
+                         "window_start_s": round(float(starts[k]) / prep.sensor.odr_hz, 4),
+                         "predicted": names[int(pred[k])], "score": round(float(prob[k, pred[k]]), 4),
+                         "true": label})
+        if label:
+            y_true.extend([names.index(label)] * len(x))
+            y_pred.extend(pred.tolist())
+    if not rows:
+        longest = max(len(r) / r.odr_hz for r, _ in labelled)
+        raise InputError(f"empty input: no log fills one window of {prep.window} samples at "
+                         f"{prep.sensor.odr_hz:g} Hz (longest log: {longest:.1f} s)")
+    metrics = {"windows": len(rows), "recordings": len({r["recording"] for r in rows}),
+               "labelled_windows": len(y_true), "class_names": names,
+               "predicted_by_class": {c: sum(r["predicted"] == c for r in rows) for c in names}}
+    if y_true:
+        metrics.update(label_metrics(np.asarray(y_true), np.asarray(y_pred), names))
+    return rows, metrics
+
+
+def label_metrics(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str]) -> dict:
+    """Accuracy, accuracy by class (recall), macro F1 over the classes present, confusion (rows: true)."""
+    from sklearn.metrics import confusion_matrix, f1_score
+
+    present = sorted(set(y_true.tolist()) | set(y_pred.tolist()))
+    by_class = {names[c]: float(np.mean(y_pred[y_true == c] == c)) for c in sorted(set(y_true.tolist()))}
+    return {"accuracy": float(np.mean(y_pred == y_true)), "accuracy_by_class": by_class,
+            "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+            "macro_f1_classes": [names[c] for c in present],
+            "confusion": confusion_matrix(y_true, y_pred, labels=list(range(len(names)))).tolist()}
+
+
+def predictions_csv(rows: Sequence[dict]) -> str:
+    """The text of predictions.csv (one row per window)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["recording", "window_start", "window_start_s", "predicted", "score",
+                                             "true"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def classify_logs(source: str, path: str | os.PathLike | None, out: str | os.PathLike, *,
+                  run: str | os.PathLike | None = None, model: str | os.PathLike | None = None,
+                  options: Mapping | None = None, class_map: Mapping[str, str] | None = None,
+                  unlabelled: bool = False, stride: int | None = None, log: Log = lambda _m: None) -> dict:
+    """Classify logs with a board model; writes ``out/predictions.csv`` and ``out/metrics.json``, returns the metrics.
+
+    Bad input (unknown model, missing preprocessing record, class names that do not match,
+    empty input) raises :class:`InputError` before anything is written.
+    """
+    from har_data.loaders import load_source
+
+    model_path, prep, int8 = board_model(run, model)
+    if stride is not None and int(stride) < 1:
+        raise InputError(f"--stride must be >= 1, got {stride}")
+    recs = load_source(source, path, **dict(options or {}))
+    for note in getattr(recs, "notes", []):
+        log(f"  {source}: {note}")
+    if not len(recs):
+        raise InputError("empty input: the loader found no logs", path)
+    rows, metrics = classify_recordings(int8, prep, true_labels(recs, prep.class_names, class_map, unlabelled),
+                                        stride)
+    metrics = {"model": str(model_path), "preprocessing": prep.to_dict(), "source": source,
+               "path": None if path is None else str(path), **metrics}
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError("--out exists and is not a folder", out)
+    write_text(out / "predictions.csv", predictions_csv(rows))
+    write_json(out / "metrics.json", metrics)
+    acc = f", accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}" if "accuracy" in metrics else ""
+    log(f"  {metrics['windows']} windows from {metrics['recordings']} logs{acc}; wrote {out}/predictions.csv and "
+        f"{out}/metrics.json")
+    return metrics
+
+
+# ---------------------------------------------------------------------------- hargan classify
+
+def parse_options(items: Sequence[str]) -> dict:
+    """``KEY=VALUE`` loader options; VALUE is read as a TOML value (``odr_hz={lsm6dsox=26}``), else as text."""
+    import tomllib
+
+    out = {}
+    for item in items or ():
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise InputError(f"--option {item!r}: expected KEY=VALUE, e.g. odr_hz=26")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def parse_class_map(items: Sequence[str]) -> dict[str, str]:
+    """``FROM=TO`` pairs (repeated or comma-separated); ``FROM=`` drops that label."""
+    out = {}
+    for item in items or ():
+        for pair in filter(None, (p.strip() for p in item.split(","))):
+            src, eq, dst = pair.partition("=")
+            if not eq or not src.strip():
+                raise InputError(f"--class-map {pair!r}: expected FROM=TO, e.g. jogging=running")
+            out[src.strip()] = dst.strip()
+    return out
+
+
+def add_arguments(p) -> None:
+    from hargan.config import SOURCES
+
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", metavar="DIR", help="a run directory (its classifier/model_int8.tflite)")
+    which.add_argument("--model", metavar="FILE.tflite", help="an int8 board model with its FILE.json beside it")
+    p.add_argument("--source", required=True, choices=SOURCES, metavar="NAME", help=f"loader: {', '.join(SOURCES)}")
+    p.add_argument("--path", default=None, help="file or folder of logs to classify")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="loader option (TOML value), e.g. odr_hz=26 or 'odr_hz={lsm6dsox=26, lis2dux12=25}'")
+    p.add_argument("--class-map", action="append", default=[], metavar="FROM=TO",
+                   help="relabel the logs' classes to the model's (jogging=running; driving= drops a class)")
+    p.add_argument("--unlabelled", action="store_true", help="the logs' labels are not classes: predictions only")
+    p.add_argument("--stride", type=int, default=None, metavar="N",
+                   help="window stride in samples (default: the one the model was trained with)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for predictions.csv and metrics.json")
+
+
+def command(args, log: Log) -> None:
+    from hargan.config import needs_path
+    from hargan.steps.common import out_dir
+
+    out = out_dir(args.out)
+    if needs_path(args.source) and not args.path:
+        raise InputError(f"--path is required for --source {args.source}")
+    log(f"classify: {args.source} {args.path or ''} with {args.model or args.run} -> {out}")
+    classify_logs(args.source, args.path, out, run=args.run, model=args.model, options=parse_options(args.option),
+                  class_map=parse_class_map(args.class_map), unlabelled=args.unlabelled, stride=args.stride, log=log)
+
+
+def _command():
+    from hargan.steps.common import Command
+
+    return Command("classify", "run the board's int8 model on new logs, with exactly the board's preprocessing",
+                   "hargan classify --run dataset --source st-datalog --path logs/ --option odr_hz=26 "
+                   "--out check\nhargan classify --model model_int8.tflite --source st-mobility --path test.pkl "
+                   "--class-map vehicle= --out check",
+                   add_arguments, command, seed=False,
+                   description="Run the board's int8 model on new logs, labelled or not, with exactly the board's\n"
+                               "preprocessing: resampling to the sensor's ODR, counts, the gravity filter if the\n"
+                               "model was trained with it, windowing. Writes predictions.csv and metrics.json\n"
+                               "(accuracy, accuracy by class, macro F1 and confusion when the logs are labelled).\n"
+                               "The model's preprocessing record (X.json beside X.tflite) says what to repeat.")
+
+
+COMMAND = _command()

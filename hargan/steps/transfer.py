@@ -1,0 +1,187 @@
+"""The transfer run's own steps (``data.target`` set), the recipe of :mod:`gan.transfer`.
+
+prepare (both domains; gravity filter on unless the config says otherwise) -> **judge** (the
+classifier on both domains, target balanced; ``classifier/judge.keras`` and its int8 twin) ->
+**domain_gan** (one WGAN-GP on (domain, class) labels, the judge's feedback; ``gan/domains/``, and
+``gan/generator.keras``: the target's class-conditioned generator) -> classifier (the *board*
+model: real + judge-accepted synthetic target windows, :func:`train_board_files`) -> quantize ->
+sample (what the board's int8 model accepts) -> evaluate -> export.
+
+The source's windows all train (it is not what the board is scored on); the target's train and
+val splits train and its test split (held-out logs) scores.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from har_data.atomic import atomic_path, write_bytes, write_text
+from hargan.config import gravity_filter
+from hargan.steps.base import RunContext, Step
+from hargan.steps.common import held_out_split, write_csv_rows
+
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
+
+    from gan.transfer import TransferSettings
+
+
+def settings(ctx: RunContext) -> "TransferSettings":
+    """The recipe's settings from the run's config (rotations about the gravity axis when the target's
+    windows are in the gravity frame, the classifier's random-axis rotations otherwise)."""
+    from gan.transfer import TransferSettings
+
+    cfg = ctx.cfg
+    gravity = gravity_filter(cfg, cfg.data.target)
+    axis = dict(rotate_axis="gravity", rotate_deg=180.0) if gravity else dict(rotate_axis="random", rotate_deg=45.0)
+    return TransferSettings(target_share=cfg.transfer.target_share, epochs=cfg.classifier.epochs,
+                            preset=cfg.classifier.preset, synthetic=cfg.transfer.synthetic, gan_steps=cfg.gan.steps,
+                            gan_batch_size=cfg.gan.batch_size, synthetic_per_class=cfg.transfer.synthetic_per_class,
+                            min_confidence=cfg.sampling.min_confidence, **axis)
+
+
+def training_windows(ctx: RunContext) -> tuple["np.ndarray", "np.ndarray", "np.ndarray", "np.ndarray"]:
+    """(source x, y) all windows; (target x, y) its train and val splits."""
+    src = ctx.source_windows
+    tgt = ctx.windows.subset(["train", "val"])
+    return src.x, src.y, tgt.x, tgt.y
+
+
+def _score(model, ws) -> dict:
+    from classifier import evaluate_classifier
+
+    split, held = held_out_split(ws)
+    ev = evaluate_classifier(model, held.x, held.y, ws.class_names)
+    return {"eval_split": split, "accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"])}
+
+
+class Judge(Step):
+    """The first classifier of a transfer run: both domains, target balanced; the GAN's feedback and judge."""
+
+    name = "judge"
+    sections = ("classifier", "transfer")
+    exclude = ("transfer.synthetic", "transfer.synthetic_per_class")
+
+    def enabled(self, cfg) -> bool:
+        return cfg.data.target is not None
+
+    def describe(self, ctx: RunContext) -> str:
+        return "judge: the classifier on both domains (target balanced)"
+
+    def inputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.windows, ctx.paths.source_windows]
+
+    def outputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.judge, ctx.paths.judge_int8]
+
+    def run(self, ctx: RunContext) -> dict:
+        from classifier import save_classifier
+        from gan.transfer import balance_domains, to_int8, train_board
+
+        s = settings(ctx)
+        xs, ys, xt, yt = training_windows(ctx)
+        x, y = balance_domains(xs, ys, xt, yt, s.target_share, ctx.seed)
+        ctx.log(f"  {len(xs)} source + {len(xt)} target windows, target repeated to {100 * s.target_share:.0f}% "
+                f"of the weight; rotations about the {s.rotate_axis} axis")
+        t0 = time.perf_counter()
+        judge = train_board(x, y, ctx.windows.class_names, ctx.sensor.full_scale_g, s, ctx.seed)
+        int8 = to_int8(judge, x, ctx.windows.class_names, ctx.seed)
+        save_classifier(judge, ctx.paths.judge)
+        write_bytes(ctx.paths.judge_int8, int8.model_bytes)
+        result = {"float": _score(judge, ctx.windows), "int8": _score(int8, ctx.windows),
+                  "train_seconds": round(time.perf_counter() - t0, 2)}
+        ctx.log(f"  judge: {result['int8']['eval_split']} accuracy int8 {result['int8']['accuracy']:.3f}")
+        return result
+
+
+class DomainGan(Step):
+    """One WGAN-GP on both domains, labels (domain, class), the judge's feedback."""
+
+    name = "domain_gan"
+    sections = ("gan", "transfer")
+    exclude = ("transfer.synthetic_per_class",)
+
+    def enabled(self, cfg) -> bool:
+        return cfg.data.target is not None
+
+    def describe(self, ctx: RunContext) -> str:
+        return "domain_gan: a GAN on (domain, class) labels with the judge's feedback"
+
+    def inputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.judge]
+
+    def outputs(self, ctx: RunContext) -> list[Path]:
+        d = ctx.paths.domain_gan_dir
+        return [d / "generator.keras", d / "critic.keras", ctx.paths.generator, ctx.paths.gan_dir / "history.csv"]
+
+    def run(self, ctx: RunContext) -> dict:
+        from evaluation.plots import plot_training_curves
+        from classifier.training import tensorboard_callbacks
+        from gan.domains import domain_generator
+        from gan.transfer import train_domain_gan
+        from hargan.steps.common import load_keras_model
+        from hargan.steps.progress import ProgressLog
+
+        g, s = ctx.cfg.gan, settings(ctx)
+        progress = ProgressLog(s.gan_steps, ctx.log, per="step", label="domain gan", spec=".3g",
+                               keys=("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy"))
+        t0 = time.perf_counter()
+        model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, load_keras_model(ctx.paths.judge),
+                                 ctx.sensor, s, ctx.seed, [progress, *tensorboard_callbacks(ctx.tensorboard_dir("gan"))],
+                                 latent_dim=g.latent_dim, n_critic=g.n_critic,
+                                 gp_weight=g.gp_weight, classifier_weight=g.classifier_weight,
+                                 g_learning_rate=g.g_learning_rate, c_learning_rate=g.c_learning_rate, loss=g.loss)
+        seconds = time.perf_counter() - t0
+        target = domain_generator(model.generator, "target", ctx.windows.class_names)
+        for model_, path in ((model.generator, ctx.paths.domain_gan_dir / "generator.keras"),
+                             (model.critic, ctx.paths.domain_gan_dir / "critic.keras"), (target, ctx.paths.generator)):
+            with atomic_path(path) as tmp:
+                model_.save(tmp)
+        history = ctx.paths.gan_dir / "history.csv"
+        write_csv_rows(history, progress.rows)
+        plot_training_curves(history, ctx.paths.gan_dir / "losses.png", title="domain-conditioned GAN training")
+        last = progress.rows[-1] if progress.rows else {}
+        ctx.log(f"  domain gan: {s.gan_steps} steps in {seconds:.0f} s")
+        return {"steps": s.gan_steps, "seconds": round(seconds, 2),
+                "labels": list(model.class_names), "final": {k: v for k, v in last.items() if k != "step"}}
+
+
+def train_board_files(ctx: RunContext) -> tuple["keras.Model", dict]:
+    """The transfer run's board model (the classifier step): balanced real windows + the target generator's
+    windows the judge's int8 model accepts; writes classifier/model.keras and metrics.json."""
+    import numpy as np
+
+    from classifier import evaluate_classifier, plot_confusion_matrix, save_classifier
+    from gan.transfer import balance_domains, draw_accepted, train_board
+    from hargan.steps.common import load_int8, load_keras_model
+
+    s, names, out = settings(ctx), ctx.windows.class_names, ctx.paths.classifier_dir
+    xs, ys, xt, yt = training_windows(ctx)
+    x, y = balance_domains(xs, ys, xt, yt, s.target_share, ctx.seed)
+    acceptance: dict = {}
+    if s.synthetic:
+        x_syn, y_syn, acceptance = draw_accepted(load_keras_model(ctx.paths.generator),
+                                                 load_int8(ctx.paths.judge_int8, names), ctx.sensor,
+                                                 s.synthetic_per_class, s.min_confidence, ctx.seed)
+        ctx.log(f"  {len(x_syn)} synthetic target windows accepted by the judge: "
+                + ", ".join(f"{c} {v:.2f}" for c, v in acceptance.items()))
+        x, y = np.concatenate([x, x_syn]), np.concatenate([y, y_syn])
+    t0 = time.perf_counter()
+    model = train_board(x, y, names, ctx.sensor.full_scale_g, s, ctx.seed)
+    seconds = time.perf_counter() - t0
+    split, held = held_out_split(ctx.windows)
+    ev = evaluate_classifier(model, held.x, held.y, names)
+    save_classifier(model, ctx.paths.classifier)
+    plot_confusion_matrix(ev["confusion"], names, out / "confusion_float.png",
+                          title=f"float board model, {split} split (accuracy {ev['accuracy']:.3f})")
+    metrics = {"preset": s.preset, "float_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
+               "eval_split": split, "epochs_run": len(model.history.history.get("loss", [])),
+               "params": int(model.count_params()), "train_seconds": round(seconds, 2),
+               "training_windows": int(len(x)), "judge_acceptance_by_class": acceptance}
+    write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    ctx.log(f"  board model: {split} accuracy {metrics['float_accuracy']:.3f} ({seconds:.0f} s)")
+    return model, metrics
