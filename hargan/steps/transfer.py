@@ -119,18 +119,18 @@ class DomainGan(Step):
         return [d / "generator.keras", d / "critic.keras", ctx.paths.generator, ctx.paths.gan_dir / "history.csv"]
 
     def run(self, ctx: RunContext) -> dict:
-        from evaluation.plots import plot_training_curves
         from classifier.training import tensorboard_callbacks
+        from evaluation.plots import plot_training_curves
         from gan.domains import domain_generator
         from gan.transfer import train_domain_gan
-        from hargan.steps.common import load_keras_model
+        from hargan.steps.common import load_float_classifier
         from hargan.steps.progress import ProgressLog
 
         g, s = ctx.cfg.gan, settings(ctx)
         progress = ProgressLog(s.gan_steps, ctx.log, per="step", label="domain gan", spec=".3g",
                                keys=("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy"))
         t0 = time.perf_counter()
-        model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, load_keras_model(ctx.paths.judge),
+        model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, load_float_classifier(ctx.paths.judge),
                                  ctx.sensor, s, ctx.seed, [progress, *tensorboard_callbacks(ctx.tensorboard_dir("gan"))],
                                  latent_dim=g.latent_dim, n_critic=g.n_critic,
                                  gp_weight=g.gp_weight, classifier_weight=g.classifier_weight,
@@ -157,14 +157,14 @@ def train_board_files(ctx: RunContext) -> tuple["keras.Model", dict]:
 
     from classifier import evaluate_classifier, plot_confusion_matrix, save_classifier
     from gan.transfer import balance_domains, draw_accepted, train_board
-    from hargan.steps.common import load_int8, load_keras_model
+    from hargan.steps.common import load_generator, load_int8
 
     s, names, out = settings(ctx), ctx.windows.class_names, ctx.paths.classifier_dir
     xs, ys, xt, yt = training_windows(ctx)
     x, y = balance_domains(xs, ys, xt, yt, s.target_share, ctx.seed)
     acceptance: dict = {}
     if s.synthetic:
-        x_syn, y_syn, acceptance = draw_accepted(load_keras_model(ctx.paths.generator),
+        x_syn, y_syn, acceptance = draw_accepted(load_generator(ctx.paths.generator),
                                                  load_int8(ctx.paths.judge_int8, names), ctx.sensor,
                                                  s.synthetic_per_class, s.min_confidence, ctx.seed)
         ctx.log(f"  {len(x_syn)} synthetic target windows accepted by the judge: "
