@@ -8,8 +8,9 @@ repository page.
 Each notebook runs in a fresh kernel (``nbclient``, a test dependency) with a fixed seed; the
 files it writes go to a temporary folder (``HARGAN_NOTEBOOK_OUT``), whose path is replaced by
 ``<out>`` in the saved outputs. What is saved is what a reader needs and what stays the same
-from one run to the next: no timings, no stderr (TensorFlow's start-up lines), PNG plots
-shrunk to at most ``MAX_PNG_SIDE`` pixels.
+from one run to the next: no cell timings, no stderr and no TensorFlow log lines (start-up,
+retracing warnings with memory addresses), consecutive prints in one output, PNG plots at most
+``MAX_PNG_SIDE`` pixels wide or high, in 256 colours.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+LOG_PREFIXES = ("INFO:tensorflow:", "WARNING:tensorflow:", "WARNING:absl:", "INFO:absl:")
 MAX_PNG_SIDE = 900
 TIMEOUT_S = 3600
 
@@ -73,18 +75,23 @@ def execute_notebook(path: Path, out_dir: Path, *, small: bool = False, timeout:
 
 
 def clean_outputs(nb, out_dir: Path):
-    """Keep what a reader needs, the same from run to run: no stderr, ``<out>`` for the temporary
-    folder, PNGs no larger than ``MAX_PNG_SIDE``."""
+    """Keep what a reader needs, the same from run to run (see the module docstring)."""
     out = str(out_dir)
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
-        kept = []
+        kept: list = []
         for o in cell.get("outputs", []):
             if o.get("output_type") == "stream":
                 if o.get("name") == "stderr":
                     continue
-                o["text"] = o["text"].replace(out, "<out>")
+                text = "".join(ln for ln in o["text"].splitlines(keepends=True) if not ln.startswith(LOG_PREFIXES))
+                if not text:
+                    continue
+                o["text"] = text.replace(out, "<out>")
+                if kept and kept[-1].get("output_type") == "stream" and kept[-1].get("name") == o.get("name"):
+                    kept[-1]["text"] += o["text"]
+                    continue
             data = o.get("data", {})
             if "text/plain" in data:
                 data["text/plain"] = data["text/plain"].replace(out, "<out>")
@@ -96,13 +103,14 @@ def clean_outputs(nb, out_dir: Path):
 
 
 def shrink_png(b64: str, max_side: int = MAX_PNG_SIDE) -> str:
-    """A base64 PNG scaled down (aspect kept) so that neither side exceeds ``max_side`` pixels."""
+    """A base64 PNG scaled down (aspect kept) to at most ``max_side`` pixels a side, in 256 colours."""
     from PIL import Image
 
     img = Image.open(io.BytesIO(base64.b64decode(b64)))
-    if max(img.size) <= max_side:
-        return b64
+    if img.mode == "P" and max(img.size) <= max_side:
+        return b64  # already done
     img.thumbnail((max_side, max_side), Image.LANCZOS)
+    img = img.convert("RGBA").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
     return base64.b64encode(buf.getvalue()).decode("ascii") + "\n"

@@ -33,7 +33,8 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch):
 
 
 def test_saved_outputs_are_cleaned(tmp_path: Path):
-    """What `python -m hargan.notebooks --execute` saves: no stderr, no temporary paths, small PNGs."""
+    """What `python -m hargan.notebooks --execute` saves: no stderr or TF log lines, no temporary paths,
+    prints in one output, small PNGs."""
     import base64
     import io
 
@@ -46,10 +47,12 @@ def test_saved_outputs_are_cleaned(tmp_path: Path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
         nbformat.v4.new_output("stream", name="stderr", text="oneDNN custom operations are on\n"),
         nbformat.v4.new_output("stream", name="stdout", text=f"wrote {tmp_path}/report.md\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="WARNING:tensorflow:5 out of the last 5 calls at 0x7f\n"
+                                                             "Epoch 1/3\n"),
         nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(buf.getvalue()).decode()}),
     ])])
     outputs = clean_outputs(nb, tmp_path).cells[0]["outputs"]
     assert [o["output_type"] for o in outputs] == ["stream", "display_data"]
-    assert outputs[0]["text"] == "wrote <out>/report.md\n"
+    assert outputs[0]["text"] == "wrote <out>/report.md\nEpoch 1/3\n"
     png = Image.open(io.BytesIO(base64.b64decode(outputs[1]["data"]["image/png"])))
-    assert png.size == (900, 450)
+    assert png.size == (900, 450) and png.mode == "P"
