@@ -219,6 +219,36 @@ def table(summary: dict, classes: list[int], protocols: list[str], columns: list
     return "\n".join(rows) + "\n"
 
 
+def _cpu_seconds() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def merge(paths: list[str], out: Path) -> int:
+    """One table and JSON from several runs (their ``runs`` joined; commands and times listed)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    runs: dict = {}
+    for part in parts:
+        for key, rows in part["runs"].items():
+            runs.setdefault(key, []).extend(rows)
+    summary = summarize(runs)
+    classes = sorted({int(k.split("/")[0]) for k in runs}, reverse=True)
+    protocols = [p for p in PROTOCOLS if any(k.split("/")[1] == p for k in runs)]
+    columns = [c for c in COLUMNS if any(k.split("/")[2] == c for k in runs)]
+    md = table(summary, classes, protocols, columns)
+    info = {"parts": [{"args": p["args"], "seconds": p["seconds"], "cpu_seconds": p.get("cpu_seconds")}
+                      for p in parts], "summary": summary, "runs": runs}
+    write_text(out.with_suffix(".json"), json.dumps(info, indent=2) + "\n")
+    cmds = "\n".join(f"- `--classes {' '.join(map(str, p['args']['classes']))} --folds {p['args']['folds']} "
+                     f"--seeds {p['args']['seeds']} --epochs {p['args']['epochs']} --gan-steps {p['args']['gan_steps']}`: "
+                     f"{p['seconds']:.0f} s wall, {p.get('cpu_seconds') or 0:.0f} s CPU" for p in parts)
+    write_text(out.with_suffix(".md"), f"# bench_transfer\n\nRuns merged:\n{cmds}\n{md}")
+    print(md)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--source", default=str(SOURCE))
@@ -232,21 +262,25 @@ def main(argv=None) -> int:
     ap.add_argument("--min-windows", type=int, default=1024)
     ap.add_argument("--gan-steps", type=int, default=TransferSettings.gan_steps)
     ap.add_argument("--quick", action="store_true", help="smoke run: one fold, 1 seed, short training")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                    help="combine the runs of earlier --out JSON files (e.g. 5 and 4 classes run apart) into --out")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "transfer"))
     args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, Path(args.out))
     if args.quick:
         args.folds, args.seeds, args.epochs, args.min_windows, args.gan_steps = 1, 1, 3, 256, 50
     for p in (args.source, args.target):
         if not Path(p).exists():
             print(f"skipped: data folder {p} is absent", file=sys.stderr)
             return 0
-    t0 = time.time()
+    t0, cpu0 = time.time(), _cpu_seconds()
     results = run(args)
     summary = summarize(results)
     md = table(summary, args.classes, args.protocols, args.columns)
     print(md)
-    info = {"args": vars(args), "seconds": round(time.time() - t0, 1), "platform": platform.platform(),
-            "summary": summary, "runs": results}
+    info = {"args": vars(args), "seconds": round(time.time() - t0, 1), "cpu_seconds": round(_cpu_seconds() - cpu0, 1),
+            "platform": platform.platform(), "summary": summary, "runs": results}
     out = Path(args.out + ("_quick" if args.quick else ""))
     write_text(out.with_suffix(".json"), json.dumps(info, indent=2) + "\n")
     write_text(out.with_suffix(".md"), f"# bench_transfer\n\n`python benchmarks/bench_transfer.py"

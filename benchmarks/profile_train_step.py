@@ -1,26 +1,38 @@
 """Profile one GAN train step at the default config: updates/s and CPU ms per update, one setting at a time.
 
-    python benchmarks/profile_train_step.py                       # TensorFlow, jit_compile "auto" (XLA)
+    python benchmarks/profile_train_step.py                       # TensorFlow, jit_compile "auto" (no XLA on a CPU)
+    python benchmarks/profile_train_step.py --jit on              # TensorFlow with XLA
     python benchmarks/profile_train_step.py --jit off             # TensorFlow without XLA
     KERAS_BACKEND=jax python benchmarks/profile_train_step.py     # the JAX step
     python benchmarks/profile_train_step.py --steps-per-execution 10
     python benchmarks/profile_train_step.py --mixed-precision mixed_bfloat16
     python benchmarks/profile_train_step.py --pure-step           # the compiled step on fixed arrays, no fit/tf.data
+    python benchmarks/profile_train_step.py --warmup-only         # warm-up only: imports, build, first update
+    python benchmarks/profile_train_step.py --warmup-only --compile-cache DIR   # run twice: cold, then warm cache
 
 Default models (build_generator / build_critic), the cnn1d classifier as feedback (untrained: speed
 only), n_critic 5, batch 64, windows 48 x 3, random windows (N(0, 500 mg), 4 classes). After a
 warm-up (trace / compile), ``--repeats`` timed runs of ``--steps`` updates; prints each run's
 updates/s (wall) and CPU ms per update (process CPU time, all threads), and the medians. On a
 shared or virtual machine wall time is noisy; CPU time per update is the steadier figure.
+
+Warm-up (what a ``hargan train-gan`` waits for before its first update is done): wall and CPU
+seconds of this fresh process from its start through importing Keras and hargan, building the
+models and the dataset, to the end of the first ``fit`` update (trace and compile included).
+``--compile-cache`` sets ``HARGAN_COMPILE_CACHE`` (a directory, or ``off``) before anything is
+imported; the default is the user cache (:mod:`gan.compile_cache`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
+
+T_START, C_START = time.perf_counter(), time.process_time()  # before Keras / TensorFlow are imported
+
 import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -39,9 +51,16 @@ def main(argv=None) -> int:
     ap.add_argument("--no-classifier", action="store_true", help="no classifier feedback")
     ap.add_argument("--pure-step", action="store_true",
                     help="time the compiled train step on fixed arrays (no fit, no input pipeline)")
+    ap.add_argument("--warmup-only", action="store_true",
+                    help="only the warm-up: process start to the first update done (imports, build, compile)")
+    ap.add_argument("--compile-cache", default=None, metavar="DIR|off",
+                    help="persistent compilation cache directory, or off (default: hargan's user cache)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.compile_cache is not None:
+        os.environ["HARGAN_COMPILE_CACHE"] = args.compile_cache
 
+    from gan.compile_cache import cache_dir  # first: the gan package sets the cache before TensorFlow loads
     import keras
     import numpy as np
 
@@ -72,9 +91,18 @@ def main(argv=None) -> int:
         def run(n):
             gan.fit(ds, epochs=1, steps_per_epoch=n, verbose=0, shuffle=False)
 
+    phases = {"imports+build": (time.perf_counter() - T_START, time.process_time() - C_START)}
+    t0, c0 = time.perf_counter(), time.process_time()
+    run(1)
+    phases["first update"] = (time.perf_counter() - t0, time.process_time() - c0)
+    phases["total"] = (time.perf_counter() - T_START, time.process_time() - C_START)
+    print(f"warm-up ({backend}, jit_compile {gan.jit_compile}, compile cache {cache_dir()}): "
+          + "; ".join(f"{k} {w:.2f} s wall / {c:.2f} s CPU" for k, (w, c) in phases.items()), flush=True)
+    if args.warmup_only:
+        return 0
     t0 = time.perf_counter()
-    run(20)
-    warm = time.perf_counter() - t0
+    run(19)
+    warm = phases["first update"][0] + time.perf_counter() - t0
     ups, cpu_ms = [], []
     for _ in range(args.repeats):
         t0, c0 = time.perf_counter(), time.process_time()

@@ -1,37 +1,42 @@
 """Speed-benchmark trainer for hargan's ConditionalWGANGP (the trainer protocol of benchmarks/run.py).
 
-    python benchmarks/trainer_hargan.py --data WORK/data.npz --out WORK/hargan-tf --arch hargan --batch 64 \\
-        --seed 0 --speed-steps 200 --eval-every 250 --max-updates 3000 --max-train-s 600 \\
-        [--classifier WORK/classifier.keras] [--jit]
+    python benchmarks/trainer_hargan.py --data WORK/data.npz --out WORK/hargan-default/seed0 --arch hargan \\
+        --batch 64 --seed 0 --speed-steps 200 --eval-every 250 --max-updates 3000 --max-train-s 600 \\
+        [--classifier WORK/classifier.keras] [--jit auto|on|off]
     KERAS_BACKEND=jax python benchmarks/trainer_hargan.py ...      # the same on JAX
 
-1. Build the GAN at its defaults (build_generator / build_critic, n_critic 5, batch 64, Adam
-   5e-4 beta 0.5/0.9; classifier feedback when ``--classifier`` is given).
-2. Speed: ``--warmup-steps`` updates with ``fit`` (trace / compile: ``warmup_s``), then
-   ``--speed-steps`` updates with ``fit``, timed (wall and process CPU time).
-3. Quality: fresh models, same seed, ``fit``; every ``--eval-every`` generator updates a Keras
-   callback pauses the clock and writes ``OUT/ckpt_{updates:06d}.npz`` (x mg, y, updates, train_s:
-   training wall time so far, including the first step's trace/compile, excluding generation and
-   file writing); as many windows per class as y_train has. Stops at ``--max-updates`` or when
-   train_s >= ``--max-train-s`` (a last checkpoint is written there).
-4. Generated windows/s: ``generator.predict_on_batch`` (the compiled predict step), 8 batches of
+1. Quality run, first, so it pays what a fresh ``hargan train-gan`` pays (imports, build, trace /
+   compile; the persistent compile cache is whatever ``HARGAN_COMPILE_CACHE`` says): the GAN at its
+   defaults (build_generator / build_critic, n_critic 5, batch 64, Adam 5e-4 beta 0.5/0.9;
+   classifier feedback when ``--classifier`` is given), trained with ``fit``. Every
+   ``--eval-every`` generator updates a Keras callback pauses the clock and saves the generator as
+   ``OUT/ckpt_{updates:06d}.keras`` with ``elapsed_s`` (wall time since this process started,
+   imports and compile included, checkpoint saving excluded) and ``train_s`` (the same from the
+   first ``fit`` call). Stops at ``--max-updates`` or when train_s >= ``--max-train-s``.
+   ``first_update_s``: process start to the first update done (the warm-up a user waits through).
+2. Speed (skipped with ``--speed-steps 0``): fresh models, ``--warmup-steps`` updates, then
+   ``--speed-repeats`` timed runs of ``--speed-steps`` updates (wall and process CPU time).
+3. Generated windows/s: ``generator.predict_on_batch`` (the compiled predict step), 8 batches of
    1024 windows, after a warm-up call.
-5. ``OUT/result.json``, written atomically.
+4. ``OUT/result.json``, written atomically.
 
-``--jit`` compiles the train step with XLA on TensorFlow. On JAX, ``fit`` always runs the step
-under ``jax.jit`` (without it Keras would run it op by op), so ``jit_compile`` is true there.
+``--jit``: ``jit_compile`` for ``compile`` (``auto``: the library's default). On JAX, ``fit``
+always runs the step under ``jax.jit``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
-import os
-import resource
-import sys
 import time
-from pathlib import Path
+
+T_START = time.perf_counter()  # process start (before Keras / TensorFlow are imported)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -51,20 +56,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--n-critic", type=int, default=5, help="critic updates per generator update")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--warmup-steps", type=int, default=20, help="updates before the timed run (>= 10)")
-    ap.add_argument("--speed-steps", type=int, default=200, help="timed generator updates (per repeat)")
+    ap.add_argument("--speed-steps", type=int, default=200, help="timed generator updates (per repeat; 0: no speed run)")
     ap.add_argument("--speed-repeats", type=int, default=3, help="timed runs; the median is reported (noisy VMs)")
     ap.add_argument("--eval-every", type=int, default=250, help="generator updates between checkpoints")
     ap.add_argument("--max-updates", type=int, default=3000, help="quality run: stop after this many updates")
     ap.add_argument("--max-train-s", type=float, default=600.0, help="quality run: stop after this training time")
     ap.add_argument("--classifier", type=Path, default=None, help="float ST classifier (.keras) for feedback")
-    ap.add_argument("--jit", action="store_true", help="XLA (jit_compile=True) on TensorFlow")
+    ap.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
+                    help="jit_compile (XLA): auto = the library default")
     args = ap.parse_args(argv)
     if args.arch not in ARCHS:
         ap.error(f"--arch {args.arch!r} is not a hargan architecture; valid: {', '.join(ARCHS)} "
                  "(TSGM's architectures run in benchmarks/trainer_tsgm.py)")
-    for name in ("batch", "n_critic", "speed_steps", "speed_repeats", "eval_every", "max_updates"):
+    for name in ("batch", "n_critic", "speed_repeats", "eval_every", "max_updates"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.speed_steps < 0:
+        ap.error("--speed-steps must be >= 0")
     if args.warmup_steps < 10:
         ap.error("--warmup-steps must be >= 10 (the protocol's warm-up)")
     if args.max_train_s <= 0:
@@ -82,58 +90,56 @@ def peak_rss_mb() -> float:
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
-def make_checkpoint_callback(out: Path, counts, *, every: int, max_updates: int, max_train_s: float, seed: int):
-    """A Keras callback: every ``every`` updates pause the clock, generate and write ckpt_*.npz; stop at the budget."""
+def make_checkpoint_callback(out: Path, *, every: int, max_updates: int, max_train_s: float):
+    """A Keras callback: every ``every`` updates pause the clock and save the generator; stop at the budget."""
     import keras
-    import numpy as np
 
-    from gan.sampling import generate_windows
     from har_data.atomic import atomic_path
 
     class Checkpoints(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.updates, self.train_s, self.t0 = 0, 0.0, None
+            self.updates, self.paused_s, self.t_fit, self.t_pause = 0, 0.0, None, None
             self.rows: list[dict] = []
             self.stopped_by = "max_updates"
-            self.first_update_s = None
+            self.first_update_s = self.train_s = None
 
-        def on_train_batch_begin(self, batch, logs=None):
-            if self.t0 is None:
-                self.t0 = time.perf_counter()
+        def on_train_begin(self, logs=None):
+            if self.t_fit is None:
+                self.t_fit = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
             now = time.perf_counter()
             self.updates += 1  # one train_step = one generator update (steps_per_execution 1)
-            elapsed = self.train_s + (now - self.t0)
             if self.first_update_s is None:
-                self.first_update_s = elapsed
-            over_time = elapsed >= max_train_s
+                self.first_update_s = now - T_START
+            self.train_s = now - self.t_fit - self.paused_s
+            over_time = self.train_s >= max_train_s
             done = self.updates >= max_updates or over_time
             if self.updates % every == 0 or done:
-                self.train_s, self.t0 = elapsed, None  # clock paused until the next batch begins
-                self.write()
+                self.write(now)
             if done:
                 if over_time and self.updates < max_updates:
                     self.stopped_by = "max_train_s"
                 self.model.stop_training = True
 
-        def write(self):
-            gen = self.model.generator  # (on JAX, self.model syncs the trained state first)
-            x, y = generate_windows(gen, counts, seed=seed + 1)
-            name = f"ckpt_{self.updates:06d}.npz"
+        def write(self, now: float):
+            name = f"ckpt_{self.updates:06d}.keras"
             with atomic_path(out / name) as tmp:
-                np.savez(tmp, x=x.astype(np.float32), y=y.astype(np.int32), updates=np.int64(self.updates),
-                         train_s=np.float64(self.train_s))
-            self.rows.append({"updates": self.updates, "train_s": round(self.train_s, 3), "file": name})
-            print(f"  checkpoint {name}: {self.updates} updates, {self.train_s:.1f} s of training", flush=True)
+                self.model.generator.save(tmp)  # (on JAX, self.model syncs the trained state first)
+            elapsed = now - T_START - self.paused_s
+            self.rows.append({"updates": self.updates, "train_s": round(self.train_s, 3),
+                              "elapsed_s": round(elapsed, 3), "file": name})
+            self.paused_s += time.perf_counter() - now
+            print(f"  checkpoint {name}: {self.updates} updates, {self.train_s:.1f} s of training, "
+                  f"{elapsed:.1f} s since start", flush=True)
 
     return Checkpoints()
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    t_start = time.perf_counter()
+    from gan.compile_cache import cache_dir  # first: the gan package sets the cache before TensorFlow loads
 
     import keras
     import numpy as np
@@ -154,12 +160,11 @@ def main(argv=None) -> int:
         from classifier import load_classifier
 
         clf = load_classifier(args.classifier)
-    # On JAX, fit without jit runs the step op by op; jit_compile=True is its normal (and Keras's "auto") mode.
-    jit = bool(args.jit or backend == "jax")
+    jit = {"auto": "auto", "on": True, "off": False}[args.jit]
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"hargan trainer: backend {backend}, jit_compile {jit}, n_critic {args.n_critic}, batch {args.batch}, "
-          f"classifier feedback {'on' if clf is not None else 'off'}, {len(x_train)} train windows {names}",
-          flush=True)
+    print(f"hargan trainer: backend {backend}, jit_compile {args.jit}, n_critic {args.n_critic}, batch {args.batch}, "
+          f"classifier feedback {'on' if clf is not None else 'off'}, {len(x_train)} train windows {names}, "
+          f"compile cache {cache_dir()}", flush=True)
 
     def build():
         keras.utils.set_random_seed(args.seed)
@@ -170,7 +175,66 @@ def main(argv=None) -> int:
         ds = make_gan_dataset(x_train, y_train, args.batch, args.seed, n_critic=args.n_critic)
         return gan, ds
 
-    # --- speed -------------------------------------------------------------------------------
+    # --- quality (first: a fresh process's imports, build and compile are in its clock) ----------
+    for old in [*args.out.glob("ckpt_*.npz"), *args.out.glob("ckpt_*.keras")]:
+        old.unlink()
+    gan, ds = build()
+    jit = bool(gan.jit_compile)  # what Keras resolved, as recorded in result.json
+    ckpt = make_checkpoint_callback(args.out, every=args.eval_every, max_updates=args.max_updates,
+                                    max_train_s=args.max_train_s)
+    spe = min(args.eval_every, args.max_updates)
+    gan.fit(ds, epochs=math.ceil(args.max_updates / spe), steps_per_epoch=spe, callbacks=[ckpt], verbose=0,
+            shuffle=False)
+    print(f"quality run: {ckpt.updates} updates, {ckpt.train_s:.1f} s of training; first update done "
+          f"{ckpt.first_update_s:.1f} s after the process started; stopped by {ckpt.stopped_by}", flush=True)
+    g_params, c_params = gan.generator.count_params(), gan.critic.count_params()
+    generator = gan.generator
+    result = {
+        "library": "hargan", "version": _version(), "arch": args.arch, "backend": backend,
+        "keras_version": keras.__version__, "jit_compile": jit, "compile_cache": str(cache_dir()),
+        "batch": args.batch, "n_critic": args.n_critic, "classifier_feedback": clf is not None,
+        "generator_params": int(g_params), "critic_params": int(c_params),
+        "first_update_s": round(ckpt.first_update_s, 3),
+        "quality_updates": ckpt.updates, "quality_train_s": round(ckpt.train_s, 3),
+        "stopped_by": ckpt.stopped_by, "max_updates": args.max_updates, "max_train_s": args.max_train_s,
+        "eval_every": args.eval_every, "checkpoints": ckpt.rows, "seed": args.seed,
+    }
+    del gan, ds
+
+    # --- speed ---------------------------------------------------------------------------------
+    if args.speed_steps > 0:
+        result.update(speed(build, args))
+
+    # --- generation speed ----------------------------------------------------------------------
+    rng = np.random.default_rng(args.seed + 2)
+    n_gen = 8192
+    z = rng.standard_normal((n_gen, DEFAULT_LATENT_DIM)).astype(np.float32)
+    y = (np.arange(n_gen) % len(names)).astype(np.int32)
+    # The compiled predict step (tf.function / jax.jit), one 1024-window batch per call, no data pipeline.
+    generator.predict_on_batch([z[:1024], y[:1024]])  # warm-up (trace)
+    t0 = time.perf_counter()
+    for start in range(0, n_gen, 1024):
+        np.asarray(generator.predict_on_batch([z[start:start + 1024], y[start:start + 1024]]))
+    gen_s = time.perf_counter() - t0
+    print(f"generation: {n_gen} windows in {gen_s:.3f} s: {n_gen / gen_s:.0f} windows/s", flush=True)
+    result.update({"generated_windows_per_s": round(n_gen / gen_s, 1), "generated_windows_timed": n_gen,
+                   "peak_rss_mb": peak_rss_mb(), "cpu_count": os.cpu_count(),
+                   "total_s": round(time.perf_counter() - T_START, 1)})
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        result["tensorflow_version"] = tf.__version__
+    elif backend == "jax":
+        import jax
+
+        result["jax_version"] = jax.__version__
+    write_text(args.out / "result.json", json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out / 'result.json'} (peak RSS {result['peak_rss_mb']} MB)", flush=True)
+    return 0
+
+
+def speed(build, args) -> dict:
+    """Fresh models: ``--warmup-steps`` updates, then the median of ``--speed-repeats`` timed runs."""
     gan, ds = build()
     t0 = time.perf_counter()
     gan.fit(ds, epochs=1, steps_per_epoch=args.warmup_steps, verbose=0, shuffle=False)
@@ -185,70 +249,20 @@ def main(argv=None) -> int:
     ups = args.speed_steps / speed_wall
     print(f"speed: {args.speed_steps} updates in {speed_wall:.2f} s wall, {speed_cpu:.2f} s CPU: {ups:.2f} updates/s, "
           f"{ups * args.n_critic * args.batch:.0f} real windows/s", flush=True)
-    g_params, c_params = gan.generator.count_params(), gan.critic.count_params()
-    jit = bool(gan.jit_compile)  # what Keras resolved, as recorded in result.json
-    del gan, ds
+    return {"warmup_updates": args.warmup_steps, "warmup_s": round(warmup_s, 3), "speed_updates": args.speed_steps,
+            "speed_wall_s": round(speed_wall, 3),
+            "speed_runs_updates_per_s": [round(args.speed_steps / w, 2) for w, _ in runs],
+            "speed_cpu_s": round(speed_cpu, 3), "updates_per_s": round(ups, 3),
+            "real_windows_per_s": round(ups * args.n_critic * args.batch, 1)}
 
-    # --- quality -----------------------------------------------------------------------------
-    for old in args.out.glob("ckpt_*.npz"):
-        old.unlink()
-    gan, ds = build()
-    counts = [int(n) for n in np.bincount(y_train, minlength=len(names))]
-    ckpt = make_checkpoint_callback(args.out, counts, every=args.eval_every, max_updates=args.max_updates,
-                                    max_train_s=args.max_train_s, seed=args.seed)
-    spe = min(args.eval_every, args.max_updates)
-    t0 = time.perf_counter()
-    gan.fit(ds, epochs=math.ceil(args.max_updates / spe), steps_per_epoch=spe, callbacks=[ckpt], verbose=0,
-            shuffle=False)
-    print(f"quality run: {ckpt.updates} updates, {ckpt.train_s:.1f} s of training "
-          f"({time.perf_counter() - t0:.1f} s with checkpoints), stopped by {ckpt.stopped_by}", flush=True)
 
-    # --- generation speed ----------------------------------------------------------------------
-    rng = np.random.default_rng(args.seed + 2)
-    n_gen = 8192
-    z = rng.standard_normal((n_gen, DEFAULT_LATENT_DIM)).astype(np.float32)
-    y = (np.arange(n_gen) % len(names)).astype(np.int32)
-    # The compiled predict step (tf.function / jax.jit), one 1024-window batch per call, no data pipeline.
-    gan.generator.predict_on_batch([z[:1024], y[:1024]])  # warm-up (trace)
-    t0 = time.perf_counter()
-    for start in range(0, n_gen, 1024):
-        np.asarray(gan.generator.predict_on_batch([z[start:start + 1024], y[start:start + 1024]]))
-    gen_s = time.perf_counter() - t0
-    print(f"generation: {n_gen} windows in {gen_s:.3f} s: {n_gen / gen_s:.0f} windows/s", flush=True)
-
+def _version() -> str:
     try:
         from importlib.metadata import version
 
-        lib_version = version("hargan")
+        return version("hargan")
     except Exception:  # noqa: BLE001 - not installed: run from the source tree
-        lib_version = "source"
-    result = {
-        "library": "hargan", "version": lib_version, "arch": args.arch, "backend": backend,
-        "keras_version": keras.__version__, "jit_compile": jit, "batch": args.batch, "n_critic": args.n_critic,
-        "classifier_feedback": clf is not None, "generator_params": int(g_params), "critic_params": int(c_params),
-        "warmup_updates": args.warmup_steps, "warmup_s": round(warmup_s, 3), "speed_updates": args.speed_steps,
-        "speed_wall_s": round(speed_wall, 3),
-        "speed_runs_updates_per_s": [round(args.speed_steps / w, 2) for w, _ in runs], "speed_cpu_s": round(speed_cpu, 3), "updates_per_s": round(ups, 3),
-        "real_windows_per_s": round(ups * args.n_critic * args.batch, 1),
-        "generated_windows_per_s": round(n_gen / gen_s, 1), "generated_windows_timed": n_gen,
-        "quality_updates": ckpt.updates, "quality_train_s": round(ckpt.train_s, 3),
-        "quality_first_update_s": None if ckpt.first_update_s is None else round(ckpt.first_update_s, 3),
-        "stopped_by": ckpt.stopped_by, "max_updates": args.max_updates, "max_train_s": args.max_train_s,
-        "eval_every": args.eval_every, "checkpoints": ckpt.rows, "seed": args.seed,
-        "peak_rss_mb": peak_rss_mb(), "cpu_count": os.cpu_count(),
-        "total_s": round(time.perf_counter() - t_start, 1),
-    }
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        result["tensorflow_version"] = tf.__version__
-    elif backend == "jax":
-        import jax
-
-        result["jax_version"] = jax.__version__
-    write_text(args.out / "result.json", json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out / 'result.json'} (peak RSS {result['peak_rss_mb']} MB)", flush=True)
-    return 0
+        return "source"
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@
     benchmarks/.venv-tsgm/bin/python benchmarks/trainer_tsgm.py --data WORK/data.npz --out DIR \\
         --arch tsgm --batch 64 --seed 0 --speed-steps 20 --eval-every 250 --max-updates 3000 --max-train-s 600
 
-Trainer protocol of the issue-8 contract: speed (warm-up, then ``--speed-steps`` generator updates with
-``fit``), quality run (fresh models, same seed; every ``--eval-every`` updates the clock pauses and
-``DIR/ckpt_{updates:06d}.npz`` gets generated windows in mg), generated windows/s, ``DIR/result.json``.
+Trainer protocol of benchmarks/run.py (the same as benchmarks/trainer_hargan.py): quality run first, in
+this fresh process (every ``--eval-every`` updates the clock pauses and the generator is saved as
+``DIR/ckpt_{updates:06d}.keras`` in hargan's generator interface, ``[z, label id] -> mg window``,
+see :func:`_shippable_generator`, with ``elapsed_s`` since the process started); then speed
+(warm-up, ``--speed-steps`` generator updates with ``fit``; 0 skips it), generated windows/s,
+``DIR/result.json``.
 
 ``--arch tsgm``: TSGM's conditional GAN tutorial: ``tsgm.models.architectures.zoo["cgan_base_c4_l1"]``
 (generator: Dense -> 4 x Conv1DTranspose(stride 2) -> LSTM(256) over 16 x T steps -> AveragePooling1D
@@ -41,6 +44,10 @@ hargan`` it imports ``gan/models.py`` from this repo without running ``gan/__ini
 
 from __future__ import annotations
 
+import time
+
+T_START = time.perf_counter()  # process start (before Keras / TensorFlow are imported)
+
 import argparse
 import ast
 import json
@@ -48,7 +55,6 @@ import math
 import os
 import resource
 import sys
-import time
 import types
 from pathlib import Path
 
@@ -68,7 +74,7 @@ def _parse(argv):
     ap.add_argument("--arch", choices=("tsgm", "hargan"), default="tsgm")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--speed-steps", type=int, default=20, help="timed generator updates (per repeat)")
+    ap.add_argument("--speed-steps", type=int, default=20, help="timed generator updates (per repeat; 0: none)")
     ap.add_argument("--speed-repeats", type=int, default=3, help="timed runs; the median is reported (noisy VMs)")
     ap.add_argument("--eval-every", type=int, default=250, help="checkpoint every K generator updates")
     ap.add_argument("--max-updates", type=int, default=3000)
@@ -79,9 +85,11 @@ def _parse(argv):
     ap.add_argument("--gen-windows", type=int, default=8192, help="windows for the generated windows/s "
                     "figure (batches of 1024; the contract says >= 8192; less only for smoke runs)")
     args = ap.parse_args(argv)
-    for name in ("batch", "speed_steps", "speed_repeats", "eval_every", "max_updates", "gen_windows"):
+    for name in ("batch", "speed_repeats", "eval_every", "max_updates", "gen_windows"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.speed_steps < 0:
+        ap.error("--speed-steps must be >= 0")
     return args
 
 
@@ -197,7 +205,7 @@ def _build(arch: str, data: dict, a, b):
         zoo = tsgm.models.architectures.zoo["cgan_base_c4_l1"](seq_len=t, feat_dim=c, latent_dim=TSGM_LATENT_DIM,
                                                               output_dim=k)
         g, d = zoo.generator, zoo.discriminator
-        return g, d, TSGM_LATENT_DIM, g.count_params(), d.count_params()
+        return g, d, TSGM_LATENT_DIM, g.count_params(), d.count_params(), None
     build_generator, build_critic, latent = _hargan_models()
     keras, SplitLatentLabel, SplitWindowLabel, MgToUnits = _adapter_layers()
     ours_g = build_generator(latent, data["class_names"], t, c, data["full_scale_g"])
@@ -209,7 +217,40 @@ def _build(arch: str, data: dict, a, b):
     mg, label = SplitWindowLabel(c, a, b, name="split_window_label")(w)
     d = keras.Model(w, ours_c([mg, label]), name="hargan_critic_adapter")
     assert g.count_params() == ours_g.count_params() and d.count_params() == ours_c.count_params()
-    return g, d, latent, ours_g.count_params(), ours_c.count_params()
+    return g, d, latent, ours_g.count_params(), ours_c.count_params(), ours_g
+
+
+def _shippable_generator(gan, inner, data: dict, a, b, latent: int):
+    """The trained generator as hargan's interface, ``[z (B, latent), label id (B,)] -> (B, T, C) mg``, so
+    benchmarks/run.py samples it with ``gan.sampling.sample_validated`` like hargan's own.
+
+    ``--arch hargan``: our generator inside the adapters (it already works in mg). ``--arch tsgm``:
+    one-hot = a frozen identity ``LabelEmbedding`` (holds the class names), ``concat(z, one_hot)`` as
+    TSGM's ``generate`` builds it (z ~ N(0, 1)), TSGM's generator, then the inverse of the [-1, 1]
+    scaling per axis as a depthwise 1 x 1 convolution (weights 1/a, bias -b/a). Standard Keras layers
+    and hargan's ``LabelEmbedding`` only: loadable in hargan's venv.
+    """
+    if inner is not None:
+        return inner
+    import keras
+    import numpy as np
+    from keras import layers
+
+    _hargan_models()  # the gan package's models module, without gan/__init__.py
+    from gan.models import LabelEmbedding
+
+    names, k = data["class_names"], len(data["class_names"])
+    c = int(data["x_train"].shape[2])
+    z = keras.Input((latent,), name="z")
+    label = keras.Input((), dtype="int32", name="label")
+    one_hot = LabelEmbedding(names, k, embeddings_initializer="identity", trainable=False,
+                             name="label_embedding")(label)
+    units = gan.generator(layers.Concatenate(name="z_onehot")([z, one_hot]))
+    to_mg = layers.Conv1D(c, 1, groups=c, name="units_to_mg")
+    mg = to_mg(units)
+    to_mg.set_weights([(1.0 / np.asarray(a, np.float64)).reshape(1, 1, c).astype(np.float32),
+                       (-np.asarray(b, np.float64) / np.asarray(a, np.float64)).astype(np.float32)])
+    return keras.Model([z, label], mg, name="tsgm_generator_mg")
 
 
 def _check_label_channels(d, k: int, t: int, c: int) -> None:
@@ -230,7 +271,7 @@ def _gan(arch: str, data: dict, a, b, seed: int):
 
     keras.backend.clear_session()  # fresh global seed generator: same seed -> same models and noise
     keras.utils.set_random_seed(seed)
-    g, d, latent, g_params, c_params = _build(arch, data, a, b)
+    g, d, latent, g_params, c_params, inner = _build(arch, data, a, b)
     if arch == "hargan":
         x = data["x_train"]
         _check_label_channels(d, len(data["class_names"]), int(x.shape[1]), int(x.shape[2]))
@@ -238,7 +279,7 @@ def _gan(arch: str, data: dict, a, b, seed: int):
     gan.compile(d_optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE),
                 g_optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE),
                 loss_fn=keras.losses.BinaryCrossentropy(from_logits=True))
-    return gan, latent, g_params, c_params
+    return gan, latent, g_params, c_params, inner
 
 
 def _dataset(units, onehot, batch: int, seed: int):
@@ -258,16 +299,6 @@ def _generator_fn(gan):
         return gan.generate(onehot)  # noise + concat + generator, as TSGM samples
 
     return generate
-
-
-def _generate_mg(generate, y, k: int, a, b):
-    import numpy as np
-
-    out = []
-    for i in range(0, len(y), 1024):
-        units = generate(np.eye(k, dtype=np.float32)[y[i:i + 1024]]).numpy().astype(np.float64)
-        out.append((units - b) / a)
-    return np.concatenate(out).astype(np.float32)
 
 
 def _write_atomic(path: Path, write) -> None:
@@ -297,9 +328,92 @@ def main(argv=None) -> int:
     print(f"tsgm {tsgm.__version__}, arch {args.arch}, {len(x)} train windows {x.shape[1:]}, {k} classes, "
           f"scaling {args.scaling}: units in [{units.min():.3f}, {units.max():.3f}]", flush=True)
 
-    # Speed: warm-up (trace), then timed generator updates; then generator throughput.
-    gan, latent, g_params, c_params = _gan(args.arch, data, a, b, args.seed)
+    # Quality run first (this fresh process's imports, build and trace are in its clock).
+    for old in [*args.out.glob("ckpt_*.npz"), *args.out.glob("ckpt_*.keras")]:
+        old.unlink()
+    gan, latent, g_params, c_params, inner = _gan(args.arch, data, a, b, args.seed)
+    shippable = _shippable_generator(gan, inner, data, a, b, latent)
     ds = _dataset(units, onehot, args.batch, args.seed)
+    checkpoints: list[dict] = []
+    state = {"updates": 0, "paused_s": 0.0, "t_fit": None, "first_update_s": None, "train_s": 0.0,
+             "stopped_by": "max_updates"}
+    out_dir = args.out
+
+    class Checkpoints(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            state["t_fit"] = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            state["updates"] += 1
+            n = state["updates"]
+            if state["first_update_s"] is None:
+                state["first_update_s"] = now - T_START
+            state["train_s"] = now - state["t_fit"] - state["paused_s"]
+            over = state["train_s"] >= args.max_train_s
+            if n % args.eval_every and n < args.max_updates and not over:
+                return
+            name = f"ckpt_{n:06d}.keras"
+            tmp = out_dir / f".{name}.{os.getpid()}.tmp.keras"
+            shippable.save(tmp)
+            os.replace(tmp, out_dir / name)
+            elapsed = now - T_START - state["paused_s"]
+            checkpoints.append({"updates": n, "train_s": round(state["train_s"], 3), "elapsed_s": round(elapsed, 3),
+                                "file": name})
+            logs = logs or {}
+            print(f"  {name}: train_s {state['train_s']:.1f}, elapsed {elapsed:.1f}, "
+                  f"d_loss {float(logs.get('d_loss', 'nan')):.4f}, g_loss {float(logs.get('g_loss', 'nan')):.4f}",
+                  flush=True)
+            if over and n < args.max_updates:
+                state["stopped_by"] = "max_train_s"
+                self.model.stop_training = True
+            state["paused_s"] += time.perf_counter() - now
+
+    gan.fit(ds, epochs=1, steps_per_epoch=args.max_updates, callbacks=[Checkpoints()], verbose=0)
+    print(f"quality run: {state['updates']} updates, {state['train_s']:.1f} s of training; first update done "
+          f"{state['first_update_s']:.1f} s after the process started", flush=True)
+    jit = bool(gan.jit_compile)
+    result = {
+        "library": "tsgm", "version": tsgm.__version__, "arch": args.arch, "backend": keras.backend.backend(),
+        "jit_compile": jit, "batch": args.batch, "n_critic": 1, "generator_params": int(g_params),
+        "critic_params": int(c_params), "first_update_s": round(state["first_update_s"], 3),
+        "checkpoints": checkpoints, "seed": args.seed,
+        "quality_updates": state["updates"], "quality_train_s": round(state["train_s"], 3),
+        "stopped_by": state["stopped_by"], "max_updates": args.max_updates, "max_train_s": args.max_train_s,
+    }
+
+    # Speed: fresh models, warm-up (trace), then timed generator updates; then generator throughput.
+    if args.speed_steps > 0:
+        gan, *_ = _gan(args.arch, data, a, b, args.seed)
+        result.update(_speed(gan, _dataset(units, onehot, args.batch, args.seed), args))
+    generate = _generator_fn(gan)
+    batches = math.ceil(args.gen_windows / 1024)
+    gen_onehot = np.eye(k, dtype=np.float32)[np.random.default_rng(args.seed).integers(0, k, 1024)]
+    generate(gen_onehot).numpy()  # trace
+    t0 = time.perf_counter()
+    for _ in range(batches):
+        generate(gen_onehot).numpy()
+    gen_per_s = batches * 1024 / (time.perf_counter() - t0)
+    print(f"generation: {gen_per_s:.0f} windows/s ({batches} x 1024)", flush=True)
+
+    result.update({
+        "generated_windows_per_s": round(gen_per_s, 1), "generated_windows_timed": batches * 1024,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+        "latent_dim": latent, "learning_rate": LEARNING_RATE,
+        "loss": "non-saturating GAN, BinaryCrossentropy(from_logits=True); no gradient penalty",
+        "updates_per_step": {"discriminator": 1, "generator": 1},
+        "conditioning": "one-hot concatenated to z and (TSGM's repeat layout) to the window channels",
+        "scaling": args.scaling, "scale_a": [float(v) for v in a], "scale_b": [float(v) for v in b],
+        "classifier_feedback": False, "tensorflow": tf.__version__, "keras": keras.__version__,
+        "cpu_count": os.cpu_count(), "total_s": round(time.perf_counter() - T_START, 1),
+    })
+    _write_atomic(args.out / "result.json", lambda f: f.write((json.dumps(result, indent=2) + "\n").encode()))
+    print(f"wrote {args.out / 'result.json'} ({len(checkpoints)} checkpoints)", flush=True)
+    return 0
+
+
+def _speed(gan, ds, args) -> dict:
+    """``WARMUP_UPDATES`` updates (trace), then the median of ``--speed-repeats`` timed runs."""
     t0 = time.perf_counter()
     gan.fit(ds, epochs=1, steps_per_epoch=WARMUP_UPDATES, verbose=0)
     warmup_s = time.perf_counter() - t0
@@ -312,77 +426,11 @@ def main(argv=None) -> int:
     updates_per_s = args.speed_steps / speed_wall
     print(f"speed: warm-up {WARMUP_UPDATES} updates {warmup_s:.1f} s; {args.speed_steps} updates "
           f"{speed_wall:.2f} s wall, {speed_cpu:.2f} s CPU = {speed_wall / args.speed_steps:.3f} s/update", flush=True)
-    generate = _generator_fn(gan)
-    batches = math.ceil(args.gen_windows / 1024)
-    gen_onehot = np.eye(k, dtype=np.float32)[np.random.default_rng(args.seed).integers(0, k, 1024)]
-    generate(gen_onehot).numpy()  # trace
-    t0 = time.perf_counter()
-    for _ in range(batches):
-        generate(gen_onehot).numpy()
-    gen_per_s = batches * 1024 / (time.perf_counter() - t0)
-    print(f"generation: {gen_per_s:.0f} windows/s ({batches} x 1024)", flush=True)
-    jit = bool(gan.jit_compile)
-
-    # Quality run: fresh models, same seed; every K updates pause the clock and write a checkpoint.
-    gan, _, _, _ = _gan(args.arch, data, a, b, args.seed)
-    ds = _dataset(units, onehot, args.batch, args.seed)
-    ckpt_y = np.repeat(np.arange(k, dtype=np.int32), np.bincount(y, minlength=k))
-    checkpoints: list[dict] = []
-    state = {"updates": 0, "train_s": 0.0, "t0": None, "stopped_by": "max_updates"}
-    out_dir = args.out
-
-    class Checkpoints(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            if state["t0"] is None:
-                state["t0"] = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            state["updates"] += 1
-            n = state["updates"]
-            over = state["train_s"] + time.perf_counter() - state["t0"] >= args.max_train_s
-            if n % args.eval_every and n < args.max_updates and not over:
-                return
-            state["train_s"] += time.perf_counter() - state["t0"]
-            xg = _generate_mg(generate_q, ckpt_y, k, a, b)
-            name = f"ckpt_{n:06d}.npz"
-            _write_atomic(out_dir / name, lambda f: np.savez(f, x=xg, y=ckpt_y, updates=np.int64(n),
-                                                             train_s=np.float64(state["train_s"])))
-            checkpoints.append({"updates": n, "train_s": round(state["train_s"], 3), "file": name})
-            logs = logs or {}
-            print(f"  {name}: train_s {state['train_s']:.1f}, d_loss {float(logs.get('d_loss', 'nan')):.4f}, "
-                  f"g_loss {float(logs.get('g_loss', 'nan')):.4f}, x {xg.min():.0f}..{xg.max():.0f} mg", flush=True)
-            if over and n < args.max_updates:
-                state["stopped_by"] = "max_train_s"
-                self.model.stop_training = True
-            state["t0"] = time.perf_counter()
-
-    generate_q = _generator_fn(gan)
-    gan.fit(ds, epochs=1, steps_per_epoch=args.max_updates, callbacks=[Checkpoints()], verbose=0)
-
-    result = {
-        "library": "tsgm", "version": tsgm.__version__, "arch": args.arch, "backend": keras.backend.backend(),
-        "jit_compile": jit, "batch": args.batch, "n_critic": 1, "generator_params": int(g_params),
-        "critic_params": int(c_params), "warmup_s": round(warmup_s, 3), "warmup_updates": WARMUP_UPDATES,
-        "speed_updates": args.speed_steps, "speed_wall_s": round(speed_wall, 3),
-        "speed_runs_updates_per_s": [round(args.speed_steps / w, 4) for w, _ in runs],
-        "speed_cpu_s": round(speed_cpu, 3), "updates_per_s": round(updates_per_s, 4),
-        "real_windows_per_s": round(updates_per_s * args.batch, 2),  # 1 D update on `batch` real windows
-        "generated_windows_per_s": round(gen_per_s, 1), "generated_windows_timed": batches * 1024,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
-        "checkpoints": checkpoints, "seed": args.seed,
-        "quality_updates": state["updates"], "quality_train_s": round(state["train_s"], 3),
-        "stopped_by": state["stopped_by"], "max_updates": args.max_updates, "max_train_s": args.max_train_s,
-        "latent_dim": latent, "learning_rate": LEARNING_RATE,
-        "loss": "non-saturating GAN, BinaryCrossentropy(from_logits=True); no gradient penalty",
-        "updates_per_step": {"discriminator": 1, "generator": 1},
-        "conditioning": "one-hot concatenated to z and (TSGM's repeat layout) to the window channels",
-        "scaling": args.scaling, "scale_a": [float(v) for v in a], "scale_b": [float(v) for v in b],
-        "classifier_feedback": False, "tensorflow": tf.__version__, "keras": keras.__version__,
-        "cpu_count": os.cpu_count(),
-    }
-    _write_atomic(args.out / "result.json", lambda f: f.write((json.dumps(result, indent=2) + "\n").encode()))
-    print(f"wrote {args.out / 'result.json'} ({len(checkpoints)} checkpoints)", flush=True)
-    return 0
+    return {"warmup_s": round(warmup_s, 3), "warmup_updates": WARMUP_UPDATES, "speed_updates": args.speed_steps,
+            "speed_wall_s": round(speed_wall, 3),
+            "speed_runs_updates_per_s": [round(args.speed_steps / w, 4) for w, _ in runs],
+            "speed_cpu_s": round(speed_cpu, 3), "updates_per_s": round(updates_per_s, 4),
+            "real_windows_per_s": round(updates_per_s * args.batch, 2)}  # 1 D update on `batch` real windows
 
 
 if __name__ == "__main__":

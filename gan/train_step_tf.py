@@ -12,6 +12,8 @@ import tensorflow as tf
 
 from gan import losses
 
+CRITIC_LOOP = True  # False: always unroll the critic updates (tests compare the two)
+
 
 def _seed(gan, step, k: int):
     """A stateless-RNG seed, distinct per (run seed, replica, step, draw k)."""
@@ -42,6 +44,36 @@ def _critic_update(gan, x_real, x_fake, alpha, labels, b, global_b):
     gan.c_optimizer.apply_gradients(zip(c_grads, gan.critic.trainable_variables))
     wasserstein = -losses.critic_loss(d_real, d_fake, "wasserstein")
     return c_loss, losses.average(gp, global_b), losses.average(wasserstein, global_b)
+
+
+def _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas):
+    """The ``n_critic`` critic updates; returns the sums of their losses, penalties and Wasserstein estimates.
+
+    Without XLA they run as a ``tf.while_loop`` over one traced update: tracing (the first step's
+    cost without XLA) covers one critic update instead of ``n_critic`` copies, and the loop runs as
+    fast as the copies (benchmarks/profile_train_step.py). Unrolled instead: under XLA (XLA:CPU ran
+    the loop at ~4x the CPU time of the copies; a persistent compilation cache, :mod:`gan.compile_cache`,
+    cuts its compile instead) and under a ``tf.distribute`` strategy (the optimizer's cross-replica
+    ``merge_call`` cannot run inside a while loop).
+    """
+    n = gan.n_critic
+
+    def stack(t):  # (n * b, ...) -> (n, b, ...): sub-batch i is stack(t)[i]
+        return tf.reshape(t, tf.concat([[n, b], tf.shape(t)[1:]], 0))
+
+    xs, ys, fs, alphas = stack(x), stack(y), stack(fake_all), stack(alpha_all)
+
+    def body(i, c_sum, gp_sum, w_sum):
+        c_loss, gp, w = _critic_update(gan, xs[i], fs[i], alphas[i], ys[i], b, global_b)
+        return i + 1, c_sum + c_loss * replicas, gp_sum + gp * replicas, w_sum + w * replicas
+
+    carry = (0, tf.constant(0.0), tf.constant(0.0), tf.constant(0.0))
+    if not CRITIC_LOOP or n == 1 or gan.jit_compile or tf.distribute.has_strategy():
+        for _ in range(n):
+            carry = body(*carry)
+    else:
+        carry = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *carry[1:]), parallel_iterations=1)
+    return carry[1:]
 
 
 def _generator_update(gan, z, labels, global_b):
@@ -79,13 +111,7 @@ def train_step(gan, data) -> dict:
     alpha_shape = tf.concat([[n * b], tf.ones([len(x.shape) - 1], tf.int32)], axis=0)
     alpha_all = tf.random.stateless_uniform(alpha_shape, seed=_seed(gan, step, 1))
 
-    c_loss_sum = gp_sum = w_sum = 0.0
-    for i in range(n):
-        part = slice(i * b, (i + 1) * b)
-        c_loss, gp, w = _critic_update(gan, x[part], fake_all[part], alpha_all[part], y[part], b, global_b)
-        c_loss_sum += c_loss * replicas
-        gp_sum += gp * replicas
-        w_sum += w * replicas
+    c_loss_sum, gp_sum, w_sum = _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas)
 
     labels = y[:b]
     z = tf.random.stateless_normal(tf.stack([b, gan.latent_dim]), seed=_seed(gan, step, 2))

@@ -129,10 +129,13 @@ class ConditionalWGANGP(keras.Model):
                 **kwargs) -> None:
         """Set the two optimizers (default Adam 5e-4, beta 0.5/0.9) and build their slots.
 
-        ``jit_compile``: XLA. ``"auto"`` turns it on, except under a ``tf.distribute`` strategy or
-        ``run_eagerly``. Keras's own rule also turns it off on TensorFlow CPUs, but this step measured
-        faster with XLA on 2 CPU cores (benchmarks/run.py: 36-39 instead of 45 ms CPU per update,
-        +13% updates/s over a 3,000-update run, for ~10 s more compile). Under JAX it is always on.
+        ``jit_compile``: XLA. ``"auto"`` turns it on under JAX (its trainer always jits) and on a
+        TensorFlow GPU; off on TensorFlow CPUs (Keras's own rule), under a ``tf.distribute`` strategy
+        and with ``run_eagerly``. On 2 CPU cores XLA saves about a tenth of the time per update
+        but its compile adds ~10 s to the first update (benchmarks/profile_train_step.py
+        --warmup-only); without it the first update is ready in ~2 s, so short runs are done sooner.
+        For long runs pass ``jit_compile=True``: :mod:`gan.compile_cache` keeps the compiled step,
+        so the next process with the same models skips most of the compile.
         """
         self.g_optimizer = (keras.optimizers.get(g_optimizer) if g_optimizer is not None
                             else default_optimizer(DEFAULT_G_LR))
@@ -142,7 +145,7 @@ class ConditionalWGANGP(keras.Model):
         if jit_compile == "auto" and keras.backend.backend() == "tensorflow" and not run_eagerly:
             import tensorflow as tf
 
-            jit_compile = not tf.distribute.has_strategy()
+            jit_compile = bool(tf.config.list_logical_devices("GPU")) and not tf.distribute.has_strategy()
         super().compile(optimizer=None, jit_compile=jit_compile, steps_per_execution=steps_per_execution,
                         run_eagerly=run_eagerly)
         # Build slots now, for the sub-models' variables only (and so BackupAndRestore can load them).

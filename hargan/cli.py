@@ -30,6 +30,7 @@ COMMANDS: tuple[Command, ...] = (prepare.COMMAND, classifier.COMMAND, quantize.C
                                  evaluate.COMMAND, export.COMMAND, classify.COMMAND, stedgeai.COMMAND)
 """The single-step commands after demo and run, in --help order. Add a command: a module with a
 ``COMMAND`` (see hargan.steps.common.Command) and its place here."""
+GAN_COMMANDS = ("demo", "run", "train-gan")  # they train a GAN: gan is imported first (gan.compile_cache)
 
 PROG = "hargan"
 
@@ -227,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError("no command given (see 'hargan --help')")
         with NativeStderrFilter(enabled=not debug and not os.environ.get("HARGAN_NATIVE_LOGS")), \
                 quiet_python_logs(enabled=not debug):
+            if args.command in GAN_COMMANDS:
+                from gan import compile_cache  # noqa: F401 - before TensorFlow loads: the XLA compile cache
             return int(handler(args) or 0)
     except UsageError as exc:
         _error(str(exc))

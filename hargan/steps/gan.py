@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from har_data import WindowSet
 
 
-def _init_models(init: Path | None) -> dict[str, Path]:
+def init_models(init: Path | None) -> dict[str, Path]:
     """``init``: a generator.keras, or a folder with generator.keras; a critic.keras beside it is used too."""
     if init is None:
         return {}
@@ -34,6 +34,13 @@ def _init_models(init: Path | None) -> dict[str, Path]:
     if (folder / "critic.keras").is_file():
         models["init_critic"] = folder / "critic.keras"
     return models
+
+
+def gan_hyperparameters(gan: GanConfig, with_classifier: bool) -> dict:
+    """``train_gan``'s keyword arguments from ``[gan]`` (no classifier feedback without a classifier)."""
+    return dict(batch_size=gan.batch_size, latent_dim=gan.latent_dim, n_critic=gan.n_critic,
+                gp_weight=gan.gp_weight, classifier_weight=gan.classifier_weight if with_classifier else 0.0,
+                g_learning_rate=gan.g_learning_rate, c_learning_rate=gan.c_learning_rate, loss=gan.loss)
 
 
 def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: Path, gan: GanConfig, *, steps: int,
@@ -50,11 +57,8 @@ def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: P
     progress = ProgressLog(steps, log, per="step", label=label, spec=".3g",
                            keys=("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy"))
     t0 = time.perf_counter()
-    model = train_gan(ws, classifier, steps=steps, batch_size=gan.batch_size, seed=seed, callbacks=[progress],
-                      latent_dim=gan.latent_dim, n_critic=gan.n_critic, gp_weight=gan.gp_weight,
-                      classifier_weight=gan.classifier_weight if classifier is not None else 0.0,
-                      g_learning_rate=gan.g_learning_rate, c_learning_rate=gan.c_learning_rate, loss=gan.loss,
-                      tensorboard=tensorboard, **_init_models(init))
+    model = train_gan(ws, classifier, steps=steps, seed=seed, callbacks=[progress], tensorboard=tensorboard,
+                      **gan_hyperparameters(gan, classifier is not None), **init_models(init))
     seconds = time.perf_counter() - t0
     out = Path(out)
     for part in ("generator", "critic"):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from har_data.atomic import write_bytes
 from hargan.classify import Preprocessing, record_path, write_preprocessing
-from hargan.config import ClassifierConfig
+from hargan.config import ClassifierConfig, gravity_filter
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, held_out_split, load_float_classifier, load_windows, need_file, out_file,
                                  quiet, seed_of)
@@ -82,7 +82,8 @@ def board_preprocessing(ctx: RunContext) -> Preprocessing:
     if ws.preprocessing.get("stride") and ws.sensor is not None:
         return Preprocessing.of_windows(ws)
     dom = ctx.cfg.data.target or ctx.cfg.data.source
-    return Preprocessing(ctx.sensor, ctx.cfg.windows.length, ctx.cfg.windows.stride, dom.suppress_gravity,
+    stride = ctx.cfg.transfer.target_stride if ctx.two_stage else ctx.cfg.windows.stride
+    return Preprocessing(ctx.sensor, ctx.cfg.windows.length, stride, gravity_filter(ctx.cfg, dom),
                          list(ws.class_names))
 
 

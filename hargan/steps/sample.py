@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from har_data.errors import InputError
-from hargan.config import SamplingConfig
+from hargan.config import SamplingConfig, realism_enforced
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_generator, load_windows,
                                  need_file, out_dir, quiet, seed_of, sensor_spec)
@@ -89,7 +89,7 @@ class Sample(Step):
     sections = ("sampling", "sensor")
 
     def describe(self, ctx: RunContext) -> str:
-        gate = " and that looks real" if ctx.cfg.sampling.realism_gate else ""
+        gate = " and that looks real" if realism_enforced(ctx.cfg) else ""
         return f"sample: generate and keep what the int8 model accepts{gate} ({ctx.cfg.sampling.per_class} per class)"
 
     def inputs(self, ctx: RunContext) -> list[Path]:
@@ -107,8 +107,8 @@ class Sample(Step):
         syn = sample_and_save(load_generator(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
                               per_class=s.per_class, min_confidence=s.min_confidence, max_tries=s.max_tries,
                               seed=ctx.seed, realism=realism_gate(ctx.windows, s, critic),
-                              realism_enforce=s.realism_gate, log_seconds=s.log_seconds, sequence=s.sequence,
-                              log=ctx.log)
+                              realism_enforce=realism_enforced(ctx.cfg), log_seconds=s.log_seconds,
+                              sequence=s.sequence, log=ctx.log)
         ctx.synthetic = syn
         return sampling_result(syn)
 

@@ -127,11 +127,14 @@ class DomainGan(Step):
         from hargan.steps.progress import ProgressLog
 
         g, s = ctx.cfg.gan, settings(ctx)
+        # classifier_accuracy is left out: a class's source and target labels tie in the judge's
+        # probabilities over labels (gan.domains), so the argmax counts a target window as a miss.
         progress = ProgressLog(s.gan_steps, ctx.log, per="step", label="domain gan", spec=".3g",
-                               keys=("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy"))
+                               keys=("critic_loss", "generator_loss", "wasserstein", "classifier_loss"))
         t0 = time.perf_counter()
-        model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, load_float_classifier(ctx.paths.judge),
-                                 ctx.sensor, s, ctx.seed, [progress, *tensorboard_callbacks(ctx.tensorboard_dir("gan"))],
+        judge = load_float_classifier(ctx.paths.judge)
+        model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, judge, ctx.sensor, s, ctx.seed,
+                                 [progress, *tensorboard_callbacks(ctx.tensorboard_dir("gan"))],
                                  latent_dim=g.latent_dim, n_critic=g.n_critic,
                                  gp_weight=g.gp_weight, classifier_weight=g.classifier_weight,
                                  g_learning_rate=g.g_learning_rate, c_learning_rate=g.c_learning_rate, loss=g.loss)
