@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from classifier.saving import load_keras_model
+from classifier.training import tensorboard_callbacks
 from gan.callbacks import StopAtStep
 from gan.data import make_gan_dataset
 from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window,
@@ -90,7 +91,7 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
               g_learning_rate: float = DEFAULT_G_LR, c_learning_rate: float = DEFAULT_C_LR,
               split: str | Sequence[str] | None = "train", steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
               jit_compile: bool | str = "auto", steps_per_execution: int = 1, full_scale_g: float | None = None,
-              verbose: int | str = 0,
+              verbose: int | str = 0, tensorboard: str | os.PathLike | None = None,
               generator_kwargs: dict | None = None, critic_kwargs: dict | None = None) -> ConditionalWGANGP:
     """Train a conditional WGAN-GP on a WindowSet for ``steps`` generator updates; returns the fitted GAN.
 
@@ -101,7 +102,8 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     pretrained generator. ``jit_compile`` (XLA) and ``steps_per_execution`` (several updates per
     graph call: less Python overhead, callbacks see every n-th batch) are passed to ``compile``.
     ``steps`` are run as ``ceil(steps / steps_per_epoch)`` epochs (the last
-    one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates.
+    one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates. ``tensorboard``: a
+    folder for TensorBoard logs (the losses and the gradient penalty, per epoch).
     """
     if int(steps) < 1:
         raise InputError(f"steps must be >= 1, got {steps}")
@@ -134,6 +136,7 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     ds = make_gan_dataset(ws.x, ws.y, batch_size, seed, n_critic=n_critic)
     spe = max(1, min(int(steps_per_epoch), int(steps)))
     epochs = math.ceil(int(steps) / spe)
-    gan.fit(ds, epochs=epochs, steps_per_epoch=spe, callbacks=[StopAtStep(int(steps)), *callbacks], verbose=verbose,
-            shuffle=False)
+    gan.fit(ds, epochs=epochs, steps_per_epoch=spe, callbacks=[StopAtStep(int(steps)), *callbacks,
+                                                                *tensorboard_callbacks(tensorboard)],
+            verbose=verbose, shuffle=False)
     return gan

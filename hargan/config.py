@@ -141,6 +141,11 @@ class SamplingConfig:
     because a trained critic scores real windows of held-out logs outside that band (bench_realism.py)."""
     realism_critic_quantiles: list[float] = field(default_factory=lambda: [0.01, 0.99])
     """Low and high quantile of the real windows' critic scores, per class, that bound the band."""
+    log_seconds: float = 60.0
+    """Length of the continuous logs in synthetic/logs/ (one per class, MEMS Studio CSV and ST datalog); 0 = none."""
+    sequence: str = ""
+    """Activity changes of the log with transitions, "class:seconds,..." (e.g. "walking:30,stationary:20");
+    empty = every class in turn, log_seconds in all."""
 
 
 @dataclass
@@ -167,6 +172,9 @@ class ExportConfig:
 @dataclass
 class Config:
     seed: int = 0
+    tensorboard: str = ""
+    """Folder for TensorBoard logs of the classifier and GAN training (<folder>/classifier, <folder>/gan, ...);
+    empty = none. Not part of any step's fingerprint: add --force to re-run finished steps with logs."""
     data: DataConfig = field(default_factory=DataConfig)
     sensor: SensorConfig = field(default_factory=SensorConfig)
     windows: WindowsConfig = field(default_factory=WindowsConfig)
@@ -283,7 +291,8 @@ def _check_values(cfg: Config, loc: Locator) -> None:
             raise bad(f"{key} must be positive (got {v})", key)
     non_negative = {"classifier.patience": cfg.classifier.patience, "gan.gp_weight": cfg.gan.gp_weight,
                     "gan.classifier_weight": cfg.gan.classifier_weight,
-                    "export.n_test_vectors": cfg.export.n_test_vectors}
+                    "export.n_test_vectors": cfg.export.n_test_vectors,
+                    "sampling.log_seconds": cfg.sampling.log_seconds}
     for key, v in non_negative.items():
         if v < 0:
             raise bad(f"{key} must not be negative (got {v})", key)
@@ -320,7 +329,7 @@ def config_from_dict(data: dict, path: str | os.PathLike | None = None, text: st
 def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
     """Read a TOML (``.toml``) or JSON (``.json``, or anything starting with ``{``) config file.
 
-    Relative data paths are made relative to the config file's folder.
+    Relative data (and tensorboard) paths are made relative to the config file's folder.
     """
     path = Path(path)
     if not path.exists():
@@ -361,6 +370,9 @@ def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
             if dom is not None and dom.path:
                 p = Path(os.path.expanduser(dom.path))
                 dom.path = str(p if p.is_absolute() else (base / p).resolve())
+        if cfg.tensorboard:
+            p = Path(os.path.expanduser(cfg.tensorboard))
+            cfg.tensorboard = str(p if p.is_absolute() else (base / p).resolve())
     return cfg
 
 

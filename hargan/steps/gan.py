@@ -44,10 +44,11 @@ def gan_hyperparameters(gan: GanConfig, with_classifier: bool) -> dict:
 
 
 def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: Path, gan: GanConfig, *, steps: int,
-                       init: Path | None = None, seed: int = 0, label: str = "gan",
+                       init: Path | None = None, seed: int = 0, label: str = "gan", tensorboard: Path | None = None,
                        log: Log = quiet) -> tuple[Any, dict]:
     """Train (or fine-tune from ``init``) for ``steps`` generator steps with ``gan``'s hyperparameters;
-    write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``."""
+    write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``
+    (and TensorBoard logs into ``tensorboard`` when given)."""
     from evaluation.plots import plot_training_curves
     from gan.training import train_gan
     from har_data.atomic import atomic_path
@@ -56,7 +57,7 @@ def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: P
     progress = ProgressLog(steps, log, per="step", label=label, spec=".3g",
                            keys=("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy"))
     t0 = time.perf_counter()
-    model = train_gan(ws, classifier, steps=steps, seed=seed, callbacks=[progress],
+    model = train_gan(ws, classifier, steps=steps, seed=seed, callbacks=[progress], tensorboard=tensorboard,
                       **gan_hyperparameters(gan, classifier is not None), **init_models(init))
     seconds = time.perf_counter() - t0
     out = Path(out)
@@ -91,7 +92,8 @@ class TrainGan(Step):
 
     def run(self, ctx: RunContext) -> dict:
         _, info = train_and_save_gan(ctx.windows, ctx.classifier, ctx.paths.gan_dir, ctx.cfg.gan,
-                                     steps=ctx.cfg.gan.steps, seed=ctx.seed, label="gan", log=ctx.log)
+                                     steps=ctx.cfg.gan.steps, seed=ctx.seed, label="gan",
+                                     tensorboard=ctx.tensorboard_dir("gan"), log=ctx.log)
         return info
 
 
@@ -120,6 +122,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--c-learning-rate", type=float, default=g.c_learning_rate, metavar="LR",
                    help=f"critic Adam LR (default: {g.c_learning_rate:g})")
     p.add_argument("--loss", default=g.loss, choices=GAN_LOSSES, help=f"adversarial loss (default: {g.loss})")
+    p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard logs into DIR")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
 
 
@@ -134,7 +137,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     gan = GanConfig(**{k: getattr(args, k) for k in names})
     log(f"train-gan: {args.windows} -> {out}/generator.keras")
     train_and_save_gan(ws, clf, out, gan, steps=args.steps, init=init, seed=seed_of(args),
-                       label="finetune" if init else "gan", log=log)
+                       label="finetune" if init else "gan", tensorboard=args.tensorboard, log=log)
     log(f"wrote {out}/generator.keras, critic.keras, history.csv, losses.png")
 
 
