@@ -23,7 +23,8 @@ a kept-aside set not available here). Inside one campaign, the public data hurts
 look like the training logs); on other people's phones it is what helps most. Read the
 in-campaign rows as "does the recipe keep the target's own style", not as the goal.
 
-    python benchmarks/bench_transfer.py            # full run (5 and 4 classes), ~20 min on 2 cores
+    python benchmarks/bench_transfer.py            # full run (5 and 4 classes, 3 folds), ~30 min CPU
+    python benchmarks/bench_transfer.py --protocols shot4 --classes 5 --folds 1   # one row, one fold
     python benchmarks/bench_transfer.py --quick    # smoke run: one fold per row, short training
 """
 
@@ -193,6 +194,8 @@ def run(args) -> dict:
                         print(f"{key:<28} {fold:<18} seed {seed}: {100 * acc:5.1f}%  ({time.time() - t0:.0f} s)",
                               flush=True)
                         t0 = time.time()
+                    if args.partial:  # every finished fold, so a run stopped early still leaves its figures
+                        write_text(Path(args.partial), json.dumps({"args": vars(args), "runs": results}) + "\n")
     return results
 
 
@@ -238,12 +241,17 @@ def merge(paths: list[str], out: Path) -> int:
     protocols = [p for p in PROTOCOLS if any(k.split("/")[1] == p for k in runs)]
     columns = [c for c in COLUMNS if any(k.split("/")[2] == c for k in runs)]
     md = table(summary, classes, protocols, columns)
-    info = {"parts": [{"args": p["args"], "seconds": p["seconds"], "cpu_seconds": p.get("cpu_seconds")}
+    info = {"parts": [{"args": p["args"], "seconds": p.get("seconds"), "cpu_seconds": p.get("cpu_seconds")}
                       for p in parts], "summary": summary, "runs": runs}
     write_text(out.with_suffix(".json"), json.dumps(info, indent=2) + "\n")
-    cmds = "\n".join(f"- `--classes {' '.join(map(str, p['args']['classes']))} --folds {p['args']['folds']} "
-                     f"--seeds {p['args']['seeds']} --epochs {p['args']['epochs']} --gan-steps {p['args']['gan_steps']}`: "
-                     f"{p['seconds']:.0f} s wall, {p.get('cpu_seconds') or 0:.0f} s CPU" for p in parts)
+    lines = []
+    for p in info["parts"]:
+        a = p["args"]
+        cost = f"{p['seconds']:.0f} s wall, {p.get('cpu_seconds') or 0:.0f} s CPU" if p["seconds"] else "stopped early"
+        lines.append(f"- `--protocols {' '.join(a['protocols'])} --classes {' '.join(map(str, a['classes']))} "
+                     f"--folds {a['folds']} --seeds {a['seeds']} --epochs {a['epochs']} --gan-steps {a['gan_steps']}`: "
+                     f"{cost}")
+    cmds = "\n".join(lines)
     write_text(out.with_suffix(".md"), f"# bench_transfer\n\nRuns merged:\n{cmds}\n{md}")
     print(md)
     return 0
@@ -258,10 +266,11 @@ def main(argv=None) -> int:
     ap.add_argument("--columns", nargs="+", default=list(COLUMNS), choices=list(COLUMNS))
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--min-windows", type=int, default=1024)
-    ap.add_argument("--gan-steps", type=int, default=TransferSettings.gan_steps)
+    ap.add_argument("--gan-steps", type=int, default=300, help="small budget (hargan run: [gan] steps, 3000)")
     ap.add_argument("--quick", action="store_true", help="smoke run: one fold, 1 seed, short training")
+    ap.add_argument("--partial", default=None, metavar="JSON", help="write the runs so far after every fold")
     ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
                     help="combine the runs of earlier --out JSON files (e.g. 5 and 4 classes run apart) into --out")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "transfer"))

@@ -688,9 +688,20 @@ def main(argv=None) -> int:
     # checkpoint's sampling time enters the figures).
     rows = [train_config(name, args) for name in args.configs]
     ev_box: list = []
-    for row in rows:
+    for i, row in enumerate(rows):
         evaluate_config(row, args, ev_box, trtr)
+        if i + 1 < len(rows):  # what is done so far, in case the run is stopped (--render prints it)
+            save(args, meta, machine, trtr, rows, ev_box, t_all, partial=True)
+    save(args, meta, machine, trtr, rows, ev_box, t_all, partial=False)
+    return 0 if all(r["status"] != "failed" for r in rows) else 1
 
+
+def save(args, meta: dict, machine: dict, trtr: float, rows: list[dict], ev_box: list, t_all: float,
+         partial: bool) -> None:
+    """The results JSON (atomically); with ``partial`` the configurations not evaluated yet are left out."""
+    from har_data.jsonio import write_json
+
+    machine = dict(machine)
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     for key, lib_key in (("tsgm", "version"), ("jax", "jax_version")):
         found = {r["result"].get(lib_key) for row in rows for r in _ok_seeds(row)
@@ -698,16 +709,17 @@ def main(argv=None) -> int:
         if found:
             machine[key] = ", ".join(sorted(str(v) for v in found))
 
-    out = {"quick": args.quick, "seed": args.seed, "seeds": args.seed_list, "quality_threshold": QUALITY,
-           "per_class": ev_box[0].per_class if ev_box else args.per_class, "trtr_accuracy": trtr,
-           "data": meta, "machine": machine, "configurations": rows}
-    out.update(report(out))
+    out = {"quick": args.quick, "partial": partial, "seed": args.seed, "seeds": args.seed_list,
+           "quality_threshold": QUALITY, "per_class": ev_box[0].per_class if ev_box else args.per_class,
+           "trtr_accuracy": trtr, "data": meta, "machine": machine, "configurations": rows,
+           "command": "python benchmarks/run.py " + " ".join(sys.argv[1:])}
+    if partial:
+        out["configurations"] = [r for r in rows if all("evaluation" in sd for sd in _ok_seeds(r))]
+    else:
+        out.update(report(out))
     out["total_s"] = round(time.perf_counter() - t_all, 1)
-    from har_data.jsonio import write_json
-
     write_json(args.out, out)
-    print(f"wrote {args.out} ({out['total_s']} s in all)")
-    return 0 if all(r["status"] != "failed" for r in rows) else 1
+    print(f"wrote {args.out} ({out['total_s']} s in all{', partial' if partial else ''})", flush=True)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,10 @@ class SyntheticSet:
                    dict(meta.get("realism_pass_by_class", {})), float(meta.get("realism_pass_rate", float("nan"))))
 
     def save_csv(self, directory: str | os.PathLike) -> list[Path]:
-        """Write every window as a MEMS Studio log, ``<dir>/<id>_<class>/log_<n>.csv`` (atomically, whole tree)."""
+        """Write every window as a MEMS Studio log, ``<dir>/<id>_<class>/log_<n>.csv`` (atomically, whole tree).
+
+        Each log starts with hargan's header (sensor, full scale, ODR), so it loads back at its rate.
+        """
         from har_data import write_mems_studio_csv
 
         directory = Path(directory)
@@ -153,7 +156,8 @@ class SyntheticSet:
                 sub = f"{cid}_{name}"
                 (tmp / sub).mkdir(parents=True, exist_ok=True)
                 for n, window in enumerate(self.x_mg[self.y == cid]):
-                    write_mems_studio_csv(tmp / sub / f"log_{n}.csv", window)
+                    write_mems_studio_csv(tmp / sub / f"log_{n}.csv", window,
+                                          header={**self.sensor.header_fields(), "class": "_".join(name.split())})
                     written.append(directory / sub / f"log_{n}.csv")
         return written
 

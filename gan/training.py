@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from classifier.saving import load_keras_model
+from classifier.training import tensorboard_callbacks
 from gan.callbacks import Checkpoint, StopAtStep, StopOnNaN
 from gan.data import make_gan_dataset
 from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window,
@@ -94,7 +95,8 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
               g_learning_rate: float = DEFAULT_G_LR, c_learning_rate: float = DEFAULT_C_LR,
               split: str | Sequence[str] | None = "train", steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
               jit_compile: bool | str = "auto", steps_per_execution: int = 1, full_scale_g: float | None = None,
-              verbose: int | str = 0, checkpoint_dir: str | os.PathLike | None = None,
+              verbose: int | str = 0, tensorboard: str | os.PathLike | None = None,
+              checkpoint_dir: str | os.PathLike | None = None,
               generator_kwargs: dict | None = None, critic_kwargs: dict | None = None) -> ConditionalWGANGP:
     """Train a conditional WGAN-GP on a WindowSet for ``steps`` generator updates; returns the fitted GAN.
 
@@ -105,7 +107,8 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     pretrained generator. ``jit_compile`` (XLA) and ``steps_per_execution`` (several updates per
     graph call: less Python overhead, callbacks see every n-th batch) are passed to ``compile``.
     ``steps`` are run as ``ceil(steps / steps_per_epoch)`` epochs (the last
-    one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates.
+    one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates. ``tensorboard``: a
+    folder for TensorBoard logs (the losses and the gradient penalty, per epoch).
 
     ``checkpoint_dir``: the whole training state is saved there every ``steps_per_epoch`` updates,
     and a later call with the same data and settings resumes from it (the same batches and noise
@@ -146,7 +149,8 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
         settings = dict(gan.hyperparameters(), batch_size=batch_size, steps_per_epoch=spe, names=names,
                         g_lr=g_learning_rate, c_lr=c_learning_rate, init=[str(init_generator), str(init_critic)])
         checkpoint = checkpoint_path(checkpoint_dir, ws, settings)
-    _fit(gan, ws, int(steps), spe, batch_size, seed, callbacks, checkpoint, verbose)
+    _fit(gan, ws, int(steps), spe, batch_size, seed, [*callbacks, *tensorboard_callbacks(tensorboard)], checkpoint,
+         verbose)
     return gan
 
 

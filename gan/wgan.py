@@ -116,6 +116,14 @@ class ConditionalWGANGP(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras's pre-fit symbolic build when every layer is already built (here: always, in
+        ``__init__`` and ``compile``). Under a strategy, Keras first all-reduces a data batch for it,
+        which fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585)."""
+        if all(layer.built for layer in self._flatten_layers()):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def compile(self, g_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
                 c_optimizer: keras.optimizers.Optimizer | str | dict | None = None, *,
                 jit_compile: bool | str = "auto", steps_per_execution: int = 1, run_eagerly: bool = False,
@@ -208,11 +216,17 @@ class ConditionalWGANGP(keras.Model):
         """Generated windows (float32 mg, N x T x C) and their labels; see :func:`gan.sampling.generate_windows`."""
         return generate_windows(self.generator, labels_or_counts, seed=seed, batch_size=batch_size)
 
-    def save_models(self, directory: str | os.PathLike) -> Path:
+    def save_models(self, directory: str | os.PathLike) -> Path | None:
         """Write ``generator.keras``, ``critic.keras``, ``classifier.keras`` (when set) and ``gan.json``
-        (hyperparameters, class names) into ``directory``, each atomically."""
+        (hyperparameters, class names) into ``directory``, each atomically.
+
+        In a multi-worker cluster (``TF_CONFIG``) only the chief writes; other workers return None.
+        """
+        from gan.distribute import is_chief
         from har_data.atomic import atomic_path, write_text
 
+        if not is_chief():
+            return None
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         parts = {"generator": self.generator, "critic": self.critic, "classifier": self.classifier}

@@ -100,6 +100,10 @@ class SensorSpec:
     def to_dict(self) -> dict:
         return {"name": self.name, "full_scale_g": self.full_scale_g, "odr_hz": self.odr_hz}
 
+    def header_fields(self) -> dict:
+        """The sensor's part of the ``# hargan: sensor=.. full_scale_g=.. odr_hz=..`` line of the logs hargan writes."""
+        return {"sensor": self.name, "full_scale_g": self.full_scale_g, "odr_hz": self.odr_hz}
+
     @classmethod
     def from_dict(cls, d: dict) -> "SensorSpec":
         """The spec :meth:`to_dict` wrote; ``InputError`` for anything else (a key missing, not a dict)."""

@@ -93,6 +93,13 @@ def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="hargan-demo", metavar="DIR", help="run directory (default: hargan-demo)")
     p.add_argument("--quick", action="store_true", help="tiny GAN and few epochs: a smoke run in under 3 minutes")
     p.add_argument("--force", action="store_true", help="re-run every step even if unchanged")
+    _add_tensorboard(p)
+
+
+def _add_tensorboard(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="TensorBoard logs of the classifier and GAN training into DIR/classifier, DIR/gan, ... "
+                        "(config key: tensorboard)")
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:
@@ -103,6 +110,7 @@ def _add_run(p: argparse.ArgumentParser) -> None:
                    help=f"stop after this step: {', '.join(STEP_NAMES)}")
     p.add_argument("--print-config", action="store_true",
                    help="print the resolved configuration (defaults filled in) as TOML and exit")
+    _add_tensorboard(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,7 +172,8 @@ def _say(msg: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    run_demo(args.out, quick=args.quick, seed=getattr(args, "seed", Config.seed), force=args.force, log=_say)
+    run_demo(args.out, quick=args.quick, seed=getattr(args, "seed", Config.seed), force=args.force,
+             tensorboard=args.tensorboard, log=_say)
     return 0
 
 
@@ -177,6 +186,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if hasattr(args, "seed"):
         cfg.seed = args.seed
+    if args.tensorboard is not None:
+        cfg.tensorboard = args.tensorboard
     if args.print_config:
         sys.stdout.write(config_text(cfg))
         return 0

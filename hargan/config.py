@@ -70,6 +70,7 @@ RANGES: dict[str, Range] = {
     "transfer.synthetic_per_class": _COUNT, "transfer.target_stride": _COUNT,
     "sampling.per_class": _COUNT, "sampling.min_confidence": Range(0, 1), "sampling.max_tries": _COUNT,
     "sampling.realism_spectrum_quantile": Range(0, 1, open_low=True),
+    "sampling.log_seconds": _NON_NEGATIVE,
     "evaluation.seeds": _COUNT,
     "export.n_test_vectors": _NON_NEGATIVE,
 }
@@ -186,6 +187,11 @@ class SamplingConfig:
     because a trained critic scores real windows of held-out logs outside that band (bench_realism.py)."""
     realism_critic_quantiles: list[float] = field(default_factory=lambda: [0.01, 0.99])
     """Low and high quantile of the real windows' critic scores, per class, that bound the band."""
+    log_seconds: float = 60.0
+    """Length of the continuous logs in synthetic/logs/ (one per class, MEMS Studio CSV and ST datalog); 0 = none."""
+    sequence: str = ""
+    """Activity changes of the log with transitions, "class:seconds,..." (e.g. "walking:30,stationary:20");
+    empty = every class in turn, log_seconds in all."""
 
 
 @dataclass
@@ -212,6 +218,9 @@ class ExportConfig:
 @dataclass
 class Config:
     seed: int = 0
+    tensorboard: str = ""
+    """Folder for TensorBoard logs of the classifier and GAN training (<folder>/classifier, <folder>/gan, ...);
+    empty = none. Not part of any step's fingerprint: add --force to re-run finished steps with logs."""
     data: DataConfig = field(default_factory=DataConfig)
     sensor: SensorConfig = field(default_factory=SensorConfig)
     windows: WindowsConfig = field(default_factory=WindowsConfig)
@@ -339,7 +348,7 @@ def config_from_dict(data: dict, path: str | os.PathLike | None = None, text: st
 def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
     """Read a TOML (``.toml``) or JSON (``.json``, or anything starting with ``{``) config file.
 
-    Relative data paths are made relative to the config file's folder.
+    Relative data (and tensorboard) paths are made relative to the config file's folder.
     """
     path = Path(path)
     if not path.exists():
@@ -380,6 +389,9 @@ def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
             if dom is not None and dom.path:
                 p = Path(os.path.expanduser(dom.path))
                 dom.path = str(p if p.is_absolute() else (base / p).resolve())
+        if cfg.tensorboard:
+            p = Path(os.path.expanduser(cfg.tensorboard))
+            cfg.tensorboard = str(p if p.is_absolute() else (base / p).resolve())
     return cfg
 
 

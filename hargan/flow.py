@@ -56,6 +56,13 @@ def _check_inputs(cfg: Config, out: Path) -> list[str]:
         check_domain_path(cfg.data.target, "data.target")
     if out.exists() and not out.is_dir():
         raise InputError("--out exists and is not a folder", out)
+    if cfg.sampling.sequence.strip() and cfg.data.classes and cfg.sampling.log_seconds > 0:
+        from gan.continuous import parse_sequence
+
+        try:
+            parse_sequence(cfg.sampling.sequence, cfg.data.classes)
+        except InputError as exc:
+            raise InputError(f"sampling.sequence: {exc.message}") from None
     return [dom.path for dom in (cfg.data.source, cfg.data.target) if dom is not None and dom.path]
 
 

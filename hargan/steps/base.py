@@ -89,6 +89,10 @@ class RunContext:
         """Whether the board model's windows (the target's in a transfer run) go through the gravity filter."""
         return gravity_filter(self.cfg, self.cfg.data.target or self.cfg.data.source)
 
+    def tensorboard_dir(self, name: str) -> Path | None:
+        """``<cfg.tensorboard>/<name>`` for one training's TensorBoard logs, or None when they are off."""
+        return Path(self.cfg.tensorboard) / name if self.cfg.tensorboard else None
+
     # Loaded once, on first use; a step that makes one assigns it (``ctx.classifier = model``).
     @cached_property
     def windows(self) -> "WindowSet":

@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 
 
 def train_and_save_classifier(ws: "WindowSet", out: Path, *, preset: str, epochs: int, batch_size: int,
-                              patience: int, learning_rate: float, seed: int = 0,
+                              patience: int, learning_rate: float, seed: int = 0, tensorboard: Path | None = None,
                               log: Log = quiet) -> tuple["keras.Model", dict]:
-    """Train the float classifier; write model.keras, history.csv, training.png, confusion_float.png, metrics.json."""
+    """Train the float classifier; write model.keras, history.csv, training.png, confusion_float.png, metrics.json
+    (and TensorBoard logs into ``tensorboard`` when given)."""
     import keras
 
     from classifier import evaluate_classifier, plot_confusion_matrix, save_classifier, train_on_windows
@@ -41,7 +42,7 @@ def train_and_save_classifier(ws: "WindowSet", out: Path, *, preset: str, epochs
     t0 = time.perf_counter()
     with atomic_path(out / "history.csv") as history:
         model = train_on_windows(ws, preset=preset, epochs=epochs, batch_size=batch_size, patience=patience,
-                                 learning_rate=learning_rate, seed=seed, verbose=0,
+                                 learning_rate=learning_rate, seed=seed, verbose=0, tensorboard=tensorboard,
                                  callbacks=[ProgressLog(epochs, log), keras.callbacks.CSVLogger(str(history))])
     seconds = time.perf_counter() - t0
     epochs_run = len(model.history.history.get("loss", []))
@@ -97,7 +98,8 @@ class TrainClassifier(Step):
         c = ctx.cfg.classifier
         model, metrics = train_and_save_classifier(
             ctx.windows, ctx.paths.classifier_dir, preset=c.preset, epochs=c.epochs, batch_size=c.batch_size,
-            patience=c.patience, learning_rate=c.learning_rate, seed=ctx.seed, log=ctx.log)
+            patience=c.patience, learning_rate=c.learning_rate, seed=ctx.seed,
+            tensorboard=ctx.tensorboard_dir("classifier"), log=ctx.log)
         ctx.classifier = model
         return metrics
 
@@ -118,6 +120,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--learning-rate", type=option("classifier.learning_rate", float), default=c.learning_rate,
                    metavar="LR",
                    help=f"Adam learning rate (default: {c.learning_rate:g})")
+    p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard logs into DIR")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, history.csv, PNGs")
 
 
@@ -129,7 +132,8 @@ def command(args: argparse.Namespace, log: Log) -> None:
         log(f"train-classifier: {args.windows} -> {out}/model.keras")
         train_and_save_classifier(ws, stage, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
                                   patience=args.patience, learning_rate=args.learning_rate,
-                                  seed=seed_of(args), log=staged(log, stage, out))
+                                  seed=seed_of(args), tensorboard=args.tensorboard,
+                                  log=staged(log, stage, out))
     log(f"wrote {out}/model.keras, history.csv, training.png, confusion_float.png, metrics.json")
 
 

@@ -208,8 +208,9 @@ def summary_lines(metrics: dict, out: Path, wall_seconds: float | None = None) -
         f"MMD {fmt(g.get('mmd'), '.4f')}",
         f"  time            GAN training {fmt(t.get('gan_train_seconds'), '.0f')} s, all steps "
         f"{fmt(t.get('total_seconds'), '.0f')} s" + (f", this run {wall_seconds:.0f} s" if wall_seconds else ""),
-        f"  files           {out}/: synthetic/windows.npz, synthetic/csv/, classifier/model_int8.tflite, "
-        f"firmware/, report/report.md",
+        f"  files           {out}/: synthetic/windows.npz, synthetic/csv/, "
+        + ("synthetic/logs/, " if (Path(out) / "synthetic" / "logs").is_dir() else "")
+        + "classifier/model_int8.tflite, firmware/, report/report.md",
     ]
 
 

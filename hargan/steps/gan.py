@@ -48,10 +48,11 @@ def gan_hyperparameters(gan: GanConfig, with_classifier: bool) -> dict:
 
 
 def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: Path, gan: GanConfig, *, steps: int,
-                       init: Path | None = None, seed: int = 0, label: str = "gan", checkpoints: Path | None = None,
-                       log: Log = quiet) -> tuple[Any, dict]:
+                       init: Path | None = None, seed: int = 0, label: str = "gan", tensorboard: Path | None = None,
+                       checkpoints: Path | None = None, log: Log = quiet) -> tuple[Any, dict]:
     """Train (or fine-tune from ``init``) for ``steps`` generator steps with ``gan``'s hyperparameters;
-    write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``.
+    write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``
+    (and TensorBoard logs into ``tensorboard`` when given).
 
     ``checkpoints``: a folder where the training state and the history so far are kept every
     ``gan.checkpoint_every`` steps, so that a killed run resumes there (:func:`drop_checkpoints` once
@@ -66,7 +67,7 @@ def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: P
                            keys=("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy"),
                            keep=None if checkpoints is None else Path(checkpoints) / f"{label}-history.csv")
     t0 = time.perf_counter()
-    model = train_gan(ws, classifier, steps=steps, seed=seed, callbacks=[progress],
+    model = train_gan(ws, classifier, steps=steps, seed=seed, callbacks=[progress], tensorboard=tensorboard,
                       checkpoint_dir=None if checkpoints is None else Path(checkpoints) / label,
                       **gan_hyperparameters(gan, classifier is not None), **init_models(init))
     seconds = time.perf_counter() - t0
@@ -111,7 +112,8 @@ class TrainGan(Step):
     def run(self, ctx: RunContext) -> dict:
         _, info = train_and_save_gan(ctx.windows, ctx.classifier, ctx.paths.gan_dir, ctx.cfg.gan,
                                      steps=ctx.cfg.gan.steps, seed=ctx.seed, label="gan",
-                                     checkpoints=ctx.paths.checkpoints, log=ctx.log)
+                                     tensorboard=ctx.tensorboard_dir("gan"), checkpoints=ctx.paths.checkpoints,
+                                     log=ctx.log)
         drop_checkpoints(ctx.paths.checkpoints, "gan")
         return info
 
@@ -148,6 +150,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="N", help=f"steps between checkpoints; a killed run resumes from the last one "
                                      f"(default: {g.checkpoint_every})")
     p.add_argument("--loss", default=g.loss, choices=GAN_LOSSES, help=f"adversarial loss (default: {g.loss})")
+    p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard logs into DIR")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
 
 
@@ -163,7 +166,8 @@ def command(args: argparse.Namespace, log: Log) -> None:
         gan = GanConfig(**{k: getattr(args, k) for k in names})
         log(f"train-gan: {args.windows} -> {out}/generator.keras")
         train_and_save_gan(ws, clf, stage, gan, steps=args.steps, init=init, seed=seed_of(args),
-                           label="finetune" if init else "gan", checkpoints=out / CHECKPOINTS,
+                           label="finetune" if init else "gan", tensorboard=args.tensorboard,
+                           checkpoints=out / CHECKPOINTS,
                            log=staged(log, stage, out))
     drop_checkpoints(out / CHECKPOINTS, "finetune" if init else "gan")
     log(f"wrote {out}/generator.keras, critic.keras, history.csv, losses.png")

@@ -119,6 +119,7 @@ class DomainGan(Step):
         return [d / "generator.keras", d / "critic.keras", ctx.paths.generator, ctx.paths.gan_dir / "history.csv"]
 
     def run(self, ctx: RunContext) -> dict:
+        from classifier.training import tensorboard_callbacks
         from evaluation.plots import plot_training_curves
         from gan.domains import domain_generator
         from gan.transfer import train_domain_gan
@@ -135,7 +136,8 @@ class DomainGan(Step):
         t0 = time.perf_counter()
         judge = load_float_classifier(ctx.paths.judge)
         model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, judge, ctx.sensor, s, ctx.seed,
-                                 [progress], latent_dim=g.latent_dim, n_critic=g.n_critic,
+                                 [progress, *tensorboard_callbacks(ctx.tensorboard_dir("gan"))],
+                                 latent_dim=g.latent_dim, n_critic=g.n_critic,
                                  gp_weight=g.gp_weight, classifier_weight=g.classifier_weight,
                                  g_learning_rate=g.g_learning_rate, c_learning_rate=g.c_learning_rate, loss=g.loss,
                                  steps_per_epoch=g.checkpoint_every, checkpoint_dir=ctx.paths.checkpoints / "domain-gan")
