@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from har_data.errors import InputError
 from har_data.outputs import output_dir
 from hargan.config import SamplingConfig, realism_enforced
 from hargan.steps.base import RunContext, Step
