@@ -23,7 +23,8 @@ a kept-aside set not available here). Inside one campaign, the public data hurts
 look like the training logs); on other people's phones it is what helps most. Read the
 in-campaign rows as "does the recipe keep the target's own style", not as the goal.
 
-    python benchmarks/bench_transfer.py            # full run (5 and 4 classes), ~20 min on 2 cores
+    python benchmarks/bench_transfer.py            # full run (5 and 4 classes, 3 folds), ~30 min CPU
+    python benchmarks/bench_transfer.py --protocols shot4 --classes 5 --folds 1   # one row, one fold
     python benchmarks/bench_transfer.py --quick    # smoke run: one fold per row, short training
 """
 
@@ -193,6 +194,8 @@ def run(args) -> dict:
                         print(f"{key:<28} {fold:<18} seed {seed}: {100 * acc:5.1f}%  ({time.time() - t0:.0f} s)",
                               flush=True)
                         t0 = time.time()
+                    if args.partial:  # every finished fold, so a run stopped early still leaves its figures
+                        write_text(Path(args.partial), json.dumps({"args": vars(args), "runs": results}) + "\n")
     return results
 
 
@@ -219,6 +222,41 @@ def table(summary: dict, classes: list[int], protocols: list[str], columns: list
     return "\n".join(rows) + "\n"
 
 
+def _cpu_seconds() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def merge(paths: list[str], out: Path) -> int:
+    """One table and JSON from several runs (their ``runs`` joined; commands and times listed)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    runs: dict = {}
+    for part in parts:
+        for key, rows in part["runs"].items():
+            runs.setdefault(key, []).extend(rows)
+    summary = summarize(runs)
+    classes = sorted({int(k.split("/")[0]) for k in runs}, reverse=True)
+    protocols = [p for p in PROTOCOLS if any(k.split("/")[1] == p for k in runs)]
+    columns = [c for c in COLUMNS if any(k.split("/")[2] == c for k in runs)]
+    md = table(summary, classes, protocols, columns)
+    info = {"parts": [{"args": p["args"], "seconds": p.get("seconds"), "cpu_seconds": p.get("cpu_seconds")}
+                      for p in parts], "summary": summary, "runs": runs}
+    write_text(out.with_suffix(".json"), json.dumps(info, indent=2) + "\n")
+    lines = []
+    for p in info["parts"]:
+        a = p["args"]
+        cost = f"{p['seconds']:.0f} s wall, {p.get('cpu_seconds') or 0:.0f} s CPU" if p["seconds"] else "stopped early"
+        lines.append(f"- `--protocols {' '.join(a['protocols'])} --classes {' '.join(map(str, a['classes']))} "
+                     f"--folds {a['folds']} --seeds {a['seeds']} --epochs {a['epochs']} --gan-steps {a['gan_steps']}`: "
+                     f"{cost}")
+    cmds = "\n".join(lines)
+    write_text(out.with_suffix(".md"), f"# bench_transfer\n\nRuns merged:\n{cmds}\n{md}")
+    print(md)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--source", default=str(SOURCE))
@@ -228,25 +266,30 @@ def main(argv=None) -> int:
     ap.add_argument("--columns", nargs="+", default=list(COLUMNS), choices=list(COLUMNS))
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--min-windows", type=int, default=1024)
-    ap.add_argument("--gan-steps", type=int, default=TransferSettings.gan_steps)
+    ap.add_argument("--gan-steps", type=int, default=300, help="small budget (hargan run: [gan] steps, 3000)")
     ap.add_argument("--quick", action="store_true", help="smoke run: one fold, 1 seed, short training")
+    ap.add_argument("--partial", default=None, metavar="JSON", help="write the runs so far after every fold")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                    help="combine the runs of earlier --out JSON files (e.g. 5 and 4 classes run apart) into --out")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "transfer"))
     args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, Path(args.out))
     if args.quick:
         args.folds, args.seeds, args.epochs, args.min_windows, args.gan_steps = 1, 1, 3, 256, 50
     for p in (args.source, args.target):
         if not Path(p).exists():
             print(f"skipped: data folder {p} is absent", file=sys.stderr)
             return 0
-    t0 = time.time()
+    t0, cpu0 = time.time(), _cpu_seconds()
     results = run(args)
     summary = summarize(results)
     md = table(summary, args.classes, args.protocols, args.columns)
     print(md)
-    info = {"args": vars(args), "seconds": round(time.time() - t0, 1), "platform": platform.platform(),
-            "summary": summary, "runs": results}
+    info = {"args": vars(args), "seconds": round(time.time() - t0, 1), "cpu_seconds": round(_cpu_seconds() - cpu0, 1),
+            "platform": platform.platform(), "summary": summary, "runs": results}
     out = Path(args.out + ("_quick" if args.quick else ""))
     write_text(out.with_suffix(".json"), json.dumps(info, indent=2) + "\n")
     write_text(out.with_suffix(".md"), f"# bench_transfer\n\n`python benchmarks/bench_transfer.py"

@@ -10,12 +10,12 @@ from classifier.layers import InputScaling, StaticFlatten, StaticReshape
 from classifier.presets import DEFAULT_PRESET, PRESETS, build_classifier
 from classifier.quantize import model_full_scale_g, quantize_int8, strip_tflite
 from classifier.saving import load_classifier, load_keras_model, save_classifier
-from classifier.training import (class_weights, evaluate_classifier, plot_confusion_matrix, train_classifier,
-                                 train_on_windows)
+from classifier.training import (class_weights, evaluate_classifier, plot_confusion_matrix, tensorboard_callbacks,
+                                 train_classifier, train_on_windows)
 
 __all__ = [
     "DEFAULT_PRESET", "InputScaling", "Int8Classifier", "PRESETS", "StaticFlatten", "StaticReshape",
     "build_classifier", "class_weights", "classifier_figures", "evaluate_classifier", "load_classifier",
     "load_keras_model", "model_full_scale_g", "plot_confusion_matrix", "quantize_int8", "save_classifier",
-    "strip_tflite", "train_classifier", "train_on_windows",
+    "strip_tflite", "tensorboard_callbacks", "train_classifier", "train_on_windows",
 ]

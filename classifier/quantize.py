@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from har_data import InputError
+from har_data.validate import check_array
 
 
 def model_full_scale_g(model: keras.Model) -> float | None:
@@ -51,7 +52,8 @@ def representative_windows(model: keras.Model, representative_x: np.ndarray, num
                            seed: int = 0) -> np.ndarray:
     """``num_samples`` windows drawn (seeded) from ``representative_x`` (clipped to the full scale),
     plus one that touches +-full scale, so the int8 input covers exactly the sensor's range."""
-    x = np.asarray(representative_x, dtype=np.float32)
+    # Non-finite values crash the TFLite converter (a segfault, no message): stop them here.
+    x = check_array(representative_x, "representative windows", dtype=np.float32)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     if x.ndim != 3 or x.shape[1:] != shape:
         raise InputError(f"representative windows are {x.shape[1:] if x.ndim == 3 else x.shape}, "

@@ -13,6 +13,7 @@ import keras
 
 from har_data.atomic import atomic_path
 from har_data.errors import InputError, one_line
+from har_data.validate import check_keras_archive
 
 
 def load_keras_model(path: str | os.PathLike, *, what: str = "Keras model", compile: bool = True) -> keras.Model:
@@ -26,6 +27,7 @@ def load_keras_model(path: str | os.PathLike, *, what: str = "Keras model", comp
         raise InputError(f"no such file (the {what})", path)
     if path.suffix != ".keras":
         raise InputError(f"expected a .keras file for the {what}", path)
+    check_keras_archive(path, what)
     try:
         return keras.saving.load_model(path, compile=compile)
     except Exception as exc:  # noqa: BLE001 - any unreadable model is bad input

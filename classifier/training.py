@@ -116,6 +116,13 @@ def _fit_callbacks(monitor: str, patience: int, learning_rate: float) -> list[ke
     ]
 
 
+def tensorboard_callbacks(log_dir: str | os.PathLike | None) -> list[keras.callbacks.Callback]:
+    """``[keras.callbacks.TensorBoard(log_dir)]`` writing the epoch logs (no graph, no histograms), or ``[]``."""
+    if log_dir is None:
+        return []
+    return [keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir), write_graph=False, update_freq="epoch")]
+
+
 def train_classifier(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -131,6 +138,7 @@ def train_classifier(
     seed: int = 0,
     verbose: Any = "auto",
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    tensorboard: str | os.PathLike | None = None,
     learning_rate: float = 3e-3,
     augment: bool = True,
     rotate_deg: float = 45.0,
@@ -144,7 +152,8 @@ def train_classifier(
     ``augment`` trains on randomly rotated (+-``rotate_deg`` about a random axis), scaled
     (1 +- ``gain``) and noisy (``noise_mg``) copies of the windows, so the model leans on the
     motion more than on how the sensor happened to sit; ``rotate_axis="gravity"`` rotates about z
-    only (windows in the gravity frame, see :func:`augmented_dataset`). ``model.history`` holds the Keras History.
+    only (windows in the gravity frame, see :func:`augmented_dataset`). ``tensorboard``: a folder for
+    TensorBoard logs (loss, accuracy, learning rate per epoch). ``model.history`` holds the Keras History.
     """
     class_names = [str(c) for c in class_names]
     x_train, y_train = _check_xy(x_train, y_train, len(class_names), "training windows")
@@ -158,7 +167,8 @@ def train_classifier(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    cbs = [*_fit_callbacks("val_loss" if has_val else "loss", int(patience), learning_rate), *callbacks]
+    cbs = [*_fit_callbacks("val_loss" if has_val else "loss", int(patience), learning_rate), *callbacks,
+           *tensorboard_callbacks(tensorboard)]
     fit_data: dict[str, Any]
     if augment:
         fit_data = dict(x=augmented_dataset(x_train, y_train, int(batch_size), int(seed), rotate_deg, gain, noise_mg,

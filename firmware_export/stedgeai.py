@@ -45,16 +45,22 @@ GUIDANCE = (
     "cannot be bundled: download ST Edge AI Core from https://www.st.com/en/development-tools/stedgeai-core.html "
     "(or X-CUBE-AI for STM32CubeMX, https://www.st.com/en/embedded-software/x-cube-ai.html, whose 'stm32ai' also "
     "works), install it, then 'export STEDGEAI_CORE_DIR=/path/to/STEdgeAI/<version>' (the folder that holds "
-    "Utilities/<linux|mac|windows>/stedgeai) or put the stedgeai executable on PATH. Without it, "
-    "firmware_export.estimate_footprint(model) gives an offline estimate (weights, TFLite-Micro arena, MACs)."
+    "Utilities/<linux|mac|windows>/stedgeai) or put the stedgeai executable on PATH."
 )
+LIBRARY_ALTERNATIVE = ("Without it, firmware_export.estimate_footprint(model) gives an offline estimate "
+                       "(weights, TFLite-Micro arena, MACs).")
+CLI_ALTERNATIVE = ("Without it, 'hargan stedgeai analyze --estimate' prints an offline estimate "
+                   "(weights, TFLite-Micro arena, MACs).")
 
 
 class StEdgeAINotFound(InputError):
-    """The ST Edge AI Core executable is not installed (or not where we were told to look)."""
+    """The ST Edge AI Core executable is not installed (or not where we were told to look).
 
-    def __init__(self, detail: str = ""):
-        super().__init__((detail + ". " if detail else "") + GUIDANCE)
+    ``alternative`` says what to do without it, in the caller's terms (Python or command line)."""
+
+    def __init__(self, detail: str = "", alternative: str = LIBRARY_ALTERNATIVE):
+        self.detail = detail
+        super().__init__((detail + ". " if detail else "") + GUIDANCE + " " + alternative)
 
 
 def host_os_dir() -> str:

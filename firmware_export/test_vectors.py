@@ -24,6 +24,7 @@ from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, check_
                                    int_table, write_files)
 from firmware_export.c_app import preprocess_counts, stream_inputs
 from har_data import InputError, SensorSpec
+from har_data.validate import check_array
 
 DEFAULT_N = 10
 STREAM_WINDOWS = 4
@@ -90,7 +91,7 @@ def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAU
     counts go through the firmware's preprocessing (the gravity filter when ``gravity``, one fresh
     filter per window as ``<name>_classify`` runs it); with ``stride`` too, a stream for ``<name>_push``.
     """
-    x = np.asarray(x_mg, dtype=np.float32)
+    x = check_array(x_mg, "test windows", dtype=np.float32)  # NaN would become all-zero vectors in the C file
     y = np.asarray(y).reshape(-1)
     if x.ndim != 3 or len(x) != len(y):
         raise InputError(f"test windows must be N x T x axes with N labels, got {x.shape} and {len(y)} labels")

@@ -1,11 +1,13 @@
-"""gan: conditional WGAN-GP with ST-classifier feedback and validated sampling (evaluation lives in ``evaluation``)."""
+"""gan: conditional WGAN-GP with ST-classifier feedback, validated sampling and continuous logs (evaluation
+lives in ``evaluation``)."""
 
 # Before anything imports TensorFlow: XLA reads its persistent-cache flag once.
 from gan import compile_cache
 
 compile_cache.enable()
 
-from gan.callbacks import SamplePlotCallback, StopAtStep, plot_generated
+from gan.callbacks import Checkpoint, SamplePlotCallback, StopAtStep, StopOnNaN, TrainingDiverged, plot_generated
+from gan.continuous import ContinuousLog, continuous_logs, write_continuous_logs
 from gan.data import make_gan_dataset
 from gan.models import (CropTime, LabelEmbedding, Scale, build_critic, build_generator, model_class_names,
                         model_full_scale_g)

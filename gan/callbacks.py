@@ -1,4 +1,5 @@
-"""Keras callbacks for GAN training: sample plots per class, stop after an exact number of updates."""
+"""Keras callbacks for GAN training: sample plots per class, stop after an exact number of updates,
+stop with an error on a NaN loss, checkpoint the whole training state for resuming."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import os
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from har_data.atomic import atomic_path
+from har_data.errors import InputError
+
+
+class TrainingDiverged(InputError):
+    """A loss turned NaN or infinite: what was trained is worthless and must not be saved."""
 
 
 class StopAtStep(keras.callbacks.Callback):
@@ -36,6 +43,39 @@ class StopAtStep(keras.callbacks.Callback):
         self._last = int(batch)
         if self._done >= self.steps:
             self.model.stop_training = True
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Like ``TerminateOnNaN``, but raise :class:`TrainingDiverged` so that ``fit``'s caller saves nothing.
+
+    Checked on the epoch's logs (a NaN in any update makes the epoch mean NaN): no per-update
+    device sync. Put it before a checkpoint callback so a NaN state is never checkpointed.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        bad = {k: v for k, v in (logs or {}).items() if not np.isfinite(float(v))}
+        if bad:
+            step = int(self.model.step_counter.numpy()) if hasattr(self.model, "step_counter") else None
+            raise TrainingDiverged(f"training diverged: {', '.join(f'{k}={v}' for k, v in bad.items())} by update "
+                                   f"{step} (check the data and settings such as gp_weight and the learning rates); "
+                                   "no model was saved")
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Save the whole training state (weights, both optimizers, the update counter that seeds the noise)
+    to ``path`` (a ``.weights.h5``) at every epoch end, atomically: a kill never leaves half a checkpoint.
+
+    Unlike ``BackupAndRestore`` the file is replaced by a rename and is kept after training, so
+    the caller decides when it is no longer needed (after the outputs are safely written).
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        with atomic_path(self.path, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
 
 
 def plot_generated(generator, path: str | os.PathLike, per_class: int = 3, seed: int = 0, title: str = "") -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from har_data.validate import check_array
+
 
 def make_gan_dataset(x_mg: np.ndarray, y: np.ndarray, batch_size: int, seed: int = 0, *,
                      n_critic: int = 5) -> tf.data.Dataset:
@@ -15,8 +17,8 @@ def make_gan_dataset(x_mg: np.ndarray, y: np.ndarray, batch_size: int, seed: int
     takes the labels of the first sub-batch for the generator update. Under ``tf.distribute``
     the element is the global batch, split across replicas by ``fit``. Same seed, same order.
     """
-    x = np.asarray(x_mg, dtype=np.float32)
-    y = np.asarray(y).astype(np.int32).reshape(-1)
+    x = check_array(x_mg, "training windows", dtype=np.float32)  # NaN here would train on NaN losses
+    y = check_array(y, "training labels").astype(np.int32).reshape(-1)
     if x.ndim != 3 or len(x) != len(y):
         raise ValueError(f"x_mg must be N x T x C with one label per window, got {x.shape} and {y.shape}")
     if len(x) == 0:

@@ -11,7 +11,9 @@ weight across domains; only the label tables tell the domains apart.
 The classifier feedback needs class probabilities per *label*: :func:`classifier_over_labels` wraps
 the board classifier (C classes) into a model over the L labels, ``p(label) = p(class) / n(class)``
 where ``n(class)`` is how many labels share that class. Its cross-entropy is the classifier's own
-plus a constant, so the generator gets exactly the classifier's gradients.
+plus a constant, so the generator gets exactly the classifier's gradients. (The GAN's logged
+``classifier_accuracy`` is an argmax over labels, where a class's source and target labels tie:
+read ``classifier_loss``, or the judge's acceptance of drawn windows, instead.)
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from har_data.atomic import atomic_dir
-from har_data.npz import load_npz, save_npz
+from har_data.npz import load_json_dict, load_npz, save_npz
 from har_data.errors import InputError
 from har_data.sensors import SensorSpec
 
@@ -132,20 +132,21 @@ class SyntheticSet:
         z = load_npz(path, {"x_mg", "x_counts", "y", "class_names", "sensor"}, what)
         x_mg, x_counts, y = z["x_mg"], z["x_counts"], z["y"]
         names = [str(c) for c in z["class_names"]]
+        meta = load_json_dict(z, "meta", path, what)
         try:
-            sensor = SensorSpec.from_dict(json.loads(str(z["sensor"])))
-            meta = json.loads(str(z["meta"])) if "meta" in z else {}
-        except InputError:
-            raise
-        except Exception as exc:  # malformed sensor or meta JSON
-            raise InputError(f"cannot read {what} file: {exc}", path) from None
+            sensor = SensorSpec.from_dict(load_json_dict(z, "sensor", path, what))
+        except InputError as exc:
+            raise InputError(exc.message, path) from None
         return cls(x_mg.astype(np.float32), x_counts.astype(np.int16), y.astype(np.int64), names, sensor,
                    dict(meta.get("acceptance_by_class", {})), float(meta.get("acceptance_rate", float("nan"))),
                    {k: int(v) for k, v in meta.get("generated_by_class", {}).items()},
                    dict(meta.get("realism_pass_by_class", {})), float(meta.get("realism_pass_rate", float("nan"))))
 
     def save_csv(self, directory: str | os.PathLike) -> list[Path]:
-        """Write every window as a MEMS Studio log, ``<dir>/<id>_<class>/log_<n>.csv`` (atomically, whole tree)."""
+        """Write every window as a MEMS Studio log, ``<dir>/<id>_<class>/log_<n>.csv`` (atomically, whole tree).
+
+        Each log starts with hargan's header (sensor, full scale, ODR), so it loads back at its rate.
+        """
         from har_data import write_mems_studio_csv
 
         directory = Path(directory)
@@ -155,7 +156,8 @@ class SyntheticSet:
                 sub = f"{cid}_{name}"
                 (tmp / sub).mkdir(parents=True, exist_ok=True)
                 for n, window in enumerate(self.x_mg[self.y == cid]):
-                    write_mems_studio_csv(tmp / sub / f"log_{n}.csv", window)
+                    write_mems_studio_csv(tmp / sub / f"log_{n}.csv", window,
+                                          header={**self.sensor.header_fields(), "class": "_".join(name.split())})
                     written.append(directory / sub / f"log_{n}.csv")
         return written
 

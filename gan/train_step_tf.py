@@ -124,4 +124,15 @@ def train_step(gan, data) -> dict:
     values = losses.step_metrics(c_loss_sum / n, g_loss * replicas, gp_sum / n, w_sum / n, labels, probs)
     for name, tracker in gan.trackers.items():
         tracker.update_state(values[name])
-    return {name: m.result() for name, m in gan.trackers.items()}
+    logs = {name: m.result() for name, m in gan.trackers.items()}
+    if _multi_worker(tf.distribute.get_strategy()):
+        # Keras reduces each log with reduce("MEAN", v, axis=0) across workers, which needs an axis
+        # (keras-team/keras#20585): give it one element per replica; the logs come out scalar.
+        logs = {name: tf.reshape(v, [1]) for name, v in logs.items()}
+    return logs
+
+
+def _multi_worker(strategy) -> bool:
+    """Keras's own test for the cross-worker reduction path of its TensorFlow trainer."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())

@@ -9,20 +9,25 @@ target windows, in any order (weights of the label embeddings are re-ordered by 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
+from pathlib import Path
 from typing import Sequence
 
 import keras
 import numpy as np
 
 from classifier.saving import load_keras_model
-from gan.callbacks import StopAtStep
+from classifier.training import tensorboard_callbacks
+from gan.callbacks import Checkpoint, StopAtStep, StopOnNaN
 from gan.data import make_gan_dataset
 from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window,
                         model_class_names, model_full_scale_g)
 from gan.wgan import DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, ConditionalWGANGP, default_optimizer
 from har_data.errors import InputError
+from har_data.validate import check_range
 
 DEFAULT_LATENT_DIM = 64
 DEFAULT_STEPS_PER_EPOCH = 100
@@ -90,7 +95,8 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
               g_learning_rate: float = DEFAULT_G_LR, c_learning_rate: float = DEFAULT_C_LR,
               split: str | Sequence[str] | None = "train", steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
               jit_compile: bool | str = "auto", steps_per_execution: int = 1, full_scale_g: float | None = None,
-              verbose: int | str = 0,
+              verbose: int | str = 0, tensorboard: str | os.PathLike | None = None,
+              checkpoint_dir: str | os.PathLike | None = None,
               generator_kwargs: dict | None = None, critic_kwargs: dict | None = None) -> ConditionalWGANGP:
     """Train a conditional WGAN-GP on a WindowSet for ``steps`` generator updates; returns the fitted GAN.
 
@@ -101,10 +107,16 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     pretrained generator. ``jit_compile`` (XLA) and ``steps_per_execution`` (several updates per
     graph call: less Python overhead, callbacks see every n-th batch) are passed to ``compile``.
     ``steps`` are run as ``ceil(steps / steps_per_epoch)`` epochs (the last
-    one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates.
+    one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates. ``tensorboard``: a
+    folder for TensorBoard logs (the losses and the gradient penalty, per epoch).
+
+    ``checkpoint_dir``: the whole training state is saved there every ``steps_per_epoch`` updates,
+    and a later call with the same data and settings resumes from it (the same batches and noise
+    as an uninterrupted run). A NaN loss raises :class:`gan.callbacks.TrainingDiverged`.
     """
-    if int(steps) < 1:
-        raise InputError(f"steps must be >= 1, got {steps}")
+    _check_settings(steps=steps, batch_size=batch_size, n_critic=n_critic, gp_weight=gp_weight,
+                    classifier_weight=classifier_weight, drift_weight=drift_weight, g_learning_rate=g_learning_rate,
+                    c_learning_rate=c_learning_rate, steps_per_epoch=steps_per_epoch, latent_dim=latent_dim)
     ws = _training_windows(windows, split)
     names = list(windows.class_names)
     t, ch = ws.window_length, int(ws.x.shape[2])
@@ -131,9 +143,52 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
                             gp_input_scale=gp_input_scale)
     gan.compile(default_optimizer(g_learning_rate), default_optimizer(c_learning_rate), jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution)
-    ds = make_gan_dataset(ws.x, ws.y, batch_size, seed, n_critic=n_critic)
     spe = max(1, min(int(steps_per_epoch), int(steps)))
-    epochs = math.ceil(int(steps) / spe)
-    gan.fit(ds, epochs=epochs, steps_per_epoch=spe, callbacks=[StopAtStep(int(steps)), *callbacks], verbose=verbose,
-            shuffle=False)
+    checkpoint = None
+    if checkpoint_dir is not None:
+        settings = dict(gan.hyperparameters(), batch_size=batch_size, steps_per_epoch=spe, names=names,
+                        g_lr=g_learning_rate, c_lr=c_learning_rate, init=[str(init_generator), str(init_critic)])
+        checkpoint = checkpoint_path(checkpoint_dir, ws, settings)
+    _fit(gan, ws, int(steps), spe, batch_size, seed, [*callbacks, *tensorboard_callbacks(tensorboard)], checkpoint,
+         verbose)
     return gan
+
+
+def _fit(gan: ConditionalWGANGP, ws, steps: int, spe: int, batch_size: int, seed: int, callbacks: Sequence,
+         checkpoint: Path | None, verbose) -> None:
+    """``fit`` for ``steps`` updates in epochs of ``spe``; resumed from ``checkpoint`` when it exists, saved
+    there at every epoch end. NaN check first (a NaN state is never passed on), the caller's callbacks,
+    then the checkpoint, so what they keep at an epoch's end (e.g. a history) is never behind it."""
+    every: list = [StopAtStep(steps), StopOnNaN(), *callbacks]
+    if checkpoint is not None:
+        if checkpoint.is_file():
+            gan.load_weights(checkpoint)
+        every.append(Checkpoint(checkpoint))
+    done = int(gan.step_counter.numpy())
+    # The same batches as an uninterrupted run: skip what the restored updates consumed.
+    ds = make_gan_dataset(ws.x, ws.y, batch_size, seed, n_critic=gan.n_critic).skip(done)
+    gan.fit(ds, epochs=math.ceil(steps / spe), initial_epoch=min(done, steps) // spe, steps_per_epoch=spe,
+            callbacks=every, verbose=verbose, shuffle=False)
+
+
+def _check_settings(**settings) -> None:
+    """Refuse a setting outside its range before any model is built (NaN included)."""
+    ranges = {"steps": (1, None, True), "batch_size": (1, None, True), "n_critic": (1, None, True),
+              "steps_per_epoch": (1, None, True), "latent_dim": (1, None, True), "gp_weight": (0, None, False),
+              "classifier_weight": (0, None, False), "drift_weight": (0, None, False),
+              "g_learning_rate": (0, None, False), "c_learning_rate": (0, None, False)}
+    for name, value in settings.items():
+        low, high, integer = ranges[name]
+        check_range(name, value, low, high, integer=integer)
+    for name in ("g_learning_rate", "c_learning_rate"):
+        if float(settings[name]) <= 0:
+            raise InputError(f"{name} must be > 0, got {settings[name]!r}")
+
+
+def checkpoint_path(directory: str | os.PathLike, windows, settings: dict) -> Path:
+    """``<directory>/gan-<fingerprint>.weights.h5``: the fingerprint covers the training data and every
+    setting that changes the updates, so a checkpoint is only ever resumed by the run that made it."""
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    h.update(np.ascontiguousarray(windows.x).tobytes())
+    h.update(np.ascontiguousarray(windows.y).tobytes())
+    return Path(directory) / f"gan-{h.hexdigest()[:16]}.weights.h5"

@@ -24,6 +24,7 @@ from classifier.saving import load_classifier, load_keras_model
 from gan import losses
 from gan.models import generator_latent_dim, generator_window, model_class_names, model_full_scale_g
 from gan.sampling import generate_windows
+from har_data.validate import check_range
 
 DEFAULT_CLASSIFIER_WEIGHT = 1.0
 DEFAULT_G_LR = 5e-4
@@ -83,9 +84,9 @@ class ConditionalWGANGP(keras.Model):
                 raise ValueError(f"classifier has {n_out} outputs for {len(self.class_names)} classes")
             classifier.trainable = False
         self.n_critic = int(n_critic)
-        self.gp_weight = float(gp_weight)
-        self.classifier_weight = float(classifier_weight)
-        self.drift_weight = float(drift_weight)
+        self.gp_weight = check_range("gp_weight", gp_weight, 0)
+        self.classifier_weight = check_range("classifier_weight", classifier_weight, 0)
+        self.drift_weight = check_range("drift_weight", drift_weight, 0)
         self.loss_kind = str(loss)
         self.seed = int(seed)
         if gp_input_scale is None:
@@ -114,6 +115,14 @@ class ConditionalWGANGP(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras's pre-fit symbolic build when every layer is already built (here: always, in
+        ``__init__`` and ``compile``). Under a strategy, Keras first all-reduces a data batch for it,
+        which fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585)."""
+        if all(layer.built for layer in self._flatten_layers()):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
                 c_optimizer: keras.optimizers.Optimizer | str | dict | None = None, *,
@@ -207,11 +216,17 @@ class ConditionalWGANGP(keras.Model):
         """Generated windows (float32 mg, N x T x C) and their labels; see :func:`gan.sampling.generate_windows`."""
         return generate_windows(self.generator, labels_or_counts, seed=seed, batch_size=batch_size)
 
-    def save_models(self, directory: str | os.PathLike) -> Path:
+    def save_models(self, directory: str | os.PathLike) -> Path | None:
         """Write ``generator.keras``, ``critic.keras``, ``classifier.keras`` (when set) and ``gan.json``
-        (hyperparameters, class names) into ``directory``, each atomically."""
+        (hyperparameters, class names) into ``directory``, each atomically.
+
+        In a multi-worker cluster (``TF_CONFIG``) only the chief writes; other workers return None.
+        """
+        from gan.distribute import is_chief
         from har_data.atomic import atomic_path, write_text
 
+        if not is_chief():
+            return None
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         parts = {"generator": self.generator, "critic": self.critic, "classifier": self.classifier}

@@ -1,9 +1,14 @@
-"""Atomic file writes: write to a temporary name beside the target, then rename."""
+"""Atomic file writes: write to a temporary name beside the target, then rename.
+
+Temporary files and folders are created the way any other file is, so what is renamed into
+place carries the user's umask (``tempfile.mkdtemp`` would leave a folder at mode 0700).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -50,12 +55,24 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+def _make_temp_dir(parent: Path, name: str) -> Path:
+    """Create a fresh, uniquely named folder in ``parent`` with the mode the umask gives (``mkdir 0o777``)."""
+    for _ in range(100):
+        tmp = parent / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            tmp.mkdir(mode=0o777)
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"cannot create a temporary folder beside {parent / name}")
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory beside ``path``; it replaces ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = _make_temp_dir(path.parent, path.name)
     try:
         yield tmp
         if path.exists():

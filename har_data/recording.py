@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from har_data.validate import check_array, check_magnitude
+
 MS2_TO_MG = 1000.0 / 9.80665
 G_TO_MG = 1000.0
 
@@ -26,10 +28,12 @@ class Recording:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.samples = np.ascontiguousarray(self.samples, dtype=np.float32)
+        # Every loader's samples enter here: checked once (real, finite, in a unit an accelerometer reports).
+        self.samples = check_array(self.samples, "samples", self.source, dtype=np.float32)
         if self.samples.ndim != 2 or self.samples.shape[1] != 3:
             raise ValueError(f"Recording samples must be N x 3, got {self.samples.shape}")
         self.odr_hz = float(self.odr_hz)
+        check_magnitude(self.samples, self.meta.get("original_unit"), self.source)
         self.meta.setdefault("original_unit", "mg")
         self.meta.setdefault("full_scale_g", None)
         self.meta.setdefault("gravity", True)

@@ -100,8 +100,19 @@ class SensorSpec:
     def to_dict(self) -> dict:
         return {"name": self.name, "full_scale_g": self.full_scale_g, "odr_hz": self.odr_hz}
 
+    def header_fields(self) -> dict:
+        """The sensor's part of the ``# hargan: sensor=.. full_scale_g=.. odr_hz=..`` line of the logs hargan writes."""
+        return {"sensor": self.name, "full_scale_g": self.full_scale_g, "odr_hz": self.odr_hz}
+
     @classmethod
     def from_dict(cls, d: dict) -> "SensorSpec":
+        """The spec :meth:`to_dict` wrote; ``InputError`` for anything else (a key missing, not a dict)."""
+        keys = ("name", "full_scale_g", "odr_hz")
+        if not isinstance(d, dict):
+            raise InputError(f"sensor must be an object with {', '.join(keys)}, got {type(d).__name__}")
+        missing = [k for k in keys if k not in d]
+        if missing:
+            raise InputError(f"sensor {d} lacks {', '.join(missing)}")
         return cls(d["name"], d["full_scale_g"], d["odr_hz"])
 
 

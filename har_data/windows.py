@@ -13,9 +13,10 @@ import numpy as np
 from scipy import signal
 
 from har_data.errors import InputError
-from har_data.npz import load_npz, save_npz
+from har_data.npz import load_json_dict, load_npz, save_npz
 from har_data.recording import Recording
 from har_data.sensors import SensorSpec
+from har_data.validate import check_array, check_class_names
 
 SPLITS = ("train", "val", "test")
 
@@ -55,9 +56,13 @@ class WindowSet:
     """How the windows were cut: ``window``, ``stride``, ``suppress_gravity`` (what the board must repeat)."""
 
     def __post_init__(self) -> None:
-        self.x = np.asarray(self.x, dtype=np.float32)
-        self.y = np.asarray(self.y, dtype=np.int64)
-        self.class_names = [str(c) for c in self.class_names]
+        # Every window array enters here (files through ``load``, Python callers directly): checked once.
+        self.x = check_array(self.x, "windows x", dtype=np.float32)
+        self.y = check_array(self.y, "labels y")
+        if self.y.dtype.kind == "f" and np.any(self.y != np.round(self.y)):
+            raise ValueError("WindowSet y must hold whole class ids")
+        self.y = self.y.astype(np.int64)
+        self.class_names = check_class_names(self.class_names)
         self.split = np.asarray(self.split, dtype=str)
         self.group = np.asarray(self.group, dtype=str)
         n = len(self.x)
@@ -108,12 +113,9 @@ class WindowSet:
         n = len(x)
         split = z["split"] if "split" in z else np.full(n, "train")
         group = z["group"] if "group" in z else np.arange(n).astype(str)
+        meta = load_json_dict(z, "meta", path, "windows")
         try:
-            meta = json.loads(str(z["meta"])) if "meta" in z else {}
-        except ValueError as exc:
-            raise InputError(f"cannot read windows file: {exc}", path) from None
-        sensor = SensorSpec.from_dict(meta["sensor"]) if meta.get("sensor") else None
-        try:
+            sensor = SensorSpec.from_dict(meta["sensor"]) if meta.get("sensor") else None
             return cls(x, y, names, split, group, sensor, meta.get("odr_hz"), dict(meta.get("preprocessing") or {}))
         except ValueError as exc:
             raise InputError(str(exc), path) from None
@@ -199,7 +201,7 @@ def make_windows(
         if len(rates) != 1:
             raise InputError(f"recordings have several rates ({sorted(rates)}); give odr_hz or a sensor")
         target = rates.pop()
-    names = list(class_names) if class_names is not None else sorted({r.label for r in recordings})
+    names = check_class_names(class_names) if class_names is not None else sorted({r.label for r in recordings})
     index = {c: i for i, c in enumerate(names)}
     xs, ys, gs = [], [], []
     for rec in recordings:

@@ -304,6 +304,7 @@ def parse_class_map(items: Sequence[str]) -> dict[str, str]:
 
 def add_arguments(p) -> None:
     from hargan.config import SOURCES
+    from hargan.steps.common import option
 
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", metavar="DIR", help="a run directory (its classifier/model_int8.tflite)")
@@ -315,21 +316,26 @@ def add_arguments(p) -> None:
     p.add_argument("--class-map", action="append", default=[], metavar="FROM=TO",
                    help="relabel the logs' classes to the model's (jogging=running; driving= drops a class)")
     p.add_argument("--unlabelled", action="store_true", help="the logs' labels are not classes: predictions only")
-    p.add_argument("--stride", type=int, default=None, metavar="N",
+    p.add_argument("--stride", type=option("windows.stride", int), default=None, metavar="N",
                    help="window stride in samples (default: the one the model was trained with)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for predictions.csv and metrics.json")
 
 
 def command(args, log: Log) -> None:
+    from har_data.outputs import output_dir
     from hargan.config import needs_path
-    from hargan.steps.common import out_dir
+    from hargan.steps.common import out_dir, staged
 
     out = out_dir(args.out)
     if needs_path(args.source) and not args.path:
         raise InputError(f"--path is required for --source {args.source}")
-    log(f"classify: {args.source} {args.path or ''} with {args.model or args.run} -> {out}")
-    classify_logs(args.source, args.path, out, run=args.run, model=args.model, options=parse_options(args.option),
-                  class_map=parse_class_map(args.class_map), unlabelled=args.unlabelled, stride=args.stride, log=log)
+    # What is read: the logs and the board model (with its record); a run's other folders may hold --out.
+    board = args.model if args.run is None else Path(args.run) / "classifier"
+    with output_dir(out, [args.path, board]) as stage:
+        log(f"classify: {args.source} {args.path or ''} with {args.model or args.run} -> {out}")
+        classify_logs(args.source, args.path, stage, run=args.run, model=args.model,
+                      options=parse_options(args.option), class_map=parse_class_map(args.class_map),
+                      unlabelled=args.unlabelled, stride=args.stride, log=staged(log, stage, out))
 
 
 def _command():

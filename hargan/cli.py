@@ -23,8 +23,9 @@ from hargan.config import Config, config_text, load_config  # noqa: E402
 from hargan.console import NativeStderrFilter, quiet_python_logs  # noqa: E402
 from hargan.demo import run_demo  # noqa: E402
 from hargan.flow import STEP_NAMES, run_pipeline  # noqa: E402
+from hargan.interrupt import prompt_interrupt  # noqa: E402
 from hargan.steps import classifier, evaluate, export, gan, prepare, quantize, sample  # noqa: E402
-from hargan.steps.common import Command  # noqa: E402
+from hargan.steps.common import Command, option  # noqa: E402
 
 COMMANDS: tuple[Command, ...] = (prepare.COMMAND, classifier.COMMAND, quantize.COMMAND, gan.COMMAND, sample.COMMAND,
                                  evaluate.COMMAND, export.COMMAND, classify.COMMAND, stedgeai.COMMAND)
@@ -64,7 +65,7 @@ def _term_width() -> int:
 def _common(p: argparse.ArgumentParser, seed: bool = True) -> None:
     g = p.add_argument_group("common options")
     if seed:
-        g.add_argument("--seed", type=int, default=argparse.SUPPRESS, metavar="N",
+        g.add_argument("--seed", type=option("seed"), default=argparse.SUPPRESS, metavar="N",
                        help=f"random seed (the same seed gives the same result on CPU; default: {Config.seed} "
                             "or the config's)")
     g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -92,6 +93,13 @@ def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="hargan-demo", metavar="DIR", help="run directory (default: hargan-demo)")
     p.add_argument("--quick", action="store_true", help="tiny GAN and few epochs: a smoke run in under 3 minutes")
     p.add_argument("--force", action="store_true", help="re-run every step even if unchanged")
+    _add_tensorboard(p)
+
+
+def _add_tensorboard(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="TensorBoard logs of the classifier and GAN training into DIR/classifier, DIR/gan, ... "
+                        "(config key: tensorboard)")
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:
@@ -102,6 +110,7 @@ def _add_run(p: argparse.ArgumentParser) -> None:
                    help=f"stop after this step: {', '.join(STEP_NAMES)}")
     p.add_argument("--print-config", action="store_true",
                    help="print the resolved configuration (defaults filled in) as TOML and exit")
+    _add_tensorboard(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,7 +172,8 @@ def _say(msg: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    run_demo(args.out, quick=args.quick, seed=getattr(args, "seed", Config.seed), force=args.force, log=_say)
+    run_demo(args.out, quick=args.quick, seed=getattr(args, "seed", Config.seed), force=args.force,
+             tensorboard=args.tensorboard, log=_say)
     return 0
 
 
@@ -176,6 +186,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if hasattr(args, "seed"):
         cfg.seed = args.seed
+    if args.tensorboard is not None:
+        cfg.tensorboard = args.tensorboard
     if args.print_config:
         sys.stdout.write(config_text(cfg))
         return 0
@@ -216,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handler is None:
             raise UsageError("no command given (see 'hargan --help')")
         with NativeStderrFilter(enabled=not debug and not os.environ.get("HARGAN_NATIVE_LOGS")), \
-                quiet_python_logs(enabled=not debug):
+                quiet_python_logs(enabled=not debug), prompt_interrupt(message=f"{PROG}: error: interrupted"):
             if args.command in GAN_COMMANDS:
                 from gan import compile_cache  # noqa: F401 - before TensorFlow loads: the XLA compile cache
             return int(handler(args) or 0)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from har_data.atomic import write_text
 from har_data.errors import InputError
+from har_data.outputs import claim_dir
 from hargan.config import Config, config_text
 from hargan.steps.base import RunContext, Step
 from hargan.steps.classifier import TrainClassifier
@@ -48,13 +49,28 @@ def run_step(ctx: RunContext, step: Step, label: str) -> None:
     ctx.results[step.name] = rec.result
 
 
-def _check_inputs(cfg: Config, out: Path) -> None:
-    """Bad input is found before anything is written."""
+def _check_inputs(cfg: Config, out: Path) -> list[str]:
+    """Bad input is found before anything is written; returns the user's data paths."""
     check_domain_path(cfg.data.source, "data.source")
     if cfg.data.target is not None:
         check_domain_path(cfg.data.target, "data.target")
     if out.exists() and not out.is_dir():
         raise InputError("--out exists and is not a folder", out)
+    if cfg.sampling.sequence.strip() and cfg.data.classes and cfg.sampling.log_seconds > 0:
+        from gan.continuous import parse_sequence
+
+        try:
+            parse_sequence(cfg.sampling.sequence, cfg.data.classes)
+        except InputError as exc:
+            raise InputError(f"sampling.sequence: {exc.message}") from None
+    return [dom.path for dom in (cfg.data.source, cfg.data.target) if dom is not None and dom.path]
+
+
+def _entries(ctx: RunContext) -> list[str]:
+    """The run directory's top-level names hargan writes (recorded in its manifest)."""
+    root = ctx.paths.root
+    paths = [p for p in vars(ctx.paths).values() if isinstance(p, Path) and p != root]
+    return sorted({p.relative_to(root).parts[0] for p in paths} | {"config.toml", ".steps"})
 
 
 def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log = print, title: str = "hargan run",
@@ -67,7 +83,7 @@ def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log 
     """
     t_start = time.perf_counter()
     out = Path(out)
-    _check_inputs(cfg, out)
+    data_paths = _check_inputs(cfg, out)
     created = not out.exists()
     ctx = RunContext(cfg, out, force=force, log=log, config_file=None if config_file is None else Path(config_file))
     steps = [s for s in STEPS if s.enabled(cfg)]
@@ -75,13 +91,15 @@ def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log 
         raise InputError(f"--until {until}: no such step in this run; steps: {', '.join(s.name for s in steps)}")
     log(f"{title}: {out}")
     try:
-        for i, step in enumerate(steps, 1):
-            run_step(ctx, step, f"[{i}/{len(steps)}]")
-            if i == 1:  # the data is in place: the run directory records the config that made it
-                write_text(out / "config.toml", config_text(cfg))
-            if step.name == until:
-                log(f"stopped after {until} (--until); files in {out}/")
-                return {}
+        # One writer at a time; never the user's data or folder (a run directory of an older hargan has .steps/).
+        with claim_dir(out, data_paths, _entries(ctx), adopt=(out / ".steps").is_dir()):
+            for i, step in enumerate(steps, 1):
+                run_step(ctx, step, f"[{i}/{len(steps)}]")
+                if i == 1:  # the data is in place: the run directory records the config that made it
+                    write_text(out / "config.toml", config_text(cfg))
+                if step.name == until:
+                    log(f"stopped after {until} (--until); files in {out}/")
+                    return {}
     except InputError:
         if created and not ctx.run_dir.records and out.exists():
             shutil.rmtree(out, ignore_errors=True)

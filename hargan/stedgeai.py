@@ -7,11 +7,15 @@ for validate) are printed and saved as ``hargan_stedgeai_<action>.json`` under -
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from har_data.errors import InputError
-from har_data.jsonio import write_json
-from hargan.steps.common import Command, Log, held_out_split, load_int8, load_windows, need_file, out_dir
+from har_data.jsonio import to_jsonable, write_json
+from har_data.outputs import output_dir
+from hargan.config import Range
+from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir,
+                                 staged)
 
 SHOWN = ("weights_bytes", "activations_bytes", "arena_bytes", "macc", "macs", "acc", "rmse", "cos", "files",
          "report", "source")
@@ -29,7 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="validate: real windows (test split) as validation data, compared with our int8 runtime")
     p.add_argument("--mode", default="host", choices=("host", "target", "host-io-only", "target-io-only"),
                    help="validate: where the C model runs (default: host)")
-    p.add_argument("--n", type=int, default=100, metavar="N", help="validate: at most this many windows (default: 100)")
+    p.add_argument("--n", type=option("--n", int, Range(1)), default=100, metavar="N",
+                   help="validate: at most this many windows (default: 100)")
     p.add_argument("--estimate", action="store_true",
                    help="analyze: when stedgeai is not installed, print the offline estimate instead of failing")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for stedgeai's reports and files")
@@ -49,21 +54,24 @@ def _estimate(args: argparse.Namespace, model, out, log: Log) -> dict:
 
 
 def _run_tool(args: argparse.Namespace, model, out, windows_path, log: Log) -> dict:
-    from firmware_export.stedgeai import StEdgeAI
+    from firmware_export.stedgeai import CLI_ALTERNATIVE, StEdgeAI, StEdgeAINotFound
 
-    tool = StEdgeAI(args.stedgeai, target=args.target)
+    try:
+        tool = StEdgeAI(args.stedgeai, target=args.target)
+    except StEdgeAINotFound as exc:  # say what to do in this command line's terms
+        raise StEdgeAINotFound(exc.detail, CLI_ALTERNATIVE) from None
     common: dict[str, Any] = {"name": args.name}
     if args.compression:
         common["compression"] = args.compression
     if args.action != "validate":
-        log(f"stedgeai {args.action}: {model} -> {out}")
+        log(f"stedgeai {args.action}: {model} -> {args.out}")
         action = tool.analyze if args.action == "analyze" else tool.generate
         return action(model, out, **common)
     kwargs: dict[str, Any] = {**common, "mode": args.mode}
     if windows_path is not None:
         _, held = held_out_split(load_windows(windows_path))
         kwargs.update(x=held.x, y=held.y, n=min(len(held), args.n))
-    log(f"stedgeai validate ({args.mode}): {model} -> {out}")
+    log(f"stedgeai validate ({args.mode}): {model} -> {args.out}")
     return tool.validate(model, out, **kwargs)
 
 
@@ -71,11 +79,15 @@ def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
     model = need_file(args.model, "--model")
     windows_path = need_file(args.windows, "--windows")
-    if args.estimate and args.action == "analyze":
-        result = _estimate(args, model, out, log)
-    else:
-        result = _run_tool(args, model, out, windows_path, log)
-    write_json(out / f"hargan_stedgeai_{args.action}.json", result)
+    with output_dir(out, [model, windows_path]) as stage:
+        if args.estimate and args.action == "analyze":
+            result = _estimate(args, model, stage, staged(log, stage, out))
+        else:
+            result = _run_tool(args, model, stage, windows_path, staged(log, stage, out))
+        # Paths in the result name the files where they end up, not the staging folder.
+        result = json.loads(json.dumps(to_jsonable(result)).replace(json.dumps(str(stage))[1:-1],
+                                                                    json.dumps(str(out))[1:-1]))
+        write_json(stage / f"hargan_stedgeai_{args.action}.json", result)
     for key in SHOWN:
         if key in result:
             log(f"  {key}: {result[key]}")

@@ -40,7 +40,7 @@ def test_every_cli_default_is_the_config_default():
             elif field in fields:
                 assert action.default == getattr(section(), field), f"{command} --{action.dest}"
                 checked += 1
-    assert checked == 25  # every option above that mirrors a config field (none silently skipped)
+    assert checked == 28  # every option above that mirrors a config field (none silently skipped)
 
 
 def test_cli_lists_are_the_config_lists():
@@ -71,12 +71,13 @@ def test_library_defaults_agree_with_the_config():
     from classifier.presets import DEFAULT_PRESET
     from gan.losses import LOSSES
     from gan.sampling import DEFAULT_MAX_TRIES
-    from gan.training import DEFAULT_LATENT_DIM
+    from gan.training import DEFAULT_LATENT_DIM, DEFAULT_STEPS_PER_EPOCH
     from gan.wgan import DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR
 
     g = C.GanConfig()
     assert (g.latent_dim, g.g_learning_rate, g.c_learning_rate, g.classifier_weight) == (
         DEFAULT_LATENT_DIM, DEFAULT_G_LR, DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT)
+    assert g.checkpoint_every == DEFAULT_STEPS_PER_EPOCH
     assert C.SamplingConfig().max_tries == DEFAULT_MAX_TRIES
     assert C.ClassifierConfig().preset == DEFAULT_PRESET
     assert tuple(C.GAN_LOSSES) == tuple(LOSSES)

@@ -120,3 +120,37 @@ def test_bad_input_names_file_and_line(tmp_path):
         load_source("mems-studio", tmp_path / "empty")
     with pytest.raises(InputError, match="no such file or folder"):
         load_mems_studio(tmp_path / "missing")
+
+
+def test_hargan_header_gives_rate_and_label_column_gives_segments(tmp_path):
+    from har_data import SensorSpec
+
+    sensor = SensorSpec("LSM6DSL", 8, 12.5)
+    x = sensor.quantize_mg(np.random.default_rng(1).normal(0, 900, (30, 3)))
+    labels = ["walking"] * 12 + ["stationary"] * 10 + ["walking"] * 8
+    f = write_mems_studio_csv(tmp_path / "seq.csv", x, header={**sensor.header_fields(), "sequence": "walking:1"},
+                              labels=labels)
+    text = f.read_bytes().decode()
+    assert text.startswith("# hargan: sensor=LSM6DSL full_scale_g=8 odr_hz=12.5 sequence=walking:1\r\n\r\n"
+                           "acc_x[mg],acc_y[mg],acc_z[mg],label\r\n")
+    recs = load_mems_studio(f)  # no folder label needed: the label column says it
+    assert [(r.label, len(r), r.meta["segment"]) for r in recs] == [("walking", 12, 0), ("stationary", 10, 1),
+                                                                    ("walking", 8, 2)]
+    assert all(r.odr_hz == 12.5 and r.meta["full_scale_g"] == 8 and r.meta["hargan_header"]["sensor"] == "LSM6DSL"
+               for r in recs)
+    assert len({r.group for r in recs}) == 3
+    assert np.array_equal(np.concatenate([r.samples for r in recs]), x)  # identical mg values
+    assert recs[1].meta["first_line"] == 4 + 12
+    assert load_mems_studio(f, odr_hz=26)[0].odr_hz == 26.0  # an explicit rate wins over the header
+    assert [r.label for r in load_mems_studio(f, label="x")] == ["x"]  # and an explicit label over the column
+
+
+def test_bad_labels(tmp_path):
+    f = _write(tmp_path / "0_a" / "l.csv", "# x\r\n\r\nacc_x[mg],acc_y[mg],acc_z[mg],label\r\n1,2,3,a\r\n1,2,3, \r\n")
+    with pytest.raises(InputError, match=rf"^{f}:5: empty label in the label column"):
+        load_mems_studio(f)
+    with pytest.raises(InputError, match="cannot be written in a label column"):
+        write_mems_studio_csv(tmp_path / "w.csv", np.zeros((2, 3)), labels=["a,b", "a,b"])
+    with pytest.raises(InputError, match="3 labels for 2 samples"):
+        write_mems_studio_csv(tmp_path / "w.csv", np.zeros((2, 3)), labels=["a"] * 3)
+    assert not (tmp_path / "w.csv").exists()

@@ -162,3 +162,50 @@ def test_augmentation_gain_never_leaks_held_out_windows(real, monkeypatch):
     assert fixed["25"] == {"fraction": 0.25, "n_real": aug["25"]["n_real"], "skipped": scores.LEAK_NOTE}
     assert fixed["100"]["gain"] == pytest.approx(15 / 1000) and "full real training split" in \
         fixed["100"]["generator_trained_on"]
+
+
+def test_pipeline_subset_synthesizer_trains_on_the_row_only(real, tmp_path, monkeypatch):
+    """hargan's evaluate step (evaluation.augmentation_retrain): classifier, int8 judge, GAN and sampling
+    all see the row's windows and nothing else."""
+    import types
+
+    import classifier
+    import gan.training
+    from hargan.config import ClassifierConfig, Config, EvaluationConfig, GanConfig, SamplingConfig
+    from hargan.steps.evaluate import subset_synthesizer
+
+    seen_by = {}
+    real_train_on_windows, real_train_gan = classifier.train_on_windows, gan.training.train_gan
+
+    def spy_classifier(ws, **kw):
+        seen_by["classifier"] = ws
+        return real_train_on_windows(ws, **kw)
+
+    def spy_gan(ws, clf, **kw):
+        seen_by["gan"] = ws
+        return real_train_gan(ws, clf, **kw)
+
+    real_quantize = classifier.quantize_int8
+
+    def spy_quantize(model, x, **kw):
+        seen_by["int8_calibration"] = x
+        return real_quantize(model, x, **kw)
+
+    monkeypatch.setattr(classifier, "train_on_windows", spy_classifier)
+    monkeypatch.setattr(gan.training, "train_gan", spy_gan)
+    monkeypatch.setattr(classifier, "quantize_int8", spy_quantize)
+    # a 2-epoch judge may never pick some class: let it accept everything (what it was trained on is checked)
+    monkeypatch.setattr(classifier.Int8Classifier, "accept", lambda self, x, y, *a, **k: np.ones(len(y), bool))
+    cfg = Config(classifier=ClassifierConfig(preset="ign", epochs=2, representative_samples=20),
+                 gan=GanConfig(steps=2, batch_size=16, latent_dim=8, n_critic=1),
+                 sampling=SamplingConfig(per_class=2, min_confidence=0.0, max_tries=40, realism_gate=False),
+                 evaluation=EvaluationConfig(augmentation_retrain=True))
+    ctx = types.SimpleNamespace(cfg=cfg, two_stage=False, sensor=real.sensor, log=lambda m: None)
+    from evaluation.scores import seen_windows, subsample_by_group
+
+    train, val = real.subset("train"), real.subset("val")
+    seen = seen_windows(train, val, subsample_by_group(train.y, train.group, 0.25, 0))
+    x, y = subset_synthesizer(ctx)(seen, 0)
+    assert seen_by["classifier"] is seen and seen_by["gan"] is seen
+    np.testing.assert_array_equal(seen_by["int8_calibration"], seen.subset("train").x)
+    assert x.shape[1:] == real.x.shape[1:] and np.bincount(y, minlength=len(CLASSES)).tolist() == [2, 2, 2]

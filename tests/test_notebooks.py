@@ -22,15 +22,37 @@ def test_notebooks_exist():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("HARGAN_NOTEBOOK_SMALL", "1")
-    monkeypatch.setenv("HARGAN_NOTEBOOK_OUT", str(tmp_path))  # notebooks write their files here
+    from hargan.notebooks import execute_notebook
+
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
-    client.execute()  # raises CellExecutionError (with the cell and traceback) when a cell fails
+    nb = execute_notebook(path, tmp_path, small=True)  # raises CellExecutionError when a cell fails
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     # Nothing was written next to the notebooks themselves.
     assert not any(p.is_dir() and p.name not in {".ipynb_checkpoints"} for p in path.parent.iterdir())
+
+
+def test_saved_outputs_are_cleaned(tmp_path: Path):
+    """What `python -m hargan.notebooks --execute` saves: no stderr or TF log lines, no temporary paths,
+    prints in one output, small PNGs."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from hargan.notebooks import clean_outputs
+
+    buf = io.BytesIO()
+    Image.new("RGB", (2000, 1000), "white").save(buf, format="PNG")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text="oneDNN custom operations are on\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=f"wrote {tmp_path}/report.md\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="WARNING:tensorflow:5 out of the last 5 calls at 0x7f\n"
+                                                             "Epoch 1/3\n"),
+        nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(buf.getvalue()).decode()}),
+    ])])
+    outputs = clean_outputs(nb, tmp_path).cells[0]["outputs"]
+    assert [o["output_type"] for o in outputs] == ["stream", "display_data"]
+    assert outputs[0]["text"] == "wrote <out>/report.md\nEpoch 1/3\n"
+    png = Image.open(io.BytesIO(base64.b64decode(outputs[1]["data"]["image/png"])))
+    assert png.size == (900, 450) and png.mode == "P"

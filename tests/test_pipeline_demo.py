@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import resource
+import stat
 import tomllib
 from pathlib import Path
 
@@ -67,6 +69,14 @@ def test_demo_writes_the_whole_run_directory(demo):
     assert any(name in md for name in pngs), "report.md links none of its PNGs"
     firmware = list((out / "firmware").iterdir())
     assert any(p.suffix == ".h" for p in firmware) and any(p.suffix == ".c" for p in firmware)
+    logs = sorted(p.name for p in (out / "synthetic" / "logs").iterdir())
+    assert logs == sorted(f"{stem}{ext}" for stem in ("class_standing", "class_walking", "class_running",
+                                                      "class_badminton", "sequence") for ext in (".csv", ".txt"))
+    # Folders get the user's umask like any file they create (not tempfile's 0700).
+    mask = os.umask(0)
+    os.umask(mask)
+    for rel in ("firmware", "synthetic/csv", "synthetic/logs"):
+        assert stat.S_IMODE((out / rel).stat().st_mode) == 0o777 & ~mask, rel
     # No temporary files left behind by the atomic writes.
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]
     # The resolved configuration is the demo preset, readable by `hargan run`.
@@ -135,10 +145,30 @@ def test_synthetic_windows_are_in_the_sensor_format(demo):
         assert len(logs) == per_class[cid], name
 
 
+@pytest.mark.parametrize("source", ["mems-studio", "st-datalog"])
+def test_continuous_logs_load_back_at_their_rate(demo, tmp_path, source):
+    """synthetic/logs/ (60 s per class plus one through every class) reloads with `hargan prepare` at 12.5 Hz."""
+    from har_data import load_source
+
+    out, _, _ = demo
+    recs = load_source(source, out / "synthetic" / "logs")
+    assert {r.odr_hz for r in recs} == {12.5}
+    per_class = [r for r in recs if Path(r.source).stem.startswith("class_")]
+    assert sorted(len(r) for r in per_class) == [750] * 4  # 60 s at 12.5 Hz
+    sequence = [r.label for r in recs if Path(r.source).stem == "sequence"]
+    assert sequence == ["standing", "walking", "running", "badminton"]
+    code, stdout, stderr, _ = _main(["prepare", "--source", source, "--path", str(out / "synthetic" / "logs"),
+                                     "--odr", "12.5", "--classes", "standing", "walking", "running", "badminton",
+                                     "--out", str(tmp_path / "w.npz")])
+    assert code == 0, stdout[-1500:] + stderr[-1500:]
+    with np.load(tmp_path / "w.npz") as z:
+        assert len(z["y"]) > 0 and z["x"].shape[1:] == (48, 3)
+
+
 def test_second_run_reuses_every_step(demo):
     out, _, _ = demo
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and ".steps" not in p.parts
-              and p.name != "config.toml"}
+              and p.name not in ("config.toml", ".hargan.lock")}
     code, stdout, stderr, seconds = _main(["demo", "--quick", "--out", str(out)])
     assert code == 0, stderr
     for step in STEPS:
@@ -185,13 +215,17 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
     with np.load(tmp_path / "w.npz") as z, np.load(windows) as ref:
         assert z["x"].shape[1:] == (48, 3) and list(z["class_names"]) == list(ref["class_names"])
 
-    ok(["train-classifier", "--windows", str(windows), "--epochs", "1", "--out", str(tmp_path / "clf")])
+    ok(["train-classifier", "--windows", str(windows), "--epochs", "1", "--tensorboard", str(tmp_path / "tb"),
+        "--out", str(tmp_path / "clf")])
     assert {"model.keras", "confusion_float.png", "metrics.json", "history.csv"} <= {
         p.name for p in (tmp_path / "clf").iterdir()}
+    assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
 
     out = ok(["quantize", "--model", str(model), "--windows", str(windows), "--samples", "50",
               "--out", str(tmp_path / "q" / "m.tflite")])
-    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == ["m.json", "m.tflite"]  # + its preprocessing
+    # the int8 model, its preprocessing record, and hargan's record that it wrote them (and its writer lock)
+    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == [".hargan-manifest.json", ".hargan.lock",
+                                                                  "m.json", "m.tflite"]
     assert "int8 model" in out
 
     ok(["train-gan", "--windows", str(windows), "--classifier", str(model), "--steps", "2", "--batch-size", "8",
@@ -202,11 +236,19 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
     assert (tmp_path / "ft" / "generator.keras").is_file()
 
     out = ok(["generate", "--generator", str(generator), "--int8", str(tflite), "--windows", str(windows),
-              "--per-class", "2", "--min-confidence", "0", "--no-realism-gate", "--out", str(tmp_path / "syn")])
+              "--per-class", "2", "--min-confidence", "0", "--no-realism-gate", "--log-seconds", "10",
+              "--sequence", "walking:5,standing:4", "--out", str(tmp_path / "syn")])
     assert "realism gate (measured, not enforced) pass" in out
     with np.load(tmp_path / "syn" / "windows.npz") as z:
         assert len(z["y"]) == 8 and json.loads(str(z["sensor"]))["odr_hz"] == 12.5
     assert len(list((tmp_path / "syn" / "csv").rglob("log_*.csv"))) == 8
+    seq = (tmp_path / "syn" / "logs" / "sequence.csv").read_text().splitlines()
+    # 5 s at 12.5 Hz: 63 samples (halves round up), then 4 s: 50 samples.
+    assert seq[0] == "# hargan: sensor=LSM6DSL full_scale_g=4 odr_hz=12.5 seconds=9.04 sequence=walking:5,standing:4"
+    assert len(seq) == 3 + 113 and seq[3 + 63].endswith(",standing") and seq[3 + 62].endswith(",walking")
+    code, _, err, _ = _main(["generate", "--generator", str(generator), "--int8", str(tflite), "--windows",
+                             str(windows), "--sequence", "jogging:5", "--out", str(tmp_path / "bad")])
+    assert code == 2 and "unknown class 'jogging'" in err and not (tmp_path / "bad").exists()
 
     ok(["evaluate", "--real", str(windows), "--synthetic", str(tmp_path / "syn"), "--int8", str(tflite), "--quick",
         "--no-augmentation", "--out", str(tmp_path / "ev")])
@@ -219,13 +261,13 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
     (tmp_path / "fw" / "main.c").write_text("int main(void) { return 0; }\n")  # a project file: left alone
     ok(["export", "--int8", str(tflite), "--test-vectors", str(windows), "--name", "demo_model",
         "--out", str(tmp_path / "fw")])
-    names = [p.name for p in (tmp_path / "fw").iterdir() if p.name != "main.c"]
+    names = [p.name for p in (tmp_path / "fw").iterdir() if p.name != "main.c" and not p.name.startswith(".hargan")]
     assert any(n.endswith(".h") for n in names) and any(n.endswith(".c") for n in names)
-    assert all(n.startswith("demo_model") for n in names), names
+    assert all(n.startswith("demo_model") or n == "README.md" for n in names), names  # README: the hand-over
     assert (tmp_path / "fw" / "main.c").read_text().startswith("int main")
 
-    after = sorted(p.name for p in tmp_path.iterdir())
-    assert sorted(set(after) - set(before)) == ["clf", "ev", "ft", "fw", "g", "q", "syn", "w.npz"]
+    after = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".hargan"))  # + hargan's records
+    assert sorted(set(after) - set(before)) == ["clf", "ev", "ft", "fw", "g", "q", "syn", "tb", "w.npz"]
 
 
 FAKE_STEDGEAI = """#!/usr/bin/env python3

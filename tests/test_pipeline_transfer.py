@@ -1,16 +1,21 @@
 """`hargan run` with a source and a target domain (a transfer run, gan.transfer): tiny real-format logs
 written here, a MEMS Studio CSV tree as the source (3 classes) and an ST datalog tree of three
 sensors at 26, 25 and 30 Hz as the target, with a class the source lacks (vehicle). Tiny sizes;
-stops after validated sampling (`--until sample`)."""
+stops after validated sampling (`--until sample`), then runs the rest (evaluate, export: the firmware's
+host self-test)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 
+from firmware_export.emulator import build_host
 from har_data.loaders.mems_studio import write_mems_studio_csv
 from har_data.loaders.st_datalog import write_st_datalog
 from hargan.cli import main
@@ -64,6 +69,13 @@ per_class = 2
 min_confidence = 0.0
 max_tries = 30
 realism_gate = false  # a few-step GAN is not realistic; the gate is tested in test_gan_realism.py
+
+[evaluation]
+quick = true
+augmentation = false
+
+[export]
+n_test_vectors = 4
 """
 
 
@@ -113,8 +125,10 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
         assert abs(float(np.mean(tgt["x"][..., 2]))) < 300 and abs(float(np.mean(tgt["x"][..., 1]))) < 300
     for rel in ("classifier/judge.keras", "classifier/judge_int8.tflite", "gan/domains/generator.keras",
                 "gan/domains/critic.keras", "gan/generator.keras", "gan/history.csv", "classifier/model.keras",
-                "classifier/model_int8.tflite", "synthetic/windows.npz"):
+                "classifier/model_int8.tflite", "classifier/model_int8.json", "synthetic/windows.npz"):
         assert (out / rel).is_file(), rel
+    record = json.loads((out / "classifier/model_int8.json").read_text())
+    assert record["suppress_gravity"] is True and record["stride"] == 24 and record["class_names"] == names
     from gan.models import model_class_names
     from hargan.steps.common import load_generator
 
@@ -124,6 +138,20 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
     assert model_class_names(load_generator(out / "gan/generator.keras")) == names
     with np.load(out / "synthetic/windows.npz") as z:
         assert np.bincount(z["y"], minlength=4).tolist() == [2, 2, 2, 2]
+
+    # The rest of the run: the firmware runs the gravity filter the board model was trained with, and its
+    # self-test (raw, unfiltered target counts -> C filter -> C model) passes on the host.
+    code, stdout, stderr = _main(["run", "--config", str(cfg), "--out", str(out)])
+    assert code == 0, stdout[-3000:] + stderr[-2000:]
+    assert "reusing sample" in stdout and "] export" in stdout
+    record = json.loads((out / "classifier/model_int8.json").read_text())
+    assert record["suppress_gravity"] is True and record["stride"] == 24  # transfer.target_stride
+    header = (out / "firmware/har_model.h").read_text()
+    assert "HAR_MODEL_GRAVITY_FILTER 1" in header and "HAR_MODEL_STRIDE 24" in header
+    if shutil.which("gcc"):
+        res = subprocess.run([str(build_host(out / "firmware", out.parent / "selftest"))], capture_output=True,
+                             text=True)
+        assert res.returncode == 0 and "mismatches 0" in res.stdout, res.stdout
 
 
 def test_until_must_name_a_step_of_this_run(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import os
 from typing import Callable
 
@@ -49,7 +50,28 @@ def load_source(source: str, path: str | os.PathLike | None = None, **options) -
     except TypeError as exc:
         valid = [p for p in inspect.signature(loader).parameters if p != "path"]
         raise InputError(f"bad option for source {name} ({exc}); valid options: {', '.join(valid) or 'none'}") from None
+    for key, value in options.items():
+        _check_option(name, inspect.signature(loader).parameters[key], value)
     return loader(*args, **options)
+
+
+_OPTIONAL = {"float | None": float, "int | None": int, "str | None": str}
+
+
+def _check_option(source: str, param: inspect.Parameter, value) -> None:
+    """An option of the type its default has (a number for ``max_gap_s = 0.2``): a wrong type in a config
+    is bad input named as such, not a TypeError deep in the loader."""
+    default = param.default
+    kind = _OPTIONAL.get(str(param.annotation)) if default in (None, inspect.Parameter.empty) else type(default)
+    if kind is None or value is None:
+        return
+    if kind in (int, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        what = "a number" if kind in (int, float) else "true or false" if kind is bool else f"a {kind.__name__}"
+        raise InputError(f"option {param.name} of source {source} must be {what}, got {value!r}")
 
 
 __all__ = ["NumpyOnlyUnpickler", "Recordings", "SOURCES", "load_basic_motions", "load_mems_studio", "load_pamap2",

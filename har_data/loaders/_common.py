@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -134,3 +135,55 @@ def parse_hargan_header(line: str, path: str | os.PathLike | None = None, line_n
                                  path, line_no)
             out[key] = num
     return out
+
+
+# Per-sample labels: a ``label`` column (no unit) in the logs hargan writes with activity changes.
+LABEL_COLUMN = "label"
+_LABEL_FORBIDDEN = set(",\t\r\n\"")
+
+
+def check_labels(labels, n: int) -> list[str]:
+    """Per-sample class names for a label column: ``n`` of them, none empty, none that would break a row."""
+    labels = [str(v) for v in labels]
+    if len(labels) != n:
+        raise InputError(f"{len(labels)} labels for {n} samples")
+    for v in set(labels):
+        if not v.strip() or _LABEL_FORBIDDEN & set(v):
+            raise InputError(f"class name {v!r} cannot be written in a label column (empty, or holds a comma, "
+                             "tab, quote or line break)")
+    return labels
+
+
+def labelled_segments(labels: np.ndarray) -> list[tuple[int, int, str]]:
+    """Runs of one label: ``[(start, end, label), ...]`` (end exclusive), in order."""
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return []
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(labels)]])
+    return [(int(s), int(e), str(labels[s])) for s, e in zip(starts, ends)]
+
+
+def split_at_time_jumps(parts: list, notes: list[str]) -> list:
+    """Cut each Recording where its log's time column jumps (``meta['time_jumps']``: the file lines that
+    follow a jump), so that no window spans a gap in time; one note per log that was cut."""
+    out, lines = [], sorted({ln for rec in parts for ln in rec.meta.get("time_jumps", [])})
+    for rec in parts:
+        first = rec.meta.get("first_line", 0)
+        bounds = [0, *[ln - first for ln in lines if 0 < ln - first < len(rec)], len(rec)]
+        out += [replace(rec, samples=rec.samples[a:b], meta={**rec.meta, "first_line": first + a})
+                for a, b in zip(bounds[:-1], bounds[1:])]
+    if lines:
+        for k, rec in enumerate(out):
+            rec.meta["segment"] = k
+        notes.append(f"{parts[0].source}: split at {len(lines)} jump(s) in the time column (line(s) "
+                     f"{', '.join(map(str, lines[:5]))})")
+    return out
+
+
+def split_by_labels(rec, labels: np.ndarray) -> list:
+    """One Recording per run of one label (``meta['segment']`` numbers them; ``first_line`` follows)."""
+    return [replace(rec, samples=rec.samples[s:e], label=lab,
+                    meta={**rec.meta, "segment": k, "first_line": rec.meta.get("first_line", 0) + s})
+            for k, (s, e, lab) in enumerate(labelled_segments(labels))]

@@ -12,8 +12,10 @@ Lines end with CRLF. The unit comes from the header: ``[mg]``, ``[g]`` or ``[m/s
 samples are converted to mg. An extra time column (``time[s]``, ``Time [ms]``, ...) is
 tolerated and gives the output data rate; without one, ``odr_hz`` is used, else the ``odr_hz``
 of hargan's own comment line ``# hargan: sensor=.. full_scale_g=.. odr_hz=..``, else 26 Hz.
-Other extra columns (gyroscope, ...) are ignored. A folder is read as a tree
-``<id>_<activity>/*.csv`` whose folder names give the labels (``0_stationary`` -> ``stationary``).
+A ``label`` column (no unit) gives every sample its class: such a log loads as one Recording per
+run of one label (hargan's continuous logs with activity changes). Other extra columns
+(gyroscope, ...) are ignored. A folder is read as a tree ``<id>_<activity>/*.csv`` whose folder
+names give the labels (``0_stationary`` -> ``stationary``) unless a file has a label column.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ import pandas as pd
 
 from har_data.atomic import atomic_path
 from har_data.errors import InputError
-from har_data.loaders._common import (Recordings, existing_path, fill_short_gaps, max_nan_run,
-                                      parse_hargan_header)
+from har_data.loaders._common import (LABEL_COLUMN, Recordings, check_labels, existing_path, fill_short_gaps,
+                                      format_hargan_header, max_nan_run, parse_hargan_header, split_at_time_jumps,
+                                      split_by_labels)
 from har_data.recording import G_TO_MG, MS2_TO_MG, Recording
 
 UNIT_TO_MG = {"mg": 1.0, "g": G_TO_MG, "m/s^2": MS2_TO_MG}
@@ -77,9 +80,10 @@ def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: 
                      max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recordings:
     """Load one MEMS Studio CSV log or a folder tree ``<id>_<activity>/*.csv`` -> Recordings in mg.
 
-    ``label`` overrides the activity taken from the folder name; ``odr_hz`` is used when a file
-    has no time column (else hargan's ``# hargan: ... odr_hz=..`` comment line, else 26 Hz). Empty / NaN values are interpolated over at most ``max_gap_s``; a longer
-    gap is an error naming the file and line.
+    ``label`` overrides the activity taken from a label column or the folder name; ``odr_hz`` is
+    used when a file has no time column (else hargan's ``# hargan: ... odr_hz=..`` comment line,
+    else 26 Hz). A file with a label column gives one Recording per labelled segment. Empty / NaN
+    values are interpolated over at most ``max_gap_s``; a longer gap is an error naming the file and line.
     """
     p = existing_path(path, "MEMS Studio logs")
     if p.is_dir():
@@ -89,21 +93,26 @@ def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: 
     else:
         files = [p]
     recs = Recordings()
-    for i, f in enumerate(files):
-        lab = label if label is not None else _label_from_folder(f)
-        if lab is None:
-            raise InputError("cannot tell the activity: put the log in a folder named <id>_<activity> "
-                             "(e.g. 0_stationary) or pass a label", f)
-        rec = read_mems_studio_csv(f, lab, odr_hz=odr_hz, max_gap_s=max_gap_s)
+    for f in files:
+        rec, labels = read_labelled_table(f, CSV_FORMAT, odr_hz=odr_hz, max_gap_s=max_gap_s)
+        if label is None and labels is not None:
+            parts = split_by_labels(rec, labels)
+        else:
+            rec.label = label if label is not None else _label_from_folder(f)
+            if rec.label is None:
+                raise InputError("cannot tell the activity: put the log in a folder named <id>_<activity> "
+                                 "(e.g. 0_stationary), add a label column or pass a label", f)
+            parts = [rec]
         m = _FOLDER.match(f.parent.name)
-        if m:
-            rec.meta["log_id"] = m.group(1)
-        recs.append(rec)
+        for part in split_at_time_jumps(parts, recs.notes):
+            if m:
+                part.meta["log_id"] = m.group(1)
+            recs.append(part)
     return recs
 
 
 def _parse_header(path: Path, line_no: int, header: str, fmt: TableFormat = CSV_FORMAT):
-    """-> (n_columns, acc column indices x/y/z, factors to mg, unit names, time column index or None, time factor)."""
+    """-> (n_columns, acc columns x/y/z, factors to mg, unit names, time column or None, time factor, label column or None)."""
     fields = header.split(fmt.sep)
     parsed = []
     for f in fields:
@@ -121,6 +130,7 @@ def _parse_header(path: Path, line_no: int, header: str, fmt: TableFormat = CSV_
         raise InputError(f"header line missing: expected e.g. {fmt.header_example} before the samples",
                          path, line_no)
     time_col = next((i for i, (n, _) in enumerate(parsed) if _TIME.match(n)), None)
+    label_col = next((i for i, (n, u) in enumerate(parsed) if n.lower() == LABEL_COLUMN and not u), None)
     axes: dict[str, int] = {}
     for i, (n, _) in enumerate(parsed):
         m = _ACC.match(n)
@@ -129,10 +139,10 @@ def _parse_header(path: Path, line_no: int, header: str, fmt: TableFormat = CSV_
     if len(axes) == 3:
         acc_cols = [axes["x"], axes["y"], axes["z"]]
     else:
-        rest = [i for i in range(len(parsed)) if i != time_col]
+        rest = [i for i in range(len(parsed)) if i not in (time_col, label_col)]
         if len(rest) != 3:
             raise InputError(f"cannot find the acceleration columns in header {header.strip()!r}; "
-                             f"expected e.g. {fmt.header_example} (plus an optional time column)",
+                             f"expected e.g. {fmt.header_example} (plus optional time and label columns)",
                              path, line_no)
         acc_cols = rest
     factors, units = [], []
@@ -154,7 +164,7 @@ def _parse_header(path: Path, line_no: int, header: str, fmt: TableFormat = CSV_
             raise InputError(f"unknown time unit [{parsed[time_col][1]}]; valid: "
                              f"{', '.join('[' + u + ']' for u in TIME_UNITS)}", path, line_no)
         time_factor = TIME_UNITS[tunit]
-    return len(fields), acc_cols, np.array(factors), units, time_col, time_factor
+    return len(fields), acc_cols, np.array(factors), units, time_col, time_factor, label_col
 
 
 def _scan(path: Path, lines: list[str], first_line_no: int, ncols: int, used: list[int], names: list[str],
@@ -262,7 +272,16 @@ def _rate(path: Path, t: np.ndarray | None, first: int, odr_hz: float | None, he
 
 def read_accel_table(path: str | os.PathLike, label: str, fmt: TableFormat, odr_hz: float | None = None,
                      max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recording:
-    """Read one delimited accelerometer log (comment lines, ``name[unit]`` header, samples) into mg.
+    """Read one delimited accelerometer log (comment lines, ``name[unit]`` header, samples) into mg,
+    as one Recording labelled ``label`` (see :func:`read_labelled_table`)."""
+    rec, _ = read_labelled_table(path, fmt, odr_hz=odr_hz, max_gap_s=max_gap_s)
+    rec.label = str(label)
+    return rec
+
+
+def read_labelled_table(path: str | os.PathLike, fmt: TableFormat, odr_hz: float | None = None,
+                        max_gap_s: float = DEFAULT_MAX_GAP_S) -> tuple[Recording, np.ndarray | None]:
+    """One delimited accelerometer log -> (Recording labelled "", per-sample labels of its label column or None).
 
     The rate comes from a time column when there is one, else ``odr_hz``, else the ``odr_hz`` of
     hargan's ``# hargan:`` comment line, else 26 Hz (``meta['odr_from']`` says which).
@@ -273,7 +292,7 @@ def read_accel_table(path: str | os.PathLike, label: str, fmt: TableFormat, odr_
     if h is None:
         raise InputError(f"no header and no data (expected a header such as {fmt.header_example})", path)
     header = _hargan_header(path, lines, h)
-    ncols, acc_cols, factors, units, time_col, time_factor = _parse_header(path, h + 1, lines[h], fmt)
+    ncols, acc_cols, factors, units, time_col, time_factor, label_col = _parse_header(path, h + 1, lines[h], fmt)
     names = [_COLUMN.match(f).group("name") for f in lines[h].split(fmt.sep)]
     data = lines[h + 1:]
     while data and not data[-1].strip():
@@ -295,13 +314,34 @@ def read_accel_table(path: str | os.PathLike, label: str, fmt: TableFormat, odr_
     if not pieces:
         raise InputError("no valid samples", path)
     s, e, filled = pieces[0]
+    labels = None if label_col is None else _read_labels(path, data, first, label_col, fmt)[s:e]
     samples = filled * factors[None, :]
     unit = units[0] if len(set(units)) == 1 else "mixed"
     meta = {"original_unit": unit, "full_scale_g": header.get("full_scale_g"), "gravity": True, "segment": 0,
             "first_line": first + s, "odr_from": odr_from}
     if header:
         meta["hargan_header"] = header
-    return Recording(samples.astype(np.float32), odr, str(label), str(path), None, meta)
+    jumps = _time_jumps(t, odr, max_gap_s)
+    if jumps:
+        meta["time_jumps"] = [first + k for k in jumps]  # the loaders cut there: split_at_time_jumps
+    return Recording(samples.astype(np.float32), odr, "", str(path), None, meta), labels
+
+
+def _time_jumps(t: np.ndarray | None, odr: float, max_gap_s: float) -> list[int]:
+    """Rows that follow a jump of more than ``max_gap_s`` (and more than 1.5 sample periods) in time."""
+    if t is None:
+        return []
+    ok = np.flatnonzero(~np.isnan(t))
+    return [int(ok[i + 1]) for i in np.flatnonzero(np.diff(t[ok]) > max(max_gap_s, 1.5 / odr))]
+
+
+def _read_labels(path: Path, data: list[str], first: int, label_col: int, fmt: TableFormat) -> np.ndarray:
+    """The label column as stripped strings; an empty label is an error naming its line."""
+    labels = np.array([ln.split(fmt.sep)[label_col].strip() for ln in data], dtype=str)
+    empty = np.flatnonzero(labels == "")
+    if len(empty):
+        raise InputError("empty label in the label column", path, first + int(empty[0]))
+    return labels
 
 
 def _fmt(v: float, decimals: int) -> str:
@@ -309,29 +349,41 @@ def _fmt(v: float, decimals: int) -> str:
     return "0" if s in ("-0", "") else s
 
 
-def format_mems_studio_csv(samples_mg: np.ndarray, comment: str | None = DEFAULT_COMMENT, decimals: int = 4) -> str:
-    """The text of a MEMS Studio log (comment, blank line, ``acc_x[mg],acc_y[mg],acc_z[mg]``, rows; CRLF)."""
+def format_mems_studio_csv(samples_mg: np.ndarray, comment: str | None = DEFAULT_COMMENT, decimals: int = 4,
+                           header: dict | None = None, labels=None) -> str:
+    """The text of a MEMS Studio log (comment, blank line, ``acc_x[mg],acc_y[mg],acc_z[mg]``, rows; CRLF).
+
+    ``header`` (e.g. ``{"sensor": "LSM6DSL", "full_scale_g": 4, "odr_hz": 26}``) writes hargan's
+    ``# hargan: ...`` line instead of ``comment``, so the log loads back at its rate. ``labels``
+    (one class name per sample) adds a ``label`` column, read back as labelled segments.
+    """
     x = np.asarray(samples_mg, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != 3:
         raise InputError(f"samples must be N x 3 (mg), got shape {x.shape}")
     if not np.isfinite(x).all():
         raise InputError("samples hold NaN or infinite values")
+    labels = None if labels is None else check_labels(labels, len(x))
     out = io.StringIO()
-    if comment is not None:
+    if header is not None:
+        out.write(format_hargan_header(dict(header)) + "\r\n")
+    elif comment is not None:
         for c in comment.splitlines() or [""]:
             out.write(("# " + c).rstrip() + "\r\n")
     out.write("\r\n")
-    out.write("acc_x[mg],acc_y[mg],acc_z[mg]\r\n")
-    for row in x.tolist():
+    out.write("acc_x[mg],acc_y[mg],acc_z[mg]" + ("" if labels is None else "," + LABEL_COLUMN) + "\r\n")
+    for k, row in enumerate(x.tolist()):
         out.write(",".join(_fmt(v, decimals) for v in row))
+        if labels is not None:
+            out.write("," + labels[k])
         out.write("\r\n")
     return out.getvalue()
 
 
 def write_mems_studio_csv(path: str | os.PathLike, samples_mg: np.ndarray, comment: str | None = DEFAULT_COMMENT,
-                          decimals: int = 4) -> Path:
-    """Write one MEMS Studio CSV log (N x 3 mg) atomically, in the exact format MEMS Studio saves."""
-    text = format_mems_studio_csv(samples_mg, comment, decimals)
+                          decimals: int = 4, header: dict | None = None, labels=None) -> Path:
+    """Write one MEMS Studio CSV log (N x 3 mg) atomically, in the exact format MEMS Studio saves
+    (``header``: hargan's rate line; ``labels``: a per-sample label column)."""
+    text = format_mems_studio_csv(samples_mg, comment, decimals, header, labels)
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)

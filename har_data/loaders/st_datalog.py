@@ -14,7 +14,9 @@ the rate is then ``odr_hz`` (a number, or a map from sub-folder name to Hz when 
 logs of several sensors), else the ``odr_hz`` of hargan's comment line, else 26 Hz (with a note).
 
 A folder is read as a tree of ``.txt`` logs. The class is the file name (``walking.txt``,
-``walking_2.txt``), or the folder name for MEMS Studio's ``<id>_<class>/`` folders. The first
+``walking_2.txt``), or the folder name for MEMS Studio's ``<id>_<class>/`` folders. A ``label``
+column (no unit; hargan's continuous logs with activity changes) labels every sample instead:
+the log loads as one Recording per run of one label. The first
 sub-folder under the root names the sensor (``lsm6dsox/walking.txt``); it is kept in
 ``meta['sensor']`` and in the recording id ``meta['recording_id']`` (``lsm6dsox/walking``), so
 splits can keep sensors apart.
@@ -32,9 +34,10 @@ import numpy as np
 
 from har_data.atomic import atomic_path
 from har_data.errors import InputError
-from har_data.loaders._common import HARGAN_HEADER_PREFIX, Recordings, existing_path, format_hargan_header
+from har_data.loaders._common import (HARGAN_HEADER_PREFIX, LABEL_COLUMN, Recordings, check_labels, existing_path,
+                                      format_hargan_header, split_at_time_jumps, split_by_labels)
 from har_data.loaders.mems_studio import (_FOLDER, DEFAULT_MAX_GAP_S, DEFAULT_ODR_HZ, TableFormat, _natural_key,
-                                          read_accel_table)
+                                          read_labelled_table)
 from har_data.recording import Recording
 
 DATALOG_FORMAT = TableFormat("\t", "tab-separated", "A_X [mg]<TAB>A_Y [mg]<TAB>A_Z [mg]")
@@ -49,7 +52,7 @@ def load_st_datalog(path: str | os.PathLike, label: str | None = None, odr_hz: O
                     max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recordings:
     """Load one ST datalog ``.txt`` or a tree of them -> Recordings in mg (see the module docstring).
 
-    ``label`` overrides the class of every file; ``odr_hz`` is a rate in Hz or a map
+    ``label`` overrides the class of every file (and its label column); ``odr_hz`` is a rate in Hz or a map
     ``{sub-folder: Hz}`` (every sensor sub-folder must be in it); a time column wins over both.
     """
     p = existing_path(path, "ST datalogs")
@@ -65,15 +68,20 @@ def load_st_datalog(path: str | os.PathLike, label: str | None = None, odr_hz: O
     defaulted = 0
     for f in files:
         sensor = _sensor_of(f, root)
-        rec = read_accel_table(f, "", DATALOG_FORMAT, odr_hz=_rate_for(f, sensor, rates), max_gap_s=max_gap_s)
-        rec.label = str(label) if label is not None else _class_of(f, rec)
-        rec.meta["sensor"] = sensor
-        rec.meta["recording_id"] = "/".join(([sensor] if sensor else []) + [_folder_id(f) + f.stem])
+        rec, labels = read_labelled_table(f, DATALOG_FORMAT, odr_hz=_rate_for(f, sensor, rates), max_gap_s=max_gap_s)
+        if label is None and labels is not None:
+            parts = split_by_labels(rec, labels)
+        else:
+            rec.label = str(label) if label is not None else _class_of(f, rec)
+            parts = [rec]
         m = _FOLDER.match(f.parent.name)
-        if m:
-            rec.meta["log_id"] = m.group(1)
+        for part in split_at_time_jumps(parts, recs.notes):
+            part.meta["sensor"] = sensor
+            part.meta["recording_id"] = "/".join(([sensor] if sensor else []) + [_folder_id(f) + f.stem])
+            if m:
+                part.meta["log_id"] = m.group(1)
+            recs.append(part)
         defaulted += rec.meta["odr_from"] == "default"
-        recs.append(rec)
     if defaulted:
         recs.notes.append(f"{defaulted} log(s) have no time column, no odr_hz option and no hargan header: "
                           f"read at {DEFAULT_ODR_HZ:g} Hz (set options.odr_hz to the sensor's ODR)")
@@ -153,8 +161,10 @@ def _fmt(v: np.float32) -> str:
     return "0" if s == "-0" else s
 
 
-def format_st_datalog(samples_mg: np.ndarray, header: Mapping | None = None) -> str:
+def format_st_datalog(samples_mg: np.ndarray, header: Mapping | None = None, labels=None) -> str:
     """The text of an ST datalog: hargan's comment line (from ``header``), ``A_X [mg]...``, rows (LF).
+
+    ``labels`` (one class name per sample) adds a ``label`` column, read back as labelled segments.
 
     The ``# hargan:`` line is always written (it marks the file as hargan's, so it may be overwritten).
 
@@ -167,21 +177,25 @@ def format_st_datalog(samples_mg: np.ndarray, header: Mapping | None = None) -> 
     x = x.astype(np.float32)
     if not np.isfinite(x).all():
         raise InputError("samples hold NaN or infinite values")
-    lines = [format_hargan_header(dict(header or {})), HEADER]
-    lines.extend("\t".join(_fmt(v) for v in row) for row in x)
+    labels = None if labels is None else check_labels(labels, len(x))
+    lines = [format_hargan_header(dict(header or {})), HEADER + ("" if labels is None else "\t" + LABEL_COLUMN)]
+    rows = ("\t".join(_fmt(v) for v in row) for row in x)
+    lines.extend(rows if labels is None else (r + "\t" + lab for r, lab in zip(rows, labels)))
     return "\n".join(lines) + "\n"
 
 
-def write_st_datalog(path: str | os.PathLike, samples_mg: np.ndarray, header: Mapping | None = None) -> Path:
+def write_st_datalog(path: str | os.PathLike, samples_mg: np.ndarray, header: Mapping | None = None,
+                     labels=None) -> Path:
     """Write one ST datalog (N x 3 mg) atomically; ``header`` gives the ``# hargan:`` line
-    (e.g. ``{"sensor": "LSM6DSOX", "full_scale_g": 4, "odr_hz": 26, "class": "walking"}``).
+    (e.g. ``{"sensor": "LSM6DSOX", "full_scale_g": 4, "odr_hz": 26, "class": "walking"}``),
+    ``labels`` an optional per-sample label column.
 
     Refuses to overwrite a file that hargan did not write (one without the ``# hargan:`` line).
     """
     path = Path(path)
     if path.exists() and not _written_by_hargan(path):
         raise InputError("refusing to overwrite a file hargan did not write", path)
-    text = format_st_datalog(samples_mg, header)
+    text = format_st_datalog(samples_mg, header, labels)
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from har_data.errors import InputError
-from hargan.config import Config
+from hargan.config import Config, gravity_filter
 from hargan.runs import RunDir
 from hargan.steps.common import Log, load_int8, load_float_classifier, load_windows
 
@@ -41,6 +41,9 @@ class Layout:
         """The windows the board model is built for (the target domain's when there is one)."""
         self.source_windows = root / "data" / "source_windows.npz" if two_stage else self.windows
         """A transfer run's source-domain windows (the public set)."""
+        self.unfiltered_windows = root / "data" / "windows_unfiltered.npz"
+        """With the gravity filter on: the held-out split of ``windows`` before the filter (the sensor's
+        raw output), the firmware's test vectors (the board runs the filter itself)."""
         self.classifier_dir = root / "classifier"
         self.classifier = self.classifier_dir / "model.keras"
         self.int8 = self.classifier_dir / "model_int8.tflite"
@@ -57,6 +60,8 @@ class Layout:
         self.report_dir = root / "report"
         self.metrics = self.report_dir / "metrics.json"
         self.firmware_dir = root / "firmware"
+        self.checkpoints = root / ".steps" / "checkpoints"
+        """Training checkpoints of an unfinished step (a killed run resumes from them)."""
 
 
 class RunContext:
@@ -78,6 +83,15 @@ class RunContext:
         self.run_dir = RunDir(out, force=force, log=log)
         self.results: dict[str, dict] = {}
         """Each finished or reused step's result, by step name."""
+
+    @property
+    def board_gravity(self) -> bool:
+        """Whether the board model's windows (the target's in a transfer run) go through the gravity filter."""
+        return gravity_filter(self.cfg, self.cfg.data.target or self.cfg.data.source)
+
+    def tensorboard_dir(self, name: str) -> Path | None:
+        """``<cfg.tensorboard>/<name>`` for one training's TensorBoard logs, or None when they are off."""
+        return Path(self.cfg.tensorboard) / name if self.cfg.tensorboard else None
 
     # Loaded once, on first use; a step that makes one assigns it (``ctx.classifier = model``).
     @cached_property

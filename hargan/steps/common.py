@@ -12,12 +12,12 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from har_data.atomic import write_text
 from har_data.errors import InputError
 from har_data.sensors import SENSORS
-from hargan.config import Config, SensorConfig
+from hargan.config import RANGES, Config, Range, SensorConfig
 
 if TYPE_CHECKING:
     import keras
@@ -93,6 +93,11 @@ def held_out_split(ws: "WindowSet") -> tuple[str, "WindowSet"]:
 
 def write_csv_rows(path: Path, rows: list[dict]) -> Path:
     """Rows of numbers as one CSV (columns in order of first appearance, floats to 6 digits), atomically."""
+    return write_text(path, csv_text(rows))
+
+
+def csv_text(rows: list[dict]) -> str:
+    """The text :func:`write_csv_rows` writes."""
     keys: list[str] = []
     for r in rows:
         keys += [k for k in r if k not in keys]
@@ -101,10 +106,32 @@ def write_csv_rows(path: Path, rows: list[dict]) -> Path:
     w.writeheader()
     for r in rows:
         w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    return write_text(path, buf.getvalue())
+    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------------- command-line paths
+
+def option(key: str, kind: type = int, allowed: Range | None = None) -> Callable[[str], Any]:
+    """An argparse ``type`` for an option that mirrors the config key ``key``: parsed as ``kind`` and
+    checked against that key's range in :data:`hargan.config.RANGES` (or ``allowed``), so
+    ``--batch-size 0`` is refused before any file is read, with the same rule as the config file."""
+    rule = allowed if allowed is not None else RANGES[key]
+
+    def parse(text: str):
+        value = kind(text)  # a ValueError: argparse's own "invalid int value"
+        problem = rule.problem(float(value))
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def staged(log: Log, stage: Path, out: Path) -> Log:
+    """``log`` that names the output folder where a message names the staging folder it is written in."""
+    return lambda msg: log(str(msg).replace(str(stage), str(out)))
+
 
 def seed_of(args: argparse.Namespace) -> int:
     """--seed when given, else the config's default seed."""

@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from har_data.outputs import output_dir
 from hargan.config import ClassifierConfig, EvaluationConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, out_dir, quiet,
-                                 seed_of)
+from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir,
+                                 quiet, seed_of, staged)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,11 +54,14 @@ def score_and_report(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray"
                      preset: str, int8: "Int8Classifier | None" = None, quick: bool = False, seeds: int = 1,
                      seed: int = 0, min_confidence: float = 0.5, acceptance: dict | None = None,
                      history: Path | None = None, extra: dict | None = None, plots: dict | None = None,
-                     seconds_before: float | None = None, augmentation: bool = True, log: Log = quiet) -> dict:
+                     seconds_before: float | None = None, augmentation: bool = True, synthesizer=None,
+                     log: Log = quiet) -> dict:
     """Score synthetic vs real windows (averaged over ``seeds``), then write metrics.json, report.md and the
     PNG plots into ``out``. ``extra`` holds the other steps' figures (classifier, timing, ...), ``plots``
     their PNG paths; ``seconds_before`` (the earlier steps' time) makes ``timing.total_seconds`` include
-    this evaluation. Returns metrics.json's content."""
+    this evaluation. ``synthesizer`` (:func:`subset_synthesizer`) measures every augmentation row with a
+    generator trained on that row's windows; without it only the 100 % row is measured. Returns
+    metrics.json's content."""
     from evaluation.report import write_report
     from evaluation.scores import FULL, QUICK, evaluate_synthetic
 
@@ -68,7 +72,8 @@ def score_and_report(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray"
         settings = dataclasses.replace(settings, augment_percents=())
     runs = [evaluate_synthetic(real, x_syn, y_syn, preset=preset, seed=seed + k, int8=int8, quick=quick,
                                out_dir=out if k == 0 else None, history=history if k == 0 else None,
-                               min_confidence=min_confidence, acceptance=acceptance, settings=settings)
+                               min_confidence=min_confidence, acceptance=acceptance, settings=settings,
+                               synthesizer=synthesizer)
             for k in range(max(1, int(seeds)))]
     gan_metrics = _average_runs(runs)
     pngs = {**dict(plots or {}), **{k: Path(v) for k, v in (gan_metrics.pop("figures", None) or {}).items()}}
@@ -88,7 +93,7 @@ def score_and_report(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray"
 
 class Evaluate(Step):
     name = "evaluate"
-    sections = ("evaluation", "classifier")
+    sections = ("evaluation", "classifier", "gan", "sampling")  # the last two: evaluation.augmentation_retrain
 
     def describe(self, ctx: RunContext) -> str:
         return "evaluate: TSTR / TRTR, discriminative score, MMD; report"
@@ -113,8 +118,46 @@ class Evaluate(Step):
                          acceptance={k: sample.get(k) for k in ("acceptance_rate", "acceptance_by_class")},
                          history=ctx.paths.gan_dir / "history.csv", extra=earlier_steps_metrics(ctx), plots=plots,
                          seconds_before=ctx.seconds(*ctx.run_dir.records), augmentation=ev.augmentation,
-                         log=ctx.log)
+                         synthesizer=subset_synthesizer(ctx), log=ctx.log)
         return {}
+
+
+def subset_synthesizer(ctx: RunContext):
+    """For the augmentation rows (``evaluation.augmentation_retrain``): on one row's real windows only,
+    what a one-domain run does on all of them: the ST classifier (the GAN's feedback and, as int8,
+    its judge), the GAN and validated sampling with the realism gate, with the run's config. See
+    :func:`evaluation.scores.augmentation_gain`. None (only the 100 % row) when the option is off,
+    and in a transfer run, whose GAN is trained on both domains (hargan.steps.transfer)."""
+    if not ctx.cfg.evaluation.augmentation_retrain:
+        return None
+    if ctx.two_stage:
+        ctx.log("  augmentation rows below 100 %: not measured in a transfer run (its domain GAN is not "
+                "retrained per row)")
+        return None
+    from hargan.steps.gan import gan_hyperparameters
+    from hargan.steps.sample import realism_gate
+
+    cfg = ctx.cfg
+
+    def synthesize(seen: "WindowSet", seed: int):
+        from classifier import Int8Classifier, quantize_int8, train_on_windows
+        from gan.sampling import sample_validated
+        from gan.training import train_gan
+
+        c, g, s = cfg.classifier, cfg.gan, cfg.sampling
+        clf = train_on_windows(seen, preset=c.preset, epochs=c.epochs, batch_size=c.batch_size, patience=c.patience,
+                               learning_rate=c.learning_rate, seed=seed, verbose=0)
+        int8 = Int8Classifier(quantize_int8(clf, seen.subset("train").x, num_samples=c.representative_samples,
+                                            seed=seed), seen.class_names)
+        model = train_gan(seen, clf, steps=g.steps, seed=seed, **gan_hyperparameters(g, True))
+        syn = sample_validated(model.generator, int8, ctx.sensor, per_class=s.per_class,
+                               min_confidence=s.min_confidence, max_tries=s.max_tries, seed=seed,
+                               realism=realism_gate(seen, s), realism_enforce=s.realism_gate)
+        ctx.log(f"  augmentation row of {len(seen.subset('train'))} real windows: {len(syn.y)} synthetic windows "
+                "from a generator trained on them only")
+        return syn.x_mg, syn.y
+
+    return synthesize
 
 
 def earlier_steps_metrics(ctx: RunContext) -> dict:
@@ -165,8 +208,9 @@ def summary_lines(metrics: dict, out: Path, wall_seconds: float | None = None) -
         f"MMD {fmt(g.get('mmd'), '.4f')}",
         f"  time            GAN training {fmt(t.get('gan_train_seconds'), '.0f')} s, all steps "
         f"{fmt(t.get('total_seconds'), '.0f')} s" + (f", this run {wall_seconds:.0f} s" if wall_seconds else ""),
-        f"  files           {out}/: synthetic/windows.npz, synthetic/csv/, classifier/model_int8.tflite, "
-        f"firmware/, report/report.md",
+        f"  files           {out}/: synthetic/windows.npz, synthetic/csv/, "
+        + ("synthetic/logs/, " if (Path(out) / "synthetic" / "logs").is_dir() else "")
+        + "classifier/model_int8.tflite, firmware/, report/report.md",
     ]
 
 
@@ -182,7 +226,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="fewer epochs for the TSTR/TRTR classifiers")
     p.add_argument("--no-augmentation", action="store_true",
                    help="skip the augmentation-gain trainings (real + synthetic vs real only)")
-    p.add_argument("--seeds", type=int, default=seeds, metavar="N",
+    p.add_argument("--seeds", type=option("evaluation.seeds", int), default=seeds, metavar="N",
                    help=f"average TSTR/TRTR over this many seeds (default: {seeds})")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, report.md, PNGs")
 
@@ -199,7 +243,6 @@ def _int8_metrics(int8: "Int8Classifier", real: "WindowSet") -> dict:
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
-    from gan.sampling import SyntheticSet
     from har_data.errors import InputError
 
     out = out_dir(args.out)
@@ -209,6 +252,16 @@ def command(args: argparse.Namespace, log: Log) -> None:
         syn_path = syn_path / "windows.npz"
         if not syn_path.is_file():
             raise InputError("no windows.npz in the --synthetic folder", syn_path.parent)
+    with output_dir(out, [real_path, syn_path, int8_path]) as stage:
+        _evaluate(args, real_path, syn_path, int8_path, stage, staged(log, stage, out))
+    log(f"wrote {out}/metrics.json and {out}/report.md")
+
+
+def _evaluate(args: argparse.Namespace, real_path: Path, syn_path: Path, int8_path: Path | None, out: Path,
+              log: Log) -> None:
+    from gan.sampling import SyntheticSet
+    from har_data.errors import InputError
+
     real = load_windows(real_path)
     syn = SyntheticSet.load(syn_path)
     if list(syn.class_names) != list(real.class_names):
@@ -219,11 +272,10 @@ def command(args: argparse.Namespace, log: Log) -> None:
     if syn.acceptance_by_class:
         acceptance = {"acceptance_rate": syn.acceptance_rate,
                       "acceptance_by_class": {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()}}
-    log(f"evaluate: {args.real} vs {syn_path} -> {out}")
+    log(f"evaluate: {args.real} vs {syn_path} -> {args.out}")
     score_and_report(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=args.quick, seeds=args.seeds,
                      seed=seed_of(args), extra=_int8_metrics(int8, real) if int8 is not None else {},
                      augmentation=not args.no_augmentation, seconds_before=0.0, acceptance=acceptance, log=log)
-    log(f"wrote {out}/metrics.json and {out}/report.md")
 
 
 COMMAND = Command("evaluate", "score synthetic windows against real ones (TSTR, TRTR, discriminative score, MMD)",

@@ -1,7 +1,12 @@
 """Step 8, export: the int8 model as C for STM32CubeIDE.
 
-``firmware/`` gets the model's C arrays, the labels, sensor and quantization headers and test
-vectors from the held-out split (inputs with the outputs the int8 model gives them).
+``firmware/`` gets the model as C (plain C and the .tflite array), the API with the board's
+preprocessing, the labels, sensor and quantization headers and test vectors from the held-out
+split. The preprocessing (sensor, gravity filter on or off, stride) is the one the quantize step
+recorded beside the model (``model_int8.json``, :mod:`hargan.classify`). The test vectors are the
+sensor's raw counts, BEFORE the gravity filter, with the scores the int8 model gives them after
+the Python twin of the board's preprocessing: with the filter on, they come from
+``data/windows_unfiltered.npz`` (the held-out split as the sensor reported it).
 """
 
 from __future__ import annotations
@@ -13,32 +18,37 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from har_data.errors import InputError
-from hargan.config import ExportConfig
+from har_data.outputs import output_dir
+from hargan.classify import Preprocessing, read_preprocessing, record_path
+from hargan.config import C_NAME, ExportConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, held_out_split, load_int8, load_windows, need_file,
-                                 out_dir, quiet, sensor_spec)
+                                 option, out_dir, quiet, sensor_spec, staged)
 
 if TYPE_CHECKING:
     import numpy as np
 
     from classifier import Int8Classifier
-    from har_data import SensorSpec
+    from har_data import SensorSpec, WindowSet
 
 
 def write_firmware(int8: "Int8Classifier", class_names: Sequence[str], sensor: "SensorSpec", out: Path, *,
-                          name: str, test_windows: "np.ndarray | None" = None,
-                          test_labels: "np.ndarray | None" = None, n_test_vectors: int = 0,
-                          replace_dir: bool = True, log: Log = quiet) -> list[Path]:
-    """Write the C arrays, headers and test vectors into ``out``; returns the files.
+                   name: str, gravity: bool, stride: int | None, test_windows: "np.ndarray | None" = None,
+                   test_labels: "np.ndarray | None" = None, n_test_vectors: int = 0,
+                   replace_dir: bool = True, log: Log = quiet) -> list[Path]:
+    """Write the C model, API, headers and test vectors into ``out``; returns the files.
 
+    ``gravity``, ``stride``: the board's preprocessing (``stride`` None: half a window).
+    ``test_windows``: mg windows as the sensor reports them, before any filter (:func:`raw_test_windows`).
     ``replace_dir``: ``out`` is replaced as a whole (the run directory's firmware/, so files of an
     older export name do not linger); otherwise the files are moved into ``out`` one by one
-    (each atomically), leaving anything else in it alone (``hargan export --out`` into a project).
+    (each atomically), leaving anything else in it alone (``hargan export --out`` into a project;
+    the README is then ``<name>_README.md``).
     """
     import firmware_export
 
     out = Path(out)
-    kwargs: dict[str, Any] = {"name": name}
+    kwargs: dict[str, Any] = {"name": name, "gravity": bool(gravity), "stride": stride}
     if test_windows is not None and n_test_vectors > 0:
         kwargs.update(test_windows=test_windows, test_labels=test_labels, n_test_vectors=n_test_vectors)
     if replace_dir:
@@ -48,11 +58,33 @@ def write_firmware(int8: "Int8Classifier", class_names: Sequence[str], sensor: "
         with tempfile.TemporaryDirectory(prefix=".hargan-export.", dir=out) as tmp:
             made = firmware_export.export_firmware(int8, list(class_names), sensor, Path(tmp) / "fw", **kwargs)
             files = []
-            for f in made:
-                os.replace(f, out / Path(f).name)
-                files.append(out / Path(f).name)
+            for f in map(Path, made):
+                # A project has a README.md of its own: ours goes in under the export's name.
+                dest = out / (f"{name}_README.md" if f.name == "README.md" else f.name)
+                os.replace(f, dest)
+                files.append(dest)
     log(f"  firmware: {', '.join(f.name for f in files)}")
     return files
+
+
+def raw_test_windows(ws: "WindowSet", gravity: bool, sensor: "SensorSpec",
+                     path: Path | None = None) -> tuple["np.ndarray", "np.ndarray"]:
+    """The held-out split of ``ws`` as test-vector windows: they must be the sensor's raw output.
+
+    Filtered windows would be filtered twice on the board, so windows that are (or, for a model
+    with the filter, may be) gravity-filtered are an error, as are windows of another sensor.
+    """
+    filtered = ws.preprocessing.get("suppress_gravity")
+    if filtered or (gravity and filtered is None):
+        raise InputError("test vectors must be the sensor's raw output, but these windows are gravity-filtered"
+                         + ("" if filtered else " (or do not say)") + ": give a run's data/windows_unfiltered.npz "
+                         "or windows from 'hargan prepare' without --suppress-gravity", path)
+    if ws.sensor is not None and ws.sensor != sensor:
+        w = ws.sensor
+        raise InputError(f"the windows are for {w.name} ±{w.full_scale_g} g at {w.odr_hz:g} Hz, the export for "
+                         f"{sensor.name} ±{sensor.full_scale_g} g at {sensor.odr_hz:g} Hz", path)
+    _, held = held_out_split(ws)
+    return held.x, held.y
 
 
 class Export(Step):
@@ -63,57 +95,105 @@ class Export(Step):
         return "export: C arrays, headers and test vectors for STM32CubeIDE"
 
     def inputs(self, ctx: RunContext) -> list[Path]:
-        return [ctx.paths.int8, ctx.paths.windows]
+        return [ctx.paths.int8, record_path(ctx.paths.int8), self._test_windows(ctx)]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
         return [ctx.paths.firmware_dir]
 
+    @staticmethod
+    def _test_windows(ctx: RunContext) -> Path:
+        return ctx.paths.unfiltered_windows if ctx.board_gravity else ctx.paths.windows
+
     def run(self, ctx: RunContext) -> dict:
         e = ctx.cfg.export
-        _, held = held_out_split(ctx.windows)
-        files = write_firmware(ctx.int8, ctx.windows.class_names, ctx.sensor, ctx.paths.firmware_dir,
-                                      name=e.name, test_windows=held.x, test_labels=held.y,
-                                      n_test_vectors=e.n_test_vectors, log=ctx.log)
-        return {"files": [f.name for f in files]}
+        prep = read_preprocessing(ctx.paths.int8)
+        path = self._test_windows(ctx)
+        ws = ctx.windows if path == ctx.paths.windows else load_windows(path)
+        tx, ty = raw_test_windows(ws, prep.suppress_gravity, prep.sensor, path)
+        ctx.log(f"  board preprocessing ({record_path(ctx.paths.int8).name}): "
+                f"{_describe(prep.suppress_gravity, prep.stride)}")
+        files = write_firmware(ctx.int8, prep.class_names, prep.sensor, ctx.paths.firmware_dir, name=e.name,
+                               gravity=prep.suppress_gravity, stride=prep.stride, test_windows=tx, test_labels=ty,
+                               n_test_vectors=e.n_test_vectors, log=ctx.log)
+        return {"files": [f.name for f in files], "gravity_filter": prep.suppress_gravity, "stride": prep.stride}
+
+
+def _describe(gravity: bool, stride: int | None) -> str:
+    return (f"gravity filter {'on' if gravity else 'off'}, "
+            + (f"a window every {stride} samples" if stride else "a window every half window"))
 
 
 # ---------------------------------------------------------------------------- hargan export
 
+def _c_name(text: str) -> str:
+    """--name is checked before anything is read or written (the same rule as export.name)."""
+    if not C_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a C identifier (letters, digits and '_', not starting "
+                                         "with a digit)")
+    return text
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     e = ExportConfig()
-    p.add_argument("--int8", required=True, metavar="FILE.tflite", help="int8 classifier")
+    p.add_argument("--int8", required=True, metavar="FILE.tflite",
+                   help="int8 classifier, with its preprocessing record FILE.json beside it (from the quantize step)")
     p.add_argument("--test-vectors", default=None, metavar="FILE.npz",
-                   help="windows: class names, sensor and test vectors from their test split")
+                   help="windows as the sensor reports them (no gravity filter): test vectors from their test split")
     p.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
-                   help="class names in output order (default: from --test-vectors)")
-    p.add_argument("--name", default=e.name, help=f"C prefix of files and symbols (default: {e.name})")
-    p.add_argument("--n-test-vectors", type=int, default=e.n_test_vectors, metavar="N",
+                   help="class names in output order (default: the record's, else from --test-vectors)")
+    p.add_argument("--name", type=_c_name, default=e.name, help=f"C prefix of files and symbols (default: {e.name})")
+    p.add_argument("--n-test-vectors", type=option("export.n_test_vectors", int), default=e.n_test_vectors, metavar="N",
                    help=f"test vectors (default: {e.n_test_vectors})")
+    g = p.add_argument_group("board preprocessing (default: the record beside --int8)")
+    g.add_argument("--gravity", action=argparse.BooleanOptionalAction, default=None,
+                   help="the model was trained on gravity-filtered windows: the board runs ST's gravity rotation + "
+                        "suppression filter (required without a record)")
+    g.add_argument("--stride", type=option("windows.stride", int), default=None, metavar="N",
+                   help="classify every N samples (default: the record's; without one, half a window)")
     add_sensor_arguments(p, from_windows=True)
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the .h/.c files")
+
+
+def board_record(int8_path: Path, gravity: bool | None, stride: int | None) -> "Preprocessing | None":
+    """The model's preprocessing record; None where it is missing and ``gravity`` says what the board does."""
+    if stride is not None and stride < 1:
+        raise InputError(f"--stride must be at least 1 sample, got {stride}")
+    if record_path(int8_path).is_file():
+        return read_preprocessing(int8_path)
+    if gravity is None:
+        raise InputError(f"missing preprocessing record {record_path(int8_path).name} beside the model: say whether "
+                         "the model was trained with the gravity filter (--gravity or --no-gravity; --stride N, "
+                         "default half a window)", int8_path)
+    return None
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
     int8_path = need_file(args.int8, "--int8")
     tv_path = need_file(args.test_vectors, "--test-vectors")
+    with output_dir(out, [int8_path, tv_path], shared=True) as stage:  # may be the user's firmware project
+        _export(args, int8_path, tv_path, stage, staged(log, stage, out))
+    log(f"wrote {out}/")
+
+
+def _export(args: argparse.Namespace, int8_path: Path, tv_path: Path | None, out: Path, log: Log) -> None:
+    prep = board_record(int8_path, args.gravity, args.stride)
     ws = load_windows(tv_path) if tv_path else None
-    names = args.classes or (ws.class_names if ws is not None else None)
+    names = args.classes or (prep.class_names if prep else None) or (ws.class_names if ws is not None else None)
     if not names:
         raise InputError("give the class names: --classes ... or --test-vectors windows.npz")
-    sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
+    default_sensor = prep.sensor if prep else ws.sensor if ws is not None else None
+    sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=default_sensor)
+    gravity = prep.suppress_gravity if args.gravity is None else args.gravity
+    stride = args.stride or (prep.stride if prep else None)
     int8 = load_int8(int8_path, names)
     if int8.num_classes != len(names):
         raise InputError(f"the model has {int8.num_classes} outputs but {len(names)} class names were given",
                          int8_path)
-    tx = ty = None
-    if ws is not None:
-        _, held = held_out_split(ws)
-        tx, ty = held.x, held.y
-    log(f"export: {int8_path} -> {out}")
-    write_firmware(int8, names, sensor, out, name=args.name, test_windows=tx, test_labels=ty,
-                          n_test_vectors=args.n_test_vectors, replace_dir=False, log=log)
-    log(f"wrote {out}/")
+    tx, ty = raw_test_windows(ws, gravity, sensor, tv_path) if ws is not None else (None, None)
+    log(f"export: {int8_path} -> {out}; {_describe(gravity, stride)}")
+    write_firmware(int8, names, sensor, out, name=args.name, gravity=gravity, stride=stride, test_windows=tx,
+                   test_labels=ty, n_test_vectors=args.n_test_vectors, replace_dir=False, log=log)
 
 
 COMMAND = Command("export", "write the int8 model, labels, sensor settings and test vectors as C for STM32CubeIDE",

@@ -12,10 +12,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+import numpy as np
+
 from har_data.errors import InputError
+from har_data.outputs import output_file
 from hargan.config import CLASS_MAP_SOURCES, SOURCES, DomainConfig, WindowsConfig, gravity_filter, needs_path
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import Command, Log, add_sensor_arguments, out_file, quiet, seed_of, sensor_spec
+from hargan.steps.common import (Command, Log, add_sensor_arguments, held_out_split, option, out_file, quiet, seed_of,
+                                 sensor_spec)
 
 if TYPE_CHECKING:
     from har_data import Recording, SensorSpec, WindowSet
@@ -73,16 +77,17 @@ def load_recordings(dom: DomainConfig, log: Log = quiet) -> list["Recording"]:
 def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: "SensorSpec", length: int,
                     stride: int, fractions: Sequence[float] = tuple(WindowsConfig().fractions), seed: int = 0,
                     log: Log = quiet, *, suppress_gravity: bool | None = None,
-                    missing_ok: bool = False) -> "WindowSet":
+                    missing_ok: bool = False, recordings: Sequence["Recording"] | None = None) -> "WindowSet":
     """Recordings -> windows resampled to the sensor's ODR and quantized to its full scale, split by recording.
 
     ``suppress_gravity``: the gravity filter (None: the domain's own setting, off when unset).
     ``missing_ok``: classes the recordings lack are kept in the class list with no windows (a
-    transfer run's source may lack a class its target has).
+    transfer run's source may lack a class its target has). ``recordings``: the domain's
+    recordings when already read (:func:`load_recordings`).
     """
     from har_data import WindowSet, make_windows
 
-    recs = load_recordings(dom, log)
+    recs = load_recordings(dom, log) if recordings is None else list(recordings)
     names = list(classes) if classes else None
     found = [c for c in names if any(r.label == c for r in recs)] if names and missing_ok else names
     if suppress_gravity is None:
@@ -93,7 +98,8 @@ def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: "S
                       fractions=tuple(fractions), seed=seed, suppress_gravity=suppress_gravity)
     if found is not None and found != names:
         ids = [names.index(c) for c in ws.class_names]
-        ws = WindowSet(ws.x, [ids[i] for i in ws.y], names, ws.split, ws.group, ws.sensor, ws.odr_hz)
+        ws = WindowSet(ws.x, [ids[i] for i in ws.y], names, ws.split, ws.group, ws.sensor, ws.odr_hz,
+                       dict(ws.preprocessing))
     counts = {s: int((ws.split == s).sum()) for s in ("train", "val", "test")}
     log(f"  {len(ws)} windows of {ws.window_length} samples at {ws.odr_hz:g} Hz "
         f"({sensor.name} ±{sensor.full_scale_g} g); train/val/test {counts['train']}/{counts['val']}/{counts['test']}; "
@@ -120,29 +126,40 @@ class Prepare(Step):
         return [Path(d.path) for d in domains if d is not None and d.path]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
-        return sorted({ctx.paths.windows, ctx.paths.source_windows})
+        unfiltered = {ctx.paths.unfiltered_windows} if ctx.board_gravity else set()
+        return sorted({ctx.paths.windows, ctx.paths.source_windows} | unfiltered)
 
     def _windows(self, ctx: RunContext, dom: DomainConfig, key: str, classes, missing_ok: bool = False,
-                 stride: int | None = None) -> "WindowSet":
+                 stride: int | None = None, board: bool = False) -> tuple["WindowSet", "WindowSet | None"]:
+        """The domain's windows; for the board's domain with the gravity filter on, also the held-out
+        split's windows without the filter (``paths.unfiltered_windows``: the firmware's test vectors)."""
         w = ctx.cfg.windows
         gravity = gravity_filter(ctx.cfg, dom)
         if gravity:
             ctx.log(f"  {key}: gravity rotation + suppression on"
                     + ("" if dom.suppress_gravity else " (hargan's choice for a transfer run)"))
         with ctx.config_key(key):
-            return prepare_windows(dom, classes, ctx.sensor, w.length, stride or w.stride, w.fractions, ctx.seed, ctx.log,
-                                   suppress_gravity=gravity, missing_ok=missing_ok)
+            recs = load_recordings(dom, ctx.log)
+            args = (dom, classes, ctx.sensor, w.length, stride or w.stride, w.fractions, ctx.seed)
+            ws = prepare_windows(*args, ctx.log, suppress_gravity=gravity, missing_ok=missing_ok, recordings=recs)
+            if not (board and gravity):
+                return ws, None
+            raw = prepare_windows(*args, quiet, suppress_gravity=False, missing_ok=missing_ok, recordings=recs)
+        if not (np.array_equal(raw.split, ws.split) and np.array_equal(raw.y, ws.y)):
+            raise RuntimeError("the unfiltered windows do not line up with the filtered ones")
+        return ws, held_out_split(raw)[1]
 
     def run(self, ctx: RunContext) -> dict:
         classes = ctx.cfg.data.classes or None
         if ctx.two_stage and classes is None:  # every class of either domain, the source's first
             classes = transfer_classes(ctx.cfg)
-        src = self._windows(ctx, ctx.cfg.data.source, "data.source", classes, missing_ok=ctx.two_stage)
+        src, raw = self._windows(ctx, ctx.cfg.data.source, "data.source", classes, missing_ok=ctx.two_stage,
+                                 board=not ctx.two_stage)
         result = {"source": {"windows": len(src), "counts": src.counts(), "class_names": src.class_names}}
         tgt = src
         if ctx.two_stage:
-            tgt = self._windows(ctx, ctx.cfg.data.target, "data.target", src.class_names, missing_ok=True,
-                                stride=ctx.cfg.transfer.target_stride)
+            tgt, raw = self._windows(ctx, ctx.cfg.data.target, "data.target", src.class_names, missing_ok=True,
+                                     stride=ctx.cfg.transfer.target_stride, board=True)
             result["target"] = {"windows": len(tgt), "counts": tgt.counts()}
             lacking = [c for c, n in tgt.counts().items() if n == 0]
             if lacking:
@@ -152,6 +169,8 @@ class Prepare(Step):
         src.save(ctx.paths.source_windows)
         if tgt is not src:
             tgt.save(ctx.paths.windows)
+        if raw is not None:
+            raw.save(ctx.paths.unfiltered_windows)
         ctx.source_windows, ctx.windows = src, tgt
         return result
 
@@ -168,9 +187,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suppress-gravity", action="store_true", default=None,
                    help="run the gravity rotation+suppression filter")
     add_sensor_arguments(p)
-    p.add_argument("--window", type=int, default=w.length, metavar="N",
+    p.add_argument("--window", type=option("windows.length", int), default=w.length, metavar="N",
                    help=f"window length in samples (default: {w.length})")
-    p.add_argument("--stride", type=int, default=w.stride, metavar="N", help=f"stride in samples (default: {w.stride})")
+    p.add_argument("--stride", type=option("windows.stride", int), default=w.stride, metavar="N",
+                   help=f"stride in samples (default: {w.stride})")
     p.add_argument("--out", required=True, metavar="FILE.npz", help="windows file to write")
 
 
@@ -182,9 +202,10 @@ def command(args: argparse.Namespace, log: Log) -> None:
     dom = DomainConfig(name=args.source, path=args.path or "", imu=args.imu or "",
                        suppress_gravity=args.suppress_gravity)
     check_domain_path(dom)
-    log(f"prepare: {args.source} -> {out}")
-    ws = prepare_windows(dom, args.classes, sensor, args.window, args.stride, seed=seed_of(args), log=log)
-    ws.save(out)
+    with output_file(out, [args.path]) as tmp:
+        log(f"prepare: {args.source} -> {out}")
+        ws = prepare_windows(dom, args.classes, sensor, args.window, args.stride, seed=seed_of(args), log=log)
+        ws.save(tmp)
     log(f"wrote {out}")
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from har_data.atomic import write_bytes
+from har_data.outputs import output_files
 from hargan.classify import Preprocessing, record_path, write_preprocessing
-from hargan.config import ClassifierConfig
+from hargan.config import ClassifierConfig, gravity_filter
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_float_classifier, load_windows, need_file, out_file,
-                                 quiet, seed_of)
+from hargan.steps.common import (Command, Log, held_out_split, load_float_classifier, load_windows, need_file, option,
+                                 out_file, quiet, seed_of)
 
 if TYPE_CHECKING:
     import keras
@@ -82,7 +83,8 @@ def board_preprocessing(ctx: RunContext) -> Preprocessing:
     if ws.preprocessing.get("stride") and ws.sensor is not None:
         return Preprocessing.of_windows(ws)
     dom = ctx.cfg.data.target or ctx.cfg.data.source
-    return Preprocessing(ctx.sensor, ctx.cfg.windows.length, ctx.cfg.windows.stride, dom.suppress_gravity,
+    stride = ctx.cfg.transfer.target_stride if ctx.two_stage else ctx.cfg.windows.stride
+    return Preprocessing(ctx.sensor, ctx.cfg.windows.length, stride, gravity_filter(ctx.cfg, dom),
                          list(ws.class_names))
 
 
@@ -93,7 +95,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, metavar="FILE.keras", help="float classifier")
     p.add_argument("--windows", required=True, metavar="FILE.npz",
                    help="windows: train split calibrates, test split is scored")
-    p.add_argument("--samples", type=int, default=samples, metavar="N",
+    p.add_argument("--samples", type=option("classifier.representative_samples", int), default=samples, metavar="N",
                    help=f"calibration windows (default: {samples})")
     p.add_argument("--out", required=True, metavar="FILE.tflite", help="int8 model to write")
 
@@ -101,12 +103,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace, log: Log) -> None:
     out = out_file(args.out, ".tflite")
     model_path, windows_path = need_file(args.model, "--model"), need_file(args.windows, "--windows")
-    ws = load_windows(windows_path)
-    model = load_float_classifier(model_path)
-    log(f"quantize: {args.model} -> {out}")
-    quantize_and_score(model, ws, out, samples=args.samples, seed=seed_of(args), log=log)
-    if ws.preprocessing.get("stride") and ws.sensor is not None:
-        write_preprocessing(out, Preprocessing.of_windows(ws))
+    with output_files([out, record_path(out)], [model_path, windows_path]) as (tmp, _):
+        ws = load_windows(windows_path)
+        model = load_float_classifier(model_path)
+        log(f"quantize: {args.model} -> {out}")
+        quantize_and_score(model, ws, tmp, samples=args.samples, seed=seed_of(args), log=log)
+        recorded = bool(ws.preprocessing.get("stride")) and ws.sensor is not None
+        if recorded:
+            write_preprocessing(tmp, Preprocessing.of_windows(ws))  # beside tmp: record_path's name for it
+    if recorded:
         log(f"wrote {out} and its preprocessing record {record_path(out).name}")
     else:
         log(f"wrote {out} (no preprocessing record: {windows_path} does not say how its windows were cut; "

@@ -2,8 +2,10 @@
 those the int8 classifier (the board's own model) accepts and that look real (the realism gate,
 :mod:`gan.realism`, calibrated on the real training windows), until every class has ``per_class``.
 
-Writes ``synthetic/windows.npz`` (mg and int16 counts) and one MEMS Studio CSV log per window
-under ``synthetic/csv/<id>_<class>/``.
+Writes ``synthetic/windows.npz`` (mg and int16 counts), one MEMS Studio CSV log per window
+under ``synthetic/csv/<id>_<class>/``, and continuous logs stitched from the accepted windows
+under ``synthetic/logs/`` (one per class and one with activity changes, MEMS Studio CSV and ST
+datalog, sensor and ODR in the header, a per-sample label column).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hargan.config import SamplingConfig
+from har_data.outputs import output_dir
+from hargan.config import SamplingConfig, realism_enforced
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, add_sensor_arguments, load_int8, load_generator, load_windows,
-                                 need_file, out_dir, quiet, seed_of, sensor_spec)
+from hargan.steps.common import (Command, Log, add_sensor_arguments, load_generator, load_int8, load_windows, need_file,
+                                 option, out_dir, quiet, seed_of, sensor_spec, staged)
 
 if TYPE_CHECKING:
     import keras
@@ -46,8 +49,11 @@ def _load_critic(path: Path) -> "keras.Model":
 
 def sample_and_save(generator: "keras.Model", int8: "Int8Classifier", sensor: "SensorSpec", out: Path, *,
                     per_class: int, min_confidence: float, max_tries: int, seed: int = 0, realism=None,
-                    realism_enforce: bool = True, log: Log = quiet) -> "SyntheticSet":
-    """Validated sampling; writes windows.npz and csv/<id>_<class>/log_<n>.csv into ``out``."""
+                    realism_enforce: bool = True, log_seconds: float = SamplingConfig.log_seconds,
+                    sequence: str = SamplingConfig.sequence, log: Log = quiet) -> "SyntheticSet":
+    """Validated sampling; writes windows.npz, csv/<id>_<class>/log_<n>.csv and (``log_seconds`` > 0)
+    the continuous logs in logs/ into ``out``."""
+    from gan.continuous import write_continuous_logs
     from gan.sampling import sample_validated
 
     syn = sample_validated(generator, int8, sensor, per_class=per_class, min_confidence=min_confidence, seed=seed,
@@ -62,6 +68,10 @@ def sample_and_save(generator: "keras.Model", int8: "Int8Classifier", sensor: "S
         log(f"  realism gate{'' if realism_enforce else ' (measured, not enforced)'} pass "
             f"{float(syn.realism_pass_rate):.2f} overall: "
             + ", ".join(f"{k} {v:.2f}" for k, v in syn.realism_pass_by_class.items()))
+    if log_seconds > 0:
+        logs, _ = write_continuous_logs(syn, out / "logs", log_seconds, sequence or None, seed=seed)
+        log(f"  continuous logs ({sensor.odr_hz:g} Hz): " + ", ".join(f"{lg.name} {lg.seconds:g} s" for lg in logs)
+            + f", sequence {logs[-1].description['sequence']}")
     return syn
 
 
@@ -79,7 +89,7 @@ class Sample(Step):
     sections = ("sampling", "sensor")
 
     def describe(self, ctx: RunContext) -> str:
-        gate = " and that looks real" if ctx.cfg.sampling.realism_gate else ""
+        gate = " and that looks real" if realism_enforced(ctx.cfg) else ""
         return f"sample: generate and keep what the int8 model accepts{gate} ({ctx.cfg.sampling.per_class} per class)"
 
     def inputs(self, ctx: RunContext) -> list[Path]:
@@ -88,7 +98,8 @@ class Sample(Step):
         return [ctx.paths.generator, ctx.paths.int8, ctx.paths.windows] + critic
 
     def outputs(self, ctx: RunContext) -> list[Path]:
-        return [ctx.paths.synthetic, ctx.paths.synthetic_dir / "csv"]
+        logs = [ctx.paths.synthetic_dir / "logs"] if ctx.cfg.sampling.log_seconds > 0 else []
+        return [ctx.paths.synthetic, ctx.paths.synthetic_dir / "csv", *logs]
 
     def run(self, ctx: RunContext) -> dict:
         s = ctx.cfg.sampling
@@ -96,7 +107,8 @@ class Sample(Step):
         syn = sample_and_save(load_generator(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
                               per_class=s.per_class, min_confidence=s.min_confidence, max_tries=s.max_tries,
                               seed=ctx.seed, realism=realism_gate(ctx.windows, s, critic),
-                              realism_enforce=s.realism_gate, log=ctx.log)
+                              realism_enforce=realism_enforced(ctx.cfg), log_seconds=s.log_seconds,
+                              sequence=s.sequence, log=ctx.log)
         ctx.synthetic = syn
         return sampling_result(syn)
 
@@ -109,17 +121,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--int8", required=True, metavar="FILE.tflite", help="int8 ST classifier that accepts or rejects")
     p.add_argument("--windows", default=None, metavar="FILE.npz",
                    help="real windows: take the sensor and class names from them")
-    p.add_argument("--per-class", type=int, default=s.per_class, metavar="N",
+    p.add_argument("--per-class", type=option("sampling.per_class", int), default=s.per_class, metavar="N",
                    help=f"accepted windows per class (default: {s.per_class})")
-    p.add_argument("--min-confidence", type=float, default=s.min_confidence, metavar="P",
+    p.add_argument("--min-confidence", type=option("sampling.min_confidence", float), default=s.min_confidence,
+                   metavar="P",
                    help=f"int8 probability of the wanted class needed to accept (default: {s.min_confidence:g})")
-    p.add_argument("--max-tries", type=int, default=s.max_tries, metavar="N",
+    p.add_argument("--max-tries", type=option("sampling.max_tries", int), default=s.max_tries, metavar="N",
                    help=f"generation rounds (default: {s.max_tries})")
+    p.add_argument("--log-seconds", type=option("sampling.log_seconds", float), default=s.log_seconds, metavar="S",
+                   help=f"length of the continuous logs in logs/, one per class (default: {s.log_seconds:g}; 0: none)")
+    p.add_argument("--sequence", default=s.sequence, metavar="CLASS:S,...",
+                   help="activity changes of the log with transitions, e.g. walking:30,stationary:20 "
+                        "(default: every class in turn, --log-seconds in all)")
     p.add_argument("--no-realism-gate", action="store_true",
                    help="keep what the int8 model accepts even if it does not look real (its pass rates are "
                         "still reported; the gate needs --windows)")
     add_sensor_arguments(p, from_windows=True)
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz and csv/")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz, csv/ and logs/")
 
 
 def _model_class_names(model: "keras.Model") -> list[str] | None:
@@ -137,22 +155,29 @@ def command(args: argparse.Namespace, log: Log) -> None:
     gen_path = need_file(args.generator, "--generator")
     int8_path = need_file(args.int8, "--int8")
     windows_path = need_file(args.windows, "--windows")
-    ws = load_windows(windows_path) if windows_path else None
-    sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
-    generator = load_generator(gen_path)
-    names = ws.class_names if ws is not None else _model_class_names(generator)
-    int8 = load_int8(int8_path, names)
-    gate = realism_gate(ws, SamplingConfig()) if ws is not None else None
-    if ws is None:
-        log("  no realism gate: it is calibrated on real windows (give --windows)")
-    log(f"generate: {args.per_class} per class -> {out}")
-    sample_and_save(generator, int8, sensor, out, per_class=args.per_class, min_confidence=args.min_confidence,
-                    max_tries=args.max_tries, seed=seed_of(args), realism=gate,
-                    realism_enforce=not args.no_realism_gate, log=log)
-    log(f"wrote {out}/windows.npz and {out}/csv/")
+    with output_dir(out, [gen_path, int8_path, windows_path]) as stage:
+        ws = load_windows(windows_path) if windows_path else None
+        sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
+        generator = load_generator(gen_path)
+        names = ws.class_names if ws is not None else _model_class_names(generator)
+        int8 = load_int8(int8_path, names)
+        if args.log_seconds > 0 and args.sequence.strip():
+            from gan.continuous import parse_sequence
+
+            parse_sequence(args.sequence, int8.class_names)  # a typo fails before anything is generated
+        gate = realism_gate(ws, SamplingConfig()) if ws is not None else None
+        if ws is None:
+            log("  no realism gate: it is calibrated on real windows (give --windows)")
+        log(f"generate: {args.per_class} per class -> {out}")
+        sample_and_save(generator, int8, sensor, stage, per_class=args.per_class,
+                        min_confidence=args.min_confidence, max_tries=args.max_tries, seed=seed_of(args),
+                        realism=gate, realism_enforce=not args.no_realism_gate, log_seconds=args.log_seconds,
+                        sequence=args.sequence, log=staged(log, stage, out))
+    log(f"wrote {out}/windows.npz, {out}/csv/" + (f" and {out}/logs/" if args.log_seconds > 0 else ""))
 
 
 COMMAND = Command("generate", "generate windows and keep those the int8 classifier accepts (validated sampling)",
                   "hargan generate --generator gan/generator.keras --int8 model_int8.tflite --windows windows.npz "
-                  "--per-class 200 --out synthetic",
+                  "--per-class 200 --out synthetic\n"
+                  "hargan generate ... --log-seconds 120 --sequence walking:30,stationary:20,walking:10 --out synthetic",
                   add_arguments, command)

@@ -119,20 +119,28 @@ class DomainGan(Step):
         return [d / "generator.keras", d / "critic.keras", ctx.paths.generator, ctx.paths.gan_dir / "history.csv"]
 
     def run(self, ctx: RunContext) -> dict:
+        from classifier.training import tensorboard_callbacks
         from evaluation.plots import plot_training_curves
         from gan.domains import domain_generator
         from gan.transfer import train_domain_gan
         from hargan.steps.common import load_float_classifier
+        from hargan.steps.gan import drop_checkpoints
         from hargan.steps.progress import ProgressLog
 
         g, s = ctx.cfg.gan, settings(ctx)
+        # classifier_accuracy is left out: a class's source and target labels tie in the judge's
+        # probabilities over labels (gan.domains), so the argmax counts a target window as a miss.
         progress = ProgressLog(s.gan_steps, ctx.log, per="step", label="domain gan", spec=".3g",
-                               keys=("critic_loss", "generator_loss", "wasserstein", "classifier_accuracy"))
+                               keys=("critic_loss", "generator_loss", "wasserstein", "classifier_loss"),
+                               keep=ctx.paths.checkpoints / "domain-gan-history.csv")
         t0 = time.perf_counter()
-        model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, load_float_classifier(ctx.paths.judge),
-                                 ctx.sensor, s, ctx.seed, [progress], latent_dim=g.latent_dim, n_critic=g.n_critic,
+        judge = load_float_classifier(ctx.paths.judge)
+        model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, judge, ctx.sensor, s, ctx.seed,
+                                 [progress, *tensorboard_callbacks(ctx.tensorboard_dir("gan"))],
+                                 latent_dim=g.latent_dim, n_critic=g.n_critic,
                                  gp_weight=g.gp_weight, classifier_weight=g.classifier_weight,
-                                 g_learning_rate=g.g_learning_rate, c_learning_rate=g.c_learning_rate, loss=g.loss)
+                                 g_learning_rate=g.g_learning_rate, c_learning_rate=g.c_learning_rate, loss=g.loss,
+                                 steps_per_epoch=g.checkpoint_every, checkpoint_dir=ctx.paths.checkpoints / "domain-gan")
         seconds = time.perf_counter() - t0
         target = domain_generator(model.generator, "target", ctx.windows.class_names)
         for model_, path in ((model.generator, ctx.paths.domain_gan_dir / "generator.keras"),
@@ -142,6 +150,7 @@ class DomainGan(Step):
         history = ctx.paths.gan_dir / "history.csv"
         write_csv_rows(history, progress.rows)
         plot_training_curves(history, ctx.paths.gan_dir / "losses.png", title="domain-conditioned GAN training")
+        drop_checkpoints(ctx.paths.checkpoints, "domain-gan")
         last = progress.rows[-1] if progress.rows else {}
         ctx.log(f"  domain gan: {s.gan_steps} steps in {seconds:.0f} s")
         return {"steps": s.gan_steps, "seconds": round(seconds, 2),
