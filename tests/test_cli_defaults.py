@@ -81,3 +81,12 @@ def test_library_defaults_agree_with_the_config():
     assert C.SamplingConfig().max_tries == DEFAULT_MAX_TRIES
     assert C.ClassifierConfig().preset == DEFAULT_PRESET
     assert tuple(C.GAN_LOSSES) == tuple(LOSSES)
+
+
+def test_transfer_recipe_defaults_agree_with_the_config():
+    """gan.transfer's recipe (Python use, the benchmark) and the config's [transfer] section share their knobs."""
+    from gan.transfer import TransferSettings
+
+    cfg, lib = C.TransferConfig(), TransferSettings()
+    for name in ("target_share", "synthetic", "synthetic_per_class"):
+        assert getattr(cfg, name) == getattr(lib, name), name
