@@ -83,8 +83,10 @@ Re-running with the same --out reuses finished steps."""
 
 RUN_DESCRIPTION = """\
 The whole flow from one config file (TOML or JSON): prepare -> ST classifier ->
-int8 -> GAN (pretrain on the source domain, fine-tune on the target domain when
-[data.target] is set) -> validated sampling -> evaluation report -> firmware export.
+int8 -> GAN -> validated sampling -> evaluation report -> firmware export. With
+[data.target] set (a transfer run): prepare both domains -> judge (a classifier on
+both) -> GAN on (domain, class) labels -> board model on real + judge-accepted
+synthetic target windows -> int8 -> validated sampling -> report -> firmware.
 Re-running with the same --out reuses finished steps whose inputs and config did
 not change. 'hargan run --print-config' shows every key with its default."""
 

@@ -76,11 +76,14 @@ def _run_tool(args: argparse.Namespace, model, out, windows_path, log: Log) -> d
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
+    if args.estimate and args.action != "analyze":
+        raise InputError(f"--estimate works with 'analyze' only (hargan's offline footprint estimate); "
+                         f"'{args.action}' needs ST Edge AI Core")
     out = out_dir(args.out)
     model = need_file(args.model, "--model")
     windows_path = need_file(args.windows, "--windows")
     with output_dir(out, [model, windows_path]) as stage:
-        if args.estimate and args.action == "analyze":
+        if args.estimate:
             result = _estimate(args, model, stage, staged(log, stage, out))
         else:
             result = _run_tool(args, model, stage, windows_path, staged(log, stage, out))

@@ -131,6 +131,15 @@ def test_stedgeai_missing_points_at_the_estimate_option(capsys, tmp_path, monkey
     assert not (tmp_path / "st").exists()
 
 
+@pytest.mark.parametrize("action", ["validate", "generate"])
+def test_stedgeai_estimate_is_refused_where_it_cannot_stand_in(capsys, tmp_path, action):
+    _files(tmp_path)
+    line = _error(capsys, ["stedgeai", action, "--model", tmp_path / "m.tflite", "--estimate",
+                           "--out", tmp_path / "st"])
+    assert "--estimate works with 'analyze' only" in line and action in line
+    assert not (tmp_path / "st").exists()
+
+
 @pytest.mark.parametrize("damage", ["truncated", "empty"])
 def test_a_damaged_model_is_not_reported_as_missing(capsys, tmp_path, damage):
     from classifier import build_classifier

@@ -147,7 +147,7 @@ class Step:
     """Dotted keys of those sections that do not change this step's outputs."""
 
     def enabled(self, cfg: Config) -> bool:
-        """Whether this run has the step (fine-tuning only with a target domain)."""
+        """Whether this run has the step (judge and domain_gan only in a transfer run)."""
         return True
 
     def describe(self, ctx: RunContext) -> str:

@@ -174,12 +174,12 @@ def sensor_spec(name: str | None = None, full_scale_g: int | None = None, odr_hz
                       base.odr_hz if odr_hz is None else odr_hz)
 
 
-def add_sensor_arguments(p: argparse.ArgumentParser, from_windows: bool = False) -> None:
-    """--sensor, --full-scale, --odr (unset: the [sensor] defaults, or the sensor stored in --windows)."""
+def add_sensor_arguments(p: argparse.ArgumentParser, stored_in: str | None = None) -> None:
+    """--sensor, --full-scale, --odr (unset: the [sensor] defaults, or the sensor stored in ``stored_in``)."""
     g = p.add_argument_group("sensor (the STM32 accelerometer the data is made for)")
     g.add_argument("--sensor", default=None, metavar="NAME",
                    help=f"sensor part number: {', '.join(SENSORS)} (default: {SensorConfig.name}"
-                        + (", or the one stored in --windows" if from_windows else "") + ")")
+                        + (f", or the one stored in {stored_in}" if stored_in else "") + ")")
     g.add_argument("--full-scale", type=int, default=None, metavar="G",
                    help=f"full scale in g (default: {SensorConfig.full_scale_g})")
     g.add_argument("--odr", type=float, default=None, metavar="HZ",

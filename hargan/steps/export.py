@@ -150,7 +150,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "suppression filter (required without a record)")
     g.add_argument("--stride", type=option("windows.stride", int), default=None, metavar="N",
                    help="classify every N samples (default: the record's; without one, half a window)")
-    add_sensor_arguments(p, from_windows=True)
+    add_sensor_arguments(p, stored_in="the record beside --int8")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the .h/.c files")
 
 

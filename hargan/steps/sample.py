@@ -136,7 +136,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-realism-gate", action="store_true",
                    help="keep what the int8 model accepts even if it does not look real (its pass rates are "
                         "still reported; the gate needs --windows)")
-    add_sensor_arguments(p, from_windows=True)
+    add_sensor_arguments(p, stored_in="--windows")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz, csv/ and logs/")
 
 
