@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from har_data.atomic import write_text
-from har_data.errors import InputError
+from har_data.errors import InputError, one_line
 from har_data.sensors import SENSORS
 from hargan.config import RANGES, Config, Range, SensorConfig
 
@@ -79,7 +79,7 @@ def load_int8(path: Path, class_names: Sequence[str] | None = None) -> "Int8Clas
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any unreadable model is bad input
-        raise InputError(f"not an int8 TFLite model: {' '.join(str(exc).split())[:300]}", path) from None
+        raise InputError(f"not an int8 TFLite model: {one_line(exc)}", path) from None
 
 
 def held_out_split(ws: "WindowSet") -> tuple[str, "WindowSet"]:
