@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -27,19 +28,44 @@ with prompt_interrupt(grace_s=0.5):
 """
 
 
+def _main_thread_state(pid: int) -> str:
+    """The one-letter state of the process's main thread (R running, S sleeping, ...) from /proc."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
+
+
+def _wait_until_asleep(pid: int, timeout_s: float = 60.0) -> None:
+    """Return once the main thread has slept for half a second on end: it is inside the locked mutex.
+    Without this wait, a signal sent on a loaded machine can arrive while the child still runs Python code
+    between ``print`` and the lock, where the ordinary KeyboardInterrupt ends it."""
+    deadline, asleep_since = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        if _main_thread_state(pid) == "S":
+            asleep_since = asleep_since or time.monotonic()
+            if time.monotonic() - asleep_since >= 0.5:
+                return
+        else:
+            asleep_since = None
+        time.sleep(0.02)
+    pytest.fail(f"the child never blocked in the native call within {timeout_s:.0f} s")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to see when the child blocks")
 @pytest.mark.parametrize("where", ["native", "python"])
 def test_sigint_ends_the_process_even_inside_a_long_native_call(where):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     child = subprocess.Popen([sys.executable, "-c", _CHILD, where], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=env)
-    assert child.stdout.readline().strip() == "ready"
-    child.send_signal(signal.SIGINT)
     try:
+        assert child.stdout.readline().strip() == "ready"
+        if where == "native":
+            _wait_until_asleep(child.pid)
+        child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=120)  # a safety net only: without the watcher it never ends
     finally:
         if child.poll() is None:
             child.kill()
     if where == "native":
-        assert child.returncode == 130 and "interrupted" in err
+        assert child.returncode == 130 and "interrupted" in err, (child.returncode, err[-500:])
     else:  # Python code: the ordinary KeyboardInterrupt, the watcher stays quiet
-        assert "KeyboardInterrupt" in err and child.returncode != 130
+        assert "KeyboardInterrupt" in err and child.returncode != 130, (child.returncode, err[-500:])
