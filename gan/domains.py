@@ -100,22 +100,43 @@ def classifier_over_labels(classifier: keras.Model, label_class: Sequence[int]) 
     return keras.Model(inputs, probs, name=f"{classifier.name}_over_labels")
 
 
-def domain_generator(generator: keras.Model, domain: str, class_names: Sequence[str]) -> keras.Model:
-    """The domain-conditioned ``generator`` as a class-conditioned one: ``[z, class id] -> windows`` of
-    ``domain`` (a class the domain lacks comes from the other domain's label). Its class names are
-    ``class_names``, so ``generate_windows`` and ``sample_validated`` take it as any generator."""
-    from gan.models import DomainLabel, generator_latent_dim, model_class_names
+def _label_ids(model: keras.Model, domain: str, class_names: Sequence[str]) -> list[int]:
+    """Each class's label id in ``domain`` (a class the domain lacks takes the other domain's label)."""
+    from gan.models import model_class_names
 
-    labels = model_class_names(generator)
+    labels = model_class_names(model)
     ids = []
     for c in class_names:
         own = label_name(domain, c)
         other = [n for n in labels if split_label(n)[1] == str(c)]
         if own not in labels and not other:
-            raise ValueError(f"the generator has no label for class {c!r}; it knows {labels}")
+            raise ValueError(f"the {model.name} has no label for class {c!r}; it knows {labels}")
         ids.append(labels.index(own if own in labels else other[0]))
-    z = keras.Input(shape=(generator_latent_dim(generator),), name="z")
+    return ids
+
+
+def _class_conditioned(model: keras.Model, domain: str, class_names: Sequence[str], first: keras.KerasTensor,
+                       name: str) -> keras.Model:
+    """``model`` (inputs ``[first, label id]``) as a model over ``[first, class id]`` of one domain."""
+    from gan.models import DomainLabel
+
     label = keras.Input(shape=(), dtype="int32", name="label")
-    mapped = DomainLabel(class_names, ids, name=f"{domain}_label")(label)
-    out = generator([z, mapped])
-    return keras.Model([z, label], out, name=f"{domain}_generator")
+    mapped = DomainLabel(class_names, _label_ids(model, domain, class_names), name=f"{domain}_label")(label)
+    return keras.Model([first, label], model([first, mapped]), name=name)
+
+
+def domain_generator(generator: keras.Model, domain: str, class_names: Sequence[str]) -> keras.Model:
+    """The domain-conditioned ``generator`` as a class-conditioned one: ``[z, class id] -> windows`` of
+    ``domain`` (a class the domain lacks comes from the other domain's label). Its class names are
+    ``class_names``, so ``generate_windows`` and ``sample_validated`` take it as any generator."""
+    from gan.models import generator_latent_dim
+
+    z = keras.Input(shape=(generator_latent_dim(generator),), name="z")
+    return _class_conditioned(generator, domain, class_names, z, f"{domain}_generator")
+
+
+def domain_critic(critic: keras.Model, domain: str, class_names: Sequence[str]) -> keras.Model:
+    """The domain-conditioned ``critic`` as a class-conditioned one: ``[x_mg, class id] -> score`` as a
+    window of ``domain``, so the realism gate's critic test (``gan.realism``) takes it as any critic."""
+    x = keras.Input(shape=tuple(critic.inputs[0].shape[1:]), name="x_mg")
+    return _class_conditioned(critic, domain, class_names, x, f"{domain}_critic")

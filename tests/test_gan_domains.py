@@ -9,8 +9,8 @@ import pytest
 
 from classifier import build_classifier
 from classifier.training import augmented_dataset
-from gan.domains import classifier_over_labels, domain_dataset, domain_generator, domain_labels
-from gan.models import build_generator, model_class_names
+from gan.domains import classifier_over_labels, domain_critic, domain_dataset, domain_generator, domain_labels
+from gan.models import build_critic, build_generator, model_class_names
 from gan.sampling import generate_windows
 from gan.transfer import balance_domains, repeat_to
 
@@ -55,6 +55,21 @@ def test_domain_generator_draws_the_domains_labels_and_knows_the_class_names(tmp
     assert model_class_names(again) == NAMES and np.allclose(generate_windows(again, [2, 2, 2], seed=3)[0], x, atol=1e-5)
     with pytest.raises(ValueError, match="no label for class 'running'"):
         domain_generator(gen, "target", NAMES + ["running"])
+
+
+def test_domain_critic_scores_windows_as_the_domains_labels(tmp_path):
+    labels = ["source/stationary", "source/walking", "target/stationary", "target/vehicle"]
+    critic = build_critic(labels, 16, 3, 4.0, width=8)
+    target = domain_critic(critic, "target", NAMES)
+    assert model_class_names(target) == NAMES
+    x = np.random.default_rng(0).normal(0, 300, (6, 16, 3)).astype(np.float32)
+    y = np.array([0, 0, 1, 1, 2, 2], dtype=np.int32)
+    mapped = np.array([2, 2, 1, 1, 3, 3], dtype=np.int32)  # walking: the target lacks it, the source's label
+    expected = np.asarray(critic([x, mapped]))
+    assert np.allclose(np.asarray(target([x, y])), expected, atol=1e-5)
+    target.save(tmp_path / "c.keras")
+    again = keras.saving.load_model(tmp_path / "c.keras")
+    assert np.allclose(np.asarray(again([x, y])), expected, atol=1e-5)
 
 
 def test_balance_domains_repeats_the_target_to_its_share():

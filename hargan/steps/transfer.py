@@ -116,12 +116,13 @@ class DomainGan(Step):
 
     def outputs(self, ctx: RunContext) -> list[Path]:
         d = ctx.paths.domain_gan_dir
-        return [d / "generator.keras", d / "critic.keras", ctx.paths.generator, ctx.paths.gan_dir / "history.csv"]
+        return [d / "generator.keras", d / "critic.keras", ctx.paths.generator, ctx.paths.gan_dir / "critic.keras",
+                ctx.paths.gan_dir / "history.csv"]
 
     def run(self, ctx: RunContext) -> dict:
         from classifier.training import tensorboard_callbacks
         from evaluation.plots import plot_training_curves
-        from gan.domains import domain_generator
+        from gan.domains import domain_critic, domain_generator
         from gan.transfer import train_domain_gan
         from hargan.steps.common import load_float_classifier
         from hargan.steps.gan import drop_checkpoints
@@ -142,9 +143,13 @@ class DomainGan(Step):
                                  g_learning_rate=g.g_learning_rate, c_learning_rate=g.c_learning_rate, loss=g.loss,
                                  steps_per_epoch=g.checkpoint_every, checkpoint_dir=ctx.paths.checkpoints / "domain-gan")
         seconds = time.perf_counter() - t0
-        target = domain_generator(model.generator, "target", ctx.windows.class_names)
+        # The target domain's generator and critic as plain class-conditioned models: what sampling
+        # (and its realism gate's critic test) take from gan/ in every run.
+        names = ctx.windows.class_names
         for model_, path in ((model.generator, ctx.paths.domain_gan_dir / "generator.keras"),
-                             (model.critic, ctx.paths.domain_gan_dir / "critic.keras"), (target, ctx.paths.generator)):
+                             (model.critic, ctx.paths.domain_gan_dir / "critic.keras"),
+                             (domain_generator(model.generator, "target", names), ctx.paths.generator),
+                             (domain_critic(model.critic, "target", names), ctx.paths.gan_dir / "critic.keras")):
             with atomic_path(path) as tmp:
                 model_.save(tmp)
         history = ctx.paths.gan_dir / "history.csv"
