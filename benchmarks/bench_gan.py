@@ -124,6 +124,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="short classifier budgets (smoke run)")
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--generator-width", type=int, default=None, help="generator filters (default: the library's)")
+    ap.add_argument("--critic-width", type=int, default=None, help="critic filters (default: the library's)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gan.json")
     args = ap.parse_args(argv)
     if not args.data.is_dir():
@@ -200,7 +202,10 @@ def main(argv=None) -> int:
 
     checkpoints = _Checkpoints(args.eval_every, score)
     t0 = time.perf_counter()
-    gan = train_gan(ws, clf, steps=args.steps, seed=args.seed, callbacks=[checkpoints])
+    widths = {"generator_kwargs": {"width": args.generator_width} if args.generator_width else None,
+              "critic_kwargs": {"width": args.critic_width} if args.critic_width else None}
+    result["model_widths"] = {k: v for k, v in widths.items() if v}
+    gan = train_gan(ws, clf, steps=args.steps, seed=args.seed, callbacks=[checkpoints], **widths)
     result["train_wall_s_including_checkpoints"] = round(time.perf_counter() - t0, 1)
     result["checkpoints"] = checkpoints.rows
     hit = [r for r in checkpoints.rows if r["tstr_ratio"] >= 0.98]

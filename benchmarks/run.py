@@ -414,15 +414,15 @@ class Evaluator:
 
 
 def realism_gate(x_train, y_train, names):
-    """hargan's realism gate at its ``[sampling]`` defaults, calibrated on the real training windows
-    (None when those defaults turn it off), so every row ships what ``hargan generate`` would."""
+    """hargan's realism gate at its defaults for a one-domain run, calibrated on the real training windows
+    (None when those defaults do not enforce it), so every row ships what ``hargan run`` would."""
     from gan.realism import RealismGate
-    from hargan.config import SamplingConfig
+    from hargan.config import Config, realism_enforced
 
-    s = SamplingConfig()
-    if not s.realism_gate:
+    cfg = Config()
+    if not realism_enforced(cfg):
         return None
-    return RealismGate.fit(x_train, y_train, names, spectrum_quantile=s.realism_spectrum_quantile)
+    return RealismGate.fit(x_train, y_train, names, spectrum_quantile=cfg.sampling.realism_spectrum_quantile)
 
 
 def evaluate(result: dict, ev: Evaluator, trtr: float, out_dir: Path, seed: int, tag: str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -143,3 +144,10 @@ def test_trainer_hargan_rejects_other_architectures(tmp_path, capsys):
         trainer.parse_args(["--data", str(tmp_path / "d.npz"), "--out", str(tmp_path), "--arch", "tsgm"])
     assert exc.value.code == 2
     assert "not a hargan architecture" in capsys.readouterr().err
+
+
+def test_every_row_ships_through_the_realism_gate_a_one_domain_run_enforces(run):
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 300, (40, 48, 3)).astype(np.float32)
+    gate = run.realism_gate(x, np.arange(40) % 2, ["a", "b"])
+    assert gate is not None and gate.class_names == ["a", "b"]
