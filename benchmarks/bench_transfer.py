@@ -321,8 +321,8 @@ def main(argv=None) -> int:
             "platform": platform.platform(), "summary": summary, "runs": results}
     out = Path(args.out + ("_quick" if args.quick else ""))
     write_text(out.with_suffix(".json"), json.dumps(info, indent=2) + "\n")
-    write_text(out.with_suffix(".md"), f"# bench_transfer\n\n`python benchmarks/bench_transfer.py"
-               f"{' --quick' if args.quick else ''}` ({info['seconds']:.0f} s)\n{md}")
+    command = " ".join(["python benchmarks/bench_transfer.py", *(sys.argv[1:] if argv is None else argv)])
+    write_text(out.with_suffix(".md"), f"# bench_transfer\n\n`{command}` ({info['seconds']:.0f} s)\n{md}")
     return 0
 
 
