@@ -45,17 +45,17 @@ DATA = ROOT.parent / "shared" / "data" / "pamap2_wrist_mems_studio"
 FIDELITY_GAP = 0.05  # issue 16: the discriminative score within this of the real-vs-real floor
 
 
-def _windows(path: Path, seed: int, stride: int = 24):
-    from har_data import DEFAULT_SENSOR, load_mems_studio, make_windows
+def _windows(recordings, seed: int, stride: int = 24):
+    from har_data import DEFAULT_SENSOR, make_windows
 
-    return make_windows(load_mems_studio(path), 48, stride, sensor=DEFAULT_SENSOR, seed=seed)
+    return make_windows(recordings, 48, stride, sensor=DEFAULT_SENSOR, seed=seed)
 
 
-def _without_overlap(path: Path, ws, seed: int):
+def _without_overlap(recordings, ws):
     """The same logs cut with stride = length, each log in the split ``ws`` gave it."""
     from har_data import WindowSet
 
-    fair = _windows(path, seed, stride=ws.preprocessing["window"])
+    fair = _windows(recordings, seed=0, stride=ws.preprocessing["window"])  # its own split is replaced below
     split_of = dict(zip(ws.group.tolist(), ws.split.tolist()))
     return WindowSet(fair.x, fair.y, fair.class_names, np.array([split_of[g] for g in fair.group.tolist()]),
                      fair.group, fair.sensor, fair.odr_hz, fair.preprocessing)
@@ -137,10 +137,12 @@ def main(argv=None) -> int:
     from evaluation.scores import discriminative_score, int8_acceptance
     from gan.sampling import sample_validated
     from gan.training import train_gan
+    from har_data import load_mems_studio
     from har_data.jsonio import write_json
 
     t_all = time.perf_counter()
-    ws = _windows(args.data, args.seed)
+    recordings = load_mems_studio(args.data)
+    ws = _windows(recordings, args.seed)
     train, val, test = ws.subset("train"), ws.subset("val"), ws.subset("test")
     names, sensor = ws.class_names, ws.sensor
     print(f"windows: {len(ws)} ({ws.counts()}), train/val/test {len(train)}/{len(val)}/{len(test)}, sensor {sensor}")
@@ -172,7 +174,7 @@ def main(argv=None) -> int:
                   f"per update (load {os.getloadavg()[0]:.1f})")
 
     per_class = np.bincount(train.y, minlength=len(names))
-    fair = _without_overlap(args.data, ws, args.seed)
+    fair = _without_overlap(recordings, ws)
     reference, held = fair.subset("train"), fair.subset(["val", "test"])
     held_per_class = [int(n) for n in np.bincount(held.y, minlength=len(names))]
     disc_epochs = 15 if args.quick else 40
