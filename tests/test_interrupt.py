@@ -37,7 +37,8 @@ def _main_thread_state(pid: int) -> str:
 def _wait_until_asleep(pid: int, timeout_s: float = 60.0) -> None:
     """Return once the main thread has slept for half a second on end: it is inside the locked mutex.
     Without this wait, a signal sent on a loaded machine can arrive while the child still runs Python code
-    between ``print`` and the lock, where the ordinary KeyboardInterrupt ends it."""
+    between ``print`` and the lock, where the ordinary KeyboardInterrupt ends it. One sleeping reading is
+    not enough: waiting for the GIL, which the watcher thread may hold for a few ms, is a sleep too."""
     deadline, asleep_since = time.monotonic() + timeout_s, None
     while time.monotonic() < deadline:
         if _main_thread_state(pid) == "S":
