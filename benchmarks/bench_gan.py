@@ -115,7 +115,7 @@ class _Checkpoints:
         return Impl(*args, **kwargs)
 
 
-def main(argv=None) -> int:
+def _parse(argv) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--steps", type=int, default=3000, help="generator updates of the quality run")
@@ -127,135 +127,166 @@ def main(argv=None) -> int:
     ap.add_argument("--generator-width", type=int, default=None, help="generator filters (default: the library's)")
     ap.add_argument("--critic-width", type=int, default=None, help="critic filters (default: the library's)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gan.json")
-    args = ap.parse_args(argv)
-    if not args.data.is_dir():
-        print(f"no data at {args.data}", file=sys.stderr)
-        return 2
+    return ap.parse_args(argv)
 
-    from classifier import (DEFAULT_PRESET, Int8Classifier, evaluate_classifier, quantize_int8, train_classifier,
-                            train_on_windows)
-    from evaluation.scores import discriminative_score, int8_acceptance
-    from gan.sampling import sample_validated
-    from gan.training import train_gan
-    from har_data import load_mems_studio
-    from har_data.jsonio import write_json
 
-    t_all = time.perf_counter()
-    recordings = load_mems_studio(args.data)
-    ws = _windows(recordings, args.seed)
-    train, val, test = ws.subset("train"), ws.subset("val"), ws.subset("test")
-    names, sensor = ws.class_names, ws.sensor
-    print(f"windows: {len(ws)} ({ws.counts()}), train/val/test {len(train)}/{len(val)}/{len(test)}, sensor {sensor}")
-    epochs, patience = (15, 4) if args.quick else (60, 10)
-    clf = train_on_windows(ws, preset=DEFAULT_PRESET, seed=args.seed, epochs=epochs, patience=patience, verbose=0)
-    int8 = Int8Classifier(quantize_int8(clf, train.x, seed=args.seed), names)
+class _Bench:
+    """The windows, the ST classifier and its int8 model, and the three measures every checkpoint gets:
+    TSTR accuracy, int8 acceptance and the discriminative score against the fair reference."""
 
-    def accuracy(x, y, seed=args.seed):
-        m = train_classifier(x, y, names, x_val=val.x, y_val=val.y, preset=DEFAULT_PRESET,
-                             full_scale_g=float(sensor.full_scale_g), epochs=epochs, patience=patience,
-                             seed=seed, verbose=0)
-        return float(evaluate_classifier(m, test.x, test.y, names)["accuracy"])
+    def __init__(self, args: argparse.Namespace):
+        from classifier import DEFAULT_PRESET, Int8Classifier, quantize_int8, train_on_windows
+        from har_data import load_mems_studio
 
-    trtr = accuracy(train.x, train.y)
-    print(f"classifier ({DEFAULT_PRESET}): TRTR accuracy {trtr:.4f}")
+        self.seed, self.preset = args.seed, DEFAULT_PRESET
+        recordings = load_mems_studio(args.data)
+        self.ws = _windows(recordings, args.seed)
+        self.train, self.val, self.test = (self.ws.subset(s) for s in ("train", "val", "test"))
+        self.names, self.sensor = self.ws.class_names, self.ws.sensor
+        print(f"windows: {len(self.ws)} ({self.ws.counts()}), train/val/test "
+              f"{len(self.train)}/{len(self.val)}/{len(self.test)}, sensor {self.sensor}")
+        self.epochs, self.patience = (15, 4) if args.quick else (60, 10)
+        self.disc_epochs = 15 if args.quick else 40
+        self.clf = train_on_windows(self.ws, preset=DEFAULT_PRESET, seed=args.seed, epochs=self.epochs,
+                                    patience=self.patience, verbose=0)
+        self.int8 = Int8Classifier(quantize_int8(self.clf, self.train.x, seed=args.seed), self.names)
+        self.trtr = self.accuracy(self.train.x, self.train.y)
+        print(f"classifier ({DEFAULT_PRESET}): TRTR accuracy {self.trtr:.4f}")
+        self.per_class = np.bincount(self.train.y, minlength=len(self.names))
+        fair = _without_overlap(recordings, self.ws)
+        self.reference, self.held = fair.subset("train"), fair.subset(["val", "test"])
+        self.held_per_class = [int(n) for n in np.bincount(self.held.y, minlength=len(self.names))]
+        self.floor = self.discriminative(self.held.x, self.held.y, seeds=3)
+        print(f"fidelity floor: real held-out logs vs the train logs, both without overlap: {self.floor:.3f} "
+              f"({len(self.held)} vs {len(self.reference)} windows)")
 
-    result: dict = {"data": str(args.data), "windows": {"length": 48, "stride": 24, "odr_hz": 26.0,
-                                                         "sensor": sensor.to_dict(), "counts": ws.counts(),
-                                                         "train": len(train), "val": len(val), "test": len(test)},
-                    "preset": DEFAULT_PRESET, "trtr_accuracy": trtr, "machine": f"{os.cpu_count()} cores, shared",
-                    "load_average": os.getloadavg()}
+    def accuracy(self, x, y) -> float:
+        """TSTR-style: the ST classifier trained on (x, y), scored on the real test split."""
+        from classifier import DEFAULT_PRESET, evaluate_classifier, train_classifier
 
-    if not args.skip_speed:
-        result["speed"] = []
-        for jit in (False, True):
-            r = _speed(ws, clf, jit=jit, steps=args.speed_steps, seed=args.seed)
-            result["speed"].append(r)
-            print(f"speed jit_compile={jit}: {r['updates_per_s']} updates/s wall, {r['cpu_ms_per_update']} ms CPU "
-                  f"per update (load {os.getloadavg()[0]:.1f})")
+        m = train_classifier(x, y, self.names, x_val=self.val.x, y_val=self.val.y, preset=DEFAULT_PRESET,
+                             full_scale_g=float(self.sensor.full_scale_g), epochs=self.epochs,
+                             patience=self.patience, seed=self.seed, verbose=0)
+        return float(evaluate_classifier(m, self.test.x, self.test.y, self.names)["accuracy"])
 
-    per_class = np.bincount(train.y, minlength=len(names))
-    fair = _without_overlap(recordings, ws)
-    reference, held = fair.subset("train"), fair.subset(["val", "test"])
-    held_per_class = [int(n) for n in np.bincount(held.y, minlength=len(names))]
-    disc_epochs = 15 if args.quick else 40
-
-    def discriminative(x, y, seeds):
+    def discriminative(self, x, y, seeds: int) -> float:
         """The score against the fair reference, as the floor is computed."""
-        return discriminative_score(reference.x, reference.y, x, y, len(names), seeds=seeds, seed=args.seed,
-                                    epochs=disc_epochs)["score"]
+        from evaluation.scores import discriminative_score
 
-    floor = discriminative(held.x, held.y, seeds=3)
-    result["fidelity"] = {"reference_windows": len(reference), "heldout_windows": len(held),
-                          "heldout_per_class": held_per_class, "floor": round(floor, 4), "target_gap": FIDELITY_GAP}
-    print(f"fidelity floor: real held-out logs vs the train logs, both without overlap: {floor:.3f} "
-          f"({len(held)} vs {len(reference)} windows)")
+        return discriminative_score(self.reference.x, self.reference.y, x, y, len(self.names), seeds=seeds,
+                                    seed=self.seed, epochs=self.disc_epochs)["score"]
 
-    def score(gan, seeds=1):
-        x, y = gan.generate([int(n) for n in per_class], seed=args.seed + 1)
-        xq = sensor.quantize_mg(x)
-        acc8, acc8_by = int8_acceptance(int8, xq, y, names)
-        tstr = accuracy(xq, y)
-        xf, yf = gan.generate(held_per_class, seed=args.seed + 2)  # as many per class as the floor's real set
-        disc = discriminative(sensor.quantize_mg(xf), yf, seeds)
-        return {"tstr_accuracy": round(tstr, 4), "tstr_ratio": round(tstr / trtr, 4),
-                "discriminative_score": round(disc, 4), "fidelity_gap": round(disc - floor, 4),
+    def score(self, gan, seeds: int = 1) -> dict:
+        """The raw generator: TSTR and int8 acceptance on a train-sized set, fidelity on a floor-sized one."""
+        from evaluation.scores import int8_acceptance
+
+        x, y = gan.generate([int(n) for n in self.per_class], seed=self.seed + 1)
+        xq = self.sensor.quantize_mg(x)
+        acc8, acc8_by = int8_acceptance(self.int8, xq, y, self.names)
+        tstr = self.accuracy(xq, y)
+        xf, yf = gan.generate(self.held_per_class, seed=self.seed + 2)  # as many per class as the floor's real set
+        disc = self.discriminative(self.sensor.quantize_mg(xf), yf, seeds)
+        return {"tstr_accuracy": round(tstr, 4), "tstr_ratio": round(tstr / self.trtr, 4),
+                "discriminative_score": round(disc, 4), "fidelity_gap": round(disc - self.floor, 4),
                 "int8_acceptance_min": round(min(acc8_by.values()), 4),
                 "int8_acceptance": round(acc8, 4), "int8_acceptance_by_class": acc8_by}
 
-    checkpoints = _Checkpoints(args.eval_every, score)
-    t0 = time.perf_counter()
-    widths = {"generator_kwargs": {"width": args.generator_width} if args.generator_width else None,
-              "critic_kwargs": {"width": args.critic_width} if args.critic_width else None}
-    result["model_widths"] = {k: v for k, v in widths.items() if v}
-    gan = train_gan(ws, clf, steps=args.steps, seed=args.seed, callbacks=[checkpoints], **widths)
-    result["train_wall_s_including_checkpoints"] = round(time.perf_counter() - t0, 1)
-    result["checkpoints"] = checkpoints.rows
-    hit = [r for r in checkpoints.rows if r["tstr_ratio"] >= 0.98]
-    result["time_to_quality_s"] = hit[0]["train_s"] if hit else None
-    result["updates_to_quality"] = hit[0]["updates"] if hit else None
-    faithful = [r for r in checkpoints.rows if r["fidelity_gap"] <= FIDELITY_GAP]
-    result["fidelity"]["time_to_fidelity_s"] = faithful[0]["train_s"] if faithful else None
-    result["fidelity"]["updates_to_fidelity"] = faithful[0]["updates"] if faithful else None
-    result["fidelity"]["best_gap"] = min((r["fidelity_gap"] for r in checkpoints.rows), default=None)
+    def validated(self, gan) -> dict:
+        """What ships: validated sampling (int8-accepted windows only), and the same figures on it."""
+        from gan.sampling import sample_validated
 
-    final = score(gan, seeds=3)
-    result["final_raw_generator"] = final
-    syn = sample_validated(gan, int8, sensor, per_class=int(per_class.max()), seed=args.seed)
-    disc = discriminative(syn.x_mg, syn.y, seeds=3)
-    tstr = accuracy(syn.x_mg, syn.y)
-    result["final_validated"] = {"tstr_accuracy": tstr, "tstr_ratio": tstr / trtr, "discriminative_score": disc,
-                                 "fidelity_gap": disc - floor, "acceptance_by_class": syn.acceptance_by_class,
-                                 "acceptance_rate": syn.acceptance_rate, "n": len(syn)}
-    result["total_s"] = round(time.perf_counter() - t_all, 1)
+        syn = sample_validated(gan, self.int8, self.sensor, per_class=int(self.per_class.max()), seed=self.seed)
+        disc = self.discriminative(syn.x_mg, syn.y, seeds=3)
+        tstr = self.accuracy(syn.x_mg, syn.y)
+        return {"tstr_accuracy": tstr, "tstr_ratio": tstr / self.trtr, "discriminative_score": disc,
+                "fidelity_gap": disc - self.floor, "acceptance_by_class": syn.acceptance_by_class,
+                "acceptance_rate": syn.acceptance_rate, "n": len(syn)}
 
+
+def _first(rows: list[dict], ok) -> tuple:
+    """(train_s, updates) of the first checkpoint row where ``ok(row)``; (None, None) if none."""
+    hit = [r for r in rows if ok(r)]
+    return (hit[0]["train_s"], hit[0]["updates"]) if hit else (None, None)
+
+
+def _targets(result: dict) -> dict[str, bool]:
+    fv = result["final_validated"]
     targets = {
-        "tstr_ratio >= 0.98": result["final_validated"]["tstr_ratio"] >= 0.98,
-        "int8 acceptance >= 0.97 every class": min(syn.acceptance_by_class.values()) >= 0.97,
-        f"fidelity gap <= {FIDELITY_GAP} (validated, 3 seeds)": disc - floor <= FIDELITY_GAP,
+        "tstr_ratio >= 0.98": fv["tstr_ratio"] >= 0.98,
+        "int8 acceptance >= 0.97 every class": min(fv["acceptance_by_class"].values()) >= 0.97,
+        f"fidelity gap <= {FIDELITY_GAP} (validated, 3 seeds)": fv["fidelity_gap"] <= FIDELITY_GAP,
         "time to quality <= 60 s": result["time_to_quality_s"] is not None and result["time_to_quality_s"] <= 60,
     }
     if "speed" in result:
         targets[">= 25 updates/s"] = max(r["updates_per_s"] for r in result["speed"]) >= 25
-    result["targets_met"] = targets
+    return targets
 
-    print(f"\n| updates | train s | TSTR | TSTR/TRTR | discriminative (floor {floor:.3f}) | gap | "
+
+def _print_summary(result: dict) -> None:
+    fi, final, fv = result["fidelity"], result["final_raw_generator"], result["final_validated"]
+    print(f"\n| updates | train s | TSTR | TSTR/TRTR | discriminative (floor {fi['floor']:.3f}) | gap | "
           "int8 acceptance (min class) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in checkpoints.rows:
+    for r in result["checkpoints"]:
         print(f"| {r['updates']} | {r['train_s']} | {r['tstr_accuracy']:.3f} | {r['tstr_ratio']:.3f} | "
               f"{r['discriminative_score']:.3f} | {r['fidelity_gap']:+.3f} | {r['int8_acceptance_min']:.3f} |")
-    fv = result["final_validated"]
     print(f"\nfinal, raw generator: TSTR/TRTR {final['tstr_ratio']:.3f}, discriminative (3 seeds) "
           f"{final['discriminative_score']:.3f}, int8 acceptance by class {final['int8_acceptance_by_class']}")
     print(f"final, validated sampling: TSTR/TRTR {fv['tstr_ratio']:.3f}, discriminative (3 seeds) "
           f"{fv['discriminative_score']:.3f} (gap {fv['fidelity_gap']:+.3f}), acceptance by class "
-          f"{ {k: round(v, 4) for k, v in syn.acceptance_by_class.items()} }")
-    fi = result["fidelity"]
+          f"{ {k: round(v, 4) for k, v in fv['acceptance_by_class'].items()} }")
     print(f"time to quality: {result['time_to_quality_s']} s ({result['updates_to_quality']} updates); "
           f"time to fidelity: {fi['time_to_fidelity_s']} s ({fi['updates_to_fidelity']} updates; best gap "
           f"{fi['best_gap']})")
-    for k, ok in targets.items():
+    for k, ok in result["targets_met"].items():
         print(f"  [{'x' if ok else ' '}] {k}")
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    if not args.data.is_dir():
+        print(f"no data at {args.data}", file=sys.stderr)
+        return 2
+    from gan.training import train_gan
+    from har_data.jsonio import write_json
+
+    t_all = time.perf_counter()
+    b = _Bench(args)
+    result: dict = {"data": str(args.data), "windows": {"length": 48, "stride": 24, "odr_hz": 26.0,
+                                                         "sensor": b.sensor.to_dict(), "counts": b.ws.counts(),
+                                                         "train": len(b.train), "val": len(b.val),
+                                                         "test": len(b.test)},
+                    "preset": b.preset, "trtr_accuracy": b.trtr, "machine": f"{os.cpu_count()} cores, shared",
+                    "load_average": os.getloadavg()}
+    if not args.skip_speed:
+        result["speed"] = []
+        for jit in (False, True):
+            r = _speed(b.ws, b.clf, jit=jit, steps=args.speed_steps, seed=args.seed)
+            result["speed"].append(r)
+            print(f"speed jit_compile={jit}: {r['updates_per_s']} updates/s wall, {r['cpu_ms_per_update']} ms CPU "
+                  f"per update (load {os.getloadavg()[0]:.1f})")
+    result["fidelity"] = {"reference_windows": len(b.reference), "heldout_windows": len(b.held),
+                          "heldout_per_class": b.held_per_class, "floor": round(b.floor, 4),
+                          "target_gap": FIDELITY_GAP}
+
+    checkpoints = _Checkpoints(args.eval_every, b.score)
+    t0 = time.perf_counter()
+    widths = {"generator_kwargs": {"width": args.generator_width} if args.generator_width else None,
+              "critic_kwargs": {"width": args.critic_width} if args.critic_width else None}
+    result["model_widths"] = {k: v for k, v in widths.items() if v}
+    gan = train_gan(b.ws, b.clf, steps=args.steps, seed=args.seed, callbacks=[checkpoints], **widths)
+    result["train_wall_s_including_checkpoints"] = round(time.perf_counter() - t0, 1)
+    rows = result["checkpoints"] = checkpoints.rows
+    result["time_to_quality_s"], result["updates_to_quality"] = _first(rows, lambda r: r["tstr_ratio"] >= 0.98)
+    fi = result["fidelity"]
+    fi["time_to_fidelity_s"], fi["updates_to_fidelity"] = _first(rows, lambda r: r["fidelity_gap"] <= FIDELITY_GAP)
+    fi["best_gap"] = min((r["fidelity_gap"] for r in rows), default=None)
+
+    result["final_raw_generator"] = b.score(gan, seeds=3)
+    result["final_validated"] = b.validated(gan)
+    result["total_s"] = round(time.perf_counter() - t_all, 1)
+    result["targets_met"] = _targets(result)
+    _print_summary(result)
     write_json(args.out, result)
     print(f"wrote {args.out}")
     return 0
