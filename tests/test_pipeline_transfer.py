@@ -116,6 +116,7 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
         assert f"] {step}" in stdout, step
     assert "] gan:" not in stdout and "finetune" not in stdout
     assert "gravity rotation + suppression on (hargan's choice" in stdout
+    assert "the judge is the board model" in stdout  # [transfer] synthetic is off by default
 
     names = ["stationary", "walking", "running", "vehicle"]
     with np.load(out / "data/source_windows.npz") as src, np.load(out / "data/windows.npz") as tgt:
@@ -130,6 +131,10 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
         assert (out / rel).is_file(), rel
     record = json.loads((out / "classifier/model_int8.json").read_text())
     assert record["suppress_gravity"] is True and record["stride"] == 24 and record["class_names"] == names
+    from classifier import load_classifier
+
+    board, judge = load_classifier(out / "classifier/model.keras"), load_classifier(out / "classifier/judge.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(board.get_weights(), judge.get_weights()))
     from gan.models import model_class_names
     from hargan.steps.common import load_generator
 
@@ -153,6 +158,22 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
         res = subprocess.run([str(build_host(out / "firmware", out.parent / "selftest"))], capture_output=True,
                              text=True)
         assert res.returncode == 0 and "mismatches 0" in res.stdout, res.stdout
+
+
+def test_transfer_board_model_can_train_on_the_accepted_synthetic_windows(tmp_path):
+    from classifier import load_classifier
+
+    _write_data(tmp_path)
+    cfg = tmp_path / "transfer.toml"
+    cfg.write_text(CONFIG.format(steps=20).replace("[transfer]\n", "[transfer]\nsynthetic = true\n"))
+    out = tmp_path / "run"
+    code, stdout, stderr = _main(["run", "--config", str(cfg), "--out", str(out), "--until", "classifier"])
+    assert code == 0, stdout[-3000:] + stderr[-2000:]
+    assert "synthetic target windows accepted by the judge" in stdout
+    metrics = json.loads((out / "classifier/metrics.json").read_text())
+    assert set(metrics["judge_acceptance_by_class"]) == {"stationary", "walking", "running", "vehicle"}
+    board, judge = load_classifier(out / "classifier/model.keras"), load_classifier(out / "classifier/judge.keras")
+    assert any(not np.array_equal(a, b) for a, b in zip(board.get_weights(), judge.get_weights()))
 
 
 def test_until_must_name_a_step_of_this_run(tmp_path):

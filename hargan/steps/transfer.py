@@ -4,8 +4,9 @@ prepare (both domains; gravity filter on unless the config says otherwise) -> **
 classifier on both domains, target balanced; ``classifier/judge.keras`` and its int8 twin) ->
 **domain_gan** (one WGAN-GP on (domain, class) labels, the judge's feedback; ``gan/domains/``, and
 ``gan/generator.keras``: the target's class-conditioned generator) -> classifier (the *board*
-model: real + judge-accepted synthetic target windows, :func:`train_board_files`) -> quantize ->
-sample (what the board's int8 model accepts) -> evaluate -> export.
+model, :func:`train_board_files`: the judge, or with ``[transfer] synthetic`` the classifier trained
+again on real + judge-accepted synthetic target windows) -> quantize -> sample (what the board's int8
+model accepts) -> evaluate -> export.
 
 The source's windows all train (it is not what the board is scored on); the target's train and
 val splits train and its test split (held-out logs) scores.
@@ -163,18 +164,22 @@ class DomainGan(Step):
 
 
 def train_board_files(ctx: RunContext) -> tuple["keras.Model", dict]:
-    """The transfer run's board model (the classifier step): balanced real windows + the target generator's
-    windows the judge's int8 model accepts; writes classifier/model.keras and metrics.json."""
+    """The transfer run's board model (the classifier step); writes classifier/model.keras and metrics.json.
+
+    ``[transfer] synthetic`` on: the balanced real windows + the target generator's windows the judge's
+    int8 model accepts. Off (the default): the judge itself, which the same real windows and seed made.
+    """
     import numpy as np
 
     from classifier import evaluate_classifier, plot_confusion_matrix, save_classifier
     from gan.transfer import balance_domains, draw_accepted, train_board
-    from hargan.steps.common import load_generator, load_int8
+    from hargan.steps.common import load_float_classifier, load_generator, load_int8
 
     s, names, out = settings(ctx), ctx.windows.class_names, ctx.paths.classifier_dir
     xs, ys, xt, yt = training_windows(ctx)
     x, y = balance_domains(xs, ys, xt, yt, s.target_share, ctx.seed)
     acceptance: dict = {}
+    t0 = time.perf_counter()
     if s.synthetic:
         x_syn, y_syn, acceptance = draw_accepted(load_generator(ctx.paths.generator),
                                                  load_int8(ctx.paths.judge_int8, names), ctx.sensor,
@@ -182,8 +187,11 @@ def train_board_files(ctx: RunContext) -> tuple["keras.Model", dict]:
         ctx.log(f"  {len(x_syn)} synthetic target windows accepted by the judge: "
                 + ", ".join(f"{c} {v:.2f}" for c, v in acceptance.items()))
         x, y = np.concatenate([x, x_syn]), np.concatenate([y, y_syn])
-    t0 = time.perf_counter()
-    model = train_board(x, y, names, ctx.sensor.full_scale_g, s, ctx.seed)
+        model = train_board(x, y, names, ctx.sensor.full_scale_g, s, ctx.seed)
+        epochs_run = len(model.history.history.get("loss", []))
+    else:
+        ctx.log("  the judge is the board model ([transfer] synthetic = false: real windows only)")
+        model, epochs_run = load_float_classifier(ctx.paths.judge), None
     seconds = time.perf_counter() - t0
     split, held = held_out_split(ctx.windows)
     ev = evaluate_classifier(model, held.x, held.y, names)
@@ -191,7 +199,7 @@ def train_board_files(ctx: RunContext) -> tuple["keras.Model", dict]:
     plot_confusion_matrix(ev["confusion"], names, out / "confusion_float.png",
                           title=f"float board model, {split} split (accuracy {ev['accuracy']:.3f})")
     metrics = {"preset": s.preset, "float_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
-               "eval_split": split, "epochs_run": len(model.history.history.get("loss", [])),
+               "eval_split": split, "epochs_run": epochs_run,
                "params": int(model.count_params()), "train_seconds": round(seconds, 2),
                "training_windows": int(len(x)), "judge_acceptance_by_class": acceptance}
     write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
