@@ -85,8 +85,8 @@ RUN_DESCRIPTION = """\
 The whole flow from one config file (TOML or JSON): prepare -> ST classifier ->
 int8 -> GAN -> validated sampling -> evaluation report -> firmware export. With
 [data.target] set (a transfer run): prepare both domains -> judge (a classifier on
-both) -> GAN on (domain, class) labels -> board model on real + judge-accepted
-synthetic target windows -> int8 -> validated sampling -> report -> firmware.
+both, and the board model unless [transfer] synthetic = true) -> GAN on (domain,
+class) labels -> int8 -> validated sampling -> report -> firmware.
 Re-running with the same --out reuses finished steps whose inputs and config did
 not change. 'hargan run --print-config' shows every key with its default."""
 

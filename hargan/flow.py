@@ -2,8 +2,9 @@
 
 prepare -> classifier (float) -> quantize (int8) -> gan -> sample (validated) -> evaluate
 (report) -> export (firmware). A transfer run (``data.target`` set) has its own recipe
-(:mod:`hargan.steps.transfer`): prepare -> judge -> domain_gan -> classifier (the board model, on
-real + judge-accepted synthetic windows) -> quantize -> sample -> evaluate -> export. Each step is reused when its config section, its inputs and its
+(:mod:`hargan.steps.transfer`): prepare -> judge -> domain_gan -> classifier (the board model: the
+judge, or trained on real + judge-accepted synthetic windows) -> quantize -> sample -> evaluate ->
+export. Each step is reused when its config section, its inputs and its
 outputs are unchanged (``<out>/.steps/``), so a re-run redoes only what a change affects.
 
 Add a step: a ``Step`` subclass in ``hargan/steps/`` and its place in ``STEPS``.

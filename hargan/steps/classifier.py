@@ -1,7 +1,8 @@
 """Step 2, classifier: train the float ST classifier, the CNN that will run on the board.
 
-It is trained on the board's domain, scored on the held-out split (in a transfer run: on both
-domains plus the judge-accepted synthetic target windows, :mod:`hargan.steps.transfer`), and written as ``classifier/model.keras`` with its epoch history
+It is trained on the board's domain and scored on the held-out split (in a transfer run it is the
+judge, or trained on both domains plus the judge-accepted synthetic target windows,
+:mod:`hargan.steps.transfer`), and written as ``classifier/model.keras`` with its epoch history
 (``history.csv``, Keras' CSVLogger), training curves and confusion matrix.
 """
 
@@ -73,7 +74,9 @@ class TrainClassifier(Step):
 
     def describe(self, ctx: RunContext) -> str:
         if ctx.two_stage:
-            return "classifier: the board model on real + judge-accepted synthetic target windows"
+            if ctx.cfg.transfer.synthetic:
+                return "classifier: the board model on real + judge-accepted synthetic target windows"
+            return "classifier: the board model (the judge: real windows of both domains)"
         return f"classifier: train the float ST classifier ({ctx.cfg.classifier.preset})"
 
     def config_hash(self, cfg) -> str:
