@@ -85,8 +85,9 @@ class TrainClassifier(Step):
         return cfg.section_hash("classifier", "transfer", "sampling.min_confidence", exclude=self.exclude)
 
     def inputs(self, ctx: RunContext) -> list[Path]:
-        if ctx.two_stage:  # a transfer run's board model (hargan.steps.transfer)
-            return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.generator, ctx.paths.judge_int8]
+        if ctx.two_stage:  # a transfer run's board model (hargan.steps.transfer): the judge, or trained again
+            synthetic = [ctx.paths.generator, ctx.paths.judge_int8] if ctx.cfg.transfer.synthetic else []
+            return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.judge, *synthetic]
         return [ctx.paths.windows]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
