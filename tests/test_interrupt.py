@@ -55,8 +55,10 @@ def _wait_until_asleep(pid: int, timeout_s: float = 60.0) -> None:
 @pytest.mark.parametrize("where", ["native", "python"])
 def test_sigint_ends_the_process_even_inside_a_long_native_call(where):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    # Ctrl-C's default disposition, as a terminal gives it: a job started with `&` by a shell without job
+    # control (a CI script run in the background) inherits SIGINT ignored, and Python then keeps it ignored.
     child = subprocess.Popen([sys.executable, "-c", _CHILD, where], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=env)
+                             text=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert child.stdout.readline().strip() == "ready"
         if where == "native":
