@@ -20,8 +20,10 @@ Columns (every one is hargan's classifier, quantized to int8, scored on the boar
 - ``target``: the target logs only (the classifier's rotation/gain/noise augmentation on);
 - ``pooled``: PAMAP2 + target logs pooled, raw;
 - ``pooled_gravity``: the same, ST's gravity rotation + suppression on every log (train and test);
-- ``hargan``: hargan's transfer recipe (gan.transfer), its final int8 board model;
-- ``no_synthetic``: the same board model trained without its synthetic windows;
+- ``hargan``: hargan's transfer recipe (gan.transfer) with ``synthetic`` on: the board model trained on
+  real + judge-accepted synthetic windows of a GAN trained ``--gan-steps`` updates;
+- ``no_synthetic``: the same recipe without synthetic windows, i.e. the judge: the board model a
+  transfer run makes by default (``[transfer] synthetic = false``);
 - ``classic_aug``: the same without synthetic windows, the classifier's classic 3-D rotation/gain/noise
   augmentation in their place.
 
