@@ -15,43 +15,35 @@ _CHILD = """
 import ctypes, sys
 from hargan.interrupt import prompt_interrupt
 with prompt_interrupt(grace_s=0.5):
-    print("ready", flush=True)
     if sys.argv[1] == "native":
         # A native call that releases the GIL and never returns (as an XLA compile seems to): a mutex locked
         # twice by one thread. No Python signal handler can run until it returns.
         libc, mutex = ctypes.CDLL(None), ctypes.create_string_buffer(64)
+        print("ready", hex(ctypes.addressof(mutex)), flush=True)
         libc.pthread_mutex_lock(mutex)
         libc.pthread_mutex_lock(mutex)
     else:
+        print("ready", flush=True)
         while True:
             pass
 """
 
 
-def _main_thread_state(pid: int) -> str:
-    """The one-letter state of the process's main thread (R running, S sleeping, ...) from /proc."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat[stat.rindex(")") + 2]
-
-
-def _wait_until_asleep(pid: int, timeout_s: float = 60.0) -> None:
-    """Return once the main thread has slept for half a second on end: it is inside the locked mutex.
+def _wait_until_blocked_on(pid: int, address: str, timeout_s: float = 60.0) -> None:
+    """Return once the child's main thread waits in the kernel on ``address`` (the mutex), read from
+    ``/proc/<pid>/syscall`` (syscall number, then its arguments; a futex wait's first is the address).
     Without this wait, a signal sent on a loaded machine can arrive while the child still runs Python code
-    between ``print`` and the lock, where the ordinary KeyboardInterrupt ends it. One sleeping reading is
-    not enough: waiting for the GIL, which the watcher thread may hold for a few ms, is a sleep too."""
-    deadline, asleep_since = time.monotonic() + timeout_s, None
+    between ``print`` and the lock, where the ordinary KeyboardInterrupt ends it."""
+    deadline = time.monotonic() + timeout_s  # a safety net only: the wait ends on the condition
     while time.monotonic() < deadline:
-        if _main_thread_state(pid) == "S":
-            asleep_since = asleep_since or time.monotonic()
-            if time.monotonic() - asleep_since >= 0.5:
-                return
-        else:
-            asleep_since = None
-        time.sleep(0.02)
-    pytest.fail(f"the child never blocked in the native call within {timeout_s:.0f} s")
+        fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        if len(fields) > 1 and int(fields[1], 16) == int(address, 16):
+            return
+        time.sleep(0.01)
+    pytest.fail(f"the child never blocked on its mutex within {timeout_s:.0f} s")
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to see when the child blocks")
+@pytest.mark.skipif(not Path("/proc/self/syscall").exists(), reason="needs Linux /proc to see when the child blocks")
 @pytest.mark.parametrize("where", ["native", "python"])
 def test_sigint_ends_the_process_even_inside_a_long_native_call(where):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -60,9 +52,10 @@ def test_sigint_ends_the_process_even_inside_a_long_native_call(where):
     child = subprocess.Popen([sys.executable, "-c", _CHILD, where], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        assert child.stdout.readline().strip() == "ready"
+        ready = child.stdout.readline().split()
+        assert ready[0] == "ready"
         if where == "native":
-            _wait_until_asleep(child.pid)
+            _wait_until_blocked_on(child.pid, ready[1])
         child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=120)  # a safety net only: without the watcher it never ends
     finally:
