@@ -352,7 +352,7 @@ def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
 
     Relative data (and tensorboard) paths are made relative to the config file's folder.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise InputError("no such file", path)
     if not path.is_file():

@@ -83,7 +83,7 @@ def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log 
     returns {} then. ``config_file``: where ``cfg`` was read from (named in errors about it).
     """
     t_start = time.perf_counter()
-    out = Path(out)
+    out = Path(out).expanduser().absolute()
     data_paths = _check_inputs(cfg, out)
     created = not out.exists()
     ctx = RunContext(cfg, out, force=force, log=log, config_file=None if config_file is None else Path(config_file))

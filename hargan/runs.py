@@ -70,7 +70,8 @@ class RunDir:
     """One run directory and its step records."""
 
     def __init__(self, root: str | os.PathLike, *, force: bool = False, log: Callable[[str], None] = print):
-        self.root = Path(root)
+        # Absolute, so an output path and the root it is made relative to agree whatever the working directory.
+        self.root = Path(root).expanduser().absolute()
         self.force = force
         self.log = log
         self.records: dict[str, StepRecord] = {}

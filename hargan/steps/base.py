@@ -79,7 +79,8 @@ class RunContext:
         self.sensor: SensorSpec = SensorSpec(cfg.sensor.name, cfg.sensor.full_scale_g, cfg.sensor.odr_hz)
         self.two_stage = cfg.data.target is not None
         """A transfer run: a source and a target domain (gan.transfer)."""
-        self.paths = Layout(Path(out), self.two_stage)
+        out = Path(out).expanduser().absolute()
+        self.paths = Layout(out, self.two_stage)
         self.run_dir = RunDir(out, force=force, log=log)
         self.results: dict[str, dict] = {}
         """Each finished or reused step's result, by step name."""

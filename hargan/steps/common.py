@@ -142,21 +142,21 @@ def need_file(path: str | None, what: str) -> Path | None:
     """An input given on the command line (None when the option was not given)."""
     if path is None:
         return None
-    p = Path(path)
+    p = Path(path).expanduser()
     if not p.exists():
         raise InputError(f"no such file ({what})", p)
     return p
 
 
 def out_file(path: str, suffix: str) -> Path:
-    p = Path(path)
+    p = Path(path).expanduser()
     if p.is_dir():
         raise InputError(f"--out is a folder; give a {suffix} file name", p)
     return p
 
 
 def out_dir(path: str) -> Path:
-    p = Path(path)
+    p = Path(path).expanduser()
     if p.exists() and not p.is_dir():
         raise InputError("--out exists and is not a folder", p)
     return p
