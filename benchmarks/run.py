@@ -208,7 +208,7 @@ def git_commit() -> str | None:
 def machine_info() -> dict:
     return {"cores": os.cpu_count(), "cpu_model": cpu_model(), "platform": platform.platform(),
             "load_average_start": [round(v, 2) for v in os.getloadavg()],
-            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "python": platform.python_version(), "hargan": _version("hargan"), "commit": git_commit(),
             "tensorflow": _version("tensorflow"), "keras": _version("keras"), "jax": _version("jax"),
             "numpy": _version("numpy")}

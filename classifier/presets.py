@@ -17,7 +17,7 @@ the sensor's mg and its int8 input scale follows the sensor's full scale.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 from keras import layers

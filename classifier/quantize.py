@@ -12,7 +12,7 @@ import contextlib
 import io
 import os
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import keras
 import numpy as np

@@ -20,7 +20,7 @@ All functions take windows as N x T x C float arrays (mg) and are deterministic 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import signal

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from har_data.atomic import atomic_path, write_text
 from har_data.jsonio import to_jsonable, write_json

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from firmware_export.headers import st_driver_constants
 from har_data import SensorSpec
@@ -29,15 +29,14 @@ class ReadmeFacts:
 def _files(f: ReadmeFacts) -> str:
     n = f.name
     rows = [
-        (f"{n}.h / {n}.c", "the API: `{0}_classify`, `{0}_push`, `{0}_reset`; the preprocessing".format(n), "both"),
+        (f"{n}.h / {n}.c", f"the API: `{n}_classify`, `{n}_push`, `{n}_reset`; the preprocessing", "both"),
         (f"{n}_model.h / {n}_model.c", "the int8 model as plain C (weights, kernels, static arena)", "plain C"),
         (f"{n}_labels.h / .c", "class enum and names", "both"),
         (f"{n}_sensor.h", "sensor settings the model expects (driver constants, ODR, full scale)", "both"),
         (f"{n}_quant.h", "input/output quantization, counts -> int8", "both"),
         (f"{n}_model_data.h / .c", "the .tflite as an aligned array", "TFLite-Micro"),
-        (f"{n}_tflm.cc", "`{0}_invoke` on TFLite-Micro (compiles to nothing without `{1}_USE_TFLM`)".format(
-            n, n.upper()), "TFLite-Micro"),
-        (f"{n}_tflm_ops.h", "`{0}_register_ops`: the op resolver for this model".format(n), "TFLite-Micro"),
+        (f"{n}_tflm.cc", f"`{n}_invoke` on TFLite-Micro (compiles to nothing without `{n.upper()}_USE_TFLM`)", "TFLite-Micro"),
+        (f"{n}_tflm_ops.h", f"`{n}_register_ops`: the op resolver for this model", "TFLite-Micro"),
     ]
     if f.has_test_vectors:
         rows.append((f"{n}_test_vectors.h / .c", "raw counts + expected int8 scores for a self-test", "both"))
@@ -47,8 +46,8 @@ def _files(f: ReadmeFacts) -> str:
 def _sensor(f: ReadmeFacts) -> str:
     s, p = f.sensor, f.name.upper()
     header, fs_const, odr_const = st_driver_constants(s)
-    pre = ("ST's gravity rotation + suppression filter (in `{0}.c`, run by `{0}_classify` and `{0}_push` on "
-           "every sample, as in training)".format(f.name)) if f.gravity else "none besides counts -> int8"
+    pre = (f"ST's gravity rotation + suppression filter (in `{f.name}.c`, run by `{f.name}_classify` and `{f.name}_push` on "
+           "every sample, as in training)") if f.gravity else "none besides counts -> int8"
     return f"""\
 Program the accelerometer exactly as the model was trained (`{f.name}_sensor.h`):
 

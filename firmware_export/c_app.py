@@ -73,22 +73,22 @@ def app_header(name: str, window_length: int, num_classes: int, stride: int, gra
         guard_open(h) + "#include <stdint.h>\n\n"
         + "".join(f'#include "{name}_{part}.h"\n' for part in ("labels", "model", "quant", "sensor")) + "\n"
         + EXTERN_C_OPEN
-        + f"/* Preprocessing the model was trained with: 1 = ST's gravity rotation + suppression filter on\n"
+        + "/* Preprocessing the model was trained with: 1 = ST's gravity rotation + suppression filter on\n"
         + f"   every sample before the model (the sensor must run at {p}_SENSOR_ODR_HZ), 0 = none. */\n"
         + f"#define {p}_GRAVITY_FILTER {int(bool(gravity))}\n"
         + f"/* Windows overlap as in training: {name}_push classifies every {p}_STRIDE samples. */\n"
         + f"#define {p}_STRIDE {int(stride)}\n"
         + f"#define {p}_NO_RESULT (-1) /* {name}_push: no window completed with this sample */\n"
         + f"#define {p}_ERROR (-2)     /* the model did not run (TFLite-Micro set-up or invoke failed) */\n\n"
-        + f"/* TFLite-Micro back-end: tensor arena to give the MicroInterpreter (bytes; measured with the\n"
-        + f"   TFLite-Micro Python runtime's RecordingMicroAllocator on the host for this model). */\n" + tflm
+        + "/* TFLite-Micro back-end: tensor arena to give the MicroInterpreter (bytes; measured with the\n"
+        + "   TFLite-Micro Python runtime's RecordingMicroAllocator on the host for this model). */\n" + tflm
         + f"/* Plain C back-end: its static activation arena is {p}_C_ARENA_BYTES (in {name}_model.h). */\n\n"
         + f"/* Classify one window of raw sensor counts ([sample][x, y, z], {window_length} samples). The\n"
         + f"   preprocessing starts afresh for the window. Writes the {num_classes} int8 scores (probability =\n"
         + f"   (score - {p}_OUTPUT_ZERO_POINT) * {p}_OUTPUT_SCALE) and returns the class id (argmax), or\n"
         + f"   {p}_ERROR. */\n"
         + f"int {name}_classify(const int16_t counts[{p}_WINDOW_LENGTH][3], int8_t scores[{p}_NUM_CLASSES]);\n\n"
-        + f"/* Streaming: feed every sample as the sensor delivers it. Returns the class id when a window\n"
+        + "/* Streaming: feed every sample as the sensor delivers it. Returns the class id when a window\n"
         + f"   completes ({p}_WINDOW_LENGTH samples, then every {p}_STRIDE), else {p}_NO_RESULT. The filter\n"
         + f"   runs on every sample, as in training. {name}_last_scores() gives that window's int8 scores. */\n"
         + f"int {name}_push(int16_t x, int16_t y, int16_t z);\n"
@@ -121,7 +121,7 @@ def tflm_ops_header(name: str, ops: list[str]) -> str:
             lines.append(f"  /* {op}: register it by hand (no MicroMutableOpResolver method known to hargan) */")
     body = "\n".join(lines)
     return (guard_open(h)
-            + f"/* The builtin ops of the model, for TFLite-Micro (C++ only; needs TFLite-Micro's headers):\n"
+            + "/* The builtin ops of the model, for TFLite-Micro (C++ only; needs TFLite-Micro's headers):\n"
             + f"     static tflite::MicroMutableOpResolver<{p}_TFLM_OP_COUNT> resolver;\n"
             + f"     {name}_register_ops(resolver);\n   Ops: {', '.join(ops)}. */\n"
             + f"#define {p}_TFLM_OP_COUNT {len(ops)}\n\n#ifdef __cplusplus\n"
@@ -135,7 +135,7 @@ def tflm_source(name: str) -> str:
     p = name.upper()
     return (BANNER
             + f"/* TFLite-Micro back-end of {name}_invoke: define {p}_USE_TFLM (and drop {name}_model.c's plain C\n"
-            + f"   model, which then compiles to nothing) in a project that has TFLite-Micro. */\n"
+            + "   model, which then compiles to nothing) in a project that has TFLite-Micro. */\n"
             + f'#include "{name}.h"\n\n#ifdef {p}_USE_TFLM\n\n#include <string.h>\n\n'
             + '#include "tensorflow/lite/micro/micro_interpreter.h"\n'
             + '#include "tensorflow/lite/schema/schema_generated.h"\n'

@@ -342,9 +342,9 @@ def c_model_sources(model: bytes | str | os.PathLike, name: str = "har_model") -
     header = (guard_open(h) + "#include <stdint.h>\n\n" + EXTERN_C_OPEN
               + f"/* The int8 model: {x.size} int8 inputs -> {y.size} int8 scores. Ops: {', '.join(g.op_names)}. */\n"
               + f"#define {p}_MODEL_INPUT_SIZE {x.size}\n#define {p}_MODEL_OUTPUT_SIZE {y.size}\n"
-              + f"/* Plain C back-end: bytes of its static activation arena (reused across layers). */\n"
+              + "/* Plain C back-end: bytes of its static activation arena (reused across layers). */\n"
               + f"#define {p}_C_ARENA_BYTES {arena}\n\n"
-              + f"/* Run the model on int8 input codes; writes the int8 scores. Returns 0 on success.\n"
+              + "/* Run the model on int8 input codes; writes the int8 scores. Returns 0 on success.\n"
               + f"   Built by {name}_model.c (plain C) or, with {p}_USE_TFLM defined, by {name}_tflm.cc. */\n"
               + f"int {name}_invoke(const int8_t *input, int8_t *scores);\n\n" + EXTERN_C_CLOSE + guard_close(h))
     consts = "".join(_const_arrays(k, layer) + _struct(k, layer) + "\n" for k, layer in enumerate(layers))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, c_float, c_string, check_c_name,
                                    enum_suffix, guard_close, guard_open, write_files)

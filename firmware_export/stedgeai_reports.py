@@ -12,7 +12,8 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 
 class StEdgeAIError(RuntimeError):

@@ -14,3 +14,11 @@ from gan.models import (CropTime, LabelEmbedding, Scale, build_critic, build_gen
 from gan.sampling import AcceptanceError, SyntheticSet, generate_windows, resolve_labels, sample_validated
 from gan.training import train_gan
 from gan.wgan import ConditionalWGANGP
+
+__all__ = [
+    "AcceptanceError", "Checkpoint", "ConditionalWGANGP", "ContinuousLog", "CropTime", "LabelEmbedding",
+    "SamplePlotCallback", "Scale", "StopAtStep", "StopOnNaN", "SyntheticSet", "TrainingDiverged", "build_critic",
+    "build_generator", "continuous_logs", "generate_windows", "make_gan_dataset", "model_class_names",
+    "model_full_scale_g", "plot_generated", "resolve_labels", "sample_validated", "train_gan",
+    "write_continuous_logs",
+]

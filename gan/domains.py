@@ -18,7 +18,7 @@ read ``classifier_loss``, or the judge's acceptance of drawn windows, instead.)
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np

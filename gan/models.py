@@ -20,7 +20,7 @@ Miyato & Koyama 2018).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 from keras import layers, ops

@@ -24,7 +24,7 @@ Windows are in mg, in the sensor's format (what validated sampling keeps).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import signal
@@ -85,7 +85,7 @@ class RealismGate:
 
     @classmethod
     def fit(cls, x_mg: np.ndarray, y: np.ndarray, class_names: Sequence[str], *, spectrum_quantile: float,
-            critic=None, critic_quantiles: Sequence[float] | None = None) -> "RealismGate":
+            critic=None, critic_quantiles: Sequence[float] | None = None) -> RealismGate:
         """Calibrate on real windows (every class needs at least two)."""
         names = [str(c) for c in class_names]
         y = np.asarray(y).astype(np.int64)

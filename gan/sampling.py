@@ -12,7 +12,8 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -126,7 +127,7 @@ class SyntheticSet:
                         sensor=np.asarray(json.dumps(self.sensor.to_dict())), meta=np.asarray(json.dumps(meta)))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "SyntheticSet":
+    def load(cls, path: str | os.PathLike) -> SyntheticSet:
         """Read a file written by :meth:`save`; a clear error for anything else."""
         what = "synthetic windows"
         z = load_npz(path, {"x_mg", "x_counts", "y", "class_names", "sensor"}, what)

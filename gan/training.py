@@ -14,7 +14,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np

@@ -25,7 +25,7 @@ three of four rows; with 300 updates they change it within the spread.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np

@@ -184,7 +184,7 @@ class ConditionalWGANGP(keras.Model):
                 "classifier": None if self.classifier is None else ser(self.classifier)}
 
     @classmethod
-    def from_config(cls, config: dict) -> "ConditionalWGANGP":
+    def from_config(cls, config: dict) -> ConditionalWGANGP:
         config = dict(config)
         de = keras.saving.deserialize_keras_object
         generator = de(config.pop("generator"))
@@ -242,7 +242,7 @@ class ConditionalWGANGP(keras.Model):
 
     @classmethod
     def load_models(cls, directory: str | os.PathLike, classifier: keras.Model | None = None,
-                    **overrides) -> "ConditionalWGANGP":
+                    **overrides) -> ConditionalWGANGP:
         """Rebuild a GAN saved by :meth:`save_models` (uncompiled: call ``compile`` to keep training).
 
         ``classifier`` replaces the saved one (e.g. the target-domain classifier); ``overrides``

@@ -25,7 +25,7 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from har_data.atomic import write_text
 from har_data.errors import InputError

@@ -105,7 +105,7 @@ class SensorSpec:
         return {"sensor": self.name, "full_scale_g": self.full_scale_g, "odr_hz": self.odr_hz}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SensorSpec":
+    def from_dict(cls, d: dict) -> SensorSpec:
         """The spec :meth:`to_dict` wrote; ``InputError`` for anything else (a key missing, not a dict)."""
         keys = ("name", "full_scale_g", "odr_hz")
         if not isinstance(d, dict):

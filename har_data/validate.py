@@ -11,7 +11,7 @@ import os
 import zipfile
 from collections import Counter
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import signal
@@ -84,7 +84,7 @@ class WindowSet:
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    def subset(self, split: str | Sequence[str] | np.ndarray) -> "WindowSet":
+    def subset(self, split: str | Sequence[str] | np.ndarray) -> WindowSet:
         """The windows of one split name, several names, or a boolean/index mask."""
         if isinstance(split, str):
             mask = self.split == split
@@ -106,7 +106,7 @@ class WindowSet:
                         split=self.split, group=self.group, meta=np.asarray(json.dumps(meta)))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "WindowSet":
+    def load(cls, path: str | os.PathLike) -> WindowSet:
         """Load a ``.npz`` written by :meth:`save`; a clear error for anything else."""
         z = load_npz(path, {"x", "y", "class_names"}, "windows")
         x, y, names = z["x"], z["y"], [str(c) for c in z["class_names"]]

@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class Preprocessing:
                 "stride": self.stride, "suppress_gravity": self.suppress_gravity, "class_names": self.class_names}
 
     @classmethod
-    def from_dict(cls, d: Mapping, path: str | os.PathLike | None = None) -> "Preprocessing":
+    def from_dict(cls, d: Mapping, path: str | os.PathLike | None = None) -> Preprocessing:
         """Checked: a record from another tool or version, or with a missing key, is an error naming the file."""
         if not isinstance(d, Mapping) or d.get("format") != RECORD_FORMAT:
             raise InputError(f"not a hargan preprocessing record (expected \"format\": \"{RECORD_FORMAT}\")", path)
@@ -77,7 +77,7 @@ class Preprocessing:
         return cls(sensor, window, stride, bool(d["suppress_gravity"]), list(names))
 
     @classmethod
-    def of_windows(cls, ws) -> "Preprocessing":
+    def of_windows(cls, ws) -> Preprocessing:
         """The record of how a WindowSet was cut (``make_windows`` stores it with the windows)."""
         p = dict(ws.preprocessing)
         if ws.sensor is None or "stride" not in p:

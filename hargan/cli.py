@@ -12,7 +12,7 @@ import os
 import sys
 import textwrap
 import traceback
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 # Quiet TensorFlow's C++ logging before anything imports it (the user can still override it).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

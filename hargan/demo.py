@@ -12,7 +12,7 @@ recording. The demo runs through :func:`hargan.flow.run_pipeline` like any confi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from hargan.config import (ClassifierConfig, Config, DataConfig, DomainConfig, EvaluationConfig, ExportConfig,
                            GanConfig, SamplingConfig, SensorConfig, WindowsConfig)

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 EXIT_INTERRUPTED = 130
 DEFAULT_GRACE_S = 3.0

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 LOG_PREFIXES = ("INFO:tensorflow:", "WARNING:tensorflow:", "WARNING:absl:", "INFO:absl:")

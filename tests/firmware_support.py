@@ -21,7 +21,7 @@ C_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 CXX_FLAGS = ["-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tiny_int8_bytes() -> bytes:
     """An untrained cnn1d_tiny classifier (48 x 3 -> 4 classes), full-integer int8."""
     from classifier import build_classifier, quantize_int8
@@ -64,7 +64,7 @@ def compile_run(sources: list[Path], harness: str, workdir: Path, args: list[str
     return run.stdout
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def preset_int8_bytes(preset: str) -> bytes:
     """An untrained ``preset`` classifier (48 x 3 -> 4 classes), full-integer int8."""
     if preset == "cnn1d_tiny":
@@ -76,7 +76,7 @@ def preset_int8_bytes(preset: str) -> bytes:
     return quantize_int8(model, x, num_samples=48, seed=0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mixed_int8_bytes() -> bytes:
     """A model beyond the presets' shapes: a SAME-padded 3x3 stride-2 convolution (its window is gathered),
     a depthwise convolution (multiplier 2, SAME), a SAME 3x2 max pool, a mean over 12 x 2, a dense layer."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from har_data.errors import InputError
 from har_data.loaders._common import Recordings

@@ -17,7 +17,8 @@ import contextlib
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from har_data.errors import InputError
 from hargan.config import Config, gravity_filter
@@ -96,24 +97,24 @@ class RunContext:
 
     # Loaded once, on first use; a step that makes one assigns it (``ctx.classifier = model``).
     @cached_property
-    def windows(self) -> "WindowSet":
+    def windows(self) -> WindowSet:
         return load_windows(self.paths.windows)
 
     @cached_property
-    def source_windows(self) -> "WindowSet":
+    def source_windows(self) -> WindowSet:
         return load_windows(self.paths.source_windows)
 
     @cached_property
-    def classifier(self) -> "keras.Model":
+    def classifier(self) -> keras.Model:
         """The float ST classifier."""
         return load_float_classifier(self.paths.classifier)
 
     @cached_property
-    def int8(self) -> "Int8Classifier":
+    def int8(self) -> Int8Classifier:
         return load_int8(self.paths.int8, self.windows.class_names)
 
     @cached_property
-    def synthetic(self) -> "SyntheticSet":
+    def synthetic(self) -> SyntheticSet:
         from gan.sampling import SyntheticSet
 
         return SyntheticSet.load(self.paths.synthetic)

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from har_data import WindowSet
 
 
-def train_and_save_classifier(ws: "WindowSet", out: Path, *, preset: str, epochs: int, batch_size: int,
+def train_and_save_classifier(ws: WindowSet, out: Path, *, preset: str, epochs: int, batch_size: int,
                               patience: int, learning_rate: float, seed: int = 0, tensorboard: Path | None = None,
-                              log: Log = quiet) -> tuple["keras.Model", dict]:
+                              log: Log = quiet) -> tuple[keras.Model, dict]:
     """Train the float classifier; write model.keras, history.csv, training.png, confusion_float.png, metrics.json
     (and TensorBoard logs into ``tensorboard`` when given)."""
     import keras

@@ -12,7 +12,8 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
 
 from har_data.atomic import write_text
 from har_data.errors import InputError, one_line
@@ -48,13 +49,13 @@ class Command:
 
 # ---------------------------------------------------------------------------- inputs
 
-def load_windows(path: Path) -> "WindowSet":
+def load_windows(path: Path) -> WindowSet:
     from har_data import WindowSet
 
     return WindowSet.load(path)
 
 
-def load_generator(path: Path) -> "keras.Model":
+def load_generator(path: Path) -> keras.Model:
     """A saved generator (its layers registered by importing gan); bad files are InputError."""
     import gan  # noqa: F401 - registers the generator's layers
     from classifier import load_keras_model
@@ -62,13 +63,13 @@ def load_generator(path: Path) -> "keras.Model":
     return load_keras_model(path, what="generator", compile=False)
 
 
-def load_float_classifier(path: Path) -> "keras.Model":
+def load_float_classifier(path: Path) -> keras.Model:
     from classifier import load_classifier
 
     return load_classifier(path)
 
 
-def load_int8(path: Path, class_names: Sequence[str] | None = None) -> "Int8Classifier":
+def load_int8(path: Path, class_names: Sequence[str] | None = None) -> Int8Classifier:
     from classifier import Int8Classifier
 
     path = Path(path)
@@ -82,7 +83,7 @@ def load_int8(path: Path, class_names: Sequence[str] | None = None) -> "Int8Clas
         raise InputError(f"not an int8 TFLite model: {one_line(exc)}", path) from None
 
 
-def held_out_split(ws: "WindowSet") -> tuple[str, "WindowSet"]:
+def held_out_split(ws: WindowSet) -> tuple[str, WindowSet]:
     """The held-out split to score on: test, else val, else train (tiny data sets)."""
     for name in ("test", "val", "train"):
         sub = ws.subset(name)
@@ -165,7 +166,7 @@ def out_dir(path: str) -> Path:
 # ---------------------------------------------------------------------------- the sensor
 
 def sensor_spec(name: str | None = None, full_scale_g: int | None = None, odr_hz: float | None = None,
-                default: "SensorSpec | None" = None) -> "SensorSpec":
+                default: SensorSpec | None = None) -> SensorSpec:
     """A checked SensorSpec; missing parts come from ``default`` (or the [sensor] section's defaults)."""
     from har_data import SensorSpec
 

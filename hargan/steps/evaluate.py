@@ -50,8 +50,8 @@ def _average_runs(runs: list[dict]) -> dict:
     return out
 
 
-def score_and_report(real: "WindowSet", x_syn: "np.ndarray", y_syn: "np.ndarray", out: Path, *,
-                     preset: str, int8: "Int8Classifier | None" = None, quick: bool = False, seeds: int = 1,
+def score_and_report(real: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, out: Path, *,
+                     preset: str, int8: Int8Classifier | None = None, quick: bool = False, seeds: int = 1,
                      seed: int = 0, min_confidence: float = 0.5, acceptance: dict | None = None,
                      history: Path | None = None, extra: dict | None = None, plots: dict | None = None,
                      seconds_before: float | None = None, augmentation: bool = True, synthesizer=None,
@@ -139,7 +139,7 @@ def subset_synthesizer(ctx: RunContext):
 
     cfg = ctx.cfg
 
-    def synthesize(seen: "WindowSet", seed: int):
+    def synthesize(seen: WindowSet, seed: int):
         from classifier import Int8Classifier, quantize_int8, train_on_windows
         from gan.sampling import sample_validated
         from gan.training import train_gan
@@ -231,7 +231,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, report.md, PNGs")
 
 
-def _int8_metrics(int8: "Int8Classifier", real: "WindowSet") -> dict:
+def _int8_metrics(int8: Int8Classifier, real: WindowSet) -> dict:
     """The int8 classifier's figures for a report without the run's earlier steps."""
     from classifier import evaluate_classifier
 

@@ -15,7 +15,8 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
 from har_data.errors import InputError
 from har_data.outputs import output_dir
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
     from har_data import SensorSpec, WindowSet
 
 
-def write_firmware(int8: "Int8Classifier", class_names: Sequence[str], sensor: "SensorSpec", out: Path, *,
-                   name: str, gravity: bool, stride: int | None, test_windows: "np.ndarray | None" = None,
-                   test_labels: "np.ndarray | None" = None, n_test_vectors: int = 0,
+def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: SensorSpec, out: Path, *,
+                   name: str, gravity: bool, stride: int | None, test_windows: np.ndarray | None = None,
+                   test_labels: np.ndarray | None = None, n_test_vectors: int = 0,
                    replace_dir: bool = True, log: Log = quiet) -> list[Path]:
     """Write the C model, API, headers and test vectors into ``out``; returns the files.
 
@@ -67,8 +68,8 @@ def write_firmware(int8: "Int8Classifier", class_names: Sequence[str], sensor: "
     return files
 
 
-def raw_test_windows(ws: "WindowSet", gravity: bool, sensor: "SensorSpec",
-                     path: Path | None = None) -> tuple["np.ndarray", "np.ndarray"]:
+def raw_test_windows(ws: WindowSet, gravity: bool, sensor: SensorSpec,
+                     path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The held-out split of ``ws`` as test-vector windows: they must be the sensor's raw output.
 
     Filtered windows would be filtered twice on the board, so windows that are (or, for a model
@@ -154,7 +155,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the .h/.c files")
 
 
-def board_record(int8_path: Path, gravity: bool | None, stride: int | None) -> "Preprocessing | None":
+def board_record(int8_path: Path, gravity: bool | None, stride: int | None) -> Preprocessing | None:
     """The model's preprocessing record; None where it is missing and ``gravity`` says what the board does."""
     if stride is not None and stride < 1:
         raise InputError(f"--stride must be at least 1 sample, got {stride}")

@@ -47,7 +47,7 @@ def gan_hyperparameters(gan: GanConfig, with_classifier: bool) -> dict:
                 steps_per_epoch=gan.checkpoint_every)
 
 
-def train_and_save_gan(ws: "WindowSet", classifier: "keras.Model | None", out: Path, gan: GanConfig, *, steps: int,
+def train_and_save_gan(ws: WindowSet, classifier: keras.Model | None, out: Path, gan: GanConfig, *, steps: int,
                        init: Path | None = None, seed: int = 0, label: str = "gan", tensorboard: Path | None = None,
                        checkpoints: Path | None = None, log: Log = quiet) -> tuple[Any, dict]:
     """Train (or fine-tune from ``init``) for ``steps`` generator steps with ``gan``'s hyperparameters;

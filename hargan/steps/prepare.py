@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -35,7 +36,7 @@ def check_domain_path(dom: DomainConfig, key: str = "data.source") -> None:
         raise InputError("no such file or folder", dom.path)
 
 
-def _relabel(recs: list["Recording"], class_map: dict[str, str]) -> list["Recording"]:
+def _relabel(recs: list[Recording], class_map: dict[str, str]) -> list[Recording]:
     """Apply a class map: a label mapped to "" is dropped, unmapped labels are kept."""
     kept = []
     for r in recs:
@@ -46,7 +47,7 @@ def _relabel(recs: list["Recording"], class_map: dict[str, str]) -> list["Record
     return kept
 
 
-def load_recordings(dom: DomainConfig, log: Log = quiet) -> list["Recording"]:
+def load_recordings(dom: DomainConfig, log: Log = quiet) -> list[Recording]:
     """Read one domain with its loader and apply ``class_map``; prints what the loader skipped.
 
     Loaders that map raw activities themselves (``CLASS_MAP_SOURCES``) get the map and keep only
@@ -74,10 +75,10 @@ def load_recordings(dom: DomainConfig, log: Log = quiet) -> list["Recording"]:
     return recs
 
 
-def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: "SensorSpec", length: int,
+def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: SensorSpec, length: int,
                     stride: int, fractions: Sequence[float] = tuple(WindowsConfig().fractions), seed: int = 0,
                     log: Log = quiet, *, suppress_gravity: bool | None = None,
-                    missing_ok: bool = False, recordings: Sequence["Recording"] | None = None) -> "WindowSet":
+                    missing_ok: bool = False, recordings: Sequence[Recording] | None = None) -> WindowSet:
     """Recordings -> windows resampled to the sensor's ODR and quantized to its full scale, split by recording.
 
     ``suppress_gravity``: the gravity filter (None: the domain's own setting, off when unset).
@@ -130,7 +131,7 @@ class Prepare(Step):
         return sorted({ctx.paths.windows, ctx.paths.source_windows} | unfiltered)
 
     def _windows(self, ctx: RunContext, dom: DomainConfig, key: str, classes, missing_ok: bool = False,
-                 stride: int | None = None, board: bool = False) -> tuple["WindowSet", "WindowSet | None"]:
+                 stride: int | None = None, board: bool = False) -> tuple[WindowSet, WindowSet | None]:
         """The domain's windows; for the board's domain with the gravity filter on, also the held-out
         split's windows without the filter (``paths.unfiltered_windows``: the firmware's test vectors)."""
         w = ctx.cfg.windows

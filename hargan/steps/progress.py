@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from har_data import WindowSet
 
 
-def quantize_and_score(model: "keras.Model", ws: "WindowSet", tflite_path: Path, *, samples: int, seed: int = 0,
-                       confusion_dir: Path | None = None, log: Log = quiet) -> tuple["Int8Classifier", dict]:
+def quantize_and_score(model: keras.Model, ws: WindowSet, tflite_path: Path, *, samples: int, seed: int = 0,
+                       confusion_dir: Path | None = None, log: Log = quiet) -> tuple[Int8Classifier, dict]:
     """Write the int8 model to ``tflite_path``; return it and its scores (sizes, accuracies, runtime agreement).
 
     ``confusion_dir``: also draw the int8 confusion matrix there.

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from har_data import SensorSpec, WindowSet
 
 
-def realism_gate(real: "WindowSet", s: SamplingConfig, critic: "keras.Model | None" = None):
+def realism_gate(real: WindowSet, s: SamplingConfig, critic: keras.Model | None = None):
     """The realism gate of ``[sampling]``, calibrated on the real training windows (enforced or not, it
     measures the pass rates)."""
     from gan.realism import RealismGate
@@ -40,17 +40,17 @@ def realism_gate(real: "WindowSet", s: SamplingConfig, critic: "keras.Model | No
                            critic_quantiles=s.realism_critic_quantiles)
 
 
-def _load_critic(path: Path) -> "keras.Model":
+def _load_critic(path: Path) -> keras.Model:
     import gan  # noqa: F401 - registers the critic's layers
     from classifier import load_keras_model
 
     return load_keras_model(path, what="critic", compile=False)
 
 
-def sample_and_save(generator: "keras.Model", int8: "Int8Classifier", sensor: "SensorSpec", out: Path, *,
+def sample_and_save(generator: keras.Model, int8: Int8Classifier, sensor: SensorSpec, out: Path, *,
                     per_class: int, min_confidence: float, max_tries: int, seed: int = 0, realism=None,
                     realism_enforce: bool = True, log_seconds: float = SamplingConfig.log_seconds,
-                    sequence: str = SamplingConfig.sequence, log: Log = quiet) -> "SyntheticSet":
+                    sequence: str = SamplingConfig.sequence, log: Log = quiet) -> SyntheticSet:
     """Validated sampling; writes windows.npz, csv/<id>_<class>/log_<n>.csv and (``log_seconds`` > 0)
     the continuous logs in logs/ into ``out``."""
     from gan.continuous import write_continuous_logs
@@ -75,7 +75,7 @@ def sample_and_save(generator: "keras.Model", int8: "Int8Classifier", sensor: "S
     return syn
 
 
-def sampling_result(syn: "SyntheticSet") -> dict:
+def sampling_result(syn: SyntheticSet) -> dict:
     """The sample step's figures for the report: counts and both rates per class."""
     return {"accepted": int(len(syn.y)), "acceptance_rate": float(syn.acceptance_rate),
             "acceptance_by_class": {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()},
@@ -140,7 +140,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz, csv/ and logs/")
 
 
-def _model_class_names(model: "keras.Model") -> list[str] | None:
+def _model_class_names(model: keras.Model) -> list[str] | None:
     """The class names a generator was built with (None for a model that does not record them)."""
     from gan.models import model_class_names
 

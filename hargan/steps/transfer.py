@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from gan.transfer import TransferSettings
 
 
-def settings(ctx: RunContext) -> "TransferSettings":
+def settings(ctx: RunContext) -> TransferSettings:
     """The recipe's settings from the run's config (rotations about the gravity axis when the target's
     windows are in the gravity frame, the classifier's random-axis rotations otherwise)."""
     from gan.transfer import TransferSettings
@@ -45,7 +45,7 @@ def settings(ctx: RunContext) -> "TransferSettings":
                             min_confidence=cfg.sampling.min_confidence, **axis)
 
 
-def training_windows(ctx: RunContext) -> tuple["np.ndarray", "np.ndarray", "np.ndarray", "np.ndarray"]:
+def training_windows(ctx: RunContext) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(source x, y) all windows; (target x, y) its train and val splits."""
     src = ctx.source_windows
     tgt = ctx.windows.subset(["train", "val"])
@@ -163,7 +163,7 @@ class DomainGan(Step):
                 "labels": list(model.class_names), "final": {k: v for k, v in last.items() if k != "step"}}
 
 
-def train_board_files(ctx: RunContext) -> tuple["keras.Model", dict]:
+def train_board_files(ctx: RunContext) -> tuple[keras.Model, dict]:
     """The transfer run's board model (the classifier step); writes classifier/model.keras and metrics.json.
 
     ``[transfer] synthetic`` on: the balanced real windows + the target generator's windows the judge's
