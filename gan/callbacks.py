@@ -10,10 +10,10 @@ import keras
 import numpy as np
 
 from har_data.atomic import atomic_path
-from har_data.errors import InputError
+from har_data.errors import TrainingError
 
 
-class TrainingDiverged(InputError):
+class TrainingDiverged(TrainingError):
     """A loss turned NaN or infinite: what was trained is worthless and must not be saved."""
 
 

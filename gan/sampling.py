@@ -19,12 +19,13 @@ import numpy as np
 
 from har_data.atomic import atomic_dir
 from har_data.npz import load_json_dict, load_npz, save_npz
-from har_data.errors import InputError
+from har_data.errors import InputError, TrainingError
 from har_data.sensors import SensorSpec
 
 
-class AcceptanceError(InputError):
-    """The int8 classifier accepts too few generated windows of a class to reach the requested count."""
+class AcceptanceError(TrainingError):
+    """The int8 classifier (and the realism gate) accept too few generated windows of a class to reach
+    the requested count: the generator is not good enough yet, the input was fine."""
 
 
 def _generator_of(gan_or_generator):

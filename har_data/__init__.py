@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from har_data.atomic import atomic_dir, atomic_path, write_bytes, write_text
-from har_data.errors import InputError, one_line
+from har_data.errors import InputError, TrainingError, one_line
 from har_data.jsonio import to_jsonable, write_json
 from har_data.recording import G_TO_MG, MS2_TO_MG, Recording
 from har_data.sensors import DEFAULT_SENSOR, SENSORS, SensorSpec
@@ -50,7 +50,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DEFAULT_SENSOR", "G_TO_MG", "GravityRotationFilter", "InputError", "MS2_TO_MG", "Recording", "Recordings",
-    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "WindowSet", "atomic_dir", "atomic_path", "board_samples",
+    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "TrainingError", "WindowSet", "atomic_dir", "atomic_path", "board_samples",
     "load_basic_motions",
     "load_mems_studio", "load_pamap2", "load_source", "load_st_datalog", "load_st_mobility", "load_wisdm",
     "make_windows", "one_line", "read_mems_studio_csv", "resample", "rotate_gravity", "segment", "split_groups",

@@ -1,4 +1,10 @@
-"""One error type for bad input, so every command can turn it into one line and exit 2."""
+"""The two error kinds a user can act on, each one line with its own exit status.
+
+:class:`InputError` (exit 2): bad input, the user's data or settings cannot be used.
+:class:`TrainingError` (exit 3): the input was usable but training failed to produce what was
+asked (a NaN loss, acceptance never reached); the user may retry with other settings or seeds.
+Anything else is an internal failure (exit 1). See docs/architecture.md, "Errors".
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,18 @@ class InputError(ValueError):
         if self.path is not None:
             where = self.path + (f":{line}" if line is not None else "") + ": "
         super().__init__(where + " ".join(str(message).split()))
+
+
+class TrainingError(RuntimeError):
+    """Training that fails although its input was valid: a loss turned NaN, too few generated
+    windows accepted. Not bad input (exit 3, not 2): the same data may work with other settings.
+
+    ``str(err)`` is one line.
+    """
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(" ".join(str(message).split()))
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -1,7 +1,8 @@
 """The ``hargan`` command line: the whole flow (``run``, ``demo``) or any single step.
 
 Exit status: 0 success, 2 bad input or usage (one line on stderr, no traceback unless
-``--debug``, nothing written), 1 internal failure. Heavy modules (TensorFlow, Keras) are
+``--debug``, nothing written), 3 training failed (a NaN loss, too few windows accepted; one line),
+1 internal failure (docs/architecture.md, "Errors"). Heavy modules (TensorFlow, Keras) are
 imported only inside the commands, so ``hargan --help`` is fast.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 # Quiet TensorFlow's C++ logging before anything imports it (the user can still override it).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from har_data.errors import InputError  # noqa: E402
+from har_data.errors import InputError, TrainingError  # noqa: E402
 from hargan import classify, stedgeai  # noqa: E402
 from hargan.config import Config, config_text, load_config  # noqa: E402
 from hargan.console import NativeStderrFilter, quiet_python_logs  # noqa: E402
@@ -34,6 +35,10 @@ COMMANDS: tuple[Command, ...] = (prepare.COMMAND, classifier.COMMAND, quantize.C
 GAN_COMMANDS = ("demo", "run", "train-gan")  # they train a GAN: gan is imported first (gan.compile_cache)
 
 PROG = "hargan"
+EXIT_INPUT = 2
+"""Bad input or usage."""
+EXIT_TRAINING = 3
+"""Training failed (:class:`har_data.errors.TrainingError`): the input was fine, the result was not."""
 
 
 class UsageError(Exception):
@@ -127,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
               hargan run --config configuration.json --out dataset
               hargan train-classifier --help               help on one step
 
-            exit status: 0 success, 2 bad input or usage, 1 internal failure."""),
+            exit status: 0 success, 2 bad input or usage, 3 training failed, 1 internal failure."""),
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -213,7 +218,8 @@ def _error(msg: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 internal failure, 2 bad input/usage)."""
+    """Run the command line; returns the exit status (0 ok, 1 internal failure, 2 bad input/usage,
+    3 training failed)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # The flow ends in the TFLite converter, which needs Keras on TensorFlow; a shell-wide
     # KERAS_BACKEND=jax (for GAN training in one's own code) must not break the command.
@@ -236,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(handler(args) or 0)
     except UsageError as exc:
         _error(str(exc))
-        return 2
+        return EXIT_INPUT
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
@@ -247,7 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         if isinstance(exc, InputError):
             _error(str(exc))
-            return 2
+            return EXIT_INPUT
+        if isinstance(exc, TrainingError):
+            _error(str(exc))
+            return EXIT_TRAINING
         _error(f"internal error: {type(exc).__name__}: {exc}"
                + ("" if debug else " (run again with --debug for the traceback)"))
         return 1

@@ -201,6 +201,33 @@ def test_internal_error_exits_1(capsys, monkeypatch, tmp_path):
     assert "--debug" in err
 
 
+def _diverged(args):
+    from gan.callbacks import TrainingDiverged
+
+    raise TrainingDiverged("training diverged: loss=nan by update 7; no model was saved")
+
+
+def _short(args):
+    from gan.sampling import AcceptanceError
+
+    raise AcceptanceError("int8 classifier accepts too few generated windows after 20 rounds: 'walking': 3 of 5")
+
+
+@pytest.mark.parametrize("failure", [_diverged, _short])
+def test_training_that_fails_exits_3_not_as_bad_input(capsys, monkeypatch, tmp_path, failure):
+    import hargan.cli as cli
+    from har_data.errors import InputError, TrainingError
+
+    monkeypatch.setattr(cli, "cmd_demo", failure)
+    with pytest.raises(TrainingError) as raised:
+        failure(None)
+    assert not isinstance(raised.value, InputError)
+    code, _, err = _run(capsys, ["demo", "--out", str(tmp_path / "o")])
+    assert code == 3 == cli.EXIT_TRAINING
+    line = _one_error_line(err)
+    assert line == f"hargan: error: {raised.value}" and "internal error" not in line
+
+
 def test_config_round_trips_through_toml(tmp_path):
     import tomllib
 
