@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from gan import losses
+from gan import keras_compat, losses
+from gan.wgan import check_step_batch
 
 
 @dataclass(frozen=True)
@@ -71,26 +72,6 @@ def _put(values: list, idx, new) -> None:
         values[i] = v
 
 
-class OptimizerPair:
-    """Both optimizers as the one ``model.optimizer`` the JAX trainer expects: it reads, purges and
-    writes back ``optimizer.variables`` around each epoch (generator's first, then the critic's)."""
-
-    built = True
-
-    def __init__(self, g_optimizer, c_optimizer):
-        self.g_optimizer, self.c_optimizer = g_optimizer, c_optimizer
-
-    @property
-    def variables(self) -> list:
-        return list(self.g_optimizer.variables) + list(self.c_optimizer.variables)
-
-    def build(self, variables) -> None:  # both are built by ConditionalWGANGP.compile
-        pass
-
-    def scale_loss(self, loss):
-        return loss
-
-
 def _critic_loss(gan, b, c_tr, c_nt, x_real, x_fake, alpha, labels):
     """The critic's loss on ``b`` real and ``b`` fake windows, and (new non-trainables, penalty, Wasserstein)."""
     x_hat = losses.interpolate(x_real, x_fake, alpha)
@@ -138,10 +119,10 @@ def _update_metrics(gan, metric_vars, values) -> tuple[dict, list]:
 def train_step(gan, state, data):
     """``n_critic`` critic updates + one generator update; returns ``(logs, new_state)``."""
     trainable, non_trainable, opt_vars, metric_vars = state
-    lay = gan.__dict__.get("_jax_layout")
+    lay = keras_compat.untracked(gan, "_jax_layout")
     if lay is None:
         lay = _layout(gan)
-        object.__setattr__(gan, "_jax_layout", lay)  # plain attribute: keep it out of Keras tracking
+        keras_compat.set_untracked(gan, "_jax_layout", lay)
     trainable, non_trainable = list(trainable), list(non_trainable)
     g_tr, c_tr = _take(trainable, lay.g_trainable), _take(trainable, lay.c_trainable)
     g_nt, c_nt = _take(non_trainable, lay.g_non_trainable), _take(non_trainable, lay.c_non_trainable)
@@ -152,6 +133,7 @@ def train_step(gan, state, data):
     x = jnp.asarray(data[0], jnp.float32)
     y = jnp.reshape(jnp.asarray(data[1]), (-1,)).astype(jnp.int32)
     n = gan.n_critic
+    check_step_batch(x.shape[0], n)  # shapes are static under jit: this runs once, before any update
     b = x.shape[0] // n
     key = jax.random.fold_in(jax.random.key(gan.seed), step)
     k_z, k_alpha, k_zg = jax.random.split(key, 3)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from gan import losses
+from gan import keras_compat, losses
+from gan.wgan import check_step_batch
 
 CRITIC_LOOP = True  # False: always unroll the critic updates (tests compare the two)
 
@@ -100,10 +101,18 @@ def train_step(gan, data) -> dict:
     y = tf.reshape(tf.cast(y, tf.int32), [-1])
     n = gan.n_critic
     local = x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+    if isinstance(local, int):  # known when traced: a bad size stops before the first update
+        check_step_batch(local, n)
+        step = tf.identity(gan.step_counter)
+    else:  # a batch size only known when it runs (a generator's): the same rule, checked before any update
+        check = tf.debugging.assert_equal(local % n, 0, message=f"a training batch does not split into "
+                                          f"n_critic={n} equal critic sub-batches: use a batch size that is "
+                                          f"a multiple of {n}")
+        with tf.control_dependencies([check]):  # every update reads x or the counter: none runs on a bad batch
+            x, local, step = tf.identity(x), tf.identity(local), tf.identity(gan.step_counter)
     b = local // n
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     global_b = b * replicas
-    step = tf.identity(gan.step_counter)
 
     # Fakes for all n critic updates in one generator pass (its weights do not change meanwhile).
     z = tf.random.stateless_normal(tf.stack([n * b, gan.latent_dim]), seed=_seed(gan, step, 0))
@@ -124,15 +133,5 @@ def train_step(gan, data) -> dict:
     values = losses.step_metrics(c_loss_sum / n, g_loss * replicas, gp_sum / n, w_sum / n, labels, probs)
     for name, tracker in gan.trackers.items():
         tracker.update_state(values[name])
-    logs = {name: m.result() for name, m in gan.trackers.items()}
-    if _multi_worker(tf.distribute.get_strategy()):
-        # Keras reduces each log with reduce("MEAN", v, axis=0) across workers, which needs an axis
-        # (keras-team/keras#20585): give it one element per replica; the logs come out scalar.
-        logs = {name: tf.reshape(v, [1]) for name, v in logs.items()}
-    return logs
+    return keras_compat.reducible_logs({name: m.result() for name, m in gan.trackers.items()})
 
-
-def _multi_worker(strategy) -> bool:
-    """Keras's own test for the cross-worker reduction path of its TensorFlow trainer."""
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())

@@ -21,9 +21,10 @@ import keras
 import numpy as np
 
 from classifier.saving import load_classifier, load_keras_model
-from gan import losses
+from gan import keras_compat, losses
 from gan.models import generator_latent_dim, generator_window, model_class_names, model_full_scale_g
 from gan.sampling import generate_windows
+from har_data.errors import InputError
 from har_data.validate import check_range
 
 DEFAULT_CLASSIFIER_WEIGHT = 1.0
@@ -32,13 +33,37 @@ DEFAULT_C_LR = 5e-4
 GAN_CONFIG = "gan.json"
 
 
+def check_step_batch(rows: int, n_critic: int) -> None:
+    """One training batch feeds ``n_critic`` critic updates of equal sub-batches: its size must be a
+    positive multiple of ``n_critic``, else one clear line before training (not a failed reshape
+    under TensorFlow, silently dropped rows under JAX)."""
+    if rows < n_critic or rows % n_critic:
+        raise InputError(f"a training batch of {rows} windows does not split into n_critic={n_critic} equal "
+                         f"critic sub-batches: use a batch size that is a multiple of {n_critic} "
+                         "(gan.make_gan_dataset gives batches of n_critic x batch_size)")
+
+
+def _batch_rows(x: Any, batch_size: int | None) -> list[int]:
+    """The batch sizes ``fit`` will feed, where they are known before training: a dataset's static
+    batch size; for arrays, ``batch_size`` (Keras's default 32) and the last, shorter batch."""
+    spec = getattr(x, "element_spec", None)
+    if spec is not None:
+        rows = keras.tree.flatten(spec)[0].shape[0]
+        return [] if rows is None else [int(rows)]
+    leaves = [] if x is None else keras.tree.flatten(x)
+    if not leaves or not hasattr(leaves[0], "shape"):
+        return []  # a generator or PyDataset: checked in the train step, where the shape is known
+    n, size = int(leaves[0].shape[0]), int(batch_size or 32)
+    return [min(n, size)] + ([n % size] if n > size and n % size else [])
+
+
 def default_optimizer(learning_rate: float) -> keras.optimizers.Optimizer:
     """Adam with beta_1 = 0.5, beta_2 = 0.9 (the WGAN-GP paper uses 0 / 0.9; 0.5 converges faster here)."""
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5, beta_2=0.9)
 
 
 @keras.saving.register_keras_serializable(package="hargan")
-class ConditionalWGANGP(keras.Model):
+class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
     """Conditional WGAN-GP over mg windows, with an optional frozen float classifier as feedback.
 
     Generator loss = adversarial loss + ``classifier_weight`` x cross-entropy(C(G(z, y)), y).
@@ -116,14 +141,6 @@ class ConditionalWGANGP(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Skip Keras's pre-fit symbolic build when every layer is already built (here: always, in
-        ``__init__`` and ``compile``). Under a strategy, Keras first all-reduces a data batch for it,
-        which fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585)."""
-        if all(layer.built for layer in self._flatten_layers()):
-            return None
-        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
     def compile(self, g_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
                 c_optimizer: keras.optimizers.Optimizer | str | dict | None = None, *,
                 jit_compile: bool | str = "auto", steps_per_execution: int = 1, run_eagerly: bool = False,
@@ -152,11 +169,9 @@ class ConditionalWGANGP(keras.Model):
         # Build slots now, for the sub-models' variables only (and so BackupAndRestore can load them).
         self.g_optimizer.build(self.generator.trainable_variables)
         self.c_optimizer.build(self.critic.trainable_variables)
-        self.__dict__.pop("_jax_layout", None)
+        keras_compat.clear_untracked(self, "_jax_layout")
         if keras.backend.backend() == "jax":  # its trainer carries model.optimizer's variables through fit
-            from gan.train_step_jax import OptimizerPair
-
-            self.optimizer = OptimizerPair(self.g_optimizer, self.c_optimizer)
+            keras_compat.set_jax_optimizers(self, self.g_optimizer, self.c_optimizer)
 
     def get_compile_config(self) -> dict | None:
         if self.g_optimizer is None:
@@ -194,6 +209,14 @@ class ConditionalWGANGP(keras.Model):
         return cls(generator, critic, classifier, **config)
 
     # --- training ---------------------------------------------------------------------------------
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, *args: Any,
+            **kwargs: Any) -> keras.callbacks.History:
+        """``keras.Model.fit``, after checking that every batch splits into ``n_critic`` sub-batches
+        (:func:`check_step_batch`); the train step checks again where only it knows the shape."""
+        for rows in _batch_rows(x, batch_size):
+            check_step_batch(rows, self.n_critic)
+        return super().fit(x, y, batch_size, *args, **kwargs)
+
     def train_step(self, *args):
         """One generator update (after ``n_critic`` critic updates), in the running backend's idiom:
         ``train_step(data)`` with TensorFlow (:mod:`gan.train_step_tf`), ``train_step(state, data)``

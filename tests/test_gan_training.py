@@ -97,6 +97,28 @@ def test_gan_dataset_is_seeded_shuffled_and_keeps_labels_with_windows():
     assert not np.array_equal(batches[0][0], first(2, 1)[0][0])
 
 
+def test_a_batch_that_n_critic_does_not_divide_is_one_clear_error_before_training():
+    """Arrays, a dataset, a generator: a batch of 10 windows cannot feed n_critic=3 equal critic updates."""
+    x, y = toy_windows(40)
+    gan = tiny_gan(None, n_critic=3)
+    gan.compile(jit_compile=False)
+    before = gan.generator.get_weights()[0].copy()
+    odd = tf.data.Dataset.from_tensor_slices((x, y)).batch(10, drop_remainder=True)
+
+    def batches():
+        while True:
+            yield x[:10], y[:10]
+
+    for data, kwargs in [(x, {"y": y, "batch_size": 10}), (x[:31], {"y": y[:31], "batch_size": 15}),
+                         (odd, {}), (batches(), {"steps_per_epoch": 1})]:
+        with pytest.raises((InputError, tf.errors.InvalidArgumentError), match="does not split into n_critic=3"):
+            gan.fit(data, epochs=1, verbose=0, **kwargs)
+    assert int(gan.step_counter.numpy()) == 0
+    np.testing.assert_array_equal(gan.generator.get_weights()[0], before)
+    gan.fit(x[:30], y[:30], batch_size=15, epochs=1, verbose=0)  # 15 = 3 x 5: two updates
+    assert int(gan.step_counter.numpy()) == 2
+
+
 def test_compile_picks_the_backend_step_and_xla_default():
     """jit_compile="auto": XLA on under JAX, off on TensorFlow CPUs (a ~2 s first update instead of
     ~10 s of compile); under JAX both optimizers' variables travel as model.optimizer's (the JAX
