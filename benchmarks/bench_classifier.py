@@ -119,7 +119,8 @@ def fmt_table(rows: list[dict]) -> str:
         lines.append(" | ".join([
             r["split"], r["preset"], f"{100 * r['float_accuracy']:.2f}%", f"{100 * r['int8_accuracy']:.2f}%",
             f"{100 * (r['int8_accuracy'] - r['float_accuracy']):+.2f}", f"{r['macro_f1']:.4f}",
-            str(r["tflite_bytes"]), str(r["arena_bytes"]), str(r["params"]), "yes" if r["int8_runtimes_agree"] else "NO",
+            str(r["tflite_bytes"]), str(r["arena_bytes"]), str(r["params"]),
+            "yes" if r["int8_runtimes_agree"] else "NO",
             str(r.get("litert_windows_per_s", "-")), str(r.get("litert_optimized_windows_per_s", "-")),
         ]))
     return "\n".join(lines)

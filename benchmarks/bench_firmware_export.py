@@ -1,6 +1,6 @@
 """Benchmark firmware_export: C-array formatting speed, export + compile time, offline footprint per preset.
 
-    python benchmarks/bench_firmware_export.py            # prints a table, writes benchmarks/results/firmware_export.json
+    python benchmarks/bench_firmware_export.py  # prints a table, writes benchmarks/results/firmware_export.json
 
 Footprints come from the offline estimate (no ST Edge AI Core here): weights = constant buffers of
 the .tflite, arena = TFLite-Micro's RecordingMicroAllocator, MACs = conv/depthwise/dense by shape.
@@ -10,6 +10,7 @@ The machine may be shared: timings are noisy.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -48,7 +49,7 @@ def main() -> int:
     print(f"{'bytes':>10} {'seconds':>9} {'MB/s':>8}")
     for size in (16_384, 262_144, 1_048_576, 4_194_304):
         data = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
-        s = best_of(lambda: format_bytes(data))
+        s = best_of(functools.partial(format_bytes, data))
         results["format_bytes"].append({"bytes": size, "seconds": round(s, 4), "mb_per_s": round(size / s / 1e6, 1)})
         print(f"{size:>10} {s:>9.4f} {size / s / 1e6:>8.1f}")
     gcc = shutil.which("gcc")

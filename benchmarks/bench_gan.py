@@ -194,8 +194,8 @@ class _Bench:
         from evaluation.scores import discriminative_score
 
         ref = self.reference.x if view is None else view(self.reference.x)
-        return discriminative_score(ref, self.reference.y, x if view is None else view(x), y, len(self.names), seeds=seeds,
-                                    seed=self.seed, epochs=self.disc_epochs)["score"]
+        return discriminative_score(ref, self.reference.y, x if view is None else view(x), y, len(self.names),
+                                    seeds=seeds, seed=self.seed, epochs=self.disc_epochs)["score"]
 
     def score(self, gan, seeds: int = 1, parts: bool = False) -> dict:
         """The raw generator: TSTR and int8 acceptance on a train-sized set, fidelity on a floor-sized one

@@ -68,7 +68,8 @@ def _load_run(run: Path):
 
     ws = load_windows(run / "data" / "windows.npz")
     int8 = load_int8(run / "classifier" / "model_int8.tflite", ws.class_names)
-    return ws, int8, load_keras_model(run / "gan" / "generator.keras"), SyntheticSet.load(run / "synthetic" / "windows.npz")
+    generator = load_keras_model(run / "gan" / "generator.keras")
+    return ws, int8, generator, SyntheticSet.load(run / "synthetic" / "windows.npz")
 
 
 def _scores(int8, x, y) -> dict:
@@ -78,7 +79,8 @@ def _scores(int8, x, y) -> dict:
         return {"n": 0}
     pred = int8.predict(x)
     ok = int8.accept(x, y, MIN_CONFIDENCE)
-    return {"n": int(len(x)), "accuracy": round(float(np.mean(pred == y)), 4), "acceptance": round(float(np.mean(ok)), 4)}
+    return {"n": int(len(x)), "accuracy": round(float(np.mean(pred == y)), 4),
+            "acceptance": round(float(np.mean(ok)), 4)}
 
 
 def _cut(log, t: int):

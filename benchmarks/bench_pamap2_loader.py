@@ -5,9 +5,9 @@
 Writes a synthetic file in the exact PAMAP2 Protocol format (single spaces, NaN heart rate
 between readings, short NaN drop-outs in the IMUs, activity runs with transients) to a
 temporary folder, times ``har_data.load_pamap2`` on it, prints a table and writes
-benchmarks/results/pamap2_loader.json. Target: under 15 s on 2 cores. The loader is single-threaded (pandas' C parser), so on a
-busy shared machine the CPU time per load is the better estimate of an idle machine's wall time;
-both are reported.
+benchmarks/results/pamap2_loader.json. Target: under 15 s on 2 cores. The loader is single-threaded
+(pandas' C parser), so on a busy shared machine the CPU time per load is the better estimate of an
+idle machine's wall time; both are reported.
 """
 
 from __future__ import annotations

@@ -143,7 +143,8 @@ def folds(protocol: str, target: list[Recording], seed: int):
     seconds, disjoint = PROTOCOLS[protocol]
     for s in sensors:
         if seconds is None:  # leave sensor s out
-            yield f"test={s}", [r for r in target if r.meta["sensor"] != s], [r for r in target if r.meta["sensor"] == s]
+            yield (f"test={s}", [r for r in target if r.meta["sensor"] != s],
+                   [r for r in target if r.meta["sensor"] == s])
             continue
         rng = np.random.default_rng([seed, sensors.index(s)])
         train = [crop(r, seconds, rng) for r in target if r.meta["sensor"] == s]

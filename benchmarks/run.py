@@ -8,8 +8,8 @@
     python benchmarks/run.py --render [benchmarks/results/speed.json]   # print a saved run's tables again
 
 Configurations (each trainer run is a separate, fresh process, see the trainer protocol in the trainers):
-  hargan         ours at the library's defaults (TensorFlow, jit_compile "auto": XLA off on a CPU), n_critic 5, batch 64,
-                 classifier feedback
+  hargan         ours at the library's defaults (TensorFlow, jit_compile "auto": XLA off on a CPU), n_critic 5,
+                 batch 64, classifier feedback
   hargan-tf      the same, XLA off (what the defaults do on a CPU: run only with --only)
   hargan-xla     the same, XLA on
   hargan-jax     the same, KERAS_BACKEND=jax (skipped when jax is not importable in our venv)
@@ -280,9 +280,8 @@ def skip_reason(name: str, args) -> str | None:
     trainer = ROOT / "benchmarks" / cfg["trainer"]
     if not trainer.is_file():
         return f"{trainer.relative_to(ROOT)} not found"
-    if cfg["peer"]:
-        if not Path(args.peer_python).is_file():
-            return f"no TSGM venv at {args.peer_python}; set it up with `{SETUP_TSGM}`"
+    if cfg["peer"] and not Path(args.peer_python).is_file():
+        return f"no TSGM venv at {args.peer_python}; set it up with `{SETUP_TSGM}`"
     if cfg.get("needs"):
         probe = subprocess.run([sys.executable, "-c", f"import {cfg['needs']}"], capture_output=True, text=True)
         if probe.returncode != 0:
@@ -434,7 +433,8 @@ def evaluate(result: dict, ev: Evaluator, trtr: float, out_dir: Path, seed: int,
         row["tstr_ratio"] = round(row["tstr_accuracy"] / trtr, 4) if row.get("tstr_accuracy") is not None else None
         row["shippable"] = row["tstr_ratio"] is not None and row["tstr_ratio"] >= QUALITY
         rows.append(row)
-        print(f"(c) {tag}: {c['updates']} updates, {c['elapsed_s']:.1f} s since start: sampling {row['sampling_s']:.1f} s, "
+        print(f"(c) {tag}: {c['updates']} updates, {c['elapsed_s']:.1f} s since start: "
+              f"sampling {row['sampling_s']:.1f} s, "
               f"shipped {row['shipped']}, acceptance {row.get('acceptance')}, realism pass {row.get('realism_pass')}, "
               f"TSTR/TRTR {row['tstr_ratio']} "
               f"(TSTR {row.get('tstr_s')} s)"
@@ -495,7 +495,8 @@ def time_to_shippable_cell(row: dict) -> str:
     if sm["median_is_lower_bound"]:
         return f"not shippable in {sm['budget_s']:,.0f} s ({sm['reached']}/{sm['seeds']} seeds shipped)"
     rng = f" [{sm['min_s']:,.1f}–{sm['max_s']:,.1f}]" if sm["seeds"] > 1 else ""
-    miss = f", {sm['seeds'] - sm['reached']} seed(s) not in {sm['budget_s']:,.0f} s" if sm["reached"] < sm["seeds"] else ""
+    missed = sm["seeds"] - sm["reached"]
+    miss = f", {missed} seed(s) not in {sm['budget_s']:,.0f} s" if missed > 0 else ""
     return f"**{sm['median_s']:,.1f}**{rng}{miss}"
 
 
@@ -552,8 +553,9 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"| {label}{' (' + ', '.join(extra) + ')' if extra else ''} | {time_to_shippable_cell(row)} | "
             f"{_num(_seed_median(row, 'updates_to_shippable', 'evaluation'), '{:,.0f}')} | "
-            f"{_range_cell(row, 'first_update_s')} | {_num(ups, '{:,.2f}')} | {_num(cpu_ms_per_update(sp), '{:,.1f}')} | "
-            f"{_num(sp.get('real_windows_per_s'), '{:,.0f}')} | {_num(_seed_median(row, 'generated_windows_per_s'), '{:,.0f}')} | "
+            f"{_range_cell(row, 'first_update_s')} | {_num(ups, '{:,.2f}')} | "
+            f"{_num(cpu_ms_per_update(sp), '{:,.1f}')} | {_num(sp.get('real_windows_per_s'), '{:,.0f}')} | "
+            f"{_num(_seed_median(row, 'generated_windows_per_s'), '{:,.0f}')} | "
             f"{_num(_seed_median(row, 'shipped_tstr_ratio', 'evaluation'), '{:.3f}')} | "
             f"{_num(_seed_median(row, 'shipped_acceptance', 'evaluation'), '{:.3f}')} / "
             f"{_num(_seed_median(row, 'shipped_realism_pass', 'evaluation'), '{:.3f}')} | "
@@ -623,7 +625,8 @@ def report(out: dict) -> dict:
     if rat:
         print("\n" + rat)
     print(f"\nTRTR accuracy {trtr:.4f} ({out['data']['test']} real test windows). Shippable = validated sampling "
-          f"(int8 gate and realism gate, {out.get('per_class')} windows per class) gives TSTR >= {out['quality_threshold']} x TRTR. "
+          f"(int8 gate and realism gate, {out.get('per_class')} windows per class) gives "
+          f"TSTR >= {out['quality_threshold']} x TRTR. "
           f"Time to shippable: trainer process start (imports, compile) to that checkpoint, plus its sampling; "
           f"checkpoints every {sorted({r['budgets']['eval_every'] for r in rows if r.get('budgets')})} updates; "
           f"seeds {out.get('seeds')}.")
@@ -660,7 +663,8 @@ def evaluate_config(row: dict, args, ev_box: list, trtr: float) -> None:
             ev_box.append(Evaluator(args.work, args.quick, args.per_class))
         t0 = time.perf_counter()
         out_dir = args.work / row["name"] / f"seed{sd['seed']}"
-        sd["evaluation"] = evaluate(sd["result"], ev_box[0], trtr, out_dir, sd["seed"], f"{row['name']} seed {sd['seed']}")
+        title = f"{row['name']} seed {sd['seed']}"
+        sd["evaluation"] = evaluate(sd["result"], ev_box[0], trtr, out_dir, sd["seed"], title)
         sd["evaluation"]["eval_s"] = round(time.perf_counter() - t0, 1)
 
 

@@ -56,7 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--n-critic", type=int, default=5, help="critic updates per generator update")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--warmup-steps", type=int, default=20, help="updates before the timed run (>= 10)")
-    ap.add_argument("--speed-steps", type=int, default=200, help="timed generator updates (per repeat; 0: no speed run)")
+    ap.add_argument("--speed-steps", type=int, default=200,
+                    help="timed generator updates (per repeat; 0: no speed run)")
     ap.add_argument("--speed-repeats", type=int, default=3, help="timed runs; the median is reported (noisy VMs)")
     ap.add_argument("--eval-every", type=int, default=250, help="generator updates between checkpoints")
     ap.add_argument("--max-updates", type=int, default=3000, help="quality run: stop after this many updates")

@@ -62,7 +62,8 @@ def build_ign(window_length: int, class_names: Sequence[str], full_scale_g: floa
 
 def build_gmp(window_length: int, class_names: Sequence[str], full_scale_g: float = 4.0, channels: int = 3,
               dropout: float = 0.5) -> keras.Model:
-    """ST model zoo GMP: BN -> Conv2D(16,(5,1)) -> BN -> Conv2D(16,(5,1)) -> GlobalMaxPool -> Dropout -> Dense(C) -> softmax."""
+    """ST model zoo GMP: BN -> Conv2D(16,(5,1)) -> BN -> Conv2D(16,(5,1)) -> GlobalMaxPool -> Dropout -> Dense(C)
+    -> softmax."""
     n = _check(window_length, class_names, channels, 9, "gmp")
     inputs, x = _input(window_length, channels, full_scale_g)
     x = StaticReshape((int(window_length), int(channels), 1), name="to_image")(x)

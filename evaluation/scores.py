@@ -28,6 +28,7 @@ figures, all on the *real test split* (``WindowSet.subset("test")``, split by re
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -283,12 +284,10 @@ def _discriminative(train: WindowSet, test: WindowSet, x_syn: np.ndarray, y_syn:
     out = {"discriminative_score": disc["score"], "discriminative_std": disc["std"],
            "discriminative_accuracies": disc["accuracies"], "discriminative_reference": None}
     if settings.disc_reference:  # real test recordings vs real training recordings: the floor real data reaches
-        try:
+        with contextlib.suppress(InputError):
             out["discriminative_reference"] = discriminative_score(
                 train.x, train.y, test.x, test.y, num_classes, seeds=1, seed=seed, epochs=settings.disc_epochs,
                 patience=settings.disc_patience, max_per_class=settings.disc_max_per_class)["score"]
-        except InputError:
-            pass
     return out
 
 

@@ -22,13 +22,14 @@ from firmware_export.convert import counts_to_int8, mg_to_int8
 from firmware_export.export import export_firmware
 from firmware_export.footprint import count_macs, estimate_footprint, weights_bytes
 from firmware_export.headers import export_headers
-from firmware_export.stedgeai import (StEdgeAI, analyze_or_estimate, StEdgeAIError, StEdgeAINotFound, find_stedgeai, parse_c_info,
-                                      parse_report)
+from firmware_export.stedgeai import (StEdgeAI, StEdgeAIError, StEdgeAINotFound, analyze_or_estimate, find_stedgeai,
+                                      parse_c_info, parse_report)
 from firmware_export.test_vectors import TestVectors, export_test_vectors, make_test_vectors
 
 __all__ = [
-    "SUPPORTED_OPS", "StEdgeAI", "StEdgeAIError", "StEdgeAINotFound", "TestVectors", "analyze_or_estimate", "app_sources",
-    "c_model_sources", "check_c_name", "count_macs", "counts_to_int8", "mg_to_int8", "preprocess_counts", "stream_inputs",
+    "SUPPORTED_OPS", "StEdgeAI", "StEdgeAIError", "StEdgeAINotFound", "TestVectors", "analyze_or_estimate",
+    "app_sources", "c_model_sources", "check_c_name", "count_macs", "counts_to_int8", "mg_to_int8", "preprocess_counts",
+    "stream_inputs",
     "estimate_footprint", "export_firmware", "export_headers", "export_model_c_array", "export_test_vectors",
     "find_stedgeai", "format_bytes", "make_test_vectors", "model_c_sources", "parse_c_info", "parse_report",
     "weights_bytes",

@@ -80,7 +80,8 @@ def labels_sources(class_names: Sequence[str], name: str = "har_model") -> dict[
     header = (
         guard_open(h) + EXTERN_C_OPEN
         + f"#define {prefix}_NUM_CLASSES {len(names)}\n\n"
-        + f"/* Class ids: positions of the model's outputs. */\ntypedef enum {name}_class {{\n{enum_lines}\n}} {name}_class_t;\n\n"
+        + "/* Class ids: positions of the model's outputs. */\n"
+        + f"typedef enum {name}_class {{\n{enum_lines}\n}} {name}_class_t;\n\n"
         + f"/* Class names, indexed by {name}_class_t. */\n"
         + f"extern const char *const {name}_class_names[{prefix}_NUM_CLASSES];\n\n"
         + EXTERN_C_CLOSE + guard_close(h)

@@ -31,9 +31,9 @@ from firmware_export.footprint import estimate_footprint
 from firmware_export.stedgeai_reports import StEdgeAIError, parse_c_info, parse_evaluation_table, parse_report
 from har_data import InputError
 
-__all__ = ["COMPRESSIONS", "analyze_or_estimate", "EXECUTABLE_NAMES", "MODES", "StEdgeAI", "StEdgeAIError", "StEdgeAINotFound",
-           "estimate_footprint", "find_stedgeai", "host_os_dir", "parse_c_info", "parse_evaluation_table",
-           "parse_report", "write_validation_data"]
+__all__ = ["COMPRESSIONS", "analyze_or_estimate", "EXECUTABLE_NAMES", "MODES", "StEdgeAI", "StEdgeAIError",
+           "StEdgeAINotFound", "estimate_footprint", "find_stedgeai", "host_os_dir", "parse_c_info",
+           "parse_evaluation_table", "parse_report", "write_validation_data"]
 
 EXECUTABLE_NAMES = ("stedgeai", "stm32ai")  # ST Edge AI Core; legacy X-CUBE-AI CLI
 COMPRESSIONS = ("none", "lossless", "low", "medium", "high")
@@ -299,7 +299,8 @@ class StEdgeAI:
         """``stedgeai generate --target stm32``: the C model (network.c/.h, network_data.c/.h, ...) in
         ``output``, with the figures of its report and ``files`` (what it wrote there)."""
         read_tflite(model)
-        flags = (["--allocate-inputs"] if allocate_inputs else []) + (["--allocate-outputs"] if allocate_outputs else [])
+        flags = ((["--allocate-inputs"] if allocate_inputs else [])
+                 + (["--allocate-outputs"] if allocate_outputs else []))
         argv = self.command("generate", model, output=output, workspace=workspace, name=name,
                             compression=compression, optimization=optimization, extra=flags + list(extra))
         result = self._run(argv, Path(output), name, "generate")

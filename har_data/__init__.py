@@ -50,7 +50,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DEFAULT_SENSOR", "G_TO_MG", "GravityRotationFilter", "InputError", "MS2_TO_MG", "Recording", "Recordings",
-    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "TrainingError", "WindowSet", "atomic_dir", "atomic_path", "board_samples",
+    "SENSORS", "SOURCES", "SPLITS", "SensorSpec", "TrainingError", "WindowSet", "atomic_dir", "atomic_path",
+    "board_samples",
     "load_basic_motions",
     "load_mems_studio", "load_pamap2", "load_source", "load_st_datalog", "load_st_mobility", "load_wisdm",
     "make_windows", "one_line", "read_mems_studio_csv", "resample", "rotate_gravity", "segment", "split_groups",

@@ -214,7 +214,8 @@ def make_windows(
             gs.append(np.full(len(w), rec.group))
     if not xs:
         longest = max(len(resample(r, target)) for r in recordings)
-        raise InputError(f"window of {length} samples is longer than every recording (longest: {longest} samples at {target:g} Hz)")
+        raise InputError(f"window of {length} samples is longer than every recording "
+                         f"(longest: {longest} samples at {target:g} Hz)")
     x, y, g = np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
     empty = [c for i, c in enumerate(names) if not np.any(y == i)]
     if empty:

@@ -28,16 +28,16 @@ class Locator:
         keys = dotted.split(".")
         last = re.escape(keys[-1])
         if self.fmt == "json":
-            pat = re.compile(r'"%s"\s*:' % last)
+            pat = re.compile(r'"' + last + r'"\s*:')
             for i, ln in enumerate(self.lines, 1):
                 if pat.search(ln):
                     return i
             return None
         # TOML: prefer the key inside its own [section] (or as a header itself), else anywhere.
         section = ".".join(keys[:-1])
-        key_pat = re.compile(r'^\s*["\']?%s["\']?\s*=' % last)
+        key_pat = re.compile(r'^\s*["\']?' + last + r'["\']?\s*=')
         header_pat = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
-        head_of_key = re.compile(r"^\s*\[+\s*%s\s*\]+" % re.escape(dotted))
+        head_of_key = re.compile(r"^\s*\[+\s*" + re.escape(dotted) + r"\s*\]+")
         current = ""
         fallback = None
         for i, ln in enumerate(self.lines, 1):
@@ -47,8 +47,8 @@ class Locator:
             if m:
                 current = m.group(1).replace('"', "").replace(" ", "")
                 continue
-            if key_pat.match(ln) or re.search(r"[{,]\s*%s\s*=" % last, ln) or re.match(
-                    r"^\s*%s\s*=" % re.escape(dotted), ln):
+            if key_pat.match(ln) or re.search(r"[{,]\s*" + last + r"\s*=", ln) or re.match(
+                    r"^\s*" + re.escape(dotted) + r"\s*=", ln):
                 if current == section:
                     return i
                 fallback = fallback or i

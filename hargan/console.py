@@ -59,10 +59,8 @@ class NativeStderrFilter:
     def __exit__(self, *exc) -> None:
         if self.saved is None:
             return
-        try:
+        with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
         os.dup2(self.saved, 2)  # closes the pipe's last write end: the pump sees EOF
         self.thread.join(timeout=5)
         os.close(self.saved)

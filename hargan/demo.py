@@ -46,7 +46,8 @@ def demo_config(quick: bool = False, seed: int = 0) -> Config:
 
 def run_demo(out: str | Path = "hargan-demo", *, quick: bool = False, seed: int = 0, force: bool = False,
              tensorboard: str | None = None, log: Callable[[str], None] = print) -> dict:
-    """Run the demo preset into ``out`` (TensorBoard logs into ``tensorboard`` when given); returns metrics.json's content."""
+    """Run the demo preset into ``out`` (TensorBoard logs into ``tensorboard`` when given); returns
+    metrics.json's content."""
     cfg = demo_config(quick=quick, seed=seed)
     cfg.tensorboard = str(tensorboard or "")
     title = "hargan demo" + (" --quick" if quick else "") + " (BasicMotions, LSM6DSL ±4 g @ 12.5 Hz)"

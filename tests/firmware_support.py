@@ -52,10 +52,7 @@ def compile_run(sources: list[Path], harness: str, workdir: Path, args: list[str
     main = workdir / ("harness.cpp" if cxx else "harness.c")
     main.write_text(harness)
     exe = workdir / "harness"
-    if cxx:
-        cmd = [GXX, *CXX_FLAGS, "-x", "c++"]
-    else:
-        cmd = [GCC, *C_FLAGS]
+    cmd = [GXX, *CXX_FLAGS, "-x", "c++"] if cxx else [GCC, *C_FLAGS]
     cmd += ["-O1", "-I", str(include or sources[0].parent), str(main), *map(str, sources), "-o", str(exe), "-lm"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     assert res.returncode == 0, f"compile failed: {' '.join(cmd)}\n{res.stderr}"

@@ -55,7 +55,8 @@ def test_time_column_gives_odr(tmp_path):
     t = np.arange(100) / 52.0
     a = np.ones((100, 3))
     body = "".join(f"{ti:.6f},{x},{y},{z}\r\n" for ti, (x, y, z) in zip(t, a))
-    f = _write(tmp_path / "3_cycling" / "log_0.csv", "# MEMS Studio\r\n\r\ntime[s],acc_x[g],acc_y[g],acc_z[g]\r\n" + body)
+    f = _write(tmp_path / "3_cycling" / "log_0.csv",
+               "# MEMS Studio\r\n\r\ntime[s],acc_x[g],acc_y[g],acc_z[g]\r\n" + body)
     rec = load_mems_studio(f)[0]
     assert rec.odr_hz == 52.0 and rec.samples.shape == (100, 3) and rec.samples[0, 0] == 1000.0
     body_ms = "".join(f"{ti * 1000:.3f},{x},{y},{z}\r\n" for ti, (x, y, z) in zip(t, a))

@@ -1,4 +1,5 @@
-"""evaluation.plots and evaluation.report: PNGs written atomically and deterministically; metrics.json + report.md readable."""
+"""evaluation.plots and evaluation.report: PNGs written atomically and deterministically; metrics.json and
+report.md readable."""
 
 from __future__ import annotations
 

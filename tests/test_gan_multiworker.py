@@ -8,6 +8,7 @@ may write files. Every process is killed on the way out, whatever happens.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -69,10 +70,8 @@ def _wait_all(procs: list[subprocess.Popen], timeout_s: float) -> None:
         codes = [p.poll() for p in procs]
         if all(c is not None for c in codes) or any(c not in (None, 0) for c in codes):
             return
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             procs[[c is None for c in codes].index(True)].wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def test_two_workers_end_identical_and_only_the_chief_writes(tmp_path):

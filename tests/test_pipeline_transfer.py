@@ -126,7 +126,8 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
         # Gravity-filtered: the static 1 g is gone from every window.
         assert abs(float(np.mean(tgt["x"][..., 2]))) < 300 and abs(float(np.mean(tgt["x"][..., 1]))) < 300
     for rel in ("classifier/judge.keras", "classifier/judge_int8.tflite", "gan/domains/generator.keras",
-                "gan/domains/critic.keras", "gan/generator.keras", "gan/critic.keras", "gan/history.csv", "classifier/model.keras",
+                "gan/domains/critic.keras", "gan/generator.keras", "gan/critic.keras", "gan/history.csv",
+                "classifier/model.keras",
                 "classifier/model_int8.tflite", "classifier/model_int8.json", "synthetic/windows.npz"):
         assert (out / rel).is_file(), rel
     record = json.loads((out / "classifier/model_int8.json").read_text())

@@ -112,7 +112,8 @@ def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: 
 
 
 def _parse_header(path: Path, line_no: int, header: str, fmt: TableFormat = CSV_FORMAT):
-    """-> (n_columns, acc columns x/y/z, factors to mg, unit names, time column or None, time factor, label column or None)."""
+    """-> (n_columns, acc columns x/y/z, factors to mg, unit names, time column or None, time factor,
+    label column or None)."""
     fields = header.split(fmt.sep)
     parsed = []
     for f in fields:

@@ -98,10 +98,7 @@ def _sensor_of(f: Path, root: Path | None) -> str | None:
 
     MEMS Studio's ``<id>_<class>`` folders name a class, not a sensor.
     """
-    if root is None:
-        folders = [f.parent.name] if f.parent.name else []
-    else:
-        folders = list(f.relative_to(root).parts[:-1])
+    folders = ([f.parent.name] if f.parent.name else []) if root is None else list(f.relative_to(root).parts[:-1])
     folders = [d for d in folders if not _FOLDER.match(d)]
     return folders[0] if folders else None
 

@@ -222,7 +222,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--synthetic", required=True, metavar="DIR|FILE.npz",
                    help="output folder of 'hargan generate' (or its windows.npz)")
     p.add_argument("--int8", default=None, metavar="FILE.tflite", help="int8 classifier (adds its figures)")
-    p.add_argument("--preset", default=preset, metavar="NAME", help=f"classifier preset for TSTR/TRTR (default: {preset})")
+    p.add_argument("--preset", default=preset, metavar="NAME",
+                   help=f"classifier preset for TSTR/TRTR (default: {preset})")
     p.add_argument("--quick", action="store_true", help="fewer epochs for the TSTR/TRTR classifiers")
     p.add_argument("--no-augmentation", action="store_true",
                    help="skip the augmentation-gain trainings (real + synthetic vs real only)")

@@ -179,5 +179,6 @@ def command(args: argparse.Namespace, log: Log) -> None:
 COMMAND = Command("generate", "generate windows and keep those the int8 classifier accepts (validated sampling)",
                   "hargan generate --generator gan/generator.keras --int8 model_int8.tflite --windows windows.npz "
                   "--per-class 200 --out synthetic\n"
-                  "hargan generate ... --log-seconds 120 --sequence walking:30,stationary:20,walking:10 --out synthetic",
+                  "hargan generate ... --log-seconds 120 --sequence walking:30,stationary:20,walking:10 "
+                  "--out synthetic",
                   add_arguments, command)

@@ -142,7 +142,8 @@ class DomainGan(Step):
                                  latent_dim=g.latent_dim, n_critic=g.n_critic,
                                  gp_weight=g.gp_weight, classifier_weight=g.classifier_weight,
                                  g_learning_rate=g.g_learning_rate, c_learning_rate=g.c_learning_rate, loss=g.loss,
-                                 steps_per_epoch=g.checkpoint_every, checkpoint_dir=ctx.paths.checkpoints / "domain-gan")
+                                 steps_per_epoch=g.checkpoint_every,
+                                 checkpoint_dir=ctx.paths.checkpoints / "domain-gan")
         seconds = time.perf_counter() - t0
         # The target domain's generator and critic as plain class-conditioned models: what sampling
         # (and its realism gate's critic test) take from gan/ in every run.
