@@ -75,7 +75,7 @@ def _nhwc(t: Tensor, what: str) -> tuple[int, int, int]:
 
 def _conv(g: Graph, op: Op) -> Layer:
     x, w, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
-    b = g.t(op.inputs[2]) if len(op.inputs) > 2 else None
+    b = g.optional(op.inputs[2]) if len(op.inputs) > 2 else None
     depthwise = op.name == "DEPTHWISE_CONV_2D"
     ih, iw, ic = _nhwc(x, op.name)
     oh, ow, oc = _nhwc(y, op.name)
@@ -85,7 +85,7 @@ def _conv(g: Graph, op: Op) -> Layer:
         raise InputError(f"{op.name}: weights with a non-zero zero point are not supported")
     kh, kw = (w.shape[1], w.shape[2])
     wq = w.data.astype(np.int64)
-    bias = b.data.astype(np.int64) if b is not None else np.zeros(oc, np.int64)
+    bias = b.data.astype(np.int64) if b is not None and b.data is not None else np.zeros(oc, np.int64)
     in_offset = -x.zero_point
     if depthwise:
         sums = wq.reshape(kh * kw, oc).sum(axis=0)
@@ -110,7 +110,7 @@ def _conv(g: Graph, op: Op) -> Layer:
 
 def _fully_connected(g: Graph, op: Op) -> Layer:
     x, w, y = g.t(op.inputs[0]), g.t(op.inputs[1]), g.t(op.outputs[0])
-    b = g.t(op.inputs[2]) if len(op.inputs) > 2 else None
+    b = g.optional(op.inputs[2]) if len(op.inputs) > 2 else None
     if w.data is None or (b is not None and b.data is None):
         raise InputError("FULLY_CONNECTED: weights and bias must be constants")
     if np.any(w.zero_points != 0):
@@ -119,7 +119,7 @@ def _fully_connected(g: Graph, op: Op) -> Layer:
     if x.size != in_size or y.size != out_size:
         raise InputError(f"FULLY_CONNECTED: batch > 1 is not supported (input {x.shape}, weights {w.shape})")
     in_offset = -x.zero_point
-    bias = b.data.astype(np.int64) if b is not None else np.zeros(out_size, np.int64)
+    bias = b.data.astype(np.int64) if b is not None and b.data is not None else np.zeros(out_size, np.int64)
     if w.scales.size > 1:
         mults, shifts = conv_multipliers(x.scale, w.scales, y.scale, out_size)
     else:
@@ -237,7 +237,8 @@ def check_int8_graph(g: Graph, label: str = ".tflite model") -> None:
 
 def lower(g: Graph) -> tuple[list[Layer], dict[int, int]]:
     """Layers in order and the alias map (RESHAPE outputs share their input's buffer)."""
-    layers, alias = [], {}
+    layers: list[Layer] = []
+    alias: dict[int, int] = {}
     for op in g.ops:
         if op.name == "RESHAPE":
             src = op.inputs[0]

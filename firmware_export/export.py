@@ -60,7 +60,7 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
         files += export_headers(int8, class_names, sensor, window, tmp, name)
         files += write_files(tmp, dict(model.files, **app_sources(
             name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena)))
-        if vectors:
+        if vectors and test_windows is not None and test_labels is not None:
             files += export_test_vectors(int8, test_windows, test_labels, tmp, name, n=n_test_vectors, sensor=sensor,
                                          gravity=gravity, stride=stride)
         facts = ReadmeFacts(name, sensor, list(class_names), window, stride, bool(gravity), model.ops,

@@ -162,6 +162,8 @@ def export_headers(int8: Any, class_names: Sequence[str], sensor: SensorSpec, wi
     model_len = getattr(int8, "window_length", None)
     if window_length is None:
         window_length = model_len
+    if window_length is None:
+        raise InputError("the window length is unknown: the model does not say, pass window_length")
     if model_len is not None and int(window_length) != int(model_len):
         raise InputError(f"window length {window_length} but the model takes windows of {model_len}")
     channels = int(getattr(int8, "channels", 3))

@@ -103,7 +103,8 @@ def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAU
         raise InputError("test vectors for a gravity-filtered model need the sensor (raw counts)")
     idx = pick_windows(y, int(n))
     x, y = x[idx], y[idx].astype(np.int64)
-    counts, stream = None, (None, None)
+    counts = None
+    stream: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     if sensor is not None:
         counts = sensor.to_counts(x)
         q = np.stack([preprocess_counts(c, sensor, int8.input_scale, int8.input_zero_point, gravity) for c in counts])
@@ -143,7 +144,7 @@ def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, s
                  f"   gives {name}_test_outputs ({'gravity filter, then ' if tv.gravity else ''}counts -> int8). */",
                  f"#define {p}_TEST_GRAVITY_FILTER {int(tv.gravity)}",
                  f"extern const int16_t {name}_test_counts[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE];"]
-    if tv.stream_counts is not None:
+    if tv.stream_counts is not None and tv.stream_outputs is not None:
         decl += [f"/* A stream of raw counts for {name}_push (after {name}_reset), and the scores of each window",
                  "   it completes, in order. */",
                  f"#define {p}_TEST_STREAM_LENGTH {len(tv.stream_counts)}",
@@ -163,7 +164,7 @@ def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, s
              f"const uint8_t {name}_test_predictions[{p}_TEST_VECTOR_COUNT] = {{\n{int_table(tv.predictions)}\n}};\n")
     if tv.counts is not None:
         body += "\n" + table2("int16_t", "test_counts", f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE]", tv.counts)
-    if tv.stream_counts is not None:
+    if tv.stream_counts is not None and tv.stream_outputs is not None:
         body += "\n" + table2("int16_t", "test_stream_counts", f"[{p}_TEST_STREAM_LENGTH][3]", tv.stream_counts)
         body += table2("int8_t", "test_stream_outputs", f"[{p}_TEST_STREAM_WINDOWS][{p}_TEST_OUTPUT_SIZE]",
                        tv.stream_outputs)

@@ -63,7 +63,14 @@ class Graph:
     inputs: list[int]
     outputs: list[int]
 
-    def t(self, index: int) -> Tensor | None:
+    def t(self, index: int) -> Tensor:
+        """The tensor at ``index``; an absent one (-1) is an error (see :meth:`optional`)."""
+        if index < 0:
+            raise InputError("an operator's required tensor is absent (index -1)")
+        return self.tensors[index]
+
+    def optional(self, index: int) -> Tensor | None:
+        """An optional input (e.g. a bias): None when absent (-1)."""
         return None if index < 0 else self.tensors[index]
 
     @property

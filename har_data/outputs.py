@@ -245,24 +245,24 @@ def output_files(paths: Sequence[PathLike], inputs: Sequence[PathLike | None] = 
     is refused. Temporary names share one stem per target stem (``.m.<token>.tmp.tflite`` and
     ``.m.<token>.tmp.json``), so a writer that puts a sidecar beside its main file still works.
     """
-    paths = [Path(p).expanduser() for p in paths]
-    parent = paths[0].parent
-    for path in paths:
+    targets = [Path(p).expanduser() for p in paths]
+    parent = targets[0].parent
+    for path in targets:
         check_not_input(path, inputs, what)
         if path.is_dir():
             raise InputError(f"{what} is a folder; give a file name", path)
     token = secrets.token_hex(4)
-    tmps = [parent / f".{p.stem}.{token}.tmp{p.suffix}" for p in paths]
+    tmps = [parent / f".{p.stem}.{token}.tmp{p.suffix}" for p in targets]
     with _claimed(parent):
-        owned = check_replaceable(parent, [p.name for p in paths], whole_folder=False)
+        owned = check_replaceable(parent, [p.name for p in targets], whole_folder=False)
         try:
             with _reported(parent):
                 yield tmps
-                written = [(p, t) for p, t in zip(paths, tmps) if t.exists()]
+                written = [(p, t) for p, t in zip(targets, tmps) if t.exists()]
                 write_manifest(parent, [*owned, *(p.name for p, _ in written)])
                 for path, tmp in written:
                     os.replace(tmp, path)
-                for path, tmp in zip(paths, tmps):
+                for path, tmp in zip(targets, tmps):
                     if not tmp.exists() and (path, tmp) not in written and path.name in owned:
                         path.unlink(missing_ok=True)  # hargan's earlier version would no longer match
         finally:

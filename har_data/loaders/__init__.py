@@ -1,4 +1,4 @@
-"""Loaders: real accelerometer logs -> ``list[Recording]`` in mg. No downloads."""
+"""Loaders: real accelerometer logs -> ``Recordings`` (a list of ``Recording``) in mg. No downloads."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from har_data.loaders.pamap2 import load_pamap2
 from har_data.loaders.st_datalog import load_st_datalog, write_st_datalog
 from har_data.loaders.st_mobility import NumpyOnlyUnpickler, load_st_mobility, safe_load_pickle
 from har_data.loaders.wisdm import load_wisdm
-from har_data.recording import Recording
 
-SOURCES: dict[str, Callable[..., list[Recording]]] = {
+SOURCES: dict[str, Callable[..., Recordings]] = {
     "pamap2": load_pamap2,
     "mems-studio": load_mems_studio,
     "wisdm": load_wisdm,

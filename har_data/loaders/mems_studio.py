@@ -98,10 +98,11 @@ def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: 
         if label is None and labels is not None:
             parts = split_by_labels(rec, labels)
         else:
-            rec.label = label if label is not None else _label_from_folder(f)
-            if rec.label is None:
+            found = label if label is not None else _label_from_folder(f)
+            if found is None:
                 raise InputError("cannot tell the activity: put the log in a folder named <id>_<activity> "
                                  "(e.g. 0_stationary), add a label column or pass a label", f)
+            rec.label = found
             parts = [rec]
         m = _FOLDER.match(f.parent.name)
         for part in split_at_time_jumps(parts, recs.notes):
@@ -294,7 +295,7 @@ def read_labelled_table(path: str | os.PathLike, fmt: TableFormat, odr_hz: float
         raise InputError(f"no header and no data (expected a header such as {fmt.header_example})", path)
     header = _hargan_header(path, lines, h)
     ncols, acc_cols, factors, units, time_col, time_factor, label_col = _parse_header(path, h + 1, lines[h], fmt)
-    names = [_COLUMN.match(f).group("name") for f in lines[h].split(fmt.sep)]
+    names = [m.group("name") if (m := _COLUMN.match(f)) else f.strip() for f in lines[h].split(fmt.sep)]
     data = lines[h + 1:]
     while data and not data[-1].strip():
         data.pop()

@@ -248,7 +248,7 @@ def _load_file(path: Path, imu: str, accel: str, cmap: dict[int, str], max_gap_s
             run, at = max_nan_run(np.isnan(block).any(axis=1))
             if run > max_gap:
                 raise InputError(f"NaN gap too long: {run} missing samples ({run / ODR_HZ:.2f} s) in the {imu} "
-                                 f"accelerometer where at most {max_gap_s:g} s is interpolated", path, s + at + 1)
+                                 f"accelerometer where at most {max_gap_s:g} s is interpolated", path, int(s) + at + 1)
         for ps, pe, filled in fill_short_gaps(block, max_gap):
             if pe - ps < min_len:
                 stats["dropped_short"] += 1

@@ -32,7 +32,7 @@ def _numpy_globals() -> dict[tuple[str, str], object]:
         from numpy._core import multiarray as ma
     except ImportError:  # numpy 1
         from numpy.core import multiarray as ma  # type: ignore[no-redef]
-    allowed = {}
+    allowed: dict[tuple[str, str], object] = {}
     for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
         allowed[(mod, "_reconstruct")] = ma._reconstruct
         allowed[(mod, "scalar")] = ma.scalar
