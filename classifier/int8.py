@@ -14,6 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -111,7 +112,7 @@ class Int8Classifier:
             raise InputError(f"{len(self.class_names)} class names for a model with {self._num_classes} outputs", where)
         self._interps = [self._interp]
         self._batches = [shape[0]]
-        self._pool = None
+        self._pool: ThreadPoolExecutor | None = None
         self._tflm = None
         self._arena: int | None = None
 
@@ -205,8 +206,6 @@ class Int8Classifier:
             self._interps.append(self._new_interpreter())
             self._batches.append(1)
         if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
             self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="int8")
         bounds = np.linspace(0, n, workers + 1).astype(int)
         jobs = [self._pool.submit(self._run_on, k, q[a:b], out[a:b]) for k, (a, b) in

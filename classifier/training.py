@@ -158,9 +158,10 @@ def train_classifier(
     """
     class_names = [str(c) for c in class_names]
     x_train, y_train = _check_xy(x_train, y_train, len(class_names), "training windows")
-    has_val = x_val is not None and y_val is not None and len(x_val) > 0
-    if has_val:
+    has_val = False
+    if x_val is not None and y_val is not None and len(x_val) > 0:
         x_val, y_val = _check_val(x_val, y_val, x_train, len(class_names))
+        has_val = True
     keras.utils.set_random_seed(int(seed))
     model = build_classifier(preset, x_train.shape[1], class_names, full_scale_g, x_train.shape[2], seed=seed)
     model.compile(

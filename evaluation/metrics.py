@@ -304,9 +304,10 @@ def nn_dtw(x_syn: np.ndarray, x_train: np.ndarray, x_ref: np.ndarray | None, *, 
     i_s = subsample(len(x_syn), max_syn, rng)
     tr, ytr = standardize(x_train[it], mean, std), y_train[it]
     sy, ysy = standardize(x_syn[i_s], mean, std), y_syn[i_s]
-    has_ref = x_ref is not None and len(x_ref) > 0
+    has_ref = False
     ref, yre = sy[:0], ysy[:0]
-    if has_ref:
+    if x_ref is not None and len(x_ref) > 0:
+        has_ref = True
         ir = subsample(len(x_ref), max_ref, rng)
         ref = standardize(_as_windows(x_ref)[ir], mean, std)
         yre = np.asarray(y_ref).astype(np.int64)[ir] if labelled else np.zeros(len(ir), dtype=np.int64)

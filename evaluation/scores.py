@@ -211,6 +211,7 @@ def augmentation_gain(real: WindowSet, synthetic: Synthesizer | tuple[np.ndarray
     - fixed windows ``(x_syn, y_syn)`` from a GAN trained on the whole real training split: only
       the 100 % row can use them; smaller rows hold ``fraction``, ``n_real`` and ``skipped`` (why).
     """
+    make = synthetic if callable(synthetic) else None
     fixed = None if callable(synthetic) else _check_synthetic(real, *synthetic)
     train, val, test = _splits(real)
     fsg = _full_scale(real, full_scale_g)
@@ -222,8 +223,11 @@ def augmentation_gain(real: WindowSet, synthetic: Synthesizer | tuple[np.ndarray
         if fixed is not None and frac < 1:
             out[str(pct)] = {**row, "skipped": LEAK_NOTE}
             continue
-        x_syn, y_syn = fixed if fixed is not None else _check_synthetic(real, *synthetic(
-            seen_windows(train, val, idx), seed))
+        if fixed is not None:
+            x_syn, y_syn = fixed
+        else:
+            assert make is not None  # one of the two, by construction
+            x_syn, y_syn = _check_synthetic(real, *make(seen_windows(train, val, idx), seed))
         xr, yr = train.x[idx], train.y[idx]
         if frac >= 1 and trtr_accuracy is not None:
             real_only = float(trtr_accuracy)

@@ -18,7 +18,7 @@ read ``classifier_loss``, or the judge's acceptance of drawn windows, instead.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -38,7 +38,8 @@ def split_label(label: str) -> tuple[str, str]:
     return domain, name
 
 
-def domain_labels(class_names: Sequence[str], present: dict[str, Sequence[int]]) -> tuple[list[str], np.ndarray]:
+def domain_labels(class_names: Sequence[str],
+                  present: Mapping[str, Iterable[int]]) -> tuple[list[str], np.ndarray]:
     """Label names and each label's class id, for the classes ``present`` in each domain (domain -> class ids)."""
     names, classes = [], []
     for domain in DOMAINS:
@@ -65,7 +66,7 @@ def domain_dataset(x_source: np.ndarray, y_source: np.ndarray, x_target: np.ndar
 class ClassToLabel(layers.Layer):
     """Class probabilities (B, C) -> label probabilities (B, L): ``p(label) = p(class(label)) / n(class)``."""
 
-    def __init__(self, label_class: Sequence[int], num_classes: int, **kwargs):
+    def __init__(self, label_class: Sequence[int] | np.ndarray, num_classes: int, **kwargs):
         super().__init__(**kwargs)
         self.label_class = [int(c) for c in label_class]
         self.num_classes = int(num_classes)
@@ -85,7 +86,7 @@ class ClassToLabel(layers.Layer):
         return {**super().get_config(), "label_class": list(self.label_class), "num_classes": self.num_classes}
 
 
-def classifier_over_labels(classifier: keras.Model, label_class: Sequence[int]) -> keras.Model:
+def classifier_over_labels(classifier: keras.Model, label_class: Sequence[int] | np.ndarray) -> keras.Model:
     """The classifier as a model over (domain, class) labels, for the GAN's classifier feedback.
 
     Every class the classifier knows must have at least one label (a class no domain holds

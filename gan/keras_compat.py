@@ -30,9 +30,9 @@ class SkipSymbolicBuild:
     """
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if all(layer.built for layer in self._flatten_layers()):  # type: ignore[attr-defined]
+        if all(layer.built for layer in self._flatten_layers()):
             return None
-        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)  # type: ignore[misc]
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
 
 class OptimizerPair:

@@ -118,7 +118,7 @@ class RealismGate:
         y = np.asarray(y).astype(np.int64)
         limits = np.array([b.limit for b in self.bands])
         out = {"spectrum": self.spectrum_distance(x_mg, y) <= limits[y]}
-        if self.critic is not None:
+        if self.critic is not None and self.critic_band is not None:
             s = critic_scores(self.critic, x_mg, y)
             band = self.critic_band[y]
             out["critic"] = (s >= band[:, 0]) & (s <= band[:, 1])

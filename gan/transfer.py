@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -99,7 +100,7 @@ def train_board(x: np.ndarray, y: np.ndarray, class_names: Sequence[str], full_s
     """The board classifier on ``x, y`` with the recipe's augmentation (``classic``: the classifier's own
     default augmentation instead, random-axis rotations, gain and noise, for the benchmark's ablation)."""
     x, y = repeat_to(x, y, settings.min_windows, seed)
-    aug = {} if classic else dict(rotate_axis=settings.rotate_axis, rotate_deg=settings.rotate_deg,
+    aug: dict[str, Any] = {} if classic else dict(rotate_axis=settings.rotate_axis, rotate_deg=settings.rotate_deg,
                                   gain=settings.gain, noise_mg=settings.noise_mg)
     return train_classifier(x, y, class_names, full_scale_g=full_scale_g, epochs=settings.epochs,
                             preset=settings.preset, seed=seed, verbose=0, **aug)

@@ -122,35 +122,36 @@ def board_model(run: str | os.PathLike | None = None, model: str | os.PathLike |
     """``(model path, Preprocessing, Int8Classifier)`` from a run directory or an ``X.tflite``."""
     from classifier import Int8Classifier
 
-    if (run is None) == (model is None):
-        raise InputError("give a run directory (--run) or a board model (--model), not both")
-    if run is not None:
+    if run is not None and model is None:
         if not Path(run).is_dir():
             raise InputError("no such run directory", run)
-        model = Path(run) / RUN_MODEL
-        if not model.is_file():
+        path = Path(run) / RUN_MODEL
+        if not path.is_file():
             raise InputError(f"no board model in this run ({RUN_MODEL} missing): run 'hargan run' up to the "
                              "quantize step first", run)
-    model = Path(model)
-    if not model.is_file():
-        raise InputError("no such board model", model)
-    if model.suffix != ".tflite":
-        raise InputError("unknown model: expected an int8 .tflite file", model)
-    prep = read_preprocessing(model)
+    elif model is not None and run is None:
+        path = Path(model)
+    else:
+        raise InputError("give a run directory (--run) or a board model (--model), not both")
+    if not path.is_file():
+        raise InputError("no such board model", path)
+    if path.suffix != ".tflite":
+        raise InputError("unknown model: expected an int8 .tflite file", path)
+    prep = read_preprocessing(path)
     try:
-        int8 = Int8Classifier(model)
+        int8 = Int8Classifier(path)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad model file
-        raise InputError(f"unknown model: {one_line(exc)}", model) from None
+        raise InputError(f"unknown model: {one_line(exc)}", path) from None
     if int8.num_classes != len(prep.class_names):
         raise InputError(f"class names that do not match: the preprocessing record names {len(prep.class_names)} "
-                         f"classes ({', '.join(prep.class_names)}), the model has {int8.num_classes} outputs", model)
+                         f"classes ({', '.join(prep.class_names)}), the model has {int8.num_classes} outputs", path)
     if int8.window_length != prep.window:
         raise InputError(f"the preprocessing record says windows of {prep.window} samples, the model takes "
-                         f"{int8.window_length}", model)
+                         f"{int8.window_length}", path)
     int8.class_names = list(prep.class_names)
-    return model, prep, int8
+    return path, prep, int8
 
 
 def true_labels(recs: Sequence[Recording], class_names: Sequence[str], class_map: Mapping[str, str] | None = None,

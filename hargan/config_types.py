@@ -80,7 +80,7 @@ def _convert(value: Any, tp: Any, dotted: str, loc: Locator) -> Any:
         if value is None:
             return None
         return _convert(value, args[0], dotted, loc)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise loc.error(f"{dotted} must be a table ([{dotted}]), got {value!r}", dotted)
         return build(tp, value, dotted, loc)

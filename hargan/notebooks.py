@@ -109,10 +109,10 @@ def shrink_png(b64: str, max_side: int = MAX_PNG_SIDE) -> str:
     img = Image.open(io.BytesIO(base64.b64decode(b64)))
     if img.mode == "P" and max(img.size) <= max_side:
         return b64  # already done
-    img.thumbnail((max_side, max_side), Image.LANCZOS)
-    img = img.convert("RGBA").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    small = img.convert("RGBA").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
+    small.save(buf, format="PNG", optimize=True)
     return base64.b64encode(buf.getvalue()).decode("ascii") + "\n"
 
 

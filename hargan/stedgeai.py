@@ -14,8 +14,8 @@ from har_data.errors import InputError
 from har_data.jsonio import to_jsonable, write_json
 from har_data.outputs import output_dir
 from hargan.config import Range
-from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir,
-                                 staged)
+from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option,
+                                 optional_file, out_dir, staged)
 
 SHOWN = ("weights_bytes", "activations_bytes", "arena_bytes", "macc", "macs", "acc", "rmse", "cos", "files",
          "report", "source")
@@ -81,7 +81,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
                          f"'{args.action}' needs ST Edge AI Core")
     out = out_dir(args.out)
     model = need_file(args.model, "--model")
-    windows_path = need_file(args.windows, "--windows")
+    windows_path = optional_file(args.windows, "--windows")
     with output_dir(out, [model, windows_path]) as stage:
         if args.estimate:
             result = _estimate(args, model, stage, staged(log, stage, out))

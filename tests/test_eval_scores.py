@@ -200,7 +200,7 @@ def test_pipeline_subset_synthesizer_trains_on_the_row_only(real, tmp_path, monk
                  gan=GanConfig(steps=2, batch_size=16, latent_dim=8, n_critic=1),
                  sampling=SamplingConfig(per_class=2, min_confidence=0.0, max_tries=40, realism_gate=False),
                  evaluation=EvaluationConfig(augmentation_retrain=True))
-    ctx = types.SimpleNamespace(cfg=cfg, two_stage=False, sensor=real.sensor, log=lambda m: None)
+    ctx = types.SimpleNamespace(cfg=cfg, is_transfer=False, sensor=real.sensor, log=lambda m: None)
     from evaluation.scores import seen_windows, subsample_by_group
 
     train, val = real.subset("train"), real.subset("val")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from collections.abc import Iterator
 
 from har_data.errors import InputError
-from hargan.config import Config, gravity_filter
+from hargan.config import Config, DomainConfig, gravity_filter
 from hargan.runs import RunDir
 from hargan.steps.common import Log, load_int8, load_float_classifier, load_windows
 
@@ -36,11 +36,11 @@ if TYPE_CHECKING:
 class Layout:
     """Where each artifact lives in the run directory (DESIGN.md's run directory)."""
 
-    def __init__(self, root: Path, two_stage: bool):
+    def __init__(self, root: Path, transfer: bool):
         self.root = root
         self.windows = root / "data" / "windows.npz"
         """The windows the board model is built for (the target domain's when there is one)."""
-        self.source_windows = root / "data" / "source_windows.npz" if two_stage else self.windows
+        self.source_windows = root / "data" / "source_windows.npz" if transfer else self.windows
         """A transfer run's source-domain windows (the public set)."""
         self.unfiltered_windows = root / "data" / "windows_unfiltered.npz"
         """With the gravity filter on: the held-out split of ``windows`` before the filter (the sensor's
@@ -78,13 +78,18 @@ class RunContext:
         self.config_file = config_file
         """The config file the run was read from (errors without a file of their own point to it)."""
         self.sensor: SensorSpec = SensorSpec(cfg.sensor.name, cfg.sensor.full_scale_g, cfg.sensor.odr_hz)
-        self.two_stage = cfg.data.target is not None
-        """A transfer run: a source and a target domain (gan.transfer)."""
+        self.target: DomainConfig | None = cfg.data.target
+        """A transfer run's target domain (the user's board logs); None in a one-domain run."""
         out = Path(out).expanduser().absolute()
-        self.paths = Layout(out, self.two_stage)
+        self.paths = Layout(out, self.is_transfer)
         self.run_dir = RunDir(out, force=force, log=log)
         self.results: dict[str, dict] = {}
         """Each finished or reused step's result, by step name."""
+
+    @property
+    def is_transfer(self) -> bool:
+        """A transfer run: a source and a target domain (gan.transfer)."""
+        return self.target is not None
 
     @property
     def board_gravity(self) -> bool:

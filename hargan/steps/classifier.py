@@ -73,7 +73,7 @@ class TrainClassifier(Step):
     exclude = ("classifier.representative_samples",)  # the quantize step's
 
     def describe(self, ctx: RunContext) -> str:
-        if ctx.two_stage:
+        if ctx.is_transfer:
             if ctx.cfg.transfer.synthetic:
                 return "classifier: the board model on real + judge-accepted synthetic target windows"
             return "classifier: the board model (the judge: real windows of both domains)"
@@ -85,7 +85,7 @@ class TrainClassifier(Step):
         return cfg.section_hash("classifier", "transfer", "sampling.min_confidence", exclude=self.exclude)
 
     def inputs(self, ctx: RunContext) -> list[Path]:
-        if ctx.two_stage:  # a transfer run's board model (hargan.steps.transfer): the judge, or trained again
+        if ctx.is_transfer:  # a transfer run's board model (hargan.steps.transfer): the judge, or trained again
             synthetic = [ctx.paths.generator, ctx.paths.judge_int8] if ctx.cfg.transfer.synthetic else []
             return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.judge, *synthetic]
         return [ctx.paths.windows]
@@ -94,7 +94,7 @@ class TrainClassifier(Step):
         return [ctx.paths.classifier, ctx.paths.classifier_dir / "confusion_float.png"]
 
     def run(self, ctx: RunContext) -> dict:
-        if ctx.two_stage:
+        if ctx.is_transfer:
             from hargan.steps.transfer import train_board_files
 
             ctx.classifier, metrics = train_board_files(ctx)

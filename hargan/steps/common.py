@@ -139,14 +139,17 @@ def seed_of(args: argparse.Namespace) -> int:
     return getattr(args, "seed", Config.seed)
 
 
-def need_file(path: str | None, what: str) -> Path | None:
-    """An input given on the command line (None when the option was not given)."""
-    if path is None:
-        return None
+def need_file(path: str, what: str) -> Path:
+    """A required input given on the command line; it must exist."""
     p = Path(path).expanduser()
     if not p.exists():
         raise InputError(f"no such file ({what})", p)
     return p
+
+
+def optional_file(path: str | None, what: str) -> Path | None:
+    """An optional input given on the command line: None when the option was not given."""
+    return None if path is None else need_file(path, what)
 
 
 def out_file(path: str, suffix: str) -> Path:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from har_data.outputs import output_dir
 from hargan.config import ClassifierConfig, EvaluationConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option, out_dir,
-                                 quiet, seed_of, staged)
+from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option,
+                                 optional_file, out_dir, quiet, seed_of, staged)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -130,7 +130,7 @@ def subset_synthesizer(ctx: RunContext):
     and in a transfer run, whose GAN is trained on both domains (hargan.steps.transfer)."""
     if not ctx.cfg.evaluation.augmentation_retrain:
         return None
-    if ctx.two_stage:
+    if ctx.is_transfer:
         ctx.log("  augmentation rows below 100 %: not measured in a transfer run (its domain GAN is not "
                 "retrained per row)")
         return None
@@ -152,7 +152,7 @@ def subset_synthesizer(ctx: RunContext):
         model = train_gan(seen, clf, steps=g.steps, seed=seed, **gan_hyperparameters(g, True))
         syn = sample_validated(model.generator, int8, ctx.sensor, per_class=s.per_class,
                                min_confidence=s.min_confidence, max_tries=s.max_tries, seed=seed,
-                               realism=realism_gate(seen, s), realism_enforce=s.realism_gate)
+                               realism=realism_gate(seen, s), realism_enforce=bool(s.realism_gate))
         ctx.log(f"  augmentation row of {len(seen.subset('train'))} real windows: {len(syn.y)} synthetic windows "
                 "from a generator trained on them only")
         return syn.x_mg, syn.y
@@ -167,7 +167,7 @@ def earlier_steps_metrics(ctx: RunContext) -> dict:
     clf["preset"] = cfg.classifier.preset
     timing = {f"{name}_seconds": round(rec.seconds, 2) for name, rec in ctx.run_dir.records.items()}
     timing["gan_train_seconds"] = round(ctx.seconds("gan", "domain_gan"), 2)
-    training = {"domains": r["domain_gan"], "judge": r["judge"]} if ctx.two_stage else {"train": r["gan"]}
+    training = {"domains": r["domain_gan"], "judge": r["judge"]} if ctx.is_transfer else {"train": r["gan"]}
     prepared = r["prepare"]
     return {
         "classifier": clf,
@@ -248,7 +248,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
 
     out = out_dir(args.out)
     real_path, syn_path = need_file(args.real, "--real"), need_file(args.synthetic, "--synthetic")
-    int8_path = need_file(args.int8, "--int8")
+    int8_path = optional_file(args.int8, "--int8")
     if syn_path.is_dir():
         syn_path = syn_path / "windows.npz"
         if not syn_path.is_file():

@@ -24,7 +24,7 @@ from hargan.classify import Preprocessing, read_preprocessing, record_path
 from hargan.config import C_NAME, ExportConfig
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, held_out_split, load_int8, load_windows, need_file,
-                                 option, out_dir, quiet, sensor_spec, staged)
+                                 option, optional_file, out_dir, quiet, sensor_spec, staged)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -171,7 +171,7 @@ def board_record(int8_path: Path, gravity: bool | None, stride: int | None) -> P
 def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
     int8_path = need_file(args.int8, "--int8")
-    tv_path = need_file(args.test_vectors, "--test-vectors")
+    tv_path = optional_file(args.test_vectors, "--test-vectors")
     with output_dir(out, [int8_path, tv_path], shared=True) as stage:  # may be the user's firmware project
         _export(args, int8_path, tv_path, stage, staged(log, stage, out))
     log(f"wrote {out}/")
@@ -185,7 +185,7 @@ def _export(args: argparse.Namespace, int8_path: Path, tv_path: Path | None, out
         raise InputError("give the class names: --classes ... or --test-vectors windows.npz")
     default_sensor = prep.sensor if prep else ws.sensor if ws is not None else None
     sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=default_sensor)
-    gravity = prep.suppress_gravity if args.gravity is None else args.gravity
+    gravity = bool(args.gravity) if prep is None or args.gravity is not None else prep.suppress_gravity
     stride = args.stride or (prep.stride if prep else None)
     int8 = load_int8(int8_path, names)
     if int8.num_classes != len(names):

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from har_data.outputs import CHECKPOINTS, output_dir
 from hargan.config import GAN_LOSSES, GanConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, load_float_classifier, load_windows, need_file, option, out_dir, quiet,
-                                 seed_of, staged, write_csv_rows)
+from hargan.steps.common import (Command, Log, load_float_classifier, load_windows, need_file, option, optional_file,
+                                 out_dir, quiet, seed_of, staged, write_csv_rows)
 
 if TYPE_CHECKING:
     import keras
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from har_data import WindowSet
 
 
-def init_models(init: Path | None) -> dict[str, Path]:
+def init_models(init: Path | None) -> dict[str, Any]:
     """``init``: a generator.keras, or a folder with generator.keras; a critic.keras beside it is used too."""
     if init is None:
         return {}
@@ -39,7 +39,7 @@ def init_models(init: Path | None) -> dict[str, Path]:
     return models
 
 
-def gan_hyperparameters(gan: GanConfig, with_classifier: bool) -> dict:
+def gan_hyperparameters(gan: GanConfig, with_classifier: bool) -> dict[str, Any]:
     """``train_gan``'s keyword arguments from ``[gan]`` (no classifier feedback without a classifier)."""
     return dict(batch_size=gan.batch_size, latent_dim=gan.latent_dim, n_critic=gan.n_critic,
                 gp_weight=gan.gp_weight, classifier_weight=gan.classifier_weight if with_classifier else 0.0,
@@ -157,8 +157,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
     windows_path = need_file(args.windows, "--windows")
-    clf_path = need_file(args.classifier, "--classifier")
-    init = need_file(args.init, "--init")
+    clf_path = optional_file(args.classifier, "--classifier")
+    init = optional_file(args.init, "--init")
     with output_dir(out, [windows_path, clf_path, init]) as stage:
         ws = load_windows(windows_path)
         clf = load_float_classifier(clf_path) if clf_path else None

@@ -95,12 +95,12 @@ def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: Se
         suppress_gravity = bool(dom.suppress_gravity)
     # Gravity suppression runs inside make_windows: after resampling to the sensor's ODR (the
     # filter is defined at 26 Hz) and quantizing, over each whole recording, as the firmware runs it.
+    train, val, test = fractions
     ws = make_windows(recs, length=length, stride=stride, sensor=sensor, class_names=found,
-                      fractions=tuple(fractions), seed=seed, suppress_gravity=suppress_gravity)
-    if found is not None and found != names:
-        ids = [names.index(c) for c in ws.class_names]
-        ws = WindowSet(ws.x, [ids[i] for i in ws.y], names, ws.split, ws.group, ws.sensor, ws.odr_hz,
-                       dict(ws.preprocessing))
+                      fractions=(float(train), float(val), float(test)), seed=seed, suppress_gravity=suppress_gravity)
+    if names is not None and found != names:  # classes without windows keep their place in the list
+        ids = np.asarray([names.index(c) for c in ws.class_names], dtype=np.int64)
+        ws = WindowSet(ws.x, ids[ws.y], names, ws.split, ws.group, ws.sensor, ws.odr_hz, dict(ws.preprocessing))
     counts = {s: int((ws.split == s).sum()) for s in ("train", "val", "test")}
     log(f"  {len(ws)} windows of {ws.window_length} samples at {ws.odr_hz:g} Hz "
         f"({sensor.name} ±{sensor.full_scale_g} g); train/val/test {counts['train']}/{counts['val']}/{counts['test']}; "
@@ -152,14 +152,14 @@ class Prepare(Step):
 
     def run(self, ctx: RunContext) -> dict:
         classes = ctx.cfg.data.classes or None
-        if ctx.two_stage and classes is None:  # every class of either domain, the source's first
+        if ctx.is_transfer and classes is None:  # every class of either domain, the source's first
             classes = transfer_classes(ctx.cfg)
-        src, raw = self._windows(ctx, ctx.cfg.data.source, "data.source", classes, missing_ok=ctx.two_stage,
-                                 board=not ctx.two_stage)
+        src, raw = self._windows(ctx, ctx.cfg.data.source, "data.source", classes, missing_ok=ctx.is_transfer,
+                                 board=not ctx.is_transfer)
         result = {"source": {"windows": len(src), "counts": src.counts(), "class_names": src.class_names}}
         tgt = src
-        if ctx.two_stage:
-            tgt, raw = self._windows(ctx, ctx.cfg.data.target, "data.target", src.class_names, missing_ok=True,
+        if ctx.target is not None:
+            tgt, raw = self._windows(ctx, ctx.target, "data.target", src.class_names, missing_ok=True,
                                      stride=ctx.cfg.transfer.target_stride, board=True)
             result["target"] = {"windows": len(tgt), "counts": tgt.counts()}
             lacking = [c for c, n in tgt.counts().items() if n == 0]

@@ -83,7 +83,7 @@ def board_preprocessing(ctx: RunContext) -> Preprocessing:
     if ws.preprocessing.get("stride") and ws.sensor is not None:
         return Preprocessing.of_windows(ws)
     dom = ctx.cfg.data.target or ctx.cfg.data.source
-    stride = ctx.cfg.transfer.target_stride if ctx.two_stage else ctx.cfg.windows.stride
+    stride = ctx.cfg.transfer.target_stride if ctx.is_transfer else ctx.cfg.windows.stride
     return Preprocessing(ctx.sensor, ctx.cfg.windows.length, stride, gravity_filter(ctx.cfg, dom),
                          list(ws.class_names))
 

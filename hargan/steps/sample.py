@@ -18,7 +18,7 @@ from har_data.outputs import output_dir
 from hargan.config import SamplingConfig, realism_enforced
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, load_generator, load_int8, load_windows, need_file,
-                                 option, out_dir, quiet, seed_of, sensor_spec, staged)
+                                 option, optional_file, out_dir, quiet, seed_of, sensor_spec, staged)
 
 if TYPE_CHECKING:
     import keras
@@ -154,7 +154,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
     gen_path = need_file(args.generator, "--generator")
     int8_path = need_file(args.int8, "--int8")
-    windows_path = need_file(args.windows, "--windows")
+    windows_path = optional_file(args.windows, "--windows")
     with output_dir(out, [gen_path, int8_path, windows_path]) as stage:
         ws = load_windows(windows_path) if windows_path else None
         sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)

@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from har_data.atomic import atomic_path, write_bytes, write_text
-from hargan.config import gravity_filter
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import held_out_split, write_csv_rows
 
@@ -37,8 +36,8 @@ def settings(ctx: RunContext) -> TransferSettings:
     from gan.transfer import TransferSettings
 
     cfg = ctx.cfg
-    gravity = gravity_filter(cfg, cfg.data.target)
-    axis = dict(rotate_axis="gravity", rotate_deg=180.0) if gravity else dict(rotate_axis="random", rotate_deg=45.0)
+    axis: dict[str, Any] = (dict(rotate_axis="gravity", rotate_deg=180.0) if ctx.board_gravity
+                            else dict(rotate_axis="random", rotate_deg=45.0))
     return TransferSettings(target_share=cfg.transfer.target_share, epochs=cfg.classifier.epochs,
                             preset=cfg.classifier.preset, synthetic=cfg.transfer.synthetic, gan_steps=cfg.gan.steps,
                             gan_batch_size=cfg.gan.batch_size, synthetic_per_class=cfg.transfer.synthetic_per_class,
@@ -93,7 +92,7 @@ class Judge(Step):
         int8 = to_int8(judge, x, ctx.windows.class_names, ctx.seed)
         save_classifier(judge, ctx.paths.judge)
         write_bytes(ctx.paths.judge_int8, int8.model_bytes)
-        result = {"float": _score(judge, ctx.windows), "int8": _score(int8, ctx.windows),
+        result: dict[str, Any] = {"float": _score(judge, ctx.windows), "int8": _score(int8, ctx.windows),
                   "train_seconds": round(time.perf_counter() - t0, 2)}
         ctx.log(f"  judge: {result['int8']['eval_split']} accuracy int8 {result['int8']['accuracy']:.3f}")
         return result
