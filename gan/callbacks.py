@@ -29,15 +29,15 @@ class StopAtStep(keras.callbacks.Callback):
         self.steps = int(steps)
         self._done, self._last = 0, -1
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self._done = int(self.model.step_counter.numpy())
         if self._done >= self.steps:
             self.model.stop_training = True
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._last = -1
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         # ``batch`` is the last step of this call (several with steps_per_execution > 1).
         self._done += int(batch) - self._last
         self._last = int(batch)
@@ -52,7 +52,7 @@ class StopOnNaN(keras.callbacks.Callback):
     device sync. Put it before a checkpoint callback so a NaN state is never checkpointed.
     """
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         bad = {k: v for k, v in (logs or {}).items() if not np.isfinite(float(v))}
         if bad:
             step = int(self.model.step_counter.numpy()) if hasattr(self.model, "step_counter") else None
@@ -73,12 +73,13 @@ class Checkpoint(keras.callbacks.Callback):
         super().__init__()
         self.path = Path(path)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         with atomic_path(self.path, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
 
 
-def plot_generated(generator, path: str | os.PathLike, per_class: int = 3, seed: int = 0, title: str = "") -> Path:
+def plot_generated(generator: keras.Model, path: str | os.PathLike, per_class: int = 3, seed: int = 0,
+                   title: str = "") -> Path:
     """PNG grid of generated windows: one row per class, ``per_class`` columns, x/y/z in mg.
 
     Drawn on a ``matplotlib.figure.Figure`` (no pyplot), so a notebook's backend and figures are untouched.
@@ -124,7 +125,7 @@ class SamplePlotCallback(keras.callbacks.Callback):
         self.seed = int(seed)
         self.written: list[Path] = []
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if (epoch + 1) % self.every:
             return
         path = self.out_dir / f"samples_epoch_{epoch + 1:04d}.png"

@@ -30,12 +30,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from har_data.atomic import atomic_dir
 from har_data.errors import InputError
 from har_data.sensors import SensorSpec
+
+if TYPE_CHECKING:
+    from gan.sampling import SyntheticSet
 
 LOG_FORMATS = {"mems-studio": ".csv", "st-datalog": ".txt"}
 
@@ -112,7 +116,8 @@ def _crossfade(tail: np.ndarray, head: np.ndarray, ramp: np.ndarray) -> np.ndarr
 class _Stitcher:
     """Grows one log unit by unit from per-class pools of windows (see the module docstring)."""
 
-    def __init__(self, pools: dict[int, np.ndarray], overlap: int, max_shift: int, top_k: int, rng):
+    def __init__(self, pools: dict[int, np.ndarray], overlap: int, max_shift: int, top_k: int,
+                 rng: np.random.Generator):
         self.pools, self.overlap, self.max_shift, self.top_k, self.rng = pools, overlap, max_shift, top_k, rng
         self.recent: dict[int, list[int]] = {c: [] for c in pools}
         self.x: list[np.ndarray] = []
@@ -203,8 +208,9 @@ def _unit(ends: np.ndarray, k: int, length: int, o: int, step: int) -> int:
     return step
 
 
-def continuous_logs(synthetic, seconds: float, sequence: str | Sequence[tuple[str, float]] | None = None, *,
-                    seed: int = 0, overlap: int | None = None, per_class: bool = True) -> list[ContinuousLog]:
+def continuous_logs(synthetic: SyntheticSet, seconds: float,
+                    sequence: str | Sequence[tuple[str, float]] | None = None, *, seed: int = 0,
+                    overlap: int | None = None, per_class: bool = True) -> list[ContinuousLog]:
     """One ``seconds``-long log per class (``per_class``) plus one following ``sequence`` (default: every
     class in turn, ``seconds`` in all), stitched from the accepted windows of ``synthetic`` (a SyntheticSet)."""
     names = list(synthetic.class_names)
@@ -250,7 +256,7 @@ def _file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
 
 
-def write_continuous_logs(synthetic, directory: str | os.PathLike, seconds: float,
+def write_continuous_logs(synthetic: SyntheticSet, directory: str | os.PathLike, seconds: float,
                           sequence: str | Sequence[tuple[str, float]] | None = None, *, seed: int = 0,
                           formats: Sequence[str] = tuple(LOG_FORMATS), overlap: int | None = None
                           ) -> tuple[list[ContinuousLog], list[Path]]:

@@ -19,6 +19,7 @@ read ``classifier_loss``, or the judge's acceptance of drawn windows, instead.)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -66,7 +67,7 @@ def domain_dataset(x_source: np.ndarray, y_source: np.ndarray, x_target: np.ndar
 class ClassToLabel(layers.Layer):
     """Class probabilities (B, C) -> label probabilities (B, L): ``p(label) = p(class(label)) / n(class)``."""
 
-    def __init__(self, label_class: Sequence[int] | np.ndarray, num_classes: int, **kwargs):
+    def __init__(self, label_class: Sequence[int] | np.ndarray, num_classes: int, **kwargs: Any):
         super().__init__(**kwargs)
         self.label_class = [int(c) for c in label_class]
         self.num_classes = int(num_classes)
@@ -76,13 +77,13 @@ class ClassToLabel(layers.Layer):
             m[c, j] = 1.0 / counts[c]
         self._matrix = m
 
-    def call(self, probs):
+    def call(self, probs: Any) -> Any:
         return ops.matmul(probs, ops.convert_to_tensor(self._matrix, dtype=probs.dtype))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (input_shape[0], len(self.label_class))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "label_class": list(self.label_class), "num_classes": self.num_classes}
 
 

@@ -25,12 +25,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import signal
 from scipy.spatial import cKDTree
 
 from har_data.errors import InputError
+
+if TYPE_CHECKING:
+    import keras
 
 _EPS = 1e-3  # mg^2 per bin: floor of the log power spectra (below one LSB of noise)
 _STD_FLOOR = 0.05  # in feature units: a feature that never varies in the real windows still tolerates this much
@@ -85,7 +89,7 @@ class RealismGate:
 
     @classmethod
     def fit(cls, x_mg: np.ndarray, y: np.ndarray, class_names: Sequence[str], *, spectrum_quantile: float,
-            critic=None, critic_quantiles: Sequence[float] | None = None) -> RealismGate:
+            critic: keras.Model | None = None, critic_quantiles: Sequence[float] | None = None) -> RealismGate:
         """Calibrate on real windows (every class needs at least two)."""
         names = [str(c) for c in class_names]
         y = np.asarray(y).astype(np.int64)
@@ -144,7 +148,7 @@ def _band(quantiles: Sequence[float] | None) -> tuple[float, float]:
     return lo, hi
 
 
-def critic_scores(critic, x_mg: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def critic_scores(critic: keras.Model, x_mg: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """The critic's score of each window given its class (higher = more real to the critic)."""
     x = np.asarray(x_mg, dtype=np.float32)
     y = np.asarray(y).astype(np.int32)

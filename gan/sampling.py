@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -21,6 +21,12 @@ from har_data.atomic import atomic_dir
 from har_data.npz import load_json_dict, load_npz, save_npz
 from har_data.errors import InputError, TrainingError
 from har_data.sensors import SensorSpec
+
+if TYPE_CHECKING:
+    import keras
+
+    from classifier.int8 import Int8Classifier
+    from gan.realism import RealismGate
 
 
 class AcceptanceError(TrainingError):
@@ -74,7 +80,7 @@ def _from_counts(counts: Sequence[int]) -> np.ndarray:
     return np.repeat(np.arange(len(counts), dtype=np.int32), counts)
 
 
-def generate_windows(gan_or_generator, labels_or_counts: Any, seed: int = 0,
+def generate_windows(gan_or_generator: keras.Model, labels_or_counts: Any, seed: int = 0,
                      batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Generate mg windows: ``(x float32 N x T x C, y int32 N)``; same seed, same windows."""
     from gan.models import generator_latent_dim, model_class_names
@@ -218,9 +224,10 @@ def _rates(counts: np.ndarray, generated: np.ndarray, names: list[str]) -> dict[
     return {names[c]: (float(counts[c] / generated[c]) if generated[c] else float("nan")) for c in range(len(names))}
 
 
-def sample_validated(gan_or_generator, int8, sensor: SensorSpec, per_class: int, min_confidence: float = 0.5,
-                     seed: int = 0, batch: int = 4096, max_tries: int = DEFAULT_MAX_TRIES,
-                     verbose: bool = False, realism=None, realism_enforce: bool = True) -> SyntheticSet:
+def sample_validated(gan_or_generator: keras.Model, int8: Int8Classifier, sensor: SensorSpec, per_class: int,
+                     min_confidence: float = 0.5, seed: int = 0, batch: int = 4096, max_tries: int = DEFAULT_MAX_TRIES,
+                     verbose: bool = False, realism: RealismGate | None = None,
+                     realism_enforce: bool = True) -> SyntheticSet:
     """Generate until ``per_class`` windows of every class are accepted by the int8 classifier (and look real).
 
     Each round generates, for every class still short, about what its yield so far says is

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from gan import keras_compat, losses
-from gan.wgan import check_step_batch
+from gan.wgan import ConditionalWGANGP, check_step_batch
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def _update_metrics(gan, metric_vars, values) -> tuple[dict, list]:
     return logs, new_metric_vars
 
 
-def train_step(gan, state, data):
+def train_step(gan: ConditionalWGANGP, state: tuple, data: tuple) -> tuple[dict, tuple]:
     """``n_critic`` critic updates + one generator update; returns ``(logs, new_state)``."""
     trainable, non_trainable, opt_vars, metric_vars = state
     lay = keras_compat.untracked(gan, "_jax_layout")
@@ -127,6 +127,7 @@ def train_step(gan, state, data):
     g_tr, c_tr = _take(trainable, lay.g_trainable), _take(trainable, lay.c_trainable)
     g_nt, c_nt = _take(non_trainable, lay.g_non_trainable), _take(non_trainable, lay.c_non_trainable)
     cls_nt = _take(non_trainable, lay.cls_non_trainable)
+    g_optimizer, c_optimizer = gan.optimizers()
     g_opt, c_opt = list(opt_vars[lay.g_optimizer]), list(opt_vars[lay.c_optimizer])
     step = non_trainable[lay.step_counter]
 
@@ -148,7 +149,7 @@ def train_step(gan, state, data):
     for i in range(n):
         part = slice(i * b, (i + 1) * b)
         (c_loss, (c_nt, gp, w)), grads = critic_grad(c_tr, c_nt, x[part], fake_all[part], alpha_all[part], y[part])
-        c_tr, c_opt = gan.c_optimizer.stateless_apply(c_opt, grads, c_tr)
+        c_tr, c_opt = c_optimizer.stateless_apply(c_opt, grads, c_tr)
         c_loss_sum, gp_sum, w_sum = c_loss_sum + c_loss, gp_sum + gp, w_sum + w
 
     # Generator update (the critic and the classifier are constants here).
@@ -156,7 +157,7 @@ def train_step(gan, state, data):
     z = jax.random.normal(k_zg, (b, gan.latent_dim))
     g_loss_fn = functools.partial(_generator_loss, gan, z, labels, c_tr, c_nt, cls_nt)
     (g_loss, (g_nt, x_fake, probs)), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(g_tr, g_nt)
-    g_tr, g_opt = gan.g_optimizer.stateless_apply(g_opt, grads, g_tr)
+    g_tr, g_opt = g_optimizer.stateless_apply(g_opt, grads, g_tr)
     if gan.classifier is not None and probs is None:
         probs = _classify(gan, cls_nt, x_fake)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from gan import keras_compat, losses
-from gan.wgan import check_step_batch
+from gan.wgan import ConditionalWGANGP, check_step_batch
 
 CRITIC_LOOP = True  # False: always unroll the critic updates (tests compare the two)
 
@@ -94,7 +94,7 @@ def _generator_update(gan, z, labels, global_b):
     return g_loss, x_fake, probs
 
 
-def train_step(gan, data) -> dict:
+def train_step(gan: ConditionalWGANGP, data: tuple) -> dict:
     """``n_critic`` critic updates + one generator update on one dataset element; returns the logs."""
     x, y = data[0], data[1]
     x = tf.cast(x, tf.float32)

@@ -15,6 +15,7 @@ import math
 import os
 from pathlib import Path
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -28,6 +29,9 @@ from gan.models import (build_critic, build_generator, generator_latent_dim, gen
 from gan.wgan import DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, ConditionalWGANGP, default_optimizer
 from har_data.errors import InputError
 from har_data.validate import check_range
+
+if TYPE_CHECKING:
+    from har_data.windows import WindowSet
 
 DEFAULT_LATENT_DIM = 64
 DEFAULT_STEPS_PER_EPOCH = 100
@@ -86,8 +90,8 @@ def _pretrained_generator(init_generator, names: Sequence[str], shape: tuple[int
     return generator
 
 
-def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batch_size: int = 64, seed: int = 0,
-              init_generator: str | os.PathLike | keras.Model | None = None,
+def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps: int, batch_size: int = 64,
+              seed: int = 0, init_generator: str | os.PathLike | keras.Model | None = None,
               init_critic: str | os.PathLike | keras.Model | None = None, callbacks: Sequence = (),
               latent_dim: int = DEFAULT_LATENT_DIM, n_critic: int = 5, gp_weight: float = 10.0,
               classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, drift_weight: float = 0.0,
@@ -185,7 +189,7 @@ def _check_settings(**settings) -> None:
             raise InputError(f"{name} must be > 0, got {settings[name]!r}")
 
 
-def checkpoint_path(directory: str | os.PathLike, windows, settings: dict) -> Path:
+def checkpoint_path(directory: str | os.PathLike, windows: WindowSet, settings: dict) -> Path:
     """``<directory>/gan-<fingerprint>.weights.h5``: the fingerprint covers the training data and every
     setting that changes the updates, so a checkpoint is only ever resumed by the run that made it."""
     h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())

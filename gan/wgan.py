@@ -83,7 +83,7 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
     def __init__(self, generator: keras.Model, critic: keras.Model, classifier: keras.Model | None = None,
                  latent_dim: int | None = None, n_critic: int = 5, gp_weight: float = 10.0,
                  classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, drift_weight: float = 0.0,
-                 loss: str = "wasserstein", seed: int = 0, gp_input_scale: float | None = None, **kwargs):
+                 loss: str = "wasserstein", seed: int = 0, gp_input_scale: float | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown GAN loss {loss!r}; valid: {', '.join(losses.LOSSES)}")
@@ -133,18 +133,18 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
         self.built = True
 
     # --- Keras plumbing -------------------------------------------------------------------------
-    def call(self, inputs, training=False):
+    def call(self, inputs: Any, training: bool = False) -> Any:
         """``[z, labels] -> generated mg windows`` (the generator)."""
         return self.generator(inputs, training=training)
 
     @property
-    def metrics(self):
+    def metrics(self) -> list[keras.metrics.Metric]:
         return list(self.trackers.values())
 
     def compile(self, g_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
                 c_optimizer: keras.optimizers.Optimizer | str | dict | None = None, *,
                 jit_compile: bool | str = "auto", steps_per_execution: int = 1, run_eagerly: bool = False,
-                **kwargs) -> None:
+                **kwargs: Any) -> None:
         """Set the two optimizers (default Adam 5e-4, beta 0.5/0.9) and build their slots.
 
         ``jit_compile``: XLA. ``"auto"`` turns it on under JAX (its trainer always jits) and on a
@@ -172,6 +172,12 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
         keras_compat.clear_untracked(self, "_jax_layout")
         if keras.backend.backend() == "jax":  # its trainer carries model.optimizer's variables through fit
             keras_compat.set_jax_optimizers(self, self.g_optimizer, self.c_optimizer)
+
+    def optimizers(self) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
+        """``(generator's, critic's)`` optimizer; an error before ``compile``."""
+        if self.g_optimizer is None or self.c_optimizer is None:
+            raise RuntimeError("call compile() before fit()")
+        return self.g_optimizer, self.c_optimizer
 
     def get_compile_config(self) -> dict | None:
         if self.g_optimizer is None:
@@ -217,12 +223,11 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
             check_step_batch(rows, self.n_critic)
         return super().fit(x, y, batch_size, *args, **kwargs)
 
-    def train_step(self, *args):
+    def train_step(self, *args: Any) -> Any:
         """One generator update (after ``n_critic`` critic updates), in the running backend's idiom:
         ``train_step(data)`` with TensorFlow (:mod:`gan.train_step_tf`), ``train_step(state, data)``
         with JAX (:mod:`gan.train_step_jax`). Both use :mod:`gan.losses` for the math."""
-        if self.g_optimizer is None:
-            raise RuntimeError("call compile() before fit()")
+        self.optimizers()  # compiled
         backend = keras.backend.backend()
         if backend == "jax":
             from gan import train_step_jax
@@ -265,7 +270,7 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
 
     @classmethod
     def load_models(cls, directory: str | os.PathLike, classifier: keras.Model | None = None,
-                    **overrides) -> ConditionalWGANGP:
+                    **overrides: Any) -> ConditionalWGANGP:
         """Rebuild a GAN saved by :meth:`save_models` (uncompiled: call ``compile`` to keep training).
 
         ``classifier`` replaces the saved one (e.g. the target-domain classifier); ``overrides``
