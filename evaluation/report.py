@@ -1,8 +1,8 @@
 """metrics.json and report.md for a run (both written atomically).
 
 metrics.json is nested: ``{"classifier": {"float_accuracy": ...}, "gan": {...}, "timing": {...},
-"int8_runtimes_agree": ..., "figures": {name: "file.png"}}``. The dotted names of DESIGN.md
-(``classifier.float_accuracy``, ``gan.tstr_ratio``, ...) are the paths into it;
+"int8_runtimes_agree": ..., "figures": {name: "file.png"}}``. The dotted names of docs/architecture.md
+("The run directory": ``classifier.float_accuracy``, ``gan.tstr_ratio``, ...) are the paths into it;
 :func:`flatten_metrics` gives them. Every name in :data:`REQUIRED_KEYS` is present (``null``
 when a step did not run). NaN and infinity are written as ``null`` (strict JSON).
 """
@@ -83,7 +83,7 @@ def nest_metrics(metrics: Mapping[str, Any]) -> dict:
 def flatten_metrics(metrics: Mapping[str, Any], sep: str = ".", max_depth: int | None = 2) -> dict[str, Any]:
     """Dotted names for nested metrics, e.g. ``{"gan": {"mmd": 0.1}}`` -> ``{"gan.mmd": 0.1}``.
 
-    ``max_depth`` (default 2, the depth of DESIGN.md's names) keeps deeper dicts as values, so
+    ``max_depth`` (default 2, the depth of docs/architecture.md's names) keeps deeper dicts as values, so
     ``gan.acceptance_by_class`` stays one entry; ``None`` flattens all the way.
     """
     out: dict[str, Any] = {}
@@ -137,7 +137,8 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 def render_report(metrics: Mapping[str, Any], figures: Mapping[str, str] | None = None,
                   title: str = "hargan report") -> str:
-    """report.md text: summary table of the DESIGN.md figures, per-class and augmentation tables, plots."""
+    """report.md text: summary table of the required figures (:data:`REQUIRED_KEYS`), per-class and
+    augmentation tables, plots."""
     m = with_required_keys(metrics)
     flat = flatten_metrics(m)
     gan = m.get("gan") or {}

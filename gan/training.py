@@ -1,10 +1,10 @@
-"""``train_gan``: the one-call training helper the CLI uses, including two-stage fine-tuning.
+"""``train_gan``: the one-call training helper the pipeline and ``hargan train-gan`` use.
 
-Two-stage flow: pretrain on a source domain (e.g. PAMAP2 windows) and save the generator; then
-``train_gan(target_windows, target_classifier, init_generator="pretrain/generator.keras",
-init_critic="pretrain/critic.keras")`` fine-tunes it on the target domain with the classifier
-trained on that domain as feedback. Class names of the pretrained models must be those of the
-target windows, in any order (weights of the label embeddings are re-ordered by name).
+It can also start from saved models (``hargan train-gan --init``): ``train_gan(windows, classifier,
+init_generator="gan/generator.keras", init_critic="gan/critic.keras")`` keeps training them on
+``windows`` with that classifier as feedback. Class names of the saved models must be those of the
+windows, in any order (weights of the label embeddings are re-ordered by name). A transfer run
+(two domains) does not use this: it trains one GAN on (domain, class) labels (:mod:`gan.transfer`).
 """
 
 from __future__ import annotations
@@ -106,10 +106,10 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
 
     ``classifier_model`` (the float ST classifier, frozen) gives the feedback; ``None`` or
     ``classifier_weight=0`` turns it off. ``split`` picks the windows to learn from (``None``:
-    all). ``init_generator`` / ``init_critic`` (path or model) start from pretrained models
-    (two-stage training); without ``init_critic`` a fresh critic is trained against the
-    pretrained generator. ``jit_compile`` (XLA) and ``steps_per_execution`` (several updates per
-    graph call: less Python overhead, callbacks see every n-th batch) are passed to ``compile``.
+    all). ``init_generator`` / ``init_critic`` (path or model) start from saved models; without
+    ``init_critic`` a fresh critic is trained against the saved generator. ``jit_compile`` (XLA) and
+    ``steps_per_execution`` (several updates per graph call: less Python overhead, callbacks see
+    every n-th batch) are passed to ``compile``.
     ``steps`` are run as ``ceil(steps / steps_per_epoch)`` epochs (the last
     one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates. ``tensorboard``: a
     folder for TensorBoard logs (the losses and the gradient penalty, per epoch).

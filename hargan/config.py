@@ -164,7 +164,7 @@ class TransferConfig:
     synthetic: bool = False
     """Train the board model again on real + judge-accepted synthetic target windows; false: the judge
     (real windows only) is the board model. Off because at the default GAN budget the synthetic windows
-    cost the board model 4-5 points on time-disjoint target tests (benchmarks/bench_transfer.py)."""
+    cost the board model accuracy on time-disjoint target tests (figures: docs/transfer.md)."""
     synthetic_per_class: int = 200
     """Synthetic target windows drawn per class for the board model's training (before the judge)."""
     target_stride: int = 6
@@ -186,7 +186,7 @@ class SamplingConfig:
     """Spectrum test: a window's distance from its class may be at most this quantile of the real windows' own."""
     realism_critic: bool = False
     """Critic test too: the critic's score within the real windows' band (realism_critic_quantiles); off
-    because a trained critic scores real windows of held-out logs outside that band (bench_realism.py)."""
+    because a trained critic scores real windows of held-out logs outside that band (docs/benchmarks.md)."""
     realism_critic_quantiles: list[float] = field(default_factory=lambda: [0.01, 0.99])
     """Low and high quantile of the real windows' critic scores, per class, that bound the band."""
     log_seconds: float = 60.0
@@ -260,8 +260,8 @@ def gravity_filter(cfg: Config, dom: DomainConfig) -> bool:
 
     The config's ``suppress_gravity`` wins when set. Unset, hargan chooses: on in a transfer run
     at the filter's rate, because the two domains were worn differently (a wrist, a pocket; any
-    orientation) and the filter takes the sensor's orientation out (ST's recipe; 93% against 82%
-    for pooling without it on other people's phones, issue 16); off for one domain.
+    orientation) and the filter takes the sensor's orientation out (ST's recipe; its figures on other
+    people's phones are in docs/benchmarks.md, "Transfer"); off for one domain.
     """
     if dom.suppress_gravity is not None:
         return bool(dom.suppress_gravity)
@@ -273,8 +273,8 @@ def realism_enforced(cfg: Config) -> bool:
 
     ``sampling.realism_gate`` wins when set. Unset: yes for one domain; in a transfer run the gate's
     pass rates are reported but not enforced, because the domain-conditioned GAN's target windows
-    pass it too rarely to fill ``per_class`` (0-0.2% per class with ST's phone logs and PAMAP2 at the
-    default 3000 steps: they are not yet realistic by that test, see benchmarks/bench_transfer.py).
+    pass it too rarely to fill ``per_class`` at the default GAN budget: they are not yet realistic by
+    that test (figures: docs/benchmarks.md, "Realism gate").
     """
     if cfg.sampling.realism_gate is not None:
         return bool(cfg.sampling.realism_gate)

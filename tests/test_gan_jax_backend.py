@@ -3,7 +3,7 @@
 Keras fixes its backend when it is first imported, so the GAN test modules run again in a
 subprocess with ``KERAS_BACKEND=jax``: fit with the stateless, jitted step (gan/train_step_jax.py),
 the hand-computed gradient penalty and Wasserstein estimate, callbacks, conditioning, save / load /
-keep training, BackupAndRestore, two-stage init and reproducibility. Skipped where jax is not
+keep training, BackupAndRestore, init from saved models and reproducibility. Skipped where jax is not
 installed (``pip install -e ".[jax]"``).
 """
 

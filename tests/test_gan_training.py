@@ -294,7 +294,7 @@ def test_backup_and_restore_resumes_at_the_right_epoch(tmp_path):
     assert int(resumed.step_counter.numpy()) == 8 and len(hist["loss"]) == 2
 
 
-def test_train_gan_exact_steps_and_two_stage_init(tmp_path):
+def test_train_gan_exact_steps_and_init_from_saved_models(tmp_path):
     x, y = toy_windows(80)
     ws = WindowSet(x, y, NAMES, np.full(len(x), "train"), np.arange(len(x)).astype(str))
     small = dict(latent_dim=8, generator_kwargs=dict(width=16, embed_dim=4), critic_kwargs=dict(width=8, hidden=16))

@@ -1,4 +1,4 @@
-"""The package import rules of DESIGN.md: no package imports one to its right in the table.
+"""The package import rules of docs/architecture.md: no package imports one below it in the table.
 
 Read from the source (AST), so imports inside functions count as much as those at the top.
 """

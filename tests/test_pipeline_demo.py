@@ -1,4 +1,4 @@
-"""`hargan demo --quick` end to end: every artifact of DESIGN.md's run directory, metrics.json's keys,
+"""`hargan demo --quick` end to end: every artifact of docs/architecture.md's run directory, metrics.json's keys,
 step reuse on a second run, a config change that re-runs only what depends on it, and the
 single-step commands on the demo's files."""
 

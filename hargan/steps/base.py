@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 
 class Layout:
-    """Where each artifact lives in the run directory (DESIGN.md's run directory)."""
+    """Where each artifact lives in the run directory (docs/architecture.md, "The run directory")."""
 
     def __init__(self, root: Path, transfer: bool):
         self.root = root
