@@ -171,15 +171,9 @@ def train_classifier(
     )
     cbs = [*_fit_callbacks("val_loss" if has_val else "loss", int(patience), learning_rate), *callbacks,
            *tensorboard_callbacks(tensorboard)]
-    fit_data: dict[str, Any]
-    if augment:
-        fit_data = dict(x=augmented_dataset(x_train, y_train, int(batch_size), int(seed), rotate_deg, gain, noise_mg,
-                                                  rotate_axis),
-                        steps_per_epoch=int(np.ceil(len(x_train) / int(batch_size))), shuffle=False)
-    else:
-        fit_data = dict(x=x_train, y=y_train, batch_size=int(batch_size), shuffle=True)
     history = model.fit(
-        **fit_data,
+        **_training_data(x_train, y_train, int(batch_size), int(seed), augment, rotate_deg, gain, noise_mg,
+                         rotate_axis),
         validation_data=(x_val, y_val) if has_val else None,
         epochs=int(epochs),
         class_weight=class_weights(y_train, len(class_names)),
@@ -188,6 +182,16 @@ def train_classifier(
     )
     model.history = history
     return model
+
+
+def _training_data(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augment: bool, rotate_deg: float,
+                   gain: float, noise_mg: float, rotate_axis: str) -> dict[str, Any]:
+    """``fit``'s training-data arguments: an endless augmented dataset (:func:`augmented_dataset`, one
+    epoch = one pass over the windows) or the plain arrays, shuffled."""
+    if augment:
+        return dict(x=augmented_dataset(x, y, batch_size, seed, rotate_deg, gain, noise_mg, rotate_axis),
+                    steps_per_epoch=int(np.ceil(len(x) / batch_size)), shuffle=False)
+    return dict(x=x, y=y, batch_size=batch_size, shuffle=True)
 
 
 def train_on_windows(windows, **kwargs) -> keras.Model:

@@ -147,57 +147,68 @@ def render_report(metrics: Mapping[str, Any], figures: Mapping[str, str] | None 
                     [[f"`{k}`", flat.get(k), DEFINITIONS.get(k, "")]
                      for k in REQUIRED_KEYS if k != "gan.acceptance_by_class"]
                     + [[f"`{k}`", flat.get(k), DEFINITIONS[k]] for k in EXTRA_SUMMARY if k in flat])
-
-    classes: list[str] = []
-    for key in ("acceptance_by_class", "mmd_by_class", "psd_distance_by_class", "n_synthetic_by_class"):
-        for c in (gan.get(key) or {}):
-            if c not in classes:
-                classes.append(c)
-    if classes:
-        lines += ["## Per class", ""]
-        acc, real, mmd, psd, cnt = (gan.get(k) or {} for k in
-                                    ("acceptance_by_class", "realism_pass_by_class", "mmd_by_class",
-                                     "psd_distance_by_class", "n_synthetic_by_class"))
-        rows = []
-        for c in classes:
-            p = psd.get(c)
-            psd_txt = ("n/a" if not p else " / ".join(_fmt(p[a]) for a in p if a != "mean")
-                       + f" (mean {_fmt(p.get('mean'))})")
-            rows.append([c, cnt.get(c), acc.get(c), real.get(c), mmd.get(c), psd_txt])
-        lines += _table(["class", "synthetic windows", "int8 acceptance", "realism gate pass", "MMD^2",
-                         "PSD distance x / y / z (decades)"], rows)
-
-    aug = gan.get("augmentation_gain") or {}
-    if aug:
-        lines += ["## Augmentation gain (real test split)", "",
-                  "Accuracy with x % of the real training windows (whole recordings) alone, and with "
-                  "synthetic windows added, from a generator trained on those windows only.", ""]
-        lines += _table(["real training windows", "n real", "real only", "real + synthetic", "gain"],
-                        [[f"{k} %", v.get("n_real"), v.get("real_only"), v.get("real_plus_synthetic"), v.get("gain")]
-                         for k, v in aug.items()])
-        skipped = sorted({v["skipped"] for v in aug.values() if v.get("skipped")})
-        lines += [f"Rows without figures: {note}." for note in skipped] + ([""] if skipped else [])
-
+    lines += _per_class_section(gan)
+    lines += _augmentation_section(gan.get("augmentation_gain") or {})
     nn = gan.get("nn_dtw") or {}
     if nn:
         lines += ["## Memorisation (DTW nearest neighbour to the real training windows)", ""]
         lines += _table(["figure", "value"], [[k, v] for k, v in nn.items()])
-
-    shown = set(REQUIRED_KEYS) | set(EXTRA_SUMMARY)
-    skip = {"acceptance_by_class", "realism_pass_by_class", "mmd_by_class", "psd_distance_by_class",
-            "n_synthetic_by_class", "augmentation_gain", "nn_dtw", "figures"}
-    others = [[f"`{k}`", v] for k, v in flat.items()
-              if k not in shown and k.split(".")[-1] not in skip and k.split(".")[0] != "figures"
-              and not (isinstance(v, list) and v and isinstance(v[0], list))]
-    if others:
-        lines += ["## All other figures", ""]
-        lines += _table(["figure", "value"], others)
-
+    lines += _other_figures_section(flat)
     if figures:
         lines += ["## Plots", ""]
         for name, rel in figures.items():
             lines += [f"### {name.replace('_', ' ')}", "", f"![{name}]({rel})", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+_PER_CLASS = ("acceptance_by_class", "realism_pass_by_class", "mmd_by_class", "psd_distance_by_class",
+              "n_synthetic_by_class")
+
+
+def _per_class_section(gan: Mapping[str, Any]) -> list[str]:
+    """One row per class: synthetic windows, int8 acceptance, realism pass, MMD, PSD distance per axis."""
+    classes: list[str] = []
+    for key in ("acceptance_by_class", "mmd_by_class", "psd_distance_by_class", "n_synthetic_by_class"):
+        for c in (gan.get(key) or {}):
+            if c not in classes:
+                classes.append(c)
+    if not classes:
+        return []
+    acc, real, mmd, psd, cnt = (gan.get(k) or {} for k in _PER_CLASS)
+    rows = []
+    for c in classes:
+        p = psd.get(c)
+        psd_txt = ("n/a" if not p else " / ".join(_fmt(p[a]) for a in p if a != "mean")
+                   + f" (mean {_fmt(p.get('mean'))})")
+        rows.append([c, cnt.get(c), acc.get(c), real.get(c), mmd.get(c), psd_txt])
+    return ["## Per class", ""] + _table(["class", "synthetic windows", "int8 acceptance", "realism gate pass",
+                                          "MMD^2", "PSD distance x / y / z (decades)"], rows)
+
+
+def _augmentation_section(aug: Mapping[str, Any]) -> list[str]:
+    """The augmentation rows (x % of the real training windows, with and without synthetic ones)."""
+    if not aug:
+        return []
+    lines = ["## Augmentation gain (real test split)", "",
+             "Accuracy with x % of the real training windows (whole recordings) alone, and with "
+             "synthetic windows added, from a generator trained on those windows only.", ""]
+    lines += _table(["real training windows", "n real", "real only", "real + synthetic", "gain"],
+                    [[f"{k} %", v.get("n_real"), v.get("real_only"), v.get("real_plus_synthetic"), v.get("gain")]
+                     for k, v in aug.items()])
+    skipped = sorted({v["skipped"] for v in aug.values() if v.get("skipped")})
+    return lines + [f"Rows without figures: {note}." for note in skipped] + ([""] if skipped else [])
+
+
+def _other_figures_section(flat: Mapping[str, Any]) -> list[str]:
+    """Every scalar figure not shown in an earlier section."""
+    shown = set(REQUIRED_KEYS) | set(EXTRA_SUMMARY)
+    skip = {*_PER_CLASS, "augmentation_gain", "nn_dtw", "figures"}
+    others = [[f"`{k}`", v] for k, v in flat.items()
+              if k not in shown and k.split(".")[-1] not in skip and k.split(".")[0] != "figures"
+              and not (isinstance(v, list) and v and isinstance(v[0], list))]
+    if not others:
+        return []
+    return ["## All other figures", ""] + _table(["figure", "value"], others)
 
 
 def _place_figures(figures: Mapping[str, Any], out_dir: Path) -> dict[str, str]:

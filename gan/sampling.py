@@ -224,6 +224,55 @@ def _rates(counts: np.ndarray, generated: np.ndarray, names: list[str]) -> dict[
     return {names[c]: (float(counts[c] / generated[c]) if generated[c] else float("nan")) for c in range(len(names))}
 
 
+@dataclass
+class _Tally:
+    """Validated sampling's per-class counts over every round: windows generated, accepted by the int8
+    model, passed the realism gate (``real``), kept (both, or int8 alone when the gate is not enforced),
+    and the kept windows' counts (``n_kept`` of them, at most ``per_class``)."""
+
+    generated: np.ndarray
+    accepted: np.ndarray
+    real: np.ndarray
+    kept: np.ndarray
+    n_kept: np.ndarray
+    kept_counts: list[list[np.ndarray]]
+
+    @classmethod
+    def zeros(cls, n_cls: int) -> _Tally:
+        def z() -> np.ndarray:
+            return np.zeros(n_cls, dtype=np.int64)
+
+        return cls(generated=z(), accepted=z(), real=z(), kept=z(), n_kept=z(), kept_counts=[[] for _ in range(n_cls)])
+
+    def add(self, y: np.ndarray, counts: np.ndarray, acc: np.ndarray, looks_real: np.ndarray, ok: np.ndarray,
+            per_class: int) -> None:
+        """Count one round's verdicts and keep its ``ok`` windows up to ``per_class`` per class."""
+        for c in range(len(self.n_kept)):
+            mask = y == c
+            self.generated[c] += int(mask.sum())
+            self.accepted[c] += int((acc & mask).sum())
+            self.real[c] += int((looks_real & mask).sum())
+            self.kept[c] += int((ok & mask).sum())
+            take = counts[ok & mask][: max(per_class - self.n_kept[c], 0)]
+            if len(take):
+                self.kept_counts[c].append(take)
+                self.n_kept[c] += len(take)
+
+    def synthetic_set(self, names: list[str], sensor: SensorSpec, per_class: int, by_class: dict[str, float],
+                      real_by_class: dict[str, float] | None) -> SyntheticSet:
+        """The kept windows, ``per_class`` of each class in class order, with the rates (realism's only
+        when a gate ran: ``real_by_class`` not None)."""
+        x_counts = np.concatenate([np.concatenate(k) for k in self.kept_counts]).astype(np.int16)
+        y_out = np.repeat(np.arange(len(names), dtype=np.int64), per_class)
+        total_gen = int(self.generated.sum())
+        gated = real_by_class is not None
+        return SyntheticSet(sensor.to_mg(x_counts), x_counts, y_out, names, sensor, by_class,
+                            float(self.accepted.sum() / total_gen) if total_gen else float("nan"),
+                            {names[c]: int(self.generated[c]) for c in range(len(names))},
+                            real_by_class if real_by_class is not None else {},
+                            float(self.real.sum() / total_gen) if gated and total_gen else float("nan"))
+
+
 def sample_validated(gan_or_generator: keras.Model, int8: Int8Classifier, sensor: SensorSpec, per_class: int,
                      min_confidence: float = 0.5, seed: int = 0, batch: int = 4096, max_tries: int = DEFAULT_MAX_TRIES,
                      verbose: bool = False, realism: RealismGate | None = None,
@@ -242,47 +291,24 @@ def sample_validated(gan_or_generator: keras.Model, int8: Int8Classifier, sensor
 
     generator = _generator_of(gan_or_generator)
     names = model_class_names(generator)
-    n_cls = len(names)
     if int(per_class) < 1:
         raise InputError(f"per_class must be >= 1, got {per_class}")
     _check_judges(int8, realism, names)
     per_class = int(per_class)
-    kept_counts: list[list[np.ndarray]] = [[] for _ in range(n_cls)]
-    n_kept = np.zeros(n_cls, dtype=np.int64)
-    generated = np.zeros(n_cls, dtype=np.int64)
-    accepted = np.zeros(n_cls, dtype=np.int64)
-    real = np.zeros(n_cls, dtype=np.int64)  # passed the realism gate
-    kept = np.zeros(n_cls, dtype=np.int64)  # both
+    tally = _Tally.zeros(len(names))
     for r in range(int(max_tries)):
-        need = np.maximum(per_class - n_kept, 0)
+        need = np.maximum(per_class - tally.n_kept, 0)
         if not need.any():
             break
         round_seed = int(np.random.SeedSequence([int(seed), r]).generate_state(1)[0])
-        x_mg, y = generate_windows(generator, _round_sizes(need, kept, generated, batch), seed=round_seed)
+        x_mg, y = generate_windows(generator, _round_sizes(need, tally.kept, tally.generated, batch), seed=round_seed)
         counts, acc, looks_real = _judge(x_mg, y, sensor, int8, realism, min_confidence)
-        ok = acc & looks_real if realism_enforce else acc
-        for c in range(n_cls):
-            mask = y == c
-            generated[c] += int(mask.sum())
-            accepted[c] += int((acc & mask).sum())
-            real[c] += int((looks_real & mask).sum())
-            kept[c] += int((ok & mask).sum())
-            take = counts[ok & mask][: max(per_class - n_kept[c], 0)]
-            if len(take):
-                kept_counts[c].append(take)
-                n_kept[c] += len(take)
+        tally.add(y, counts, acc, looks_real, acc & looks_real if realism_enforce else acc, per_class)
         if verbose:
-            print(f"sampling round {r + 1}: kept {dict(zip(names, n_kept.tolist()))}")
-    by_class, real_by_class = _rates(accepted, generated, names), _rates(real, generated, names)
-    short = [c for c in range(n_cls) if n_kept[c] < per_class]
+            print(f"sampling round {r + 1}: kept {dict(zip(names, tally.n_kept.tolist()))}")
+    by_class, real_by_class = _rates(tally.accepted, tally.generated, names), _rates(tally.real, tally.generated, names)
+    short = [c for c in range(len(names)) if tally.n_kept[c] < per_class]
     if short:
-        raise _shortfall(short, names, n_kept, generated, by_class, real_by_class, per_class,
+        raise _shortfall(short, names, tally.n_kept, tally.generated, by_class, real_by_class, per_class,
                          realism is not None, realism is not None and realism_enforce, max_tries, min_confidence)
-    x_counts = np.concatenate([np.concatenate(k) for k in kept_counts]).astype(np.int16)
-    y_out = np.repeat(np.arange(n_cls, dtype=np.int64), per_class)
-    total_gen = int(generated.sum())
-    return SyntheticSet(sensor.to_mg(x_counts), x_counts, y_out, names, sensor, by_class,
-                        float(accepted.sum() / total_gen) if total_gen else float("nan"),
-                        {names[c]: int(generated[c]) for c in range(n_cls)},
-                        {} if realism is None else real_by_class,
-                        float(real.sum() / total_gen) if realism is not None and total_gen else float("nan"))
+    return tally.synthetic_set(names, sensor, per_class, by_class, real_by_class if realism is not None else None)

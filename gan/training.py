@@ -127,20 +127,9 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     if full_scale_g is None:
         full_scale_g = float(ws.sensor.full_scale_g) if getattr(ws, "sensor", None) is not None else 4.0
     keras.utils.set_random_seed(int(seed))
-
-    if init_generator is not None:
-        generator = _pretrained_generator(init_generator, names, (t, ch))
-        latent_dim, full_scale_g = generator_latent_dim(generator), model_full_scale_g(generator)
-    else:
-        generator = build_generator(latent_dim, names, t, ch, full_scale_g, **(generator_kwargs or {}))
-    if init_critic is not None:
-        critic = _match_classes(_load(init_critic, "critic"), names, "critic", init_critic)
-    else:
-        critic = build_critic(names, t, ch, full_scale_g, **(critic_kwargs or {}))
-    if classifier_model is not None:
-        n_out = int(classifier_model.outputs[0].shape[-1])
-        if n_out != len(names):
-            raise InputError(f"the classifier has {n_out} classes, the windows {len(names)} ({', '.join(names)})")
+    generator, critic = _models(names, (t, ch), latent_dim, full_scale_g, init_generator, init_critic,
+                                generator_kwargs or {}, critic_kwargs or {})
+    _check_classifier(classifier_model, names)
 
     gan = ConditionalWGANGP(generator, critic, classifier_model, n_critic=n_critic, gp_weight=gp_weight,
                             classifier_weight=classifier_weight, drift_weight=drift_weight, loss=loss, seed=seed,
@@ -156,6 +145,33 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     _fit(gan, ws, int(steps), spe, batch_size, seed, [*callbacks, *tensorboard_callbacks(tensorboard)], checkpoint,
          verbose)
     return gan
+
+
+def _models(names: list[str], shape: tuple[int, int], latent_dim: int, full_scale_g: float,
+            init_generator: str | os.PathLike | keras.Model | None, init_critic: str | os.PathLike | keras.Model | None,
+            generator_kwargs: dict, critic_kwargs: dict) -> tuple[keras.Model, keras.Model]:
+    """The generator and the critic: the saved ones where given (label tables in ``names`` order; a saved
+    generator brings its own latent size and full scale), fresh ones otherwise."""
+    t, ch = shape
+    if init_generator is not None:
+        generator = _pretrained_generator(init_generator, names, shape)
+        latent_dim, full_scale_g = generator_latent_dim(generator), model_full_scale_g(generator)
+    else:
+        generator = build_generator(latent_dim, names, t, ch, full_scale_g, **generator_kwargs)
+    if init_critic is not None:
+        critic = _match_classes(_load(init_critic, "critic"), names, "critic", init_critic)
+    else:
+        critic = build_critic(names, t, ch, full_scale_g, **critic_kwargs)
+    return generator, critic
+
+
+def _check_classifier(classifier_model: keras.Model | None, names: list[str]) -> None:
+    """The feedback classifier must have one output per class of the windows."""
+    if classifier_model is None:
+        return
+    n_out = int(classifier_model.outputs[0].shape[-1])
+    if n_out != len(names):
+        raise InputError(f"the classifier has {n_out} classes, the windows {len(names)} ({', '.join(names)})")
 
 
 def _fit(gan: ConditionalWGANGP, ws, steps: int, spe: int, batch_size: int, seed: int, callbacks: Sequence,
