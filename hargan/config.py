@@ -13,7 +13,6 @@ import json
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import tomli_w
 from har_data.errors import InputError
 from har_data.loaders import SOURCES as _LOADERS
 from har_data.sensors import DEFAULT_SENSOR
-from hargan.config_types import Locator, build
+from hargan.config_types import Locator, build, read_data_file
 
 SOURCES = tuple(_LOADERS)
 """Data sources (loader names): har_data.loaders.SOURCES is the one list; add a loader there."""
@@ -353,37 +352,7 @@ def load_config(path: str | os.PathLike, resolve_paths: bool = True) -> Config:
     Relative data (and tensorboard) paths are made relative to the config file's folder.
     """
     path = Path(path).expanduser()
-    if not path.exists():
-        raise InputError("no such file", path)
-    if not path.is_file():
-        raise InputError("not a file", path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not a UTF-8 text file ({exc.reason})", path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path) from None
-    is_json = path.suffix.lower() == ".json" or (path.suffix.lower() != ".toml" and text.lstrip().startswith("{"))
-    if is_json:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path, exc.lineno) from None
-        fmt = "json"
-    else:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            msg = str(exc)
-            m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-            line = int(m.group(1)) if m else None
-            msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
-            if m:
-                msg += f" (column {m.group(2)})"
-            elif "end of document" in msg:
-                line = max(1, len(text.splitlines()))
-            raise InputError(f"malformed TOML: {msg}", path, line) from None
-        fmt = "toml"
+    data, text, fmt = read_data_file(path)
     cfg = config_from_dict(data, path, text, fmt)
     if resolve_paths:
         base = path.resolve().parent

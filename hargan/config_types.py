@@ -1,5 +1,5 @@
-"""Dataclasses from plain data (as read from TOML or JSON), with type errors that name the file,
-the line (best effort: the line where the key appears) and the dotted key.
+"""Config files to plain data (TOML or JSON, :func:`read_data_file`), and dataclasses from plain data,
+with errors that name the file, the line (best effort: the line where the key appears) and the dotted key.
 
 ``build(cls, data, "", Locator(path, text, fmt))`` checks every key against the dataclass
 ``cls`` (nested dataclasses are tables, ints are accepted as floats) and returns an instance.
@@ -8,8 +8,10 @@ the line (best effort: the line where the key appears) and the dotted key.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
+import tomllib
 import types
 import typing
 from pathlib import Path
@@ -123,3 +125,36 @@ def build(cls: type, data: dict, prefix: str, loc: Locator):
             raise loc.error(f"unknown key {dotted!r}; valid keys in {where}: {', '.join(names)}", dotted)
         kwargs[key] = _convert(value, hints[key], dotted, loc)
     return cls(**kwargs)
+
+
+def read_data_file(path: Path) -> tuple[Any, str, str]:
+    """``(data, text, fmt)`` of a TOML (``.toml``) or JSON (``.json``, or anything starting with ``{``)
+    file; an unreadable or malformed one is an InputError naming the file and line."""
+    if not path.exists():
+        raise InputError("no such file", path)
+    if not path.is_file():
+        raise InputError("not a file", path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not a UTF-8 text file ({exc.reason})", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    is_json = path.suffix.lower() == ".json" or (path.suffix.lower() != ".toml" and text.lstrip().startswith("{"))
+    if is_json:
+        try:
+            return json.loads(text), text, "json"
+        except json.JSONDecodeError as exc:
+            raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path, exc.lineno) from None
+    try:
+        return tomllib.loads(text), text, "toml"
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line = int(m.group(1)) if m else None
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        if m:
+            msg += f" (column {m.group(2)})"
+        elif "end of document" in msg:
+            line = max(1, len(text.splitlines()))
+        raise InputError(f"malformed TOML: {msg}", path, line) from None
