@@ -62,3 +62,20 @@ def test_shared_infrastructure_does_not_import_the_loaders():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert out.stdout.strip() == "[]"
+
+
+KERAS_PRIVATE = ("_maybe_symbolic_build", "_flatten_layers", "_in_multi_worker_mode", "object.__setattr__", ".__dict__",
+                 "keras.src", "OptimizerPair(")
+
+
+def test_keras_private_api_only_in_keras_compat():
+    """docs/architecture.md: every use of Keras's private API is in gan/keras_compat.py (checked in every
+    module that imports Keras, at any depth)."""
+    found = []
+    for package in ALLOWED:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            uses_keras = "keras" in {name for name, _ in imported_packages(ast.parse(text))}
+            if uses_keras and path != ROOT / "gan" / "keras_compat.py":
+                found += [f"{path.relative_to(ROOT)}: {name}" for name in KERAS_PRIVATE if name in text]
+    assert found == []
