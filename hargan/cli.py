@@ -25,7 +25,8 @@ from hargan.demo import run_demo  # noqa: E402
 from hargan.flow import STEP_NAMES, run_pipeline  # noqa: E402
 from hargan.interrupt import prompt_interrupt  # noqa: E402
 from hargan.steps import classifier, evaluate, export, gan, prepare, quantize, sample  # noqa: E402
-from hargan.steps.common import Command, option  # noqa: E402
+from hargan.options import option  # noqa: E402
+from hargan.steps.common import Command  # noqa: E402
 
 COMMANDS: tuple[Command, ...] = (prepare.COMMAND, classifier.COMMAND, quantize.COMMAND, gan.COMMAND, sample.COMMAND,
                                  evaluate.COMMAND, export.COMMAND, classify.COMMAND, stedgeai.COMMAND)
