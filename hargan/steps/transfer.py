@@ -126,7 +126,7 @@ class DomainGan(Step):
         from gan.domains import domain_critic, domain_generator
         from gan.transfer import train_domain_gan
         from hargan.steps.common import load_float_classifier
-        from hargan.steps.gan import drop_checkpoints
+        from hargan.steps.gan import drop_checkpoints, gan_hyperparameters
         from hargan.steps.progress import ProgressLog
 
         g, s = ctx.cfg.gan, settings(ctx)
@@ -137,12 +137,11 @@ class DomainGan(Step):
                                keep=ctx.paths.checkpoints / "domain-gan-history.csv")
         t0 = time.perf_counter()
         judge = load_float_classifier(ctx.paths.judge)
+        hyper = gan_hyperparameters(g, with_classifier=True)
+        del hyper["batch_size"]  # the recipe's settings carry it (s.gan_batch_size)
         model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, judge, ctx.sensor, s, ctx.seed,
                                  [progress, *tensorboard_callbacks(ctx.tensorboard_dir("gan"))],
-                                 latent_dim=g.latent_dim, n_critic=g.n_critic,
-                                 gp_weight=g.gp_weight, classifier_weight=g.classifier_weight,
-                                 g_learning_rate=g.g_learning_rate, c_learning_rate=g.c_learning_rate, loss=g.loss,
-                                 steps_per_epoch=g.checkpoint_every, checkpoint_dir=ctx.paths.checkpoints / "domain-gan")
+                                 checkpoint_dir=ctx.paths.checkpoints / "domain-gan", **hyper)
         seconds = time.perf_counter() - t0
         # The target domain's generator and critic as plain class-conditioned models: what sampling
         # (and its realism gate's critic test) take from gan/ in every run.
