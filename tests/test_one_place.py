@@ -81,3 +81,58 @@ def test_a_new_gan_setting_reaches_the_training(knob, tmp_path, capsys):
         TrainGan().run(ctx)  # the pipeline's gan step
     assert exc.value.args[0]["fake_knob"] == 4
     assert TrainGan().config_hash(cfg) != TrainGan().config_hash(C.Config())  # a changed value re-runs the step
+
+
+# ---------------------------------------------------------------------------- a sensor
+
+@pytest.fixture
+def fake_sensor(monkeypatch):
+    """A part added in the one place a sensor lives (its format and ST driver constants together)."""
+    from har_data.sensors import SENSORS, SensorPart
+
+    monkeypatch.setitem(SENSORS, "FAKE9", SensorPart({4: 0.5}, {26.0: "26HZ"}, 16, "fake9_reg.h", "FAKE9_FS_{fs}G",
+                                                     "FAKE9_ODR_{odr}"))
+
+
+def test_a_new_sensor_is_in_the_config_cli_and_export(fake_sensor, tmp_path, capsys):
+    from firmware_export.headers import sensor_source
+    from har_data import SensorSpec
+
+    cfg = C.config_from_dict({"sensor": {"name": "FAKE9", "full_scale_g": 4, "odr_hz": 26}})
+    assert cfg.sensor.name == "FAKE9"
+    assert main(["prepare", "--help"]) == 0
+    assert "FAKE9" in capsys.readouterr().out
+    header = sensor_source(SensorSpec("FAKE9", 4, 26.0), 48)
+    assert "#define HAR_MODEL_SENSOR_DRV_FULL_SCALE FAKE9_FS_4G" in header
+    assert "#define HAR_MODEL_SENSOR_DRV_ODR FAKE9_ODR_26HZ" in header
+    assert "#define HAR_MODEL_SENSOR_MG_PER_LSB 0.5f" in header and "fake9_reg.h" in header
+
+    # A rate the part lacks is refused when the config is read: one line naming the file, line and key.
+    path = tmp_path / "cfg.toml"
+    path.write_text('[sensor]\nname = "FAKE9"\nodr_hz = 52.0\nfull_scale_g = 4\n', encoding="utf-8")
+    assert main(["run", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"{path}:3" in err and "sensor.odr_hz: FAKE9 has no 52.0 Hz" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_every_sensor_rate_has_its_driver_constant():
+    """A part's rates are its driver table's keys: a sensor the config accepts always exports."""
+    from firmware_export.headers import st_driver_constants
+    from har_data import SensorSpec
+    from har_data.sensors import SENSORS
+
+    for name, part in SENSORS.items():
+        for fs in part.sensitivity:
+            for odr in part.odrs:
+                header, fs_const, odr_const = st_driver_constants(SensorSpec(name, fs, odr))
+                assert header.endswith(".h") and str(fs) in fs_const and part.odrs[odr] in odr_const
+
+
+def test_the_docs_list_the_registries():
+    """docs/reference.md's table of loaders, sensors, presets, losses and steps is the registries'
+    (``python -m hargan.registries`` rewrites it)."""
+    from hargan import registries
+
+    text = registries.DOC.read_text(encoding="utf-8")
+    assert registries.updated(text) == text, "run: python -m hargan.registries"
