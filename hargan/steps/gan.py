@@ -58,7 +58,8 @@ def train_and_save_gan(ws: WindowSet, classifier: keras.Model | None, out: Path,
                        init: Path | None = None, seed: int = 0, label: str = "gan", tensorboard: Path | None = None,
                        checkpoints: Path | None = None, log: Log = quiet) -> tuple[Any, dict]:
     """Train (or fine-tune from ``init``) for ``steps`` generator steps with ``gan``'s hyperparameters;
-    write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``
+    write the GAN (generator.keras, critic.keras, gan.json: ``ConditionalWGANGP.save_models``), history.csv
+    (one row per step) and losses.png into ``out``
     (and TensorBoard logs into ``tensorboard`` when given).
 
     ``checkpoints``: a folder where the training state and the history so far are kept every
@@ -67,7 +68,6 @@ def train_and_save_gan(ws: WindowSet, classifier: keras.Model | None, out: Path,
     """
     from evaluation.plots import plot_training_curves
     from gan.training import train_gan
-    from har_data.atomic import atomic_path
     from hargan.steps.progress import ProgressLog
 
     progress = ProgressLog(steps, log, per="step", label=label, spec=".3g",
@@ -79,9 +79,7 @@ def train_and_save_gan(ws: WindowSet, classifier: keras.Model | None, out: Path,
                       **gan_hyperparameters(gan, classifier is not None), **init_models(init))
     seconds = time.perf_counter() - t0
     out = Path(out)
-    for part in ("generator", "critic"):
-        with atomic_path(out / f"{part}.keras") as tmp:
-            getattr(model, part).save(tmp)
+    model.save_models(out)
     write_csv_rows(out / "history.csv", progress.rows)
     plot_training_curves(out / "history.csv", out / "losses.png", title=f"GAN training ({label})")
     last = progress.rows[-1] if progress.rows else {}
@@ -114,7 +112,7 @@ class TrainGan(Step):
         return [ctx.paths.windows, ctx.paths.classifier]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
-        return [ctx.paths.gan_dir / name for name in ("generator.keras", "critic.keras", "history.csv")]
+        return [ctx.paths.gan_dir / name for name in ("generator.keras", "critic.keras", "gan.json", "history.csv")]
 
     def run(self, ctx: RunContext) -> dict:
         _, info = train_and_save_gan(ctx.windows, ctx.classifier, ctx.paths.gan_dir, ctx.cfg.gan,
@@ -135,7 +133,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="start from this generator (fine-tuning); a critic.keras beside it is used too")
     add_section_options(p.add_argument_group("[gan] settings"), "gan")
     p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard logs into DIR")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for the GAN (generator.keras, critic.keras, gan.json) and history.csv")
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
@@ -153,7 +152,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
                            checkpoints=out / CHECKPOINTS,
                            log=staged(log, stage, out))
     drop_checkpoints(out / CHECKPOINTS, "finetune" if init else "gan")
-    log(f"wrote {out}/generator.keras, critic.keras, history.csv, losses.png")
+    log(f"wrote {out}/generator.keras, critic.keras, gan.json, history.csv, losses.png")
 
 
 COMMAND = Command(

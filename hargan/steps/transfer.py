@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from har_data.atomic import atomic_path, write_bytes, write_text
+from har_data.atomic import write_bytes, write_text
 from hargan.config import gravity_filter
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import held_out_split, write_csv_rows
@@ -116,14 +116,14 @@ class DomainGan(Step):
         return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.judge]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
-        d = ctx.paths.domain_gan_dir
-        return [d / "generator.keras", d / "critic.keras", ctx.paths.generator, ctx.paths.gan_dir / "critic.keras",
+        gan_files = ("generator.keras", "critic.keras", "gan.json")
+        return [*(ctx.paths.domain_gan_dir / f for f in gan_files), *(ctx.paths.gan_dir / f for f in gan_files),
                 ctx.paths.gan_dir / "history.csv"]
 
     def run(self, ctx: RunContext) -> dict:
         from classifier.training import tensorboard_callbacks
         from evaluation.plots import plot_training_curves
-        from gan.domains import domain_critic, domain_generator
+        from gan.domains import domain_gan
         from gan.transfer import train_domain_gan
         from hargan.steps.common import load_float_classifier
         from hargan.steps.gan import drop_checkpoints, gan_hyperparameters
@@ -143,15 +143,10 @@ class DomainGan(Step):
                                  [progress, *tensorboard_callbacks(ctx.tensorboard_dir("gan"))],
                                  checkpoint_dir=ctx.paths.checkpoints / "domain-gan", **hyper)
         seconds = time.perf_counter() - t0
-        # The target domain's generator and critic as plain class-conditioned models: what sampling
-        # (and its realism gate's critic test) take from gan/ in every run.
-        names = ctx.windows.class_names
-        for model_, path in ((model.generator, ctx.paths.domain_gan_dir / "generator.keras"),
-                             (model.critic, ctx.paths.domain_gan_dir / "critic.keras"),
-                             (domain_generator(model.generator, "target", names), ctx.paths.generator),
-                             (domain_critic(model.critic, "target", names), ctx.paths.gan_dir / "critic.keras")):
-            with atomic_path(path) as tmp:
-                model_.save(tmp)
+        # gan/ holds the target domain's half as a class-conditioned GAN: what sampling (and its realism
+        # gate's critic test) take from gan/ in every run.
+        model.save_models(ctx.paths.domain_gan_dir)
+        domain_gan(model, "target", ctx.windows.class_names).save_models(ctx.paths.gan_dir)
         history = ctx.paths.gan_dir / "history.csv"
         write_csv_rows(history, progress.rows)
         plot_training_curves(history, ctx.paths.gan_dir / "losses.png", title="domain-conditioned GAN training")
