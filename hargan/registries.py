@@ -21,14 +21,14 @@ def registries() -> dict[str, list[str]]:
     from har_data.loaders import SOURCES
     from har_data.sensors import SENSORS
     from hargan.config import GAN_LOSSES
-    from hargan.flow import STEPS
+    from hargan.flow import STEP_NAMES
 
     return {
         "loaders (`[data.source]`/`[data.target]` `name`, `--source`): `har_data.loaders.SOURCES`": list(SOURCES),
         "sensors (`[sensor] name`, `--sensor`): `har_data.sensors.SENSORS`": list(SENSORS),
         "classifier presets (`[classifier] preset`, `--preset`): `classifier.presets.PRESETS`": list(PRESETS),
         "GAN losses (`[gan] loss`, `--loss`): `hargan.config.GAN_LOSSES`": list(GAN_LOSSES),
-        "steps, in order (`run --until`): `hargan.flow.STEPS`": [step.name for step in STEPS],
+        "steps, in order (`run --until`): `hargan.flow.STEPS`": list(STEP_NAMES),
     }
 
 

@@ -67,37 +67,26 @@ CURVES = (("loss", ("loss", "val_loss")), ("accuracy", ("accuracy", "val_accurac
 
 
 class TrainClassifier(Step):
+    """The float ST classifier of a one-domain run (a transfer run has its board model step,
+    :class:`hargan.steps.transfer.BoardModel`)."""
+
     name = "classifier"
     sections = ("classifier",)
     exclude = ("classifier.representative_samples",)  # the quantize step's
 
+    def enabled(self, cfg) -> bool:
+        return cfg.data.target is None
+
     def describe(self, ctx: RunContext) -> str:
-        if ctx.two_stage:
-            if ctx.cfg.transfer.synthetic:
-                return "classifier: the board model on real + judge-accepted synthetic target windows"
-            return "classifier: the board model (the judge: real windows of both domains)"
         return f"classifier: train the float ST classifier ({ctx.cfg.classifier.preset})"
 
-    def config_hash(self, cfg) -> str:
-        if cfg.data.target is None:
-            return super().config_hash(cfg)
-        return cfg.section_hash("classifier", "transfer", "sampling.min_confidence", exclude=self.exclude)
-
     def inputs(self, ctx: RunContext) -> list[Path]:
-        if ctx.two_stage:  # a transfer run's board model (hargan.steps.transfer): the judge, or trained again
-            synthetic = [ctx.paths.generator, ctx.paths.judge_int8] if ctx.cfg.transfer.synthetic else []
-            return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.judge, *synthetic]
         return [ctx.paths.windows]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
         return [ctx.paths.classifier, ctx.paths.classifier_dir / "confusion_float.png"]
 
     def run(self, ctx: RunContext) -> dict:
-        if ctx.two_stage:
-            from hargan.steps.transfer import train_board_files
-
-            ctx.classifier, metrics = train_board_files(ctx)
-            return metrics
         model, metrics = train_and_save_classifier(ctx.windows, ctx.paths.classifier_dir, ctx.cfg.classifier,
                                                    seed=ctx.seed, tensorboard=ctx.tensorboard_dir("classifier"),
                                                    log=ctx.log)
