@@ -3,10 +3,12 @@
 prepare (both domains; gravity filter on unless the config says otherwise) -> **judge** (the
 classifier on both domains, target balanced; ``classifier/judge.keras`` and its int8 twin) ->
 **domain_gan** (one WGAN-GP on (domain, class) labels, the judge's feedback; ``gan/domains/``, and
-``gan/generator.keras``: the target's class-conditioned generator) -> classifier (the *board*
-model, :func:`train_board_files`: the judge, or with ``[transfer] synthetic`` the classifier trained
-again on real + judge-accepted synthetic target windows) -> quantize -> sample (what the board's int8
-model accepts) -> evaluate -> export.
+``gan/``: the target's half as a class-conditioned GAN) -> **classifier** (:class:`BoardModel`, the
+*board* model: the judge, or with ``[transfer] synthetic`` the classifier trained again on real +
+judge-accepted synthetic target windows) -> quantize -> sample (what the board's int8 model accepts)
+-> evaluate -> export. Each step calls the recipe's function (``train_judge``, ``train_domain_gan``,
+``train_board_model``) with :func:`settings` made from the config: what ``gan.transfer.train_transfer``,
+the benchmark's recipe, calls too.
 
 The source's windows all train (it is not what the board is scored on); the target's train and
 val splits train and its test split (held-out logs) scores.
