@@ -244,8 +244,7 @@ class Config:
     tensorboard: str = ""
     """Folder for TensorBoard logs of the classifier and GAN training (<folder>/classifier, <folder>/gan, ...);
     empty = none. Not part of any step's fingerprint: add --force to re-run finished steps with logs."""
-    # Each section's default is made from its class as named in this module when a Config is made (as
-    # config_types.build reads the annotations), so a section has one class (tests swap in a subclass).
+    # Sections are made from the class named here when a Config is made, as config_types.build reads them.
     data: DataConfig = field(default_factory=lambda: DataConfig())
     sensor: SensorConfig = field(default_factory=lambda: SensorConfig())
     windows: WindowsConfig = field(default_factory=lambda: WindowsConfig())
