@@ -54,8 +54,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from classifier import Int8Classifier, quantize_int8, train_classifier  # noqa: E402
-from gan.transfer import TransferSettings, balance_domains, repeat_to, to_int8, train_board, train_transfer  # noqa: E402
-from hargan.config import TransferConfig  # noqa: E402
+from gan.transfer import TransferResult, balance_domains, repeat_to, to_int8, train_board, train_transfer  # noqa: E402
+from hargan.config import (ClassifierConfig, Config, DataConfig, DomainConfig, GanConfig, SensorConfig,  # noqa: E402
+                           TransferConfig)
+from hargan.steps.gan import gan_hyperparameters  # noqa: E402
+from hargan.steps.transfer import settings  # noqa: E402
 from har_data import Recording, SensorSpec, load_source, make_windows, write_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -175,17 +178,39 @@ def baseline(column: str, src, tgt_train, classes, cache: WindowCache, seed: int
     return board_model(xt, yt, classes, seed, args.epochs, args.min_windows)
 
 
+def run_config(args, synthetic: bool, seed: int) -> Config:
+    """The config of the transfer run (``hargan run``) this benchmark's recipe columns measure."""
+    return Config(seed=seed, data=DataConfig(source=DomainConfig(name="mems-studio", path=str(SOURCE)),
+                                             target=DomainConfig(name="st-datalog", path=str(TARGET))),
+                  sensor=SensorConfig(SENSOR.name, SENSOR.full_scale_g, SENSOR.odr_hz),
+                  classifier=ClassifierConfig(epochs=args.epochs), gan=GanConfig(steps=args.gan_steps),
+                  transfer=TransferConfig(synthetic=synthetic))
+
+
+def hargan_recipe(xs, ys, xt, yt, classes: list[str], cfg: Config, min_windows: int | None = None) -> TransferResult:
+    """The transfer run's recipe on windows (source all, target training windows): the settings
+    ``hargan run`` makes from ``cfg`` and the functions its judge, domain_gan and classifier steps call."""
+    s = settings(cfg)
+    if min_windows is not None:
+        s = replace(s, min_windows=min_windows)
+    gan_kwargs = gan_hyperparameters(cfg.gan, with_classifier=True)
+    del gan_kwargs["batch_size"]  # the settings carry it
+    sensor = SensorSpec(cfg.sensor.name, cfg.sensor.full_scale_g, cfg.sensor.odr_hz)
+    return train_transfer(xs, ys, xt, yt, classes, sensor, s, cfg.seed, log=lambda m: print("  " + m, flush=True),
+                          gan_kwargs=gan_kwargs)
+
+
 def recipe(columns, src, tgt_train, classes, cache: WindowCache, seed: int, args) -> dict[str, Int8Classifier]:
     """hargan's recipe (gan.transfer) and its ablations: {column: int8 model}, for the recipe columns asked."""
-    s = TransferSettings(epochs=args.epochs, min_windows=args.min_windows, gan_steps=args.gan_steps)
+    cfg = run_config(args, synthetic="hargan" in columns, seed=seed)
     xs, ys = cache.stack(src, classes, True)
-    xt, yt = cache.stack(tgt_train, classes, True, TransferConfig.target_stride)
+    xt, yt = cache.stack(tgt_train, classes, True, cfg.transfer.target_stride)
     out = {}
     if "hargan" in columns or "no_synthetic" in columns:
-        s.synthetic = "hargan" in columns
-        res = train_transfer(xs, ys, xt, yt, classes, SENSOR, s, seed, log=lambda m: print("  " + m, flush=True))
+        res = hargan_recipe(xs, ys, xt, yt, classes, cfg, args.min_windows)
         out.update(hargan=res.board_int8, no_synthetic=res.judge_int8)
     if "classic_aug" in columns:
+        s = replace(settings(cfg), min_windows=args.min_windows)
         x, y = balance_domains(xs, ys, xt, yt, s.target_share, seed)
         out["classic_aug"] = to_int8(train_board(x, y, classes, SENSOR.full_scale_g, s, seed, classic=True), x,
                                      classes, seed)

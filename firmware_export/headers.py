@@ -17,38 +17,17 @@ from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, c_floa
                                    enum_suffix, guard_close, guard_open, write_files)
 from firmware_export.convert import c_counts_to_int8
 from har_data import InputError, SensorSpec
+from har_data.sensors import SENSORS
 
 AXIS_NAMES = "xyz"
 
-_LSM6DSO_ODRS = {12.5: "12Hz5", 26: "26Hz", 52: "52Hz", 104: "104Hz", 208: "208Hz", 416: "417Hz", 833: "833Hz",
-                 1666: "1667Hz", 3332: "3333Hz", 6664: "6667Hz"}
-_LIS2DW12_ODRS = {1.6: "1Hz6_LP_ONLY", 12.5: "12Hz5", 25: "25Hz", 50: "50Hz", 100: "100Hz", 200: "200Hz",
-                  400: "400Hz", 800: "800Hz", 1600: "1k6Hz"}
-# ST driver per sensor: (driver header, full-scale constant pattern, ODR constant pattern, ODR suffixes).
-# STMems_Standard_C_drivers (<sensor>_reg.h) names; the LIS3DSH has the STM32Cube BSP component's.
-ST_DRIVERS: dict[str, tuple[str, str, str, dict[float, str]]] = {
-    "LSM6DSL": ("lsm6dsl_reg.h", "LSM6DSL_{fs}g", "LSM6DSL_XL_ODR_{odr}",
-                {12.5: "12Hz5", 26: "26Hz", 52: "52Hz", 104: "104Hz", 208: "208Hz", 416: "416Hz", 833: "833Hz",
-                 1666: "1k66Hz", 3332: "3k33Hz", 6664: "6k66Hz"}),
-    "LSM6DSO": ("lsm6dso_reg.h", "LSM6DSO_{fs}g", "LSM6DSO_XL_ODR_{odr}", _LSM6DSO_ODRS),
-    "LSM6DSOX": ("lsm6dsox_reg.h", "LSM6DSOX_{fs}g", "LSM6DSOX_XL_ODR_{odr}", _LSM6DSO_ODRS),
-    "ISM330DHCX": ("ism330dhcx_reg.h", "ISM330DHCX_{fs}g", "ISM330DHCX_XL_ODR_{odr}",
-                   {**_LSM6DSO_ODRS, 416: "416Hz", 1666: "1666Hz", 3332: "3332Hz"}),
-    "LIS2DW12": ("lis2dw12_reg.h", "LIS2DW12_{fs}g", "LIS2DW12_XL_ODR_{odr}", _LIS2DW12_ODRS),
-    "IIS2DLPC": ("iis2dlpc_reg.h", "IIS2DLPC_{fs}g", "IIS2DLPC_XL_ODR_{odr}", _LIS2DW12_ODRS),
-    "LIS3DSH": ("lis3dsh.h", "LIS3DSH_FULLSCALE_{fs}", "LIS3DSH_DATARATE_{odr}",
-                {3.125: "3_125", 6.25: "6_25", 12.5: "12_5", 25: "25", 50: "50", 100: "100", 400: "400", 800: "800",
-                 1600: "1600"}),
-}
-
-
 def st_driver_constants(sensor: SensorSpec) -> tuple[str, str, str]:
-    """(driver header, full-scale constant, ODR constant) of ST's driver for ``sensor``."""
-    header, fs, odr, suffixes = ST_DRIVERS[sensor.name]
-    match = [v for k, v in suffixes.items() if abs(float(k) - sensor.odr_hz) < 1e-6]
-    if not match:
-        raise InputError(f"no {sensor.name} driver ODR constant for {sensor.odr_hz:g} Hz")
-    return header, fs.format(fs=int(sensor.full_scale_g)), odr.format(odr=match[0])
+    """(driver header, full-scale constant, ODR constant) of ST's driver for ``sensor``, from its part's
+    record in :data:`har_data.sensors.SENSORS` (where a sensor's format and driver constants live together)."""
+    part = SENSORS[sensor.name]
+    (suffix,) = [v for k, v in part.odrs.items() if abs(float(k) - sensor.odr_hz) < 1e-6]  # SensorSpec checked it
+    return (part.driver_header, part.full_scale_constant.format(fs=int(sensor.full_scale_g)),
+            part.odr_constant.format(odr=suffix))
 
 
 def _comment(text: str) -> str:

@@ -19,11 +19,14 @@ read ``classifier_loss``, or the judge's acceptance of drawn windows, instead.)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 from keras import layers, ops
+
+if TYPE_CHECKING:
+    from gan.wgan import ConditionalWGANGP
 
 DOMAINS = ("source", "target")
 SEP = "/"
@@ -142,3 +145,15 @@ def domain_critic(critic: keras.Model, domain: str, class_names: Sequence[str]) 
     window of ``domain``, so the realism gate's critic test (``gan.realism``) takes it as any critic."""
     x = keras.Input(shape=tuple(critic.inputs[0].shape[1:]), name="x_mg")
     return _class_conditioned(critic, domain, class_names, x, f"{domain}_critic")
+
+
+def domain_gan(gan: ConditionalWGANGP, domain: str, class_names: Sequence[str]) -> ConditionalWGANGP:
+    """The domain-conditioned ``gan`` as a class-conditioned GAN of one ``domain`` (its generator and critic
+    through :func:`domain_generator` and :func:`domain_critic`, the same hyperparameters and updates done,
+    no classifier), so it is saved and loaded as any GAN (``save_models``, ``load_models``)."""
+    from gan.wgan import ConditionalWGANGP
+
+    half = ConditionalWGANGP(domain_generator(gan.generator, domain, class_names),
+                             domain_critic(gan.critic, domain, class_names), None, **gan.hyperparameters())
+    half.step_counter.assign(gan.step_counter)
+    return half

@@ -149,28 +149,62 @@ def draw_accepted(generator: keras.Model, int8: Int8Classifier, sensor: SensorSp
     return x[ok], y[ok].astype(np.int64), _acceptance(ok, y, names)
 
 
+def train_judge(x_source: np.ndarray, y_source: np.ndarray, x_target: np.ndarray, y_target: np.ndarray,
+                class_names: Sequence[str], full_scale_g: float, settings: TransferSettings,
+                seed: int = 0) -> tuple[keras.Model, Int8Classifier]:
+    """Step 1: the judge on both domains (target balanced) and its int8 twin, calibrated on the same windows."""
+    x, y = balance_domains(x_source, y_source, x_target, y_target, settings.target_share, seed)
+    judge = train_board(x, y, class_names, full_scale_g, settings, seed)
+    return judge, to_int8(judge, x, class_names, seed)
+
+
+def train_board_model(x_source: np.ndarray, y_source: np.ndarray, x_target: np.ndarray, y_target: np.ndarray,
+                      class_names: Sequence[str], sensor: SensorSpec, settings: TransferSettings, seed: int = 0, *,
+                      judge: keras.Model, judge_int8: Int8Classifier | None = None,
+                      generator: keras.Model | None = None,
+                      log: Callable[[str], None] = lambda m: None) -> tuple[keras.Model, int, dict[str, float]]:
+    """Step 4: the board model, the number of windows it was trained on and the judge's acceptance per class.
+
+    ``settings.synthetic`` on: the balanced real windows plus the windows of the target's class-conditioned
+    ``generator`` (:func:`gan.domains.domain_generator`) that ``judge_int8`` accepts; off: the judge itself,
+    which the same real windows and seed made.
+    """
+    x, y = balance_domains(x_source, y_source, x_target, y_target, settings.target_share, seed)
+    if not settings.synthetic:
+        return judge, len(x), {}
+    if generator is None or judge_int8 is None:
+        raise ValueError("a board model with synthetic windows needs the target's generator and the judge's int8")
+    x_syn, y_syn, acceptance = draw_accepted(generator, judge_int8, sensor, settings.synthetic_per_class,
+                                             settings.min_confidence, seed)
+    log(f"{len(x_syn)} synthetic target windows accepted by the judge: "
+        + ", ".join(f"{c} {v:.2f}" for c, v in acceptance.items()))
+    x, y = np.concatenate([x, x_syn]), np.concatenate([y, y_syn])
+    return train_board(x, y, class_names, float(sensor.full_scale_g), settings, seed), len(x), acceptance
+
+
 def train_transfer(x_source, y_source, x_target, y_target, class_names: Sequence[str], sensor: SensorSpec,
                    settings: TransferSettings | None = None, seed: int = 0,
-                   log: Callable[[str], None] = lambda m: None, gan_callbacks: Sequence = ()) -> TransferResult:
-    """The whole recipe (module docstring); returns the board model, its int8 twin and the shipped synthetic set."""
+                   log: Callable[[str], None] = lambda m: None, gan_callbacks: Sequence = (),
+                   gan_kwargs: dict | None = None) -> TransferResult:
+    """The whole recipe (module docstring) with the functions ``hargan run``'s transfer steps call; returns
+    the board model, its int8 twin and the shipped synthetic set. ``gan_kwargs``: the GAN's settings
+    (:func:`gan.training.train_gan`'s keywords; ``hargan run`` passes its ``[gan]`` section)."""
     from gan.domains import domain_generator
 
     s = settings or TransferSettings()
     names = [str(c) for c in class_names]
-    fs = float(sensor.full_scale_g)
-    x_real, y_real = balance_domains(x_source, y_source, x_target, y_target, s.target_share, seed)
     log(f"transfer: judge on {len(x_source)} source + {len(x_target)} target windows (target share {s.target_share})")
-    judge = train_board(x_real, y_real, names, fs, s, seed)
-    judge_int8 = to_int8(judge, x_real, names, seed)
+    judge, judge_int8 = train_judge(x_source, y_source, x_target, y_target, names, sensor.full_scale_g, s, seed)
     if not s.synthetic:
         return TransferResult(judge, judge_int8, judge, judge_int8)
     log(f"transfer: domain-conditioned GAN, {s.gan_steps} steps")
-    gan = train_domain_gan(x_source, y_source, x_target, y_target, names, judge, sensor, s, seed, gan_callbacks)
+    gan = train_domain_gan(x_source, y_source, x_target, y_target, names, judge, sensor, s, seed, gan_callbacks,
+                           **(gan_kwargs or {}))
     target_gen = domain_generator(gan.generator, "target", names)
-    x_syn, y_syn, judge_acc = draw_accepted(target_gen, judge_int8, sensor, s.synthetic_per_class,
-                                            s.min_confidence, seed)
-    log("transfer: judge accepts " + ", ".join(f"{c} {100 * v:.0f}%" for c, v in judge_acc.items()))
-    board = train_board(np.concatenate([x_real, x_syn]), np.concatenate([y_real, y_syn]), names, fs, s, seed)
+    board, _, judge_acc = train_board_model(x_source, y_source, x_target, y_target, names, sensor, s, seed,
+                                            judge=judge, judge_int8=judge_int8, generator=target_gen,
+                                            log=lambda m: log("transfer: " + m))
+    x_real, _ = balance_domains(x_source, y_source, x_target, y_target, s.target_share, seed)
     board_int8 = to_int8(board, x_real, names, seed)
     x_ship, y_ship, board_acc = draw_accepted(target_gen, board_int8, sensor, s.synthetic_per_class,
                                               s.min_confidence, seed + 1)

@@ -62,7 +62,6 @@ def default_optimizer(learning_rate: float) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5, beta_2=0.9)
 
 
-@keras.saving.register_keras_serializable(package="hargan")
 class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
     """Conditional WGAN-GP over mg windows, with an optional frozen float classifier as feedback.
 
@@ -159,7 +158,6 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
                             else default_optimizer(DEFAULT_G_LR))
         self.c_optimizer = (keras.optimizers.get(c_optimizer) if c_optimizer is not None
                             else default_optimizer(DEFAULT_C_LR))
-        self._jit_request = jit_compile
         if jit_compile == "auto" and keras.backend.backend() == "tensorflow" and not run_eagerly:
             import tensorflow as tf
 
@@ -179,40 +177,10 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
             raise RuntimeError("call compile() before fit()")
         return self.g_optimizer, self.c_optimizer
 
-    def get_compile_config(self) -> dict | None:
-        if self.g_optimizer is None:
-            return None
-        return {"g_optimizer": keras.optimizers.serialize(self.g_optimizer),
-                "c_optimizer": keras.optimizers.serialize(self.c_optimizer),
-                "jit_compile": getattr(self, "_jit_request", "auto"),
-                "steps_per_execution": int(self.steps_per_execution)}
-
-    def compile_from_config(self, config: dict) -> None:
-        self.compile(keras.optimizers.deserialize(config["g_optimizer"]),
-                     keras.optimizers.deserialize(config["c_optimizer"]),
-                     jit_compile=config.get("jit_compile", "auto"),
-                     steps_per_execution=config.get("steps_per_execution", 1))
-
     def hyperparameters(self) -> dict:
         return {"latent_dim": self.latent_dim, "n_critic": self.n_critic, "gp_weight": self.gp_weight,
                 "classifier_weight": self.classifier_weight, "drift_weight": self.drift_weight,
                 "loss": self.loss_kind, "seed": self.seed, "gp_input_scale": self.gp_input_scale}
-
-    def get_config(self) -> dict:
-        ser = keras.saving.serialize_keras_object
-        return {**super().get_config(), **self.hyperparameters(), "generator": ser(self.generator),
-                "critic": ser(self.critic),
-                "classifier": None if self.classifier is None else ser(self.classifier)}
-
-    @classmethod
-    def from_config(cls, config: dict) -> ConditionalWGANGP:
-        config = dict(config)
-        de = keras.saving.deserialize_keras_object
-        generator = de(config.pop("generator"))
-        critic = de(config.pop("critic"))
-        classifier = config.pop("classifier", None)
-        classifier = None if classifier is None else de(classifier)
-        return cls(generator, critic, classifier, **config)
 
     # --- training ---------------------------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, *args: Any,
@@ -245,10 +213,12 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
         return generate_windows(self.generator, labels_or_counts, seed=seed, batch_size=batch_size)
 
     def save_models(self, directory: str | os.PathLike) -> Path | None:
-        """Write ``generator.keras``, ``critic.keras``, ``classifier.keras`` (when set) and ``gan.json``
-        (hyperparameters, class names) into ``directory``, each atomically.
+        """Write the GAN in hargan's one save format: ``generator.keras``, ``critic.keras`` and ``gan.json``
+        (hyperparameters, class names, window, updates done) into ``directory``, each atomically.
 
-        In a multi-worker cluster (``TF_CONFIG``) only the chief writes; other workers return None.
+        ``hargan run``, ``hargan train-gan`` and the notebooks all write it (:meth:`load_models` reads it;
+        sampling and ``--init`` read its ``generator.keras``). The classifier is not part of it: it has
+        its own file. In a multi-worker cluster (``TF_CONFIG``) only the chief writes; others return None.
         """
         from gan.distribute import is_chief
         from har_data.atomic import atomic_path, write_text
@@ -257,11 +227,9 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
             return None
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        parts = {"generator": self.generator, "critic": self.critic, "classifier": self.classifier}
-        for name, model in parts.items():
-            if model is not None:
-                with atomic_path(directory / f"{name}.keras") as tmp:
-                    model.save(tmp)
+        for name, model in (("generator", self.generator), ("critic", self.critic)):
+            with atomic_path(directory / f"{name}.keras") as tmp:
+                model.save(tmp)
         meta = {**self.hyperparameters(), "class_names": self.class_names, "window_length": self.window_length,
                 "channels": self.channels, "step": int(self.step_counter.numpy()),
                 "has_classifier": self.classifier is not None}
@@ -273,16 +241,22 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
                     **overrides: Any) -> ConditionalWGANGP:
         """Rebuild a GAN saved by :meth:`save_models` (uncompiled: call ``compile`` to keep training).
 
-        ``classifier`` replaces the saved one (e.g. the target-domain classifier); ``overrides``
-        replace saved hyperparameters.
+        ``classifier``: the feedback classifier to keep training with (a ``classifier.keras`` that an
+        older hargan saved beside the GAN is loaded when none is given); ``overrides`` replace saved
+        hyperparameters. A folder of an older ``hargan run`` (``generator.keras`` and ``critic.keras``
+        without ``gan.json``) loads with the default hyperparameters.
         """
         from har_data.errors import InputError
 
         directory = Path(directory)
         meta_path = directory / GAN_CONFIG
-        if not meta_path.is_file():
-            raise InputError(f"not a saved GAN directory (no {GAN_CONFIG})", directory)
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta_path.is_file():
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        elif (directory / "generator.keras").is_file() and (directory / "critic.keras").is_file():
+            meta = {}
+        else:
+            raise InputError(f"not a saved GAN directory (no {GAN_CONFIG}, generator.keras and critic.keras)",
+                             directory)
         generator = load_keras_model(directory / "generator.keras", what="generator")
         critic = load_keras_model(directory / "critic.keras", what="critic")
         if classifier is None and meta.get("has_classifier") and (directory / "classifier.keras").is_file():

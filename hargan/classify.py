@@ -305,7 +305,7 @@ def parse_class_map(items: Sequence[str]) -> dict[str, str]:
 
 def add_arguments(p) -> None:
     from hargan.config import SOURCES
-    from hargan.steps.common import option
+    from hargan.options import option
 
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--run", metavar="DIR", help="a run directory (its classifier/model_int8.tflite)")

@@ -20,13 +20,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from har_data.errors import InputError, TrainingError  # noqa: E402
 from hargan import classify, stedgeai  # noqa: E402
-from hargan.config import Config, config_text, load_config  # noqa: E402
+from hargan.config import Config, DataConfig, DomainConfig, config_text, load_config  # noqa: E402
 from hargan.console import NativeStderrFilter, quiet_python_logs  # noqa: E402
 from hargan.demo import run_demo  # noqa: E402
-from hargan.flow import STEP_NAMES, run_pipeline  # noqa: E402
+from hargan.flow import STEP_NAMES, STEPS, run_pipeline  # noqa: E402
 from hargan.interrupt import prompt_interrupt  # noqa: E402
 from hargan.steps import classifier, evaluate, export, gan, prepare, quantize, sample  # noqa: E402
-from hargan.steps.common import Command, option  # noqa: E402
+from hargan.options import option  # noqa: E402
+from hargan.steps.common import Command  # noqa: E402
 
 COMMANDS: tuple[Command, ...] = (prepare.COMMAND, classifier.COMMAND, quantize.COMMAND, gan.COMMAND, sample.COMMAND,
                                  evaluate.COMMAND, export.COMMAND, classify.COMMAND, stedgeai.COMMAND)
@@ -77,21 +78,27 @@ def _common(p: argparse.ArgumentParser, seed: bool = True) -> None:
                    help="show the full traceback on errors")
 
 
-DEMO_DESCRIPTION = """\
+def _steps(transfer: bool) -> str:
+    """The steps a run takes, from the flow's registry (``STEPS``): one domain, or a transfer run."""
+    cfg = Config(data=DataConfig(target=DomainConfig() if transfer else None))
+    return " -> ".join(step.name for step in STEPS if step.enabled(cfg))
+
+
+DEMO_DESCRIPTION = f"""\
 The whole flow on the bundled real BasicMotions data (smartwatch accelerometer,
-gravity removed, 4 activities, 80 recordings at 10 Hz): prepare -> ST classifier
--> int8 -> GAN -> validated sampling -> evaluation report -> firmware export,
-into one run directory.
+gravity removed, 4 activities, 80 recordings at 10 Hz), into one run directory:
+{_steps(transfer=False)}.
 The data is resampled to 12.5 Hz, the LSM6DSL output data rate closest to the
 recording rate (upsampling to 26 Hz would add no information), at +-4 g.
 Re-running with the same --out reuses finished steps."""
 
-RUN_DESCRIPTION = """\
-The whole flow from one config file (TOML or JSON): prepare -> ST classifier ->
-int8 -> GAN -> validated sampling -> evaluation report -> firmware export. With
-[data.target] set (a transfer run): prepare both domains -> judge (a classifier on
-both, and the board model unless [transfer] synthetic = true) -> GAN on (domain,
-class) labels -> int8 -> validated sampling -> report -> firmware.
+RUN_DESCRIPTION = f"""\
+The whole flow from one config file (TOML or JSON):
+{_steps(transfer=False)}.
+With [data.target] set (a transfer run: the judge is a classifier on both domains,
+the board model unless [transfer] synthetic = true; the GAN learns (domain, class)
+labels):
+{_steps(transfer=True)}.
 Re-running with the same --out reuses finished steps whose inputs and config did
 not change. 'hargan run --print-config' shows every key with its default."""
 

@@ -33,6 +33,8 @@ CLASS_MAP_SOURCES = ("pamap2", "st-mobility", "wisdm")
 GAN_LOSSES = ("wasserstein", "minimax")
 C_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """What export.name (a prefix of C files and symbols) may be."""
+FORMATS: dict[str, tuple[re.Pattern, str]] = {"export.name": (C_NAME, "a C identifier")}
+"""String settings that must match a pattern (what the pattern means): the config checks and the options read it."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,9 @@ class SensorConfig:
 @dataclass
 class WindowsConfig:
     length: int = 48
+    """Window length in samples."""
     stride: int = 24
+    """Samples between the starts of two windows."""
     fractions: list[float] = field(default_factory=lambda: [0.7, 0.15, 0.15])
     """train/val/test fractions of the recordings (splits are by recording)."""
 
@@ -131,10 +135,15 @@ class WindowsConfig:
 @dataclass
 class ClassifierConfig:
     preset: str = "cnn1d"
+    """Architecture of the ST classifier (classifier.PRESETS)."""
     epochs: int = 60
+    """Maximum epochs (early stopping on the validation loss)."""
     batch_size: int = 64
+    """Windows per training batch."""
     patience: int = 10
+    """Epochs without improvement before early stopping."""
     learning_rate: float = 3e-3
+    """Adam learning rate."""
     representative_samples: int = 300
     """Windows used to calibrate the int8 quantization."""
 
@@ -142,14 +151,23 @@ class ClassifierConfig:
 @dataclass
 class GanConfig:
     latent_dim: int = 64
+    """Size of the generator's noise input."""
     n_critic: int = 5
+    """Critic updates per generator update."""
     gp_weight: float = 10.0
+    """Gradient-penalty weight."""
     classifier_weight: float = 1.0
+    """Weight of the classifier's feedback in the generator's loss (0: a plain WGAN-GP)."""
     steps: int = 3000
+    """Generator updates."""
     batch_size: int = 64
+    """Windows per batch."""
     g_learning_rate: float = 5e-4
+    """Generator Adam learning rate."""
     c_learning_rate: float = 5e-4
+    """Critic Adam learning rate."""
     loss: str = "wasserstein"
+    """Adversarial loss."""
     checkpoint_every: int = 100
     """Generator steps between checkpoints: a killed run resumes from the last one."""
 
@@ -174,7 +192,9 @@ class TransferConfig:
 @dataclass
 class SamplingConfig:
     per_class: int = 200
+    """Accepted windows wanted per class."""
     min_confidence: float = 0.5
+    """The int8 model's probability of the wanted class needed to accept a window."""
     max_tries: int = 20
     """Generation rounds per class before giving up on reaching per_class accepted windows."""
     realism_gate: bool | None = None
@@ -214,6 +234,7 @@ class ExportConfig:
     name: str = "har_model"
     """Prefix of the C files and symbols."""
     n_test_vectors: int = 10
+    """Windows of the held-out split exported as on-board self-test vectors."""
 
 
 @dataclass
@@ -222,15 +243,16 @@ class Config:
     tensorboard: str = ""
     """Folder for TensorBoard logs of the classifier and GAN training (<folder>/classifier, <folder>/gan, ...);
     empty = none. Not part of any step's fingerprint: add --force to re-run finished steps with logs."""
-    data: DataConfig = field(default_factory=DataConfig)
-    sensor: SensorConfig = field(default_factory=SensorConfig)
-    windows: WindowsConfig = field(default_factory=WindowsConfig)
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
-    gan: GanConfig = field(default_factory=GanConfig)
-    transfer: TransferConfig = field(default_factory=TransferConfig)
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    export: ExportConfig = field(default_factory=ExportConfig)
+    # Sections are made from the class named here when a Config is made, as config_types.build reads them.
+    data: DataConfig = field(default_factory=lambda: DataConfig())
+    sensor: SensorConfig = field(default_factory=lambda: SensorConfig())
+    windows: WindowsConfig = field(default_factory=lambda: WindowsConfig())
+    classifier: ClassifierConfig = field(default_factory=lambda: ClassifierConfig())
+    gan: GanConfig = field(default_factory=lambda: GanConfig())
+    transfer: TransferConfig = field(default_factory=lambda: TransferConfig())
+    sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig())
+    evaluation: EvaluationConfig = field(default_factory=lambda: EvaluationConfig())
+    export: ExportConfig = field(default_factory=lambda: ExportConfig())
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -332,8 +354,9 @@ def _check_values(cfg: Config, loc: Locator) -> None:
                   "sampling.realism_critic_quantiles")
     if cfg.gan.loss not in GAN_LOSSES:
         raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
-    if not C_NAME.fullmatch(cfg.export.name):
-        raise bad(f"export.name must be a C identifier (got {cfg.export.name!r})", "export.name")
+    for key, (pattern, what) in FORMATS.items():
+        if not pattern.fullmatch(_lookup(values, key)):
+            raise bad(f"{key} must be {what} (got {_lookup(values, key)!r})", key)
 
 
 def config_from_dict(data: dict, path: str | os.PathLike | None = None, text: str = "", fmt: str = "toml") -> Config:

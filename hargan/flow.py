@@ -30,12 +30,13 @@ from hargan.steps.gan import TrainGan
 from hargan.steps.prepare import Prepare, check_domain_path
 from hargan.steps.quantize import Quantize
 from hargan.steps.sample import Sample
-from hargan.steps.transfer import DomainGan, Judge
+from hargan.steps.transfer import BoardModel, DomainGan, Judge
 
-# Each run takes the enabled steps in this order (Judge and DomainGan: transfer runs; TrainGan: one domain).
-STEPS: tuple[Step, ...] = (Prepare(), Judge(), DomainGan(), TrainClassifier(), Quantize(), TrainGan(), Sample(),
-                           Evaluate(), Export())
-STEP_NAMES = tuple(step.name for step in STEPS)
+# Each run takes the enabled steps in this order (Judge, DomainGan and BoardModel: transfer runs; TrainClassifier
+# and TrainGan: one domain). BoardModel is named "classifier" like the step it stands for.
+STEPS: tuple[Step, ...] = (Prepare(), Judge(), DomainGan(), BoardModel(), TrainClassifier(), Quantize(), TrainGan(),
+                           Sample(), Evaluate(), Export())
+STEP_NAMES = tuple(dict.fromkeys(step.name for step in STEPS))
 
 
 def run_step(ctx: RunContext, step: Step, label: str) -> None:

@@ -14,8 +14,9 @@ from har_data.errors import InputError
 from har_data.jsonio import to_jsonable, write_json
 from har_data.outputs import output_dir
 from hargan.config import Range
-from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option,
-                                 optional_file, out_dir, staged)
+from hargan.options import option
+from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, optional_file,
+                                 out_dir, staged)
 
 SHOWN = ("weights_bytes", "activations_bytes", "arena_bytes", "macc", "macs", "acc", "rmse", "cos", "files",
          "report", "source")

@@ -1,59 +1,98 @@
-"""Every default is defined once: the command line's defaults and lists are the config dataclasses'
-(and the libraries' own defaults agree with them)."""
+"""Every default is defined once: the command line's options, defaults, ranges, lists and help are the
+config dataclasses' (hargan.options generates them), and the libraries' own defaults agree with them."""
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 
-from hargan import config as C
-from hargan.cli import build_parser
+import pytest
 
-# Command -> the config section whose fields its options mirror, and options named differently.
-SECTIONS = {
-    "prepare": (C.WindowsConfig, {"window": "length"}),
-    "train-classifier": (C.ClassifierConfig, {}),
-    "quantize": (C.ClassifierConfig, {"samples": "representative_samples"}),
-    "train-gan": (C.GanConfig, {}),
-    "generate": (C.SamplingConfig, {}),
-    "evaluate": (C.EvaluationConfig, {}),
-    "export": (C.ExportConfig, {}),
+from hargan import config as C
+from hargan.cli import UsageError, build_parser, main
+from hargan.options import field_docs, section_class, section_from_args
+
+# Command -> its required options, and the config sections its options are generated from.
+COMMANDS = {
+    "prepare": (["--source", "basic-motions", "--out", "w.npz"], ("windows",)),
+    "train-classifier": (["--windows", "w.npz", "--out", "o"], ("classifier",)),
+    "quantize": (["--model", "m.keras", "--windows", "w.npz", "--out", "m.tflite"], ("classifier",)),
+    "train-gan": (["--windows", "w.npz", "--out", "o"], ("gan",)),
+    "generate": (["--generator", "g.keras", "--int8", "m.tflite", "--out", "o"], ("sampling",)),
+    "evaluate": (["--real", "w.npz", "--synthetic", "s", "--out", "o"], ("evaluation", "classifier")),
+    "export": (["--int8", "m.tflite", "--out", "o"], ("export",)),
 }
 
 
-def _subparsers() -> dict[str, argparse.ArgumentParser]:
-    parser = build_parser()
-    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return dict(sub.choices)
+def _parse(*argv: str):
+    return build_parser().parse_args(list(argv))
 
 
-def test_every_cli_default_is_the_config_default():
-    subs = _subparsers()
-    checked = 0
-    for command, (section, renamed) in SECTIONS.items():
-        fields = {f.name for f in dataclasses.fields(section)}
-        for action in subs[command]._actions:
-            field = renamed.get(action.dest, action.dest)
-            if action.dest == "preset" and command == "evaluate":
-                assert action.default == C.ClassifierConfig.preset
-                checked += 1
-            elif field in fields:
-                assert action.default == getattr(section(), field), f"{command} --{action.dest}"
-                checked += 1
-    assert checked == 28  # every option above that mirrors a config field (none silently skipped)
+def _help(capsys, command: str) -> str:
+    assert main([command, "--help"]) == 0
+    return " ".join(capsys.readouterr().out.split())
 
 
-def test_cli_lists_are_the_config_lists():
-    from har_data.loaders import SOURCES
-    from hargan.flow import STEP_NAMES, STEPS
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_default_is_the_config_default(command):
+    required, sections = COMMANDS[command]
+    args = _parse(command, *required)
+    for section in sections:
+        assert section_from_args(args, section) == section_class(section)(), f"{command} [{section}]"
 
-    subs = _subparsers()
-    (source,) = [a for a in subs["prepare"]._actions if a.dest == "source"]
-    assert tuple(source.choices) == C.SOURCES == tuple(SOURCES)
-    (until,) = [a for a in subs["run"]._actions if a.dest == "until"]
-    assert tuple(until.choices) == STEP_NAMES == tuple(s.name for s in STEPS)
-    (loss,) = [a for a in subs["train-gan"]._actions if a.dest == "loss"]
-    assert tuple(loss.choices) == C.GAN_LOSSES
+
+@pytest.mark.parametrize("command,option,section,field,value", [
+    ("prepare", "--window", "windows", "length", 32),
+    ("train-classifier", "--learning-rate", "classifier", "learning_rate", 0.01),
+    ("quantize", "--samples", "classifier", "representative_samples", 50),
+    ("train-gan", "--n-critic", "gan", "n_critic", 2),
+    ("generate", "--no-realism-gate", "sampling", "realism_gate", False),
+    ("evaluate", "--no-augmentation", "evaluation", "augmentation", False),
+    ("export", "--name", "export", "name", "board_model"),
+])
+def test_an_option_sets_its_config_field(command, option, section, field, value):
+    required, _ = COMMANDS[command]
+    argv = [option] if isinstance(value, bool) else [option, str(value)]
+    assert getattr(section_from_args(_parse(command, *required, *argv), section), field) == value
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train-gan", "--n-critic", "0"], "--n-critic: must be at least 1"),
+    (["train-classifier", "--learning-rate", "0"], "--learning-rate: must be positive"),
+    (["export", "--name", "9lives"], "is not a C identifier"),
+])
+def test_an_option_has_its_config_key_rules(argv, message):
+    command = argv[0]
+    with pytest.raises(UsageError, match=message):
+        _parse(*argv, *COMMANDS[command][0])
+
+
+def test_help_is_the_field_docstring(capsys):
+    text = _help(capsys, "train-gan")
+    for field, doc in field_docs(C.GanConfig).items():
+        assert f"--{field.replace('_', '-')}" in text
+        assert doc in text, field
+
+
+@pytest.mark.parametrize("section", sorted({s for _, sections in COMMANDS.values() for s in sections}))
+def test_every_field_the_command_line_shows_has_a_docstring(section):
+    cls = section_class(section)
+    assert set(field_docs(cls)) >= {f.name for f in dataclasses.fields(cls)} - {"fractions"}
+
+
+@pytest.mark.parametrize("argv,registry", [
+    (["prepare", "--source", "nope", "--out", "w.npz"], C.SOURCES),
+    (["train-gan", "--windows", "w.npz", "--out", "o", "--loss", "nope"], C.GAN_LOSSES),
+    (["run", "--config", "c.toml", "--until", "nope"], "STEP_NAMES"),
+    (["train-classifier", "--windows", "w.npz", "--out", "o", "--preset", "nope"], "PRESETS"),
+])
+def test_option_lists_are_the_registries(argv, registry):
+    if registry == "STEP_NAMES":
+        from hargan.flow import STEP_NAMES as registry
+    elif registry == "PRESETS":
+        from classifier.presets import PRESETS as registry
+    with pytest.raises(UsageError) as exc:
+        _parse(*argv)
+    assert "choose from " + ", ".join(repr(n) for n in registry) in str(exc.value)
 
 
 def test_sensor_defaults_are_the_config_and_library_defaults():

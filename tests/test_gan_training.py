@@ -211,27 +211,32 @@ def test_conditioning_is_learned_on_a_toy_problem():
     assert move[1] > 1.5 * move[0], move
 
 
-def test_save_load_models_and_whole_model_then_keep_training(tmp_path):
+def test_save_load_models_then_keep_training(tmp_path):
+    """One save format (generator.keras, critic.keras, gan.json), the one hargan run writes; a folder of an
+    older run (no gan.json) still loads."""
     x, y = toy_windows(64)
-    gan = tiny_gan(tiny_classifier(), n_critic=1, classifier_weight=0.5, gp_weight=5.0)
+    clf = tiny_classifier()
+    gan = tiny_gan(clf, n_critic=1, classifier_weight=0.5, gp_weight=5.0)
     gan.compile()
     ds = make_gan_dataset(x, y, 16, seed=0, n_critic=1)
     gan.fit(ds, epochs=1, steps_per_epoch=2, verbose=0)
     ref, ref_y = gan.generate([3, 2], seed=11)
 
     gan.save_models(tmp_path / "gan")
+    assert sorted(p.name for p in (tmp_path / "gan").iterdir()) == ["critic.keras", "gan.json", "generator.keras"]
     meta = json.loads((tmp_path / "gan" / "gan.json").read_text())
     assert meta["class_names"] == NAMES and meta["step"] == 2 and meta["gp_weight"] == 5.0
-    loaded = ConditionalWGANGP.load_models(tmp_path / "gan")
+    loaded = ConditionalWGANGP.load_models(tmp_path / "gan", classifier=clf)
     out, out_y = loaded.generate([3, 2], seed=11)
     np.testing.assert_array_equal(ref, out)
     np.testing.assert_array_equal(ref_y, out_y)
-    assert loaded.classifier is not None and loaded.classifier_weight == 0.5 and loaded.gp_weight == 5.0
+    assert loaded.classifier is clf and loaded.classifier_weight == 0.5 and loaded.gp_weight == 5.0
 
-    gan.save(tmp_path / "gan.keras")
-    whole = keras.saving.load_model(tmp_path / "gan.keras")
-    assert isinstance(whole, ConditionalWGANGP)
-    np.testing.assert_array_equal(ref, whole.generate([3, 2], seed=11)[0])
+    (tmp_path / "gan" / "gan.json").unlink()  # an older hargan run's gan/ folder
+    older = ConditionalWGANGP.load_models(tmp_path / "gan")
+    np.testing.assert_array_equal(ref, older.generate([3, 2], seed=11)[0])
+    with pytest.raises(InputError, match="not a saved GAN directory"):
+        ConditionalWGANGP.load_models(tmp_path)
 
     # Keep training after loading.
     loaded.compile()

@@ -17,9 +17,9 @@ from har_data.atomic import atomic_path
 from har_data.jsonio import write_json
 from har_data.outputs import output_dir
 from hargan.config import ClassifierConfig
+from hargan.options import add_section_options, section_from_args
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_windows, need_file, option, out_dir, quiet, seed_of,
-                                 staged)
+from hargan.steps.common import Command, Log, held_out_split, load_windows, need_file, out_dir, quiet, seed_of, staged
 
 if TYPE_CHECKING:
     import keras
@@ -27,11 +27,10 @@ if TYPE_CHECKING:
     from har_data import WindowSet
 
 
-def train_and_save_classifier(ws: WindowSet, out: Path, *, preset: str, epochs: int, batch_size: int,
-                              patience: int, learning_rate: float, seed: int = 0, tensorboard: Path | None = None,
-                              log: Log = quiet) -> tuple[keras.Model, dict]:
-    """Train the float classifier; write model.keras, history.csv, training.png, confusion_float.png, metrics.json
-    (and TensorBoard logs into ``tensorboard`` when given)."""
+def train_and_save_classifier(ws: WindowSet, out: Path, c: ClassifierConfig, *, seed: int = 0,
+                              tensorboard: Path | None = None, log: Log = quiet) -> tuple[keras.Model, dict]:
+    """Train the float classifier with ``[classifier]``'s settings; write model.keras, history.csv, training.png,
+    confusion_float.png, metrics.json (and TensorBoard logs into ``tensorboard`` when given)."""
     import keras
 
     from classifier import evaluate_classifier, plot_confusion_matrix, save_classifier, train_on_windows
@@ -42,19 +41,19 @@ def train_and_save_classifier(ws: WindowSet, out: Path, *, preset: str, epochs: 
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with atomic_path(out / "history.csv") as history:
-        model = train_on_windows(ws, preset=preset, epochs=epochs, batch_size=batch_size, patience=patience,
-                                 learning_rate=learning_rate, seed=seed, verbose=0, tensorboard=tensorboard,
-                                 callbacks=[ProgressLog(epochs, log), keras.callbacks.CSVLogger(str(history))])
+        model = train_on_windows(ws, preset=c.preset, epochs=c.epochs, batch_size=c.batch_size, patience=c.patience,
+                                 learning_rate=c.learning_rate, seed=seed, verbose=0, tensorboard=tensorboard,
+                                 callbacks=[ProgressLog(c.epochs, log), keras.callbacks.CSVLogger(str(history))])
     seconds = time.perf_counter() - t0
     epochs_run = len(model.history.history.get("loss", []))
     split, held = held_out_split(ws)
     ev = evaluate_classifier(model, held.x, held.y, ws.class_names)
     save_classifier(model, out / "model.keras")
-    plot_training_curves(out / "history.csv", out / "training.png", title=f"ST classifier ({preset}) training",
+    plot_training_curves(out / "history.csv", out / "training.png", title=f"ST classifier ({c.preset}) training",
                          panels=CURVES)
     plot_confusion_matrix(ev["confusion"], ws.class_names, out / "confusion_float.png",
                           title=f"float classifier, {split} split (accuracy {ev['accuracy']:.3f})")
-    metrics = {"preset": preset, "float_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
+    metrics = {"preset": c.preset, "float_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
                "eval_split": split, "epochs_run": epochs_run, "params": int(model.count_params()),
                "train_seconds": round(seconds, 2)}
     write_json(out / "metrics.json", metrics)
@@ -68,42 +67,29 @@ CURVES = (("loss", ("loss", "val_loss")), ("accuracy", ("accuracy", "val_accurac
 
 
 class TrainClassifier(Step):
+    """The float ST classifier of a one-domain run (a transfer run has its board model step,
+    :class:`hargan.steps.transfer.BoardModel`)."""
+
     name = "classifier"
     sections = ("classifier",)
     exclude = ("classifier.representative_samples",)  # the quantize step's
 
+    def enabled(self, cfg) -> bool:
+        return cfg.data.target is None
+
     def describe(self, ctx: RunContext) -> str:
-        if ctx.is_transfer:
-            if ctx.cfg.transfer.synthetic:
-                return "classifier: the board model on real + judge-accepted synthetic target windows"
-            return "classifier: the board model (the judge: real windows of both domains)"
         return f"classifier: train the float ST classifier ({ctx.cfg.classifier.preset})"
 
-    def config_hash(self, cfg) -> str:
-        if cfg.data.target is None:
-            return super().config_hash(cfg)
-        return cfg.section_hash("classifier", "transfer", "sampling.min_confidence", exclude=self.exclude)
-
     def inputs(self, ctx: RunContext) -> list[Path]:
-        if ctx.is_transfer:  # a transfer run's board model (hargan.steps.transfer): the judge, or trained again
-            synthetic = [ctx.paths.generator, ctx.paths.judge_int8] if ctx.cfg.transfer.synthetic else []
-            return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.judge, *synthetic]
         return [ctx.paths.windows]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
         return [ctx.paths.classifier, ctx.paths.classifier_dir / "confusion_float.png"]
 
     def run(self, ctx: RunContext) -> dict:
-        if ctx.is_transfer:
-            from hargan.steps.transfer import train_board_files
-
-            ctx.classifier, metrics = train_board_files(ctx)
-            return metrics
-        c = ctx.cfg.classifier
-        model, metrics = train_and_save_classifier(
-            ctx.windows, ctx.paths.classifier_dir, preset=c.preset, epochs=c.epochs, batch_size=c.batch_size,
-            patience=c.patience, learning_rate=c.learning_rate, seed=ctx.seed,
-            tensorboard=ctx.tensorboard_dir("classifier"), log=ctx.log)
+        model, metrics = train_and_save_classifier(ctx.windows, ctx.paths.classifier_dir, ctx.cfg.classifier,
+                                                   seed=ctx.seed, tensorboard=ctx.tensorboard_dir("classifier"),
+                                                   log=ctx.log)
         ctx.classifier = model
         return metrics
 
@@ -111,19 +97,8 @@ class TrainClassifier(Step):
 # ---------------------------------------------------------------------------- hargan train-classifier
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    c = ClassifierConfig()
     p.add_argument("--windows", required=True, metavar="FILE.npz", help="windows from 'hargan prepare'")
-    p.add_argument("--preset", default=c.preset, metavar="NAME",
-                   help=f"architecture: cnn1d, cnn1d_tiny, ign, gmp (default: {c.preset})")
-    p.add_argument("--epochs", type=option("classifier.epochs", int), default=c.epochs, metavar="N",
-                   help=f"maximum epochs (default: {c.epochs}; early stopping)")
-    p.add_argument("--batch-size", type=option("classifier.batch_size", int), default=c.batch_size, metavar="N",
-                   help=f"batch size (default: {c.batch_size})")
-    p.add_argument("--patience", type=option("classifier.patience", int), default=c.patience, metavar="N",
-                   help=f"early-stopping patience (default: {c.patience})")
-    p.add_argument("--learning-rate", type=option("classifier.learning_rate", float), default=c.learning_rate,
-                   metavar="LR",
-                   help=f"Adam learning rate (default: {c.learning_rate:g})")
+    add_section_options(p.add_argument_group("[classifier] settings"), "classifier", skip=("representative_samples",))
     p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard logs into DIR")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for model.keras, history.csv, PNGs")
 
@@ -134,10 +109,8 @@ def command(args: argparse.Namespace, log: Log) -> None:
     with output_dir(out, [windows]) as stage:
         ws = load_windows(windows)
         log(f"train-classifier: {args.windows} -> {out}/model.keras")
-        train_and_save_classifier(ws, stage, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
-                                  patience=args.patience, learning_rate=args.learning_rate,
-                                  seed=seed_of(args), tensorboard=args.tensorboard,
-                                  log=staged(log, stage, out))
+        train_and_save_classifier(ws, stage, section_from_args(args, "classifier"), seed=seed_of(args),
+                                  tensorboard=args.tensorboard, log=staged(log, stage, out))
     log(f"wrote {out}/model.keras, history.csv, training.png, confusion_float.png, metrics.json")
 
 

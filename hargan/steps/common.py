@@ -12,13 +12,13 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from collections.abc import Callable, Sequence
 
 from har_data.atomic import write_text
 from har_data.errors import InputError, one_line
 from har_data.sensors import SENSORS
-from hargan.config import RANGES, Config, Range, SensorConfig
+from hargan.config import Config, SensorConfig
 
 if TYPE_CHECKING:
     import keras
@@ -111,23 +111,6 @@ def csv_text(rows: list[dict]) -> str:
 
 
 # ---------------------------------------------------------------------------- command-line paths
-
-def option(key: str, kind: type = int, allowed: Range | None = None) -> Callable[[str], Any]:
-    """An argparse ``type`` for an option that mirrors the config key ``key``: parsed as ``kind`` and
-    checked against that key's range in :data:`hargan.config.RANGES` (or ``allowed``), so
-    ``--batch-size 0`` is refused before any file is read, with the same rule as the config file."""
-    rule = allowed if allowed is not None else RANGES[key]
-
-    def parse(text: str):
-        value = kind(text)  # a ValueError: argparse's own "invalid int value"
-        problem = rule.problem(float(value))
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
-
 
 def staged(log: Log, stage: Path, out: Path) -> Log:
     """``log`` that names the output folder where a message names the staging folder it is written in."""

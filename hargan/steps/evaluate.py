@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from har_data.outputs import output_dir
-from hargan.config import ClassifierConfig, EvaluationConfig
+from hargan.options import add_section_options, section_from_args
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, option,
-                                 optional_file, out_dir, quiet, seed_of, staged)
+from hargan.steps.common import (Command, Log, held_out_split, load_int8, load_windows, need_file, optional_file,
+                                 out_dir, quiet, seed_of, staged)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -217,18 +217,12 @@ def summary_lines(metrics: dict, out: Path, wall_seconds: float | None = None) -
 # ---------------------------------------------------------------------------- hargan evaluate
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    preset, seeds = ClassifierConfig.preset, EvaluationConfig.seeds
     p.add_argument("--real", required=True, metavar="FILE.npz", help="real windows")
     p.add_argument("--synthetic", required=True, metavar="DIR|FILE.npz",
                    help="output folder of 'hargan generate' (or its windows.npz)")
     p.add_argument("--int8", default=None, metavar="FILE.tflite", help="int8 classifier (adds its figures)")
-    p.add_argument("--preset", default=preset, metavar="NAME",
-                   help=f"classifier preset for TSTR/TRTR (default: {preset})")
-    p.add_argument("--quick", action="store_true", help="fewer epochs for the TSTR/TRTR classifiers")
-    p.add_argument("--no-augmentation", action="store_true",
-                   help="skip the augmentation-gain trainings (real + synthetic vs real only)")
-    p.add_argument("--seeds", type=option("evaluation.seeds", int), default=seeds, metavar="N",
-                   help=f"average TSTR/TRTR over this many seeds (default: {seeds})")
+    add_section_options(p, "classifier", only=("preset",), helps={"preset": "classifier preset for TSTR/TRTR."})
+    add_section_options(p, "evaluation", skip=("augmentation_retrain",))
     p.add_argument("--out", required=True, metavar="DIR", help="folder for metrics.json, report.md, PNGs")
 
 
@@ -274,9 +268,10 @@ def _evaluate(args: argparse.Namespace, real_path: Path, syn_path: Path, int8_pa
         acceptance = {"acceptance_rate": syn.acceptance_rate,
                       "acceptance_by_class": {str(k): float(v) for k, v in dict(syn.acceptance_by_class).items()}}
     log(f"evaluate: {args.real} vs {syn_path} -> {args.out}")
-    score_and_report(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=args.quick, seeds=args.seeds,
+    ev = section_from_args(args, "evaluation")
+    score_and_report(real, syn.x_mg, syn.y, out, preset=args.preset, int8=int8, quick=ev.quick, seeds=ev.seeds,
                      seed=seed_of(args), extra=_int8_metrics(int8, real) if int8 is not None else {},
-                     augmentation=not args.no_augmentation, seconds_before=0.0, acceptance=acceptance, log=log)
+                     augmentation=ev.augmentation, seconds_before=0.0, acceptance=acceptance, log=log)
 
 
 COMMAND = Command("evaluate", "score synthetic windows against real ones (TSTR, TRTR, discriminative score, MMD)",

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from har_data.errors import InputError
 from har_data.outputs import output_dir
 from hargan.classify import Preprocessing, read_preprocessing, record_path
-from hargan.config import C_NAME, ExportConfig
+from hargan.options import add_section_options, option
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, held_out_split, load_int8, load_windows, need_file,
-                                 option, optional_file, out_dir, quiet, sensor_spec, staged)
+                                 optional_file, out_dir, quiet, sensor_spec, staged)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,25 +126,14 @@ def _describe(gravity: bool, stride: int | None) -> str:
 
 # ---------------------------------------------------------------------------- hargan export
 
-def _c_name(text: str) -> str:
-    """--name is checked before anything is read or written (the same rule as export.name)."""
-    if not C_NAME.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a C identifier (letters, digits and '_', not starting "
-                                         "with a digit)")
-    return text
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    e = ExportConfig()
     p.add_argument("--int8", required=True, metavar="FILE.tflite",
                    help="int8 classifier, with its preprocessing record FILE.json beside it (from the quantize step)")
     p.add_argument("--test-vectors", default=None, metavar="FILE.npz",
                    help="windows as the sensor reports them (no gravity filter): test vectors from their test split")
     p.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
                    help="class names in output order (default: the record's, else from --test-vectors)")
-    p.add_argument("--name", type=_c_name, default=e.name, help=f"C prefix of files and symbols (default: {e.name})")
-    p.add_argument("--n-test-vectors", type=option("export.n_test_vectors", int), default=e.n_test_vectors, metavar="N",
-                   help=f"test vectors (default: {e.n_test_vectors})")
+    add_section_options(p, "export")
     g = p.add_argument_group("board preprocessing (default: the record beside --int8)")
     g.add_argument("--gravity", action=argparse.BooleanOptionalAction, default=None,
                    help="the model was trained on gravity-filtered windows: the board runs ST's gravity rotation + "

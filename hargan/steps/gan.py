@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from har_data.outputs import CHECKPOINTS, output_dir
-from hargan.config import GAN_LOSSES, GanConfig
+from hargan.config import GanConfig
+from hargan.options import add_section_options, section_from_args
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, load_float_classifier, load_windows, need_file, option, optional_file,
-                                 out_dir, quiet, seed_of, staged, write_csv_rows)
+from hargan.steps.common import (Command, Log, load_float_classifier, load_windows, need_file, optional_file, out_dir,
+                                 quiet, seed_of, staged, write_csv_rows)
 
 if TYPE_CHECKING:
     import keras
@@ -39,19 +40,26 @@ def init_models(init: Path | None) -> dict[str, Any]:
     return models
 
 
-def gan_hyperparameters(gan: GanConfig, with_classifier: bool) -> dict[str, Any]:
-    """``train_gan``'s keyword arguments from ``[gan]`` (no classifier feedback without a classifier)."""
-    return dict(batch_size=gan.batch_size, latent_dim=gan.latent_dim, n_critic=gan.n_critic,
-                gp_weight=gan.gp_weight, classifier_weight=gan.classifier_weight if with_classifier else 0.0,
-                g_learning_rate=gan.g_learning_rate, c_learning_rate=gan.c_learning_rate, loss=gan.loss,
-                steps_per_epoch=gan.checkpoint_every)
+TRAIN_GAN_NAMES = {"checkpoint_every": "steps_per_epoch"}
+"""``[gan]`` fields whose :func:`gan.training.train_gan` keyword has another name."""
+
+
+def gan_hyperparameters(gan: GanConfig, with_classifier: bool) -> dict:
+    """``train_gan``'s keyword arguments from ``[gan]``: every field but ``steps`` (the caller's), so a new
+    setting reaches the training unchanged (no classifier feedback without a classifier)."""
+    kwargs = {TRAIN_GAN_NAMES.get(f.name, f.name): getattr(gan, f.name) for f in dataclasses.fields(gan)
+              if f.name != "steps"}
+    if not with_classifier:
+        kwargs["classifier_weight"] = 0.0
+    return kwargs
 
 
 def train_and_save_gan(ws: WindowSet, classifier: keras.Model | None, out: Path, gan: GanConfig, *, steps: int,
                        init: Path | None = None, seed: int = 0, label: str = "gan", tensorboard: Path | None = None,
                        checkpoints: Path | None = None, log: Log = quiet) -> tuple[Any, dict]:
     """Train (or fine-tune from ``init``) for ``steps`` generator steps with ``gan``'s hyperparameters;
-    write generator.keras, critic.keras, history.csv (one row per step) and losses.png into ``out``
+    write the GAN (generator.keras, critic.keras, gan.json: ``ConditionalWGANGP.save_models``), history.csv
+    (one row per step) and losses.png into ``out``
     (and TensorBoard logs into ``tensorboard`` when given).
 
     ``checkpoints``: a folder where the training state and the history so far are kept every
@@ -60,7 +68,6 @@ def train_and_save_gan(ws: WindowSet, classifier: keras.Model | None, out: Path,
     """
     from evaluation.plots import plot_training_curves
     from gan.training import train_gan
-    from har_data.atomic import atomic_path
     from hargan.steps.progress import ProgressLog
 
     progress = ProgressLog(steps, log, per="step", label=label, spec=".3g",
@@ -72,9 +79,7 @@ def train_and_save_gan(ws: WindowSet, classifier: keras.Model | None, out: Path,
                       **gan_hyperparameters(gan, classifier is not None), **init_models(init))
     seconds = time.perf_counter() - t0
     out = Path(out)
-    for part in ("generator", "critic"):
-        with atomic_path(out / f"{part}.keras") as tmp:
-            getattr(model, part).save(tmp)
+    model.save_models(out)
     write_csv_rows(out / "history.csv", progress.rows)
     plot_training_curves(out / "history.csv", out / "losses.png", title=f"GAN training ({label})")
     last = progress.rows[-1] if progress.rows else {}
@@ -107,7 +112,7 @@ class TrainGan(Step):
         return [ctx.paths.windows, ctx.paths.classifier]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
-        return [ctx.paths.gan_dir / name for name in ("generator.keras", "critic.keras", "history.csv")]
+        return [ctx.paths.gan_dir / name for name in ("generator.keras", "critic.keras", "gan.json", "history.csv")]
 
     def run(self, ctx: RunContext) -> dict:
         _, info = train_and_save_gan(ctx.windows, ctx.classifier, ctx.paths.gan_dir, ctx.cfg.gan,
@@ -121,37 +126,15 @@ class TrainGan(Step):
 # ---------------------------------------------------------------------------- hargan train-gan
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    g = GanConfig()
     p.add_argument("--windows", required=True, metavar="FILE.npz", help="real windows (train split is used)")
     p.add_argument("--classifier", default=None, metavar="FILE.keras",
                    help="float ST classifier that steers the generator (omit for a plain WGAN-GP)")
     p.add_argument("--init", default=None, metavar="FILE.keras",
                    help="start from this generator (fine-tuning); a critic.keras beside it is used too")
-    p.add_argument("--steps", type=option("gan.steps", int), default=g.steps, metavar="N",
-                   help=f"generator steps (default: {g.steps})")
-    p.add_argument("--batch-size", type=option("gan.batch_size", int), default=g.batch_size, metavar="N",
-                   help=f"batch size (default: {g.batch_size})")
-    p.add_argument("--latent-dim", type=option("gan.latent_dim", int), default=g.latent_dim, metavar="N",
-                   help=f"latent size (default: {g.latent_dim})")
-    p.add_argument("--n-critic", type=option("gan.n_critic", int), default=g.n_critic, metavar="N",
-                   help=f"critic steps per generator step (default: {g.n_critic})")
-    p.add_argument("--gp-weight", type=option("gan.gp_weight", float), default=g.gp_weight, metavar="W",
-                   help=f"gradient-penalty weight (default: {g.gp_weight:g})")
-    p.add_argument("--classifier-weight", type=option("gan.classifier_weight", float), default=g.classifier_weight,
-                   metavar="W",
-                   help=f"classifier-feedback weight (default: {g.classifier_weight:g})")
-    p.add_argument("--g-learning-rate", type=option("gan.g_learning_rate", float), default=g.g_learning_rate,
-                   metavar="LR",
-                   help=f"generator Adam LR (default: {g.g_learning_rate:g})")
-    p.add_argument("--c-learning-rate", type=option("gan.c_learning_rate", float), default=g.c_learning_rate,
-                   metavar="LR",
-                   help=f"critic Adam LR (default: {g.c_learning_rate:g})")
-    p.add_argument("--checkpoint-every", type=option("gan.checkpoint_every", int), default=g.checkpoint_every,
-                   metavar="N", help=f"steps between checkpoints; a killed run resumes from the last one "
-                                     f"(default: {g.checkpoint_every})")
-    p.add_argument("--loss", default=g.loss, choices=GAN_LOSSES, help=f"adversarial loss (default: {g.loss})")
+    add_section_options(p.add_argument_group("[gan] settings"), "gan")
     p.add_argument("--tensorboard", default=None, metavar="DIR", help="write TensorBoard logs into DIR")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for generator.keras, critic.keras, history.csv")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for the GAN (generator.keras, critic.keras, gan.json) and history.csv")
 
 
 def command(args: argparse.Namespace, log: Log) -> None:
@@ -162,15 +145,14 @@ def command(args: argparse.Namespace, log: Log) -> None:
     with output_dir(out, [windows_path, clf_path, init]) as stage:
         ws = load_windows(windows_path)
         clf = load_float_classifier(clf_path) if clf_path else None
-        names = {f.name for f in dataclasses.fields(GanConfig)} & set(vars(args))
-        gan = GanConfig(**{k: getattr(args, k) for k in names})
+        gan = section_from_args(args, "gan")
         log(f"train-gan: {args.windows} -> {out}/generator.keras")
-        train_and_save_gan(ws, clf, stage, gan, steps=args.steps, init=init, seed=seed_of(args),
+        train_and_save_gan(ws, clf, stage, gan, steps=gan.steps, init=init, seed=seed_of(args),
                            label="finetune" if init else "gan", tensorboard=args.tensorboard,
                            checkpoints=out / CHECKPOINTS,
                            log=staged(log, stage, out))
     drop_checkpoints(out / CHECKPOINTS, "finetune" if init else "gan")
-    log(f"wrote {out}/generator.keras, critic.keras, history.csv, losses.png")
+    log(f"wrote {out}/generator.keras, critic.keras, gan.json, history.csv, losses.png")
 
 
 COMMAND = Command(

@@ -18,8 +18,9 @@ import numpy as np
 from har_data.errors import InputError
 from har_data.outputs import output_file
 from hargan.config import CLASS_MAP_SOURCES, SOURCES, DomainConfig, WindowsConfig, gravity_filter, needs_path
+from hargan.options import add_section_options
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, add_sensor_arguments, held_out_split, option, out_file, quiet, seed_of,
+from hargan.steps.common import (Command, Log, add_sensor_arguments, held_out_split, out_file, quiet, seed_of,
                                  sensor_spec)
 
 if TYPE_CHECKING:
@@ -179,7 +180,6 @@ class Prepare(Step):
 # ---------------------------------------------------------------------------- hargan prepare
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    w = WindowsConfig()
     p.add_argument("--source", required=True, choices=SOURCES, metavar="NAME", help=f"loader: {', '.join(SOURCES)}")
     p.add_argument("--path", default=None, help="file or folder to read (not needed for basic-motions)")
     p.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
@@ -188,10 +188,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suppress-gravity", action="store_true", default=None,
                    help="run the gravity rotation+suppression filter")
     add_sensor_arguments(p)
-    p.add_argument("--window", type=option("windows.length", int), default=w.length, metavar="N",
-                   help=f"window length in samples (default: {w.length})")
-    p.add_argument("--stride", type=option("windows.stride", int), default=w.stride, metavar="N",
-                   help=f"stride in samples (default: {w.stride})")
+    add_section_options(p, "windows", skip=("fractions",), rename={"length": "window"})
     p.add_argument("--out", required=True, metavar="FILE.npz", help="windows file to write")
 
 
@@ -205,7 +202,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
     check_domain_path(dom)
     with output_file(out, [args.path]) as tmp:
         log(f"prepare: {args.source} -> {out}")
-        ws = prepare_windows(dom, args.classes, sensor, args.window, args.stride, seed=seed_of(args), log=log)
+        ws = prepare_windows(dom, args.classes, sensor, args.length, args.stride, seed=seed_of(args), log=log)
         ws.save(tmp)
     log(f"wrote {out}")
 

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from har_data.atomic import write_bytes
 from har_data.outputs import output_files
 from hargan.classify import Preprocessing, record_path, write_preprocessing
-from hargan.config import ClassifierConfig, gravity_filter
+from hargan.config import gravity_filter
+from hargan.options import add_section_options
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_float_classifier, load_windows, need_file, option,
-                                 out_file, quiet, seed_of)
+from hargan.steps.common import (Command, Log, held_out_split, load_float_classifier, load_windows, need_file, out_file,
+                                 quiet, seed_of)
 
 if TYPE_CHECKING:
     import keras
@@ -91,12 +92,10 @@ def board_preprocessing(ctx: RunContext) -> Preprocessing:
 # ---------------------------------------------------------------------------- hargan quantize
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    samples = ClassifierConfig.representative_samples
     p.add_argument("--model", required=True, metavar="FILE.keras", help="float classifier")
     p.add_argument("--windows", required=True, metavar="FILE.npz",
                    help="windows: train split calibrates, test split is scored")
-    p.add_argument("--samples", type=option("classifier.representative_samples", int), default=samples, metavar="N",
-                   help=f"calibration windows (default: {samples})")
+    add_section_options(p, "classifier", only=("representative_samples",), rename={"representative_samples": "samples"})
     p.add_argument("--out", required=True, metavar="FILE.tflite", help="int8 model to write")
 
 
@@ -107,7 +106,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
         ws = load_windows(windows_path)
         model = load_float_classifier(model_path)
         log(f"quantize: {args.model} -> {out}")
-        quantize_and_score(model, ws, tmp, samples=args.samples, seed=seed_of(args), log=log)
+        quantize_and_score(model, ws, tmp, samples=args.representative_samples, seed=seed_of(args), log=log)
         recorded = bool(ws.preprocessing.get("stride")) and ws.sensor is not None
         if recorded:
             write_preprocessing(tmp, Preprocessing.of_windows(ws))  # beside tmp: record_path's name for it

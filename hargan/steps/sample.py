@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from har_data.outputs import output_dir
 from hargan.config import SamplingConfig, realism_enforced
+from hargan.options import add_section_options, section_from_args
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, load_generator, load_int8, load_windows, need_file,
-                                 option, optional_file, out_dir, quiet, seed_of, sensor_spec, staged)
+                                 optional_file, out_dir, quiet, seed_of, sensor_spec, staged)
 
 if TYPE_CHECKING:
     import keras
@@ -116,26 +117,15 @@ class Sample(Step):
 # ---------------------------------------------------------------------------- hargan generate
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    s = SamplingConfig()
     p.add_argument("--generator", required=True, metavar="FILE.keras", help="trained generator")
     p.add_argument("--int8", required=True, metavar="FILE.tflite", help="int8 ST classifier that accepts or rejects")
     p.add_argument("--windows", default=None, metavar="FILE.npz",
-                   help="real windows: take the sensor and class names from them")
-    p.add_argument("--per-class", type=option("sampling.per_class", int), default=s.per_class, metavar="N",
-                   help=f"accepted windows per class (default: {s.per_class})")
-    p.add_argument("--min-confidence", type=option("sampling.min_confidence", float), default=s.min_confidence,
-                   metavar="P",
-                   help=f"int8 probability of the wanted class needed to accept (default: {s.min_confidence:g})")
-    p.add_argument("--max-tries", type=option("sampling.max_tries", int), default=s.max_tries, metavar="N",
-                   help=f"generation rounds (default: {s.max_tries})")
-    p.add_argument("--log-seconds", type=option("sampling.log_seconds", float), default=s.log_seconds, metavar="S",
-                   help=f"length of the continuous logs in logs/, one per class (default: {s.log_seconds:g}; 0: none)")
-    p.add_argument("--sequence", default=s.sequence, metavar="CLASS:S,...",
-                   help="activity changes of the log with transitions, e.g. walking:30,stationary:20 "
-                        "(default: every class in turn, --log-seconds in all)")
-    p.add_argument("--no-realism-gate", action="store_true",
-                   help="keep what the int8 model accepts even if it does not look real (its pass rates are "
-                        "still reported; the gate needs --windows)")
+                   help="real windows: take the sensor and class names from them (the realism gate needs them)")
+    add_section_options(p.add_argument_group("[sampling] settings"), "sampling",
+                        only=("per_class", "min_confidence", "max_tries", "log_seconds", "sequence", "realism_gate"),
+                        helps={"realism_gate": "keep a window only if it also looks real (gan/realism.py), besides "
+                                               "the int8 model accepting it; --no-realism-gate: its pass rates are "
+                                               "still reported (default: on when --windows is given)"})
     add_sensor_arguments(p, stored_in="--windows")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for windows.npz, csv/ and logs/")
 
@@ -161,19 +151,20 @@ def command(args: argparse.Namespace, log: Log) -> None:
         generator = load_generator(gen_path)
         names = ws.class_names if ws is not None else _model_class_names(generator)
         int8 = load_int8(int8_path, names)
-        if args.log_seconds > 0 and args.sequence.strip():
+        s = section_from_args(args, "sampling")
+        if s.log_seconds > 0 and s.sequence.strip():
             from gan.continuous import parse_sequence
 
-            parse_sequence(args.sequence, int8.class_names)  # a typo fails before anything is generated
-        gate = realism_gate(ws, SamplingConfig()) if ws is not None else None
+            parse_sequence(s.sequence, int8.class_names)  # a typo fails before anything is generated
+        gate = realism_gate(ws, s) if ws is not None else None
         if ws is None:
             log("  no realism gate: it is calibrated on real windows (give --windows)")
-        log(f"generate: {args.per_class} per class -> {out}")
-        sample_and_save(generator, int8, sensor, stage, per_class=args.per_class,
-                        min_confidence=args.min_confidence, max_tries=args.max_tries, seed=seed_of(args),
-                        realism=gate, realism_enforce=not args.no_realism_gate, log_seconds=args.log_seconds,
-                        sequence=args.sequence, log=staged(log, stage, out))
-    log(f"wrote {out}/windows.npz, {out}/csv/" + (f" and {out}/logs/" if args.log_seconds > 0 else ""))
+        log(f"generate: {s.per_class} per class -> {out}")
+        sample_and_save(generator, int8, sensor, stage, per_class=s.per_class, min_confidence=s.min_confidence,
+                        max_tries=s.max_tries, seed=seed_of(args), realism=gate,
+                        realism_enforce=s.realism_gate is not False, log_seconds=s.log_seconds, sequence=s.sequence,
+                        log=staged(log, stage, out))
+    log(f"wrote {out}/windows.npz, {out}/csv/" + (f" and {out}/logs/" if s.log_seconds > 0 else ""))
 
 
 COMMAND = Command("generate", "generate windows and keep those the int8 classifier accepts (validated sampling)",

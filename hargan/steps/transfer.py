@@ -3,10 +3,12 @@
 prepare (both domains; gravity filter on unless the config says otherwise) -> **judge** (the
 classifier on both domains, target balanced; ``classifier/judge.keras`` and its int8 twin) ->
 **domain_gan** (one WGAN-GP on (domain, class) labels, the judge's feedback; ``gan/domains/``, and
-``gan/generator.keras``: the target's class-conditioned generator) -> classifier (the *board*
-model, :func:`train_board_files`: the judge, or with ``[transfer] synthetic`` the classifier trained
-again on real + judge-accepted synthetic target windows) -> quantize -> sample (what the board's int8
-model accepts) -> evaluate -> export.
+``gan/``: the target's half as a class-conditioned GAN) -> **classifier** (:class:`BoardModel`, the
+*board* model: the judge, or with ``[transfer] synthetic`` the classifier trained again on real +
+judge-accepted synthetic target windows) -> quantize -> sample (what the board's int8 model accepts)
+-> evaluate -> export. Each step calls the recipe's function (``train_judge``, ``train_domain_gan``,
+``train_board_model``) with :func:`settings` made from the config: what ``gan.transfer.train_transfer``,
+the benchmark's recipe, calls too.
 
 The source's windows all train (it is not what the board is scored on); the target's train and
 val splits train and its test split (held-out logs) scores.
@@ -19,7 +21,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from har_data.atomic import atomic_path, write_bytes, write_text
+from har_data.atomic import write_bytes, write_text
+from hargan.config import Config, gravity_filter
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import held_out_split, write_csv_rows
 
@@ -30,18 +33,20 @@ if TYPE_CHECKING:
     from gan.transfer import TransferSettings
 
 
-def settings(ctx: RunContext) -> TransferSettings:
-    """The recipe's settings from the run's config (rotations about the gravity axis when the target's
-    windows are in the gravity frame, the classifier's random-axis rotations otherwise)."""
+def settings(cfg: Config) -> TransferSettings:
+    """The recipe's settings from a transfer run's config (rotations about the gravity axis when the target's
+    windows are in the gravity frame, the classifier's random-axis rotations otherwise); the benchmark
+    (benchmarks/bench_transfer.py) makes its settings here too."""
     from gan.transfer import TransferSettings
 
-    cfg = ctx.cfg
-    axis: dict[str, Any] = (dict(rotate_axis="gravity", rotate_deg=180.0) if ctx.board_gravity
-                            else dict(rotate_axis="random", rotate_deg=45.0))
+    if cfg.data.target is None:
+        raise ValueError("transfer settings need a config with [data.target]")
+    gravity = gravity_filter(cfg, cfg.data.target)
     return TransferSettings(target_share=cfg.transfer.target_share, epochs=cfg.classifier.epochs,
                             preset=cfg.classifier.preset, synthetic=cfg.transfer.synthetic, gan_steps=cfg.gan.steps,
                             gan_batch_size=cfg.gan.batch_size, synthetic_per_class=cfg.transfer.synthetic_per_class,
-                            min_confidence=cfg.sampling.min_confidence, **axis)
+                            min_confidence=cfg.sampling.min_confidence,
+                            rotate_axis="gravity" if gravity else "random", rotate_deg=180.0 if gravity else 45.0)
 
 
 def training_windows(ctx: RunContext) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -80,16 +85,14 @@ class Judge(Step):
 
     def run(self, ctx: RunContext) -> dict:
         from classifier import save_classifier
-        from gan.transfer import balance_domains, to_int8, train_board
+        from gan.transfer import train_judge
 
-        s = settings(ctx)
+        s = settings(ctx.cfg)
         xs, ys, xt, yt = training_windows(ctx)
-        x, y = balance_domains(xs, ys, xt, yt, s.target_share, ctx.seed)
         ctx.log(f"  {len(xs)} source + {len(xt)} target windows, target repeated to {100 * s.target_share:.0f}% "
                 f"of the weight; rotations about the {s.rotate_axis} axis")
         t0 = time.perf_counter()
-        judge = train_board(x, y, ctx.windows.class_names, ctx.sensor.full_scale_g, s, ctx.seed)
-        int8 = to_int8(judge, x, ctx.windows.class_names, ctx.seed)
+        judge, int8 = train_judge(xs, ys, xt, yt, ctx.windows.class_names, ctx.sensor.full_scale_g, s, ctx.seed)
         save_classifier(judge, ctx.paths.judge)
         write_bytes(ctx.paths.judge_int8, int8.model_bytes)
         result: dict[str, Any] = {"float": _score(judge, ctx.windows), "int8": _score(int8, ctx.windows),
@@ -115,20 +118,20 @@ class DomainGan(Step):
         return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.judge]
 
     def outputs(self, ctx: RunContext) -> list[Path]:
-        d = ctx.paths.domain_gan_dir
-        return [d / "generator.keras", d / "critic.keras", ctx.paths.generator, ctx.paths.gan_dir / "critic.keras",
+        gan_files = ("generator.keras", "critic.keras", "gan.json")
+        return [*(ctx.paths.domain_gan_dir / f for f in gan_files), *(ctx.paths.gan_dir / f for f in gan_files),
                 ctx.paths.gan_dir / "history.csv"]
 
     def run(self, ctx: RunContext) -> dict:
         from classifier.training import tensorboard_callbacks
         from evaluation.plots import plot_training_curves
-        from gan.domains import domain_critic, domain_generator
+        from gan.domains import domain_gan
         from gan.transfer import train_domain_gan
         from hargan.steps.common import load_float_classifier
-        from hargan.steps.gan import drop_checkpoints
+        from hargan.steps.gan import drop_checkpoints, gan_hyperparameters
         from hargan.steps.progress import ProgressLog
 
-        g, s = ctx.cfg.gan, settings(ctx)
+        g, s = ctx.cfg.gan, settings(ctx.cfg)
         # classifier_accuracy is left out: a class's source and target labels tie in the judge's
         # probabilities over labels (gan.domains), so the argmax counts a target window as a miss.
         progress = ProgressLog(s.gan_steps, ctx.log, per="step", label="domain gan", spec=".3g",
@@ -136,23 +139,16 @@ class DomainGan(Step):
                                keep=ctx.paths.checkpoints / "domain-gan-history.csv")
         t0 = time.perf_counter()
         judge = load_float_classifier(ctx.paths.judge)
+        hyper = gan_hyperparameters(g, with_classifier=True)
+        del hyper["batch_size"]  # the recipe's settings carry it (s.gan_batch_size)
         model = train_domain_gan(*training_windows(ctx), ctx.windows.class_names, judge, ctx.sensor, s, ctx.seed,
                                  [progress, *tensorboard_callbacks(ctx.tensorboard_dir("gan"))],
-                                 latent_dim=g.latent_dim, n_critic=g.n_critic,
-                                 gp_weight=g.gp_weight, classifier_weight=g.classifier_weight,
-                                 g_learning_rate=g.g_learning_rate, c_learning_rate=g.c_learning_rate, loss=g.loss,
-                                 steps_per_epoch=g.checkpoint_every,
-                                 checkpoint_dir=ctx.paths.checkpoints / "domain-gan")
+                                 checkpoint_dir=ctx.paths.checkpoints / "domain-gan", **hyper)
         seconds = time.perf_counter() - t0
-        # The target domain's generator and critic as plain class-conditioned models: what sampling
-        # (and its realism gate's critic test) take from gan/ in every run.
-        names = ctx.windows.class_names
-        for model_, path in ((model.generator, ctx.paths.domain_gan_dir / "generator.keras"),
-                             (model.critic, ctx.paths.domain_gan_dir / "critic.keras"),
-                             (domain_generator(model.generator, "target", names), ctx.paths.generator),
-                             (domain_critic(model.critic, "target", names), ctx.paths.gan_dir / "critic.keras")):
-            with atomic_path(path) as tmp:
-                model_.save(tmp)
+        # gan/ holds the target domain's half as a class-conditioned GAN: what sampling (and its realism
+        # gate's critic test) take from gan/ in every run.
+        model.save_models(ctx.paths.domain_gan_dir)
+        domain_gan(model, "target", ctx.windows.class_names).save_models(ctx.paths.gan_dir)
         history = ctx.paths.gan_dir / "history.csv"
         write_csv_rows(history, progress.rows)
         plot_training_curves(history, ctx.paths.gan_dir / "losses.png", title="domain-conditioned GAN training")
@@ -163,35 +159,51 @@ class DomainGan(Step):
                 "labels": list(model.class_names), "final": {k: v for k, v in last.items() if k != "step"}}
 
 
+class BoardModel(Step):
+    """A transfer run's board model (the float classifier the quantize step makes int8): the judge, or with
+    ``[transfer] synthetic`` the classifier trained again on the real windows plus the target generator's
+    windows the judge's int8 model accepts (:func:`gan.transfer.train_board_model`). Named "classifier"
+    as the one-domain step it stands for: the same files, ``--until classifier`` in either run."""
+
+    name = "classifier"
+    sections = ("classifier", "transfer", "sampling.min_confidence")
+    exclude = ("classifier.representative_samples",)  # the quantize step's
+
+    def enabled(self, cfg) -> bool:
+        return cfg.data.target is not None
+
+    def describe(self, ctx: RunContext) -> str:
+        if ctx.cfg.transfer.synthetic:
+            return "classifier: the board model on real + judge-accepted synthetic target windows"
+        return "classifier: the board model (the judge: real windows of both domains)"
+
+    def inputs(self, ctx: RunContext) -> list[Path]:
+        synthetic = [ctx.paths.generator, ctx.paths.judge_int8] if ctx.cfg.transfer.synthetic else []
+        return [ctx.paths.windows, ctx.paths.source_windows, ctx.paths.judge, *synthetic]
+
+    def outputs(self, ctx: RunContext) -> list[Path]:
+        return [ctx.paths.classifier, ctx.paths.classifier_dir / "confusion_float.png"]
+
+    def run(self, ctx: RunContext) -> dict:
+        ctx.classifier, metrics = train_board_files(ctx)
+        return metrics
+
+
 def train_board_files(ctx: RunContext) -> tuple[keras.Model, dict]:
-    """The transfer run's board model (the classifier step); writes classifier/model.keras and metrics.json.
-
-    ``[transfer] synthetic`` on: the balanced real windows + the target generator's windows the judge's
-    int8 model accepts. Off (the default): the judge itself, which the same real windows and seed made.
-    """
-    import numpy as np
-
+    """The board model (:class:`BoardModel`); writes classifier/model.keras, its confusion matrix and metrics.json."""
     from classifier import evaluate_classifier, plot_confusion_matrix, save_classifier
-    from gan.transfer import balance_domains, draw_accepted, train_board
+    from gan.transfer import train_board_model
     from hargan.steps.common import load_float_classifier, load_generator, load_int8
 
-    s, names, out = settings(ctx), ctx.windows.class_names, ctx.paths.classifier_dir
-    xs, ys, xt, yt = training_windows(ctx)
-    x, y = balance_domains(xs, ys, xt, yt, s.target_share, ctx.seed)
-    acceptance: dict = {}
+    s, names, out = settings(ctx.cfg), ctx.windows.class_names, ctx.paths.classifier_dir
     t0 = time.perf_counter()
-    if s.synthetic:
-        x_syn, y_syn, acceptance = draw_accepted(load_generator(ctx.paths.generator),
-                                                 load_int8(ctx.paths.judge_int8, names), ctx.sensor,
-                                                 s.synthetic_per_class, s.min_confidence, ctx.seed)
-        ctx.log(f"  {len(x_syn)} synthetic target windows accepted by the judge: "
-                + ", ".join(f"{c} {v:.2f}" for c, v in acceptance.items()))
-        x, y = np.concatenate([x, x_syn]), np.concatenate([y, y_syn])
-        model = train_board(x, y, names, ctx.sensor.full_scale_g, s, ctx.seed)
-        epochs_run = len(model.history.history.get("loss", []))
-    else:
+    if not s.synthetic:
         ctx.log("  the judge is the board model ([transfer] synthetic = false: real windows only)")
-        model, epochs_run = load_float_classifier(ctx.paths.judge), None
+    model, n_windows, acceptance = train_board_model(
+        *training_windows(ctx), names, ctx.sensor, s, ctx.seed, judge=load_float_classifier(ctx.paths.judge),
+        judge_int8=load_int8(ctx.paths.judge_int8, names) if s.synthetic else None,
+        generator=load_generator(ctx.paths.generator) if s.synthetic else None, log=lambda m: ctx.log("  " + m))
+    epochs_run = len(model.history.history.get("loss", [])) if s.synthetic else None
     seconds = time.perf_counter() - t0
     split, held = held_out_split(ctx.windows)
     ev = evaluate_classifier(model, held.x, held.y, names)
@@ -201,7 +213,7 @@ def train_board_files(ctx: RunContext) -> tuple[keras.Model, dict]:
     metrics = {"preset": s.preset, "float_accuracy": float(ev["accuracy"]), "macro_f1": float(ev["macro_f1"]),
                "eval_split": split, "epochs_run": epochs_run,
                "params": int(model.count_params()), "train_seconds": round(seconds, 2),
-               "training_windows": int(len(x)), "judge_acceptance_by_class": acceptance}
+               "training_windows": int(n_windows), "judge_acceptance_by_class": acceptance}
     write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     ctx.log(f"  board model: {split} accuracy {metrics['float_accuracy']:.3f} ({seconds:.0f} s)")
     return model, metrics
