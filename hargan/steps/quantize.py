@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from har_data.atomic import write_bytes
 from har_data.outputs import output_files
 from hargan.classify import Preprocessing, record_path, write_preprocessing
-from hargan.config import ClassifierConfig, gravity_filter
+from hargan.config import BoardConfig, ClassifierConfig, gravity_filter
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, held_out_split, load_float_classifier, load_windows, need_file, option,
                                  out_file, quiet, seed_of)
@@ -57,7 +57,7 @@ def quantize_and_score(model: keras.Model, ws: WindowSet, tflite_path: Path, *, 
 
 class Quantize(Step):
     name = "quantize"
-    sections = ("classifier",)
+    sections = ("classifier", "board")
 
     def describe(self, ctx: RunContext) -> str:
         return "quantize: full-integer int8 TFLite"
@@ -78,14 +78,17 @@ class Quantize(Step):
 
 
 def board_preprocessing(ctx: RunContext) -> Preprocessing:
-    """How the board model's windows were made: what the windows recorded, else the config's [windows]."""
-    ws = ctx.windows
+    """How the board model's windows were made (what the windows recorded, else the config's [windows]) and
+    the decision stage after it (``[board]``)."""
+    from classifier.decisions import vote_decisions
+
+    ws, seconds = ctx.windows, ctx.cfg.board.vote_seconds
     if ws.preprocessing.get("stride") and ws.sensor is not None:
-        return Preprocessing.of_windows(ws)
+        return Preprocessing.of_windows(ws, seconds)
     dom = ctx.cfg.data.target or ctx.cfg.data.source
     stride = ctx.cfg.transfer.target_stride if ctx.two_stage else ctx.cfg.windows.stride
     return Preprocessing(ctx.sensor, ctx.cfg.windows.length, stride, gravity_filter(ctx.cfg, dom),
-                         list(ws.class_names))
+                         list(ws.class_names), vote_decisions(seconds, ctx.sensor.odr_hz, stride))
 
 
 # ---------------------------------------------------------------------------- hargan quantize
@@ -97,6 +100,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="windows: train split calibrates, test split is scored")
     p.add_argument("--samples", type=option("classifier.representative_samples", int), default=samples, metavar="N",
                    help=f"calibration windows (default: {samples})")
+    p.add_argument("--vote-seconds", type=option("board.vote_seconds", float), default=BoardConfig.vote_seconds,
+                   metavar="S", help="the board reports the majority class of its decisions over the last S seconds "
+                                     f"(0: none; default: {BoardConfig.vote_seconds:g})")
     p.add_argument("--out", required=True, metavar="FILE.tflite", help="int8 model to write")
 
 
@@ -110,7 +116,8 @@ def command(args: argparse.Namespace, log: Log) -> None:
         quantize_and_score(model, ws, tmp, samples=args.samples, seed=seed_of(args), log=log)
         recorded = bool(ws.preprocessing.get("stride")) and ws.sensor is not None
         if recorded:
-            write_preprocessing(tmp, Preprocessing.of_windows(ws))  # beside tmp: record_path's name for it
+            # beside tmp: record_path's name for it
+            write_preprocessing(tmp, Preprocessing.of_windows(ws, args.vote_seconds))
     if recorded:
         log(f"wrote {out} and its preprocessing record {record_path(out).name}")
     else:
