@@ -31,13 +31,14 @@ def _files(f: ReadmeFacts) -> str:
     n = f.name
     rows = [
         (f"{n}.h / {n}.c", f"the API: `{n}_classify`, `{n}_push`, `{n}_reset`; the preprocessing", "both"),
-        (f"{n}_decide.h / .c", f"the decision stage after the model: `{n}_push`'s vote over its last decisions", "both"),
+        (f"{n}_decide.h / .c", f"the decision stage: `{n}_push`'s vote over the model's last decisions", "both"),
         (f"{n}_model.h / {n}_model.c", "the int8 model as plain C (weights, kernels, static arena)", "plain C"),
         (f"{n}_labels.h / .c", "class enum and names", "both"),
         (f"{n}_sensor.h", "sensor settings the model expects (driver constants, ODR, full scale)", "both"),
         (f"{n}_quant.h", "input/output quantization, counts -> int8", "both"),
         (f"{n}_model_data.h / .c", "the .tflite as an aligned array", "TFLite-Micro"),
-        (f"{n}_tflm.cc", f"`{n}_invoke` on TFLite-Micro (compiles to nothing without `{n.upper()}_USE_TFLM`)", "TFLite-Micro"),
+        (f"{n}_tflm.cc", f"`{n}_invoke` on TFLite-Micro (compiles to nothing without `{n.upper()}_USE_TFLM`)",
+         "TFLite-Micro"),
         (f"{n}_tflm_ops.h", f"`{n}_register_ops`: the op resolver for this model", "TFLite-Micro"),
     ]
     if f.has_test_vectors:
@@ -48,7 +49,8 @@ def _files(f: ReadmeFacts) -> str:
 def _sensor(f: ReadmeFacts) -> str:
     s, p = f.sensor, f.name.upper()
     header, fs_const, odr_const = st_driver_constants(s)
-    pre = (f"ST's gravity rotation + suppression filter (in `{f.name}.c`, run by `{f.name}_classify` and `{f.name}_push` on "
+    pre = (f"ST's gravity rotation + suppression filter (in `{f.name}.c`, run by `{f.name}_classify` and "
+           f"`{f.name}_push` on "
            "every sample, as in training)") if f.gravity else "none besides counts -> int8"
     return f"""\
 Program the accelerometer exactly as the model was trained (`{f.name}_sensor.h`):

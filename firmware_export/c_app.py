@@ -98,7 +98,7 @@ def app_header(name: str, window_length: int, num_classes: int, stride: int, gra
         + f"int {name}_push(int16_t x, int16_t y, int16_t z);\n"
         + f"int {name}_last_raw(void);\n"
         + f"const int8_t *{name}_last_scores(void);\n"
-        + f"/* Start a new stream (forget the filter state, the partial window and the vote). */\n"
+        + "/* Start a new stream (forget the filter state, the partial window and the vote). */\n"
         + f"void {name}_reset(void);\n\n"
         + EXTERN_C_CLOSE + guard_close(h))
 
