@@ -2,6 +2,11 @@
 
     python benchmarks/bench_smoothing.py --run runs/st_mobile --split val    # choose the default here
     python benchmarks/bench_smoothing.py --run runs/st_mobile --split test   # report here
+    python benchmarks/bench_smoothing.py --transfer shot4-disjoint           # a board model from 4 s per class
+
+With ``--transfer``, bench_transfer.py's time-disjoint protocol instead of a run: per fold a board
+model trained on a few seconds per class of one sensor's logs (the transfer recipe, PAMAP2 beside
+them), tested on the two other sensors' logs at least one window away in time from that stretch.
 
 The run's board model (``classifier/model_int8.tflite`` and its ``model_int8.json``) classifies
 the held-out recordings of one split of the run's own windows (``data/windows.npz``: the target's
@@ -34,6 +39,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from classifier.decisions import change_latencies, latency_summary, vote, vote_decisions  # noqa: E402
 from har_data import Recording, load_source, write_text  # noqa: E402
@@ -93,32 +99,60 @@ def score_sum(q: np.ndarray, n: int) -> np.ndarray:
     return np.argmax(c - past, axis=-1)
 
 
-def measure(int8, prep, streams, seconds: list[float]) -> list[dict]:
-    """One row per vote length: accuracy (raw and smoothed) and change latency, for the vote and the score sum."""
-    names = list(prep.class_names)
-    runs = []
+def decisions_of(int8, prep, streams) -> list[tuple]:
+    """Each stream's raw decisions (with their times and true classes) and int8 scores, vote off."""
+    names, runs = list(prep.class_names), []
     for rec, labels in streams:
-        d = stream_decisions(int8, prep, rec, labels, None, 1)
+        d = stream_decisions(int8, replace(prep, vote=1), rec, labels, None, 1)
         x, _ = prep.windows(rec)
         runs.append((d, np.array([names.index(c) for c in d.true]), int8.predict_int8(x)))
+    return runs
+
+
+def measure(runs: list[tuple], prep, seconds: list[float]) -> list[dict]:
+    """One row per vote length: accuracy and change latency, for the majority vote and the score sum."""
     rows = []
     for s in seconds:
         n = vote_decisions(s, prep.sensor.odr_hz, prep.stride)
         row = {"seconds": s, "vote": n}
-        for kind in ("vote", "score_sum"):
+        for kind in ("majority", "score_sum"):
             hits, total, lat, missed = 0, 0, [], 0
             for d, t, q in runs:
-                pred = vote(d.raw, n, len(names)) if kind == "vote" else score_sum(q, n)
+                pred = vote(d.raw, n, len(prep.class_names)) if kind == "majority" else score_sum(q, n)
                 hits, total = hits + int(np.sum(pred == t)), total + len(t)
                 got, miss = change_latencies(t, pred, d.times_s, d.change_times_s)
                 lat, missed = lat + got, missed + miss
             row[kind] = {"accuracy": round(hits / total, 4), **latency_summary(lat, missed)}
         rows.append(row)
-        print(f"  {s:5.1f} s = {n:3d} decisions: vote {100 * row['vote']['accuracy']:5.1f}% "
-              f"latency {row['vote']['median_s']} / {row['vote']['p90_s']} s ({row['vote']['missed']} missed of "
-              f"{row['vote']['changes']}); score sum {100 * row['score_sum']['accuracy']:5.1f}% "
-              f"{row['score_sum']['median_s']} / {row['score_sum']['p90_s']} s", flush=True)
+        m, c = row["majority"], row["score_sum"]
+        print(f"  {s:5.1f} s = {n:3d} decisions: vote {100 * m['accuracy']:5.1f}% latency {m['median_s']} / "
+              f"{m['p90_s']} s ({m['missed']} missed of {m['changes']}); score sum {100 * c['accuracy']:5.1f}% "
+              f"{c['median_s']} / {c['p90_s']} s", flush=True)
     return rows
+
+
+def transfer_protocol(protocol: str, args) -> tuple[list[tuple], object]:
+    """bench_transfer's ``protocol`` (e.g. shot4-disjoint): per fold, the transfer board model on its few
+    seconds of one sensor, and chains of the other sensors' logs away in time from them."""
+    from types import SimpleNamespace
+
+    import bench_transfer as bt
+    from hargan.classify import Preprocessing
+    from hargan.config import TransferConfig
+
+    src, tgt = bt.load_domains(bt.SOURCE, bt.TARGET)
+    classes = bt.CLASSES5[: args.classes]
+    settings = SimpleNamespace(epochs=15, min_windows=1024, gan_steps=300)
+    prep = Preprocessing(bt.SENSOR, bt.WINDOW, TransferConfig.target_stride, True, classes, 1)
+    runs = []
+    for k, (fold, train, test) in enumerate(bt.folds(protocol, tgt, args.seed)):
+        int8 = bt.recipe(["no_synthetic"], src, train, classes, bt.WindowCache(), args.seed, settings)["no_synthetic"]
+        test = [(r, r.label) for r in test if r.label in classes]
+        print(f"  {protocol} {fold}: {len(test)} test pieces ({sum(len(r) / r.odr_hz for r, _ in test):.0f} s)",
+              flush=True)
+        runs += decisions_of(int8, prep, chains(test, prep.sensor.odr_hz, tuple(args.bout), args.chains,
+                                                args.seed + k))
+    return runs, prep
 
 
 def table(result: dict) -> str:
@@ -126,7 +160,7 @@ def table(result: dict) -> str:
     lines = ["| vote over | decisions | accuracy | change latency median / p90 (s) | missed changes | score sum: "
              "accuracy, latency median / p90 |", "|---|---:|---:|---:|---:|---:|"]
     for r in result["rows"]:
-        v, s = r["vote"], r["score_sum"]
+        v, s = r["majority"], r["score_sum"]
         span = "none" if r["vote"] == 1 else f"{r['seconds']:g} s"
         lines.append(f"| {span} | {r['vote']} | "
                      f"{100 * v['accuracy']:.1f}% | {v['median_s']:.1f} / {v['p90_s']:.1f} | {v['missed']} of "
@@ -136,7 +170,12 @@ def table(result: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--run", required=True, help="a run directory (hargan run ... --until quantize is enough)")
+    which = ap.add_mutually_exclusive_group(required=True)
+    which.add_argument("--run", help="a run directory (hargan run ... --until quantize is enough)")
+    which.add_argument("--transfer", choices=("shot4-disjoint", "shot10-disjoint"),
+                       help="bench_transfer's protocol instead: a board model per fold, tested away in time from "
+                            "its training stretch (PAMAP2 + ST's phone logs from ../shared/data)")
+    ap.add_argument("--classes", type=int, default=5, choices=(4, 5), help="--transfer: 5 or 4 classes")
     ap.add_argument("--split", default="val", choices=("train", "val", "test"))
     ap.add_argument("--seconds", nargs="+", type=float, default=list(SECONDS), help="vote lengths (0: none)")
     ap.add_argument("--bout", nargs=2, type=float, default=(20.0, 60.0), metavar=("MIN", "MAX"),
@@ -146,17 +185,22 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="write the rows as JSON here (and the table as .md beside)")
     args = ap.parse_args(argv)
     t0 = time.time()
-    run = Path(args.run)
-    _, prep, int8 = board_model(run=run)
-    recs = held_out(run, args.split, prep)
-    print(f"{run}: {len(recs)} {args.split} recordings ({sum(len(r) / r.odr_hz for r, _ in recs):.0f} s), "
-          f"a decision every {prep.stride / prep.sensor.odr_hz:.2f} s", flush=True)
-    streams = chains(recs, prep.sensor.odr_hz, tuple(args.bout), args.chains, args.seed)
-    rows = measure(int8, replace(prep, vote=1), streams, args.seconds)
-    result = {"run": str(run), "split": args.split, "recordings": len(recs), "bout_s": list(args.bout),
-              "chains": args.chains, "seed": args.seed, "stride_s": prep.stride / prep.sensor.odr_hz,
-              "seconds_wall": round(time.time() - t0, 1), "command": "python benchmarks/bench_smoothing.py "
-              + " ".join(argv if argv is not None else sys.argv[1:]), "rows": rows}
+    if args.transfer:
+        runs, prep = transfer_protocol(args.transfer, args)
+        where = {"transfer_protocol": args.transfer, "classes": args.classes}
+    else:
+        run = Path(args.run)
+        _, prep, int8 = board_model(run=run)
+        recs = held_out(run, args.split, prep)
+        print(f"{run}: {len(recs)} {args.split} recordings ({sum(len(r) / r.odr_hz for r, _ in recs):.0f} s), "
+              f"a decision every {prep.stride / prep.sensor.odr_hz:.2f} s", flush=True)
+        runs = decisions_of(int8, prep, chains(recs, prep.sensor.odr_hz, tuple(args.bout), args.chains, args.seed))
+        where = {"run": str(run), "split": args.split, "recordings": len(recs)}
+    rows = measure(runs, prep, args.seconds)
+    result = {**where, "bout_s": list(args.bout), "chains": args.chains, "seed": args.seed,
+              "stride_s": prep.stride / prep.sensor.odr_hz, "seconds_wall": round(time.time() - t0, 1),
+              "command": "python benchmarks/bench_smoothing.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "rows": rows}
     print(table(result))
     if args.out:
         write_text(Path(args.out).with_suffix(".json"), json.dumps(result, indent=1) + "\n")
