@@ -71,16 +71,16 @@ Program the accelerometer exactly as the model was trained (`{f.name}_sensor.h`)
   {f.stride} samples once the first window is full."""
 
 
-DECIDE_INSTRUCTIONS = (60, 10)
-"""Instructions per decision of ``<name>_decide`` on a Cortex-M4 (-O2), about a + b x (vote + classes):
-fitted to the emulated board's counts (benchmarks/bench_board.py --vote, docs/benchmarks.md)."""
+DECIDE_INSTRUCTIONS = {1: 30, 9: 65, 65: 100, 255: 236}
+"""Instructions per ``<name>_decide`` call by vote length, 4 classes, averaged over the test vectors' sequence
+on the emulated Cortex-M4 (-O2; ``benchmarks/bench_board.py --presets cnn1d --vote N``, docs/benchmarks.md)."""
 
 
 def _decide(f: ReadmeFacts) -> str:
     n, p = f.name, f.name.upper()
     k = len(f.class_names)
     span = f.vote * f.stride / f.sensor.odr_hz
-    a, b = DECIDE_INSTRUCTIONS
+    measured = ", ".join(f"{v} at a vote of {n}" for n, v in DECIDE_INSTRUCTIONS.items())
     what = (f"the class with the most votes among the model's last {f.vote} decisions ({span:.1f} s; all of them "
             "while fewer have been made since the stream started), a tie going to the class decided most "
             "recently" if f.vote > 1 else "each window's own class (a vote over 1 decision: the stage is off)")
@@ -91,9 +91,10 @@ activity: the new class wins the vote only once it has most of the last {p}_VOTE
 `{n}_last_raw()` gives the model's own class for the last window, `{n}_last_scores()` its scores.
 
 - Cost: `{n}_decide_t` is {f.vote} + {k} + 2 = {f.vote + k + 2} B of state (in `{n}_push`'s static
-  stream state), integer only; about {a} + {b} x ({p}_VOTE + {p}_NUM_CLASSES) = {a + b * (f.vote + k)}
-  instructions per decision on a Cortex-M4 (measured on an emulated one), against the model's
-  hundreds of thousands.
+  stream state), integer only, once per decision (every {p}_STRIDE samples): one pass over the
+  {p}_NUM_CLASSES counts and at most one over the {p}_VOTE-entry ring. Measured on an emulated
+  Cortex-M4 (-O2, 4 classes, instructions per decision): {measured}; the model itself takes
+  about 200,000.
 - Change N without exporting again: define `{p}_VOTE` for the build (Project Properties > C/C++
   Build > Settings > MCU GCC Compiler > Preprocessor: `{p}_VOTE=9`, 1 to 255; 1 turns the vote
   off). The self-test then skips the exported smoothed decisions (they are for {f.vote}). Or set
