@@ -215,7 +215,7 @@ class EvaluationConfig:
 class BoardConfig:
     """What the board does with the board model's decisions (recorded in model_int8.json, run by the C export)."""
 
-    vote_seconds: float = 2.0
+    vote_seconds: float = 3.0
     """Report the majority class of the board model's decisions over the last vote_seconds (causal; a tie
     goes to the most recent; classifier.decisions), rounded to whole decisions (one every stride);
     0 = every window's own class. Costs latency at each change of activity (docs/benchmarks.md)."""
