@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from classifier.decisions import vote as run_vote
 from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, check_c_name, guard_close, guard_open,
                                    int_table, write_files)
-from classifier.decisions import vote as run_vote
 from firmware_export.c_app import preprocess_counts, stream_inputs
 from har_data import InputError, SensorSpec
 from har_data.validate import check_array
