@@ -16,8 +16,9 @@ must pass (exit code 0) for the figures to count.
 - RAM: static data of those objects (activation arena, streaming window and filter state, newlib's
   reentrancy struct) plus the stack high-water mark of the whole self-test (painted stack).
 - instructions: ``<name>_invoke`` (int8 model only), the same built with ``-DHARGAN_NO_SIMD`` (plain
-  C loops), ``<name>_classify`` (a window of raw counts: gravity filter + model) and one
-  ``<name>_push`` sample that completes no window (preprocessing only).
+  C loops), ``<name>_classify`` (a window of raw counts: gravity filter + model), one
+  ``<name>_push`` sample that completes no window (preprocessing only) and one ``<name>_decide``
+  (the vote over ``--vote`` decisions, averaged over the test vectors' sequence of raw classes).
 
 TFLite-Micro anchors (the demo's cnn1d, 8,128 B, same board, issue 13): ~593,000 instructions with
 the reference kernels, ~195,000 with CMSIS-NN; 53 KB / 78 KB flash besides the model; 4,304 B arena.
@@ -70,13 +71,13 @@ def _values(text: str) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"^(\w+) (-?\d+)$", text, re.M)}
 
 
-def measure(label: str, model: bytes, classes: list[str], work: Path, gravity: bool) -> dict:
+def measure(label: str, model: bytes, classes: list[str], work: Path, gravity: bool, vote: int = 1) -> dict:
     int8 = Int8Classifier(model, classes)
     x, y = test_windows(int8.window_length)
     out = work / label / "firmware"
     export_firmware(int8, classes, SENSOR, out, test_windows=x, test_labels=y % len(classes), n_test_vectors=4,
-                    gravity=gravity, stride=int8.window_length // 4)
-    row: dict = {"model": label, "tflite_bytes": len(model), "gravity_filter": gravity}
+                    gravity=gravity, stride=int8.window_length // 4, vote=vote)
+    row: dict = {"model": label, "tflite_bytes": len(model), "gravity_filter": gravity, "vote": vote}
     for simd in (True, False):
         build = build_board(out, work / label / ("simd" if simd else "scalar"), measure=True,
                             extra_flags=() if simd else ("-DHARGAN_NO_SIMD",))
@@ -91,6 +92,7 @@ def measure(label: str, model: bytes, classes: list[str], work: Path, gravity: b
         row.update(instructions_invoke=round(v["invoke_ticks"] * per_tick),
                    instructions_classify=round(v["classify_ticks"] * per_tick),
                    instructions_push_sample=round(v["push_ticks_per_sample_x1000"] / 1000 * per_tick),
+                   instructions_decide=round(v["decide_ticks_per_decision_x1000"] / 1000 * per_tick),
                    stack_bytes=v["stack_used_bytes"])
         row.update(footprint(build))
     row["ram_total"] = row["ram_static"] + row["stack_bytes"]
@@ -143,6 +145,7 @@ def main() -> int:
     ap.add_argument("--name", default="trained", help="label of --tflite in the table")
     ap.add_argument("--classes", nargs="*", default=CLASSES)
     ap.add_argument("--no-gravity", action="store_true", help="export without the gravity filter")
+    ap.add_argument("--vote", type=int, default=1, help="the decision stage's vote (decisions; 1: off)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "board.json"))
     args = ap.parse_args()
     why = toolchain_missing()
@@ -156,7 +159,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-board-") as tmp:
         for label, model in models:
             classes = args.classes if label == args.name and args.tflite else CLASSES
-            rows.append(measure(label, model, list(classes), Path(tmp), not args.no_gravity))
+            rows.append(measure(label, model, list(classes), Path(tmp), not args.no_gravity, args.vote))
     print_table(rows)
     verdict = check_targets(rows)
     result = {"machine": platform.platform(), "toolchain": "arm-none-eabi-gcc -O2 -mcpu=cortex-m4 -mfpu=fpv4-sp-d16",

@@ -24,12 +24,14 @@ class ReadmeFacts:
     weight_bytes: int
     tflm_arena_bytes: int | None
     has_test_vectors: bool
+    vote: int = 1
 
 
 def _files(f: ReadmeFacts) -> str:
     n = f.name
     rows = [
         (f"{n}.h / {n}.c", f"the API: `{n}_classify`, `{n}_push`, `{n}_reset`; the preprocessing", "both"),
+        (f"{n}_decide.h / .c", f"the decision stage: `{n}_push`'s vote over the model's last decisions", "both"),
         (f"{n}_model.h / {n}_model.c", "the int8 model as plain C (weights, kernels, static arena)", "plain C"),
         (f"{n}_labels.h / .c", "class enum and names", "both"),
         (f"{n}_sensor.h", "sensor settings the model expects (driver constants, ODR, full scale)", "both"),
@@ -68,6 +70,38 @@ Program the accelerometer exactly as the model was trained (`{f.name}_sensor.h`)
   {f.stride} samples once the first window is full."""
 
 
+DECIDE_INSTRUCTIONS = {1: 30, 9: 65, 65: 100, 255: 236}
+"""Instructions per ``<name>_decide`` call by vote length, 4 classes, averaged over the test vectors' sequence
+on the emulated Cortex-M4 (-O2; ``benchmarks/bench_board.py --presets cnn1d --vote N``, docs/benchmarks.md)."""
+
+
+def _decide(f: ReadmeFacts) -> str:
+    n, p = f.name, f.name.upper()
+    k = len(f.class_names)
+    span = f.vote * f.stride / f.sensor.odr_hz
+    measured = ", ".join(f"{v} at a vote of {n}" for n, v in DECIDE_INSTRUCTIONS.items())
+    what = (f"the class with the most votes among the model's last {f.vote} decisions ({span:.1f} s; all of them "
+            "while fewer have been made since the stream started), a tie going to the class decided most "
+            "recently" if f.vote > 1 else "each window's own class (a vote over 1 decision: the stage is off)")
+    return f"""\
+`{n}_push` reports {what}. Single windows that look like another activity (a pedal stroke
+like standing, a car at a light) are outvoted; the price is latency at each real change of
+activity: the new class wins the vote only once it has most of the last {p}_VOTE decisions.
+`{n}_last_raw()` gives the model's own class for the last window, `{n}_last_scores()` its scores.
+
+- Cost: `{n}_decide_t` is {f.vote} + {k} + 2 = {f.vote + k + 2} B of state (in `{n}_push`'s static
+  stream state), integer only, once per decision (every {p}_STRIDE samples): one pass over the
+  {p}_NUM_CLASSES counts and at most one over the {p}_VOTE-entry ring. Measured on an emulated
+  Cortex-M4 (-O2, 4 classes, instructions per decision): {measured}; the model itself takes
+  about 200,000.
+- Change N without exporting again: define `{p}_VOTE` for the build (Project Properties > C/C++
+  Build > Settings > MCU GCC Compiler > Preprocessor: `{p}_VOTE=9`, 1 to 255; 1 turns the vote
+  off). The self-test then skips the exported smoothed decisions (they are for {f.vote}). Or set
+  `[board] vote_seconds` in hargan's config and export again (it is recorded in `model_int8.json`,
+  and `hargan classify --vote N` shows what a vote does to your own logs first).
+- Use the state yourself: `{n}_decide_t s; {n}_decide_reset(&s); cls = {n}_decide(&s, raw);`."""
+
+
 def _plain_c(f: ReadmeFacts) -> str:
     n = f.name
     return f"""\
@@ -86,7 +120,7 @@ def _plain_c(f: ReadmeFacts) -> str:
    /* ... read raw[] with the driver, e.g. its acceleration_raw_get() ... */
    int cls = {n}_push(raw[0], raw[1], raw[2]);
    if (cls >= 0) {{
-     const char *label = {n}_class_names[cls];   /* a window completed: its class */
+     const char *label = {n}_class_names[cls];   /* a window completed: the decided class */
    }}
    ```
 
@@ -161,7 +195,11 @@ TensorFlow Lite for Microcontrollers.
 
 {_tflm(f)}
 
-## 3. Check it on the board
+## 3. Decisions: the vote after the model
+
+{_decide(f)}
+
+## 4. Check it on the board
 
 {_self_test(f)}
 """

@@ -19,6 +19,7 @@ from importlib import resources
 import numpy as np
 
 from firmware_export._cgen import BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, check_c_name, guard_close, guard_open
+from firmware_export.c_decide import decide_sources
 from firmware_export.convert import counts_to_int8, mg_to_int8
 from har_data import InputError, SensorSpec
 from har_data.gravity import GravityRotationFilter, _coefficients
@@ -71,7 +72,8 @@ def app_header(name: str, window_length: int, num_classes: int, stride: int, gra
             f"/* {p}_ARENA_BYTES: not measured at export (TFLite-Micro was not available); size it on the target. */\n")
     return (
         guard_open(h) + "#include <stdint.h>\n\n"
-        + "".join(f'#include "{name}_{part}.h"\n' for part in ("labels", "model", "quant", "sensor")) + "\n"
+        + "".join(f'#include "{name}_{part}.h"\n' for part in ("labels", "model", "quant", "sensor", "decide"))
+        + "\n"
         + EXTERN_C_OPEN
         + "/* Preprocessing the model was trained with: 1 = ST's gravity rotation + suppression filter on\n"
         + f"   every sample before the model (the sensor must run at {p}_SENSOR_ODR_HZ), 0 = none. */\n"
@@ -88,12 +90,16 @@ def app_header(name: str, window_length: int, num_classes: int, stride: int, gra
         + f"   (score - {p}_OUTPUT_ZERO_POINT) * {p}_OUTPUT_SCALE) and returns the class id (argmax), or\n"
         + f"   {p}_ERROR. */\n"
         + f"int {name}_classify(const int16_t counts[{p}_WINDOW_LENGTH][3], int8_t scores[{p}_NUM_CLASSES]);\n\n"
-        + "/* Streaming: feed every sample as the sensor delivers it. Returns the class id when a window\n"
-        + f"   completes ({p}_WINDOW_LENGTH samples, then every {p}_STRIDE), else {p}_NO_RESULT. The filter\n"
-        + f"   runs on every sample, as in training. {name}_last_scores() gives that window's int8 scores. */\n"
+        + "/* Streaming: feed every sample as the sensor delivers it. When a window completes\n"
+        + f"   ({p}_WINDOW_LENGTH samples, then every {p}_STRIDE) returns the decided class id: the majority of\n"
+        + f"   the model's last {p}_VOTE classes ({name}_decide.h), else {p}_NO_RESULT. The filter runs on every\n"
+        + f"   sample, as in training. {name}_last_raw() gives that window's own class (argmax), and\n"
+        + f"   {name}_last_scores() its int8 scores. */\n"
         + f"int {name}_push(int16_t x, int16_t y, int16_t z);\n"
+        + f"int {name}_last_raw(void);\n"
         + f"const int8_t *{name}_last_scores(void);\n"
-        + f"/* Start a new stream (forget the filter state and the partial window). */\nvoid {name}_reset(void);\n\n"
+        + "/* Start a new stream (forget the filter state, the partial window and the vote). */\n"
+        + f"void {name}_reset(void);\n\n"
         + EXTERN_C_CLOSE + guard_close(h))
 
 
@@ -157,8 +163,9 @@ def tflm_source(name: str) -> str:
 
 
 def app_sources(name: str, sensor: SensorSpec, window_length: int, num_classes: int, stride: int, gravity: bool,
-                ops: list[str], tflm_arena: int | None) -> dict[str, str]:
-    """``<name>.h/.c``, ``<name>_tflm.cc`` and ``<name>_tflm_ops.h``."""
+                ops: list[str], tflm_arena: int | None, vote: int = 1) -> dict[str, str]:
+    """``<name>.h/.c``, ``<name>_decide.h/.c`` (a vote over ``vote`` decisions), ``<name>_tflm.cc`` and
+    ``<name>_tflm_ops.h``."""
     name = check_c_name(name)
     if int(stride) < 1:
         raise InputError(f"stride must be at least 1 sample, got {stride}")
@@ -166,5 +173,6 @@ def app_sources(name: str, sensor: SensorSpec, window_length: int, num_classes: 
         _coefficients(sensor.odr_hz)  # the filter is defined at the ST model zoo's rate only
     return {f"{name}.h": app_header(name, window_length, num_classes, stride, gravity, tflm_arena),
             f"{name}.c": app_source(name, sensor, gravity),
+            **decide_sources(name, vote, vote * int(stride) / sensor.odr_hz),
             f"{name}_tflm.cc": tflm_source(name),
             f"{name}_tflm_ops.h": tflm_ops_header(name, ops)}

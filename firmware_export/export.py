@@ -31,13 +31,15 @@ def _tflm_arena(int8: Any) -> int | None:
 def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, out_dir: str | os.PathLike,
                     name: str = "har_model", test_windows: np.ndarray | None = None,
                     test_labels: np.ndarray | None = None, n_test_vectors: int = DEFAULT_N, *,
-                    gravity: bool = False, stride: int | None = None) -> list[Path]:
+                    gravity: bool = False, stride: int | None = None, vote: int = 1) -> list[Path]:
     """The model (plain C and .tflite array), the API with its preprocessing, headers, test vectors, README.
 
     ``int8``: an Int8Classifier. ``gravity``: whether the model was trained on gravity-suppressed
     windows (ST's rotation + suppression filter); the C preprocessing then runs the same filter.
     ``stride``: the training windows' stride in samples (``<name>_push`` classifies that often;
-    default half a window). ``test_windows``: mg windows (N x T x 3) as the sensor reports them,
+    default half a window). ``vote``: ``<name>_push`` reports the majority class of the model's last
+    ``vote`` decisions (:mod:`classifier.decisions`; 1 = each window's own). ``test_windows``: mg
+    windows (N x T x 3) as the sensor reports them,
     BEFORE any preprocessing, with ``test_labels``; up to ``n_test_vectors`` of them (round-robin
     over classes) become test vectors of raw counts. ``out_dir`` is replaced as a whole, only when
     every file is written. Returns the written paths (inside ``out_dir``).
@@ -59,12 +61,12 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
         files = export_model_c_array(int8.model_bytes, tmp, name)
         files += export_headers(int8, class_names, sensor, window, tmp, name)
         files += write_files(tmp, dict(model.files, **app_sources(
-            name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena)))
+            name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena, vote)))
         if vectors and test_windows is not None and test_labels is not None:
             files += export_test_vectors(int8, test_windows, test_labels, tmp, name, n=n_test_vectors, sensor=sensor,
-                                         gravity=gravity, stride=stride)
+                                         gravity=gravity, stride=stride, vote=vote)
         facts = ReadmeFacts(name, sensor, list(class_names), window, stride, bool(gravity), model.ops,
-                            model.arena_bytes, model.weight_bytes, tflm_arena, bool(vectors))
+                            model.arena_bytes, model.weight_bytes, tflm_arena, bool(vectors), vote)
         files += write_files(tmp, {"README.md": firmware_readme(facts)})
         names = [f.name for f in files]
     return [out_dir / n for n in names]

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.decisions import vote as run_vote
 from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, check_c_name, guard_close, guard_open,
                                    int_table, write_files)
 from firmware_export.c_app import preprocess_counts, stream_inputs
@@ -41,6 +42,10 @@ class TestVectors:
     gravity: bool = False
     stream_counts: np.ndarray | None = None  # L x 3 raw counts fed to <name>_push
     stream_outputs: np.ndarray | None = None  # W x K scores of the windows it completes
+    vote: int = 1  # decisions the decision stage votes over
+    stream_decisions: np.ndarray | None = None  # W classes <name>_push returns (after the vote)
+    decide_raw: np.ndarray | None = None  # raw class ids fed to <name>_decide
+    decide_expected: np.ndarray | None = None  # what it returns for each
 
     __test__ = False  # not a pytest class
 
@@ -61,6 +66,17 @@ def pick_windows(y: np.ndarray, n: int) -> np.ndarray:
                 picked.append(int(idx[depth]))
         depth += 1
     return np.asarray(picked, dtype=np.int64)
+
+
+def decide_sequence(vote: int, num_classes: int, seed: int = 25) -> tuple[np.ndarray, np.ndarray]:
+    """Raw class ids that exercise the vote (runs shorter and longer than it, flips, ties) and its output."""
+    rng = np.random.default_rng(seed)
+    raw: list[int] = []
+    while len(raw) < 3 * vote + 24:
+        raw += [int(rng.integers(num_classes))] * int(rng.integers(1, vote + 3))
+        raw += [int(c) for c in rng.integers(num_classes, size=int(rng.integers(0, 3)))]
+    raw_arr = np.asarray(raw, dtype=np.int64)
+    return raw_arr, run_vote(raw_arr, vote, num_classes)
 
 
 def judge_int8(int8: Any, q: np.ndarray, runtime: str = "litert") -> np.ndarray:
@@ -84,12 +100,13 @@ def _stream(int8: Any, counts: np.ndarray, sensor: SensorSpec, gravity: bool, st
 
 def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAULT_N,
                       sensor: SensorSpec | None = None, runtime: str = "litert", gravity: bool = False,
-                      stride: int | None = None) -> TestVectors:
+                      stride: int | None = None, vote: int = 1) -> TestVectors:
     """Pick ``n`` windows and compute their int8 inputs and the reference runtime's int8 outputs.
 
     ``x_mg``: windows as the sensor reports them, BEFORE preprocessing. With ``sensor`` their raw
     counts go through the firmware's preprocessing (the gravity filter when ``gravity``, one fresh
-    filter per window as ``<name>_classify`` runs it); with ``stride`` too, a stream for ``<name>_push``.
+    filter per window as ``<name>_classify`` runs it); with ``stride`` too, a stream for ``<name>_push``
+    with the classes it returns after a vote over ``vote`` decisions.
     """
     x = check_array(x_mg, "test windows", dtype=np.float32)  # NaN would become all-zero vectors in the C file
     y = np.asarray(y).reshape(-1)
@@ -113,8 +130,12 @@ def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAU
     else:
         q = int8.quantize_input(x)
     outputs = judge_int8(int8, q, runtime)
+    k = int(int8.num_classes)
+    decisions = None if stream[1] is None else run_vote(np.argmax(stream[1], axis=-1), vote, k)
+    decide_raw, decide_expected = decide_sequence(vote, k)
     return TestVectors(inputs=q.astype(np.int8), outputs=outputs, labels=y, counts=counts, gravity=bool(gravity),
-                       stream_counts=stream[0], stream_outputs=stream[1])
+                       stream_counts=stream[0], stream_outputs=stream[1], vote=int(vote), stream_decisions=decisions,
+                       decide_raw=decide_raw, decide_expected=decide_expected)
 
 
 def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, str]:
@@ -151,6 +172,7 @@ def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, s
                  f"#define {p}_TEST_STREAM_WINDOWS {len(tv.stream_outputs)}",
                  f"extern const int16_t {name}_test_stream_counts[{p}_TEST_STREAM_LENGTH][3];",
                  f"extern const int8_t {name}_test_stream_outputs[{p}_TEST_STREAM_WINDOWS][{p}_TEST_OUTPUT_SIZE];"]
+    decl += _decide_decl(tv, name)
     header = (guard_open(h) + "#include <stdint.h>\n\n" + EXTERN_C_OPEN + "\n".join(decl) + "\n\n"
               + EXTERN_C_CLOSE + guard_close(h))
 
@@ -168,16 +190,52 @@ def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, s
         body += "\n" + table2("int16_t", "test_stream_counts", f"[{p}_TEST_STREAM_LENGTH][3]", tv.stream_counts)
         body += table2("int8_t", "test_stream_outputs", f"[{p}_TEST_STREAM_WINDOWS][{p}_TEST_OUTPUT_SIZE]",
                        tv.stream_outputs)
+    body += _decide_body(tv, name)
     source = BANNER + f'#include "{h}"\n\n' + body.rstrip("\n") + "\n"
     return {h: header, f"{name}_test_vectors.c": source}
 
 
+def _decide_decl(tv: TestVectors, name: str) -> list[str]:
+    """Declarations of the decision stage's expected outputs (for a vote over ``tv.vote`` decisions)."""
+    p, decl = name.upper(), list[str]()
+    if tv.stream_decisions is None and tv.decide_raw is None:
+        return decl
+    decl += [f"/* The decision stage's expected outputs are for a vote over {p}_TEST_VOTE decisions. */",
+             f"#define {p}_TEST_VOTE {tv.vote}"]
+    if tv.stream_decisions is not None:
+        decl += [f"/* What {name}_push returns for each window of the stream (after the vote). */",
+                 f"extern const uint8_t {name}_test_stream_decisions[{p}_TEST_STREAM_WINDOWS];"]
+    if tv.decide_raw is not None:
+        decl += [f"/* Raw class ids fed to {name}_decide (after {name}_decide_reset), and what it returns. */",
+                 f"#define {p}_TEST_DECIDE_LENGTH {len(tv.decide_raw)}",
+                 f"extern const uint8_t {name}_test_decide_raw[{p}_TEST_DECIDE_LENGTH];",
+                 f"extern const uint8_t {name}_test_decide_expected[{p}_TEST_DECIDE_LENGTH];"]
+    return decl
+
+
+def _decide_body(tv: TestVectors, name: str) -> str:
+    """Tables of the decision stage's expected outputs."""
+    p, body = name.upper(), ""
+    if tv.stream_decisions is not None:
+        body += (f"const uint8_t {name}_test_stream_decisions[{p}_TEST_STREAM_WINDOWS] = {{\n"
+                 f"{int_table(tv.stream_decisions)}\n}};\n\n")
+    if tv.decide_raw is not None:
+        for sym, arr in (("raw", tv.decide_raw), ("expected", tv.decide_expected)):
+            assert arr is not None  # the expected outputs are made with the raw inputs
+            body += (f"const uint8_t {name}_test_decide_{sym}[{p}_TEST_DECIDE_LENGTH] = {{\n"
+                     f"{int_table(arr)}\n}};\n\n")
+    return body
+
+
 def export_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, out_dir: str | os.PathLike,
                         name: str = "har_model", n: int = DEFAULT_N, sensor: SensorSpec | None = None,
-                        runtime: str = "litert", gravity: bool = False, stride: int | None = None) -> list[Path]:
+                        runtime: str = "litert", gravity: bool = False, stride: int | None = None,
+                        vote: int = 1) -> list[Path]:
     """Write ``<name>_test_vectors.h/.c``: ``n`` windows (round-robin over classes) as int8 inputs,
     their labels and the reference runtime's int8 outputs; with ``sensor``, also the raw counts
-    (before preprocessing) and, with ``stride``, a stream for ``<name>_push``."""
+    (before preprocessing) and, with ``stride``, a stream for ``<name>_push``; the decision stage's
+    expected outputs for a vote over ``vote`` decisions."""
     name = check_c_name(name)
-    tv = make_test_vectors(int8, x_mg, y, n, sensor=sensor, runtime=runtime, gravity=gravity, stride=stride)
+    tv = make_test_vectors(int8, x_mg, y, n, sensor=sensor, runtime=runtime, gravity=gravity, stride=stride,
+                           vote=vote)
     return write_files(Path(out_dir), test_vector_sources(tv, name))

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,11 +46,16 @@ class Preprocessing:
     stride: int
     suppress_gravity: bool
     class_names: list[str] = field(default_factory=list)
+    vote: int = 1
+    """The decision stage: the board reports the majority class of its last ``vote`` decisions
+    (:mod:`classifier.decisions`); 1 = every window's own class. A record without it (older
+    hargan) means 1, which is what those boards did."""
 
     def to_dict(self) -> dict:
         return {"format": RECORD_FORMAT, "version": RECORD_VERSION, "sensor": self.sensor.name,
                 "full_scale_g": self.sensor.full_scale_g, "odr_hz": self.sensor.odr_hz, "window": self.window,
-                "stride": self.stride, "suppress_gravity": self.suppress_gravity, "class_names": self.class_names}
+                "stride": self.stride, "suppress_gravity": self.suppress_gravity, "class_names": self.class_names,
+                "vote": self.vote}
 
     @classmethod
     def from_dict(cls, d: Mapping, path: str | os.PathLike | None = None) -> Preprocessing:
@@ -74,16 +80,26 @@ class Preprocessing:
         names = d["class_names"]
         if not isinstance(names, list) or not names or not all(isinstance(c, str) and c for c in names):
             raise InputError("preprocessing record: class_names must be a non-empty list of names", path)
-        return cls(sensor, window, stride, bool(d["suppress_gravity"]), list(names))
+        from classifier.decisions import MAX_VOTE
+
+        vote = d.get("vote", 1)
+        if not isinstance(vote, int) or isinstance(vote, bool) or not 1 <= vote <= MAX_VOTE:
+            raise InputError(f"preprocessing record: vote must be a whole number of decisions from 1 to {MAX_VOTE}, "
+                             f"got {vote!r}", path)
+        return cls(sensor, window, stride, bool(d["suppress_gravity"]), list(names), vote)
 
     @classmethod
-    def of_windows(cls, ws) -> Preprocessing:
-        """The record of how a WindowSet was cut (``make_windows`` stores it with the windows)."""
+    def of_windows(cls, ws, vote_seconds: float = 0.0) -> Preprocessing:
+        """The record of how a WindowSet was cut (``make_windows`` stores it with the windows), with a
+        vote over ``vote_seconds`` of decisions (:func:`classifier.decisions.vote_decisions`)."""
+        from classifier.decisions import vote_decisions
+
         p = dict(ws.preprocessing)
         if ws.sensor is None or "stride" not in p:
             raise InputError("the windows do not say how they were cut (sensor, stride): re-run prepare")
-        return cls(ws.sensor, int(p.get("window", ws.window_length)), int(p["stride"]),
-                   bool(p.get("suppress_gravity", False)), list(ws.class_names))
+        stride = int(p["stride"])
+        return cls(ws.sensor, int(p.get("window", ws.window_length)), stride, bool(p.get("suppress_gravity", False)),
+                   list(ws.class_names), vote_decisions(vote_seconds, ws.sensor.odr_hz, stride))
 
     def windows(self, rec: Recording, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One recording as the board sees it, cut into windows: ``(x mg K x T x 3, start sample K)``."""
@@ -186,25 +202,31 @@ def _recording_id(rec: Recording) -> str:
 
 
 def classify_recordings(int8, prep: Preprocessing, labelled: Sequence[tuple[Recording, str]],
-                        stride: int | None = None) -> tuple[list[dict], dict]:
-    """Run the board's preprocessing and int8 model on each log -> (prediction rows, metrics)."""
-    names = list(prep.class_names)
+                        stride: int | None = None, vote: int | None = None) -> tuple[list[dict], dict]:
+    """Run the board's preprocessing, int8 model and decision stage on each log -> (prediction rows, metrics).
+
+    Consecutive pieces of one log (a label column) are one stream, as on the board; ``vote``
+    overrides the record's vote (decisions). Labelled logs get per-window and smoothed accuracy,
+    and with activity changes the change latency (:mod:`hargan.streams`).
+    """
+    from hargan.streams import join_segments, stream_decisions, stream_figures
+
+    names, vote = list(prep.class_names), int(prep.vote if vote is None else vote)
     rows: list[dict] = []
-    y_true, y_pred = [], []
-    for rec, label in labelled:
-        x, starts = prep.windows(rec, stride)
-        if not len(x):
-            continue
-        q = int8.predict_int8(x)
-        prob, pred = int8.dequantize_output(q), np.argmax(q, axis=-1)
-        for k in range(len(x)):
-            rows.append({"recording": _recording_id(rec), "window_start": int(starts[k]),
-                         "window_start_s": round(float(starts[k]) / prep.sensor.odr_hz, 4),
-                         "predicted": names[int(pred[k])], "score": round(float(prob[k, pred[k]]), 4),
-                         "true": label})
-        if label:
-            y_true.extend([names.index(label)] * len(x))
-            y_pred.extend(pred.tolist())
+    y_true: list[Any] = []
+    y_pred: list[Any] = []
+    streams: list[Any] = []
+    for rec, labels in join_segments(labelled):
+        d = stream_decisions(int8, prep, rec, labels, stride, vote)
+        streams.append(d)
+        for k in range(len(d.raw)):
+            rows.append({"recording": _recording_id(rec), "window_start": int(d.starts[k]),
+                         "window_start_s": round(float(d.starts[k]) / prep.sensor.odr_hz, 4),
+                         "predicted": names[int(d.raw[k])], "score": round(float(d.score[k]), 4),
+                         "smoothed": names[int(d.smoothed[k])], "true": d.true[k]})
+        if d.true and d.true[0]:
+            y_true.extend(names.index(c) for c in d.true)
+            y_pred.extend(d.raw.tolist())
     if not rows:
         longest = max(len(r) / r.odr_hz for r, _ in labelled)
         raise InputError(f"empty input: no log fills one window of {prep.window} samples at "
@@ -214,6 +236,7 @@ def classify_recordings(int8, prep: Preprocessing, labelled: Sequence[tuple[Reco
                "predicted_by_class": {c: sum(r["predicted"] == c for r in rows) for c in names}}
     if y_true:
         metrics.update(label_metrics(np.asarray(y_true), np.asarray(y_pred), names))
+    metrics.update(stream_figures(streams, names, vote))
     return rows, metrics
 
 
@@ -233,7 +256,7 @@ def predictions_csv(rows: Sequence[dict]) -> str:
     """The text of predictions.csv (one row per window)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=["recording", "window_start", "window_start_s", "predicted", "score",
-                                             "true"], lineterminator="\n")
+                                             "smoothed", "true"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
@@ -242,8 +265,11 @@ def predictions_csv(rows: Sequence[dict]) -> str:
 def classify_logs(source: str, path: str | os.PathLike | None, out: str | os.PathLike, *,
                   run: str | os.PathLike | None = None, model: str | os.PathLike | None = None,
                   options: Mapping | None = None, class_map: Mapping[str, str] | None = None,
-                  unlabelled: bool = False, stride: int | None = None, log: Log = lambda _m: None) -> dict:
+                  unlabelled: bool = False, stride: int | None = None, vote: int | None = None,
+                  log: Log = lambda _m: None) -> dict:
     """Classify logs with a board model; writes ``out/predictions.csv`` and ``out/metrics.json``, returns the metrics.
+
+    ``vote``: the decision stage's vote in decisions (default: the record's ``vote``).
 
     Bad input (unknown model, missing preprocessing record, class names that do not match,
     empty input) raises :class:`InputError` before anything is written.
@@ -253,13 +279,15 @@ def classify_logs(source: str, path: str | os.PathLike | None, out: str | os.Pat
     model_path, prep, int8 = board_model(run, model)
     if stride is not None and int(stride) < 1:
         raise InputError(f"--stride must be >= 1, got {stride}")
+    if vote is not None and not 1 <= int(vote) <= 255:
+        raise InputError(f"--vote must be 1 to 255 decisions, got {vote}")
     recs = load_source(source, path, **dict(options or {}))
     for note in getattr(recs, "notes", []):
         log(f"  {source}: {note}")
     if not len(recs):
         raise InputError("empty input: the loader found no logs", path)
     rows, metrics = classify_recordings(int8, prep, true_labels(recs, prep.class_names, class_map, unlabelled),
-                                        stride)
+                                        stride, vote)
     metrics = {"model": str(model_path), "preprocessing": prep.to_dict(), "source": source,
                "path": None if path is None else str(path), **metrics}
     out = Path(out)
@@ -268,6 +296,12 @@ def classify_logs(source: str, path: str | os.PathLike | None, out: str | os.Pat
     write_text(out / "predictions.csv", predictions_csv(rows))
     write_json(out / "metrics.json", metrics)
     acc = f", accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}" if "accuracy" in metrics else ""
+    if "smoothed" in metrics:
+        acc += f"; vote over {metrics['vote']} decisions: accuracy {metrics['smoothed']['accuracy']:.3f}"
+    lat = metrics.get("change_latency", {}).get("smoothed")
+    if lat and lat["median_s"] is not None:
+        acc += (f", {lat['changes']} activity changes: first correct decision after {lat['median_s']:.1f} s "
+                f"(median), {lat['p90_s']:.1f} s (p90), {lat['missed']} missed")
     log(f"  {metrics['windows']} windows from {metrics['recordings']} logs{acc}; wrote {out}/predictions.csv and "
         f"{out}/metrics.json")
     return metrics
@@ -304,7 +338,7 @@ def parse_class_map(items: Sequence[str]) -> dict[str, str]:
 
 
 def add_arguments(p) -> None:
-    from hargan.config import SOURCES
+    from hargan.config import SOURCES, Range
     from hargan.options import option
 
     which = p.add_mutually_exclusive_group(required=True)
@@ -319,6 +353,8 @@ def add_arguments(p) -> None:
     p.add_argument("--unlabelled", action="store_true", help="the logs' labels are not classes: predictions only")
     p.add_argument("--stride", type=option("windows.stride", int), default=None, metavar="N",
                    help="window stride in samples (default: the one the model was trained with)")
+    p.add_argument("--vote", type=option("board.vote", int, Range(1, 255)), default=None, metavar="N",
+                   help="report the majority class of the last N decisions (1: none; default: the record's vote)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for predictions.csv and metrics.json")
 
 
@@ -336,7 +372,7 @@ def command(args, log: Log) -> None:
         log(f"classify: {args.source} {args.path or ''} with {args.model or args.run} -> {out}")
         classify_logs(args.source, args.path, stage, run=args.run, model=args.model,
                       options=parse_options(args.option), class_map=parse_class_map(args.class_map),
-                      unlabelled=args.unlabelled, stride=args.stride, log=staged(log, stage, out))
+                      unlabelled=args.unlabelled, stride=args.stride, vote=args.vote, log=staged(log, stage, out))
 
 
 def _command():
@@ -350,7 +386,9 @@ def _command():
                    description="Run the board's int8 model on new logs, labelled or not, with exactly the board's\n"
                                "preprocessing: resampling to the sensor's ODR, counts, the gravity filter if the\n"
                                "model was trained with it, windowing. Writes predictions.csv and metrics.json\n"
-                               "(accuracy, accuracy by class, macro F1 and confusion when the logs are labelled).\n"
+                               "(accuracy, accuracy by class, macro F1 and confusion when the logs are labelled;\n"
+                               "the same after the board's vote over its last decisions, and with activity changes\n"
+                               "in a log, the latency from each change to the first correct decision).\n"
                                "The model's preprocessing record (X.json beside X.tflite) says what to repeat.")
 
 

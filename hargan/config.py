@@ -73,6 +73,7 @@ RANGES: dict[str, Range] = {
     "sampling.realism_spectrum_quantile": Range(0, 1, open_low=True),
     "sampling.log_seconds": _NON_NEGATIVE,
     "evaluation.seeds": _COUNT,
+    "board.vote_seconds": Range(0, 60),
     "export.n_test_vectors": _NON_NEGATIVE,
 }
 """Every numeric setting's range: the config checks and the command line's options both read it."""
@@ -230,6 +231,16 @@ class EvaluationConfig:
 
 
 @dataclass
+class BoardConfig:
+    """What the board does with the board model's decisions (recorded in model_int8.json, run by the C export)."""
+
+    vote_seconds: float = 3.0
+    """Report the majority class of the board model's decisions over the last vote_seconds (causal; a tie
+    goes to the most recent; classifier.decisions), rounded to whole decisions (one every stride);
+    0 = every window's own class. Costs latency at each change of activity (docs/benchmarks.md)."""
+
+
+@dataclass
 class ExportConfig:
     name: str = "har_model"
     """Prefix of the C files and symbols."""
@@ -252,6 +263,7 @@ class Config:
     transfer: TransferConfig = field(default_factory=lambda: TransferConfig())
     sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig())
     evaluation: EvaluationConfig = field(default_factory=lambda: EvaluationConfig())
+    board: BoardConfig = field(default_factory=lambda: BoardConfig())
     export: ExportConfig = field(default_factory=lambda: ExportConfig())
 
     def to_dict(self) -> dict:

@@ -247,7 +247,7 @@ def test_c_gravity_filter_is_identical_to_python_on_every_sample(exported, tmp_p
     (tmp_path / "g.c").write_text(GRAVITY_HARNESS)
     exe = tmp_path / "g"
     subprocess.run([GCC, "-std=c11", "-O2", "-Wall", "-Wextra", "-I", str(out), str(tmp_path / "g.c"),
-                    str(out / "har_model_model.c"), "-o", str(exe), "-lm"], check=True)
+                    str(out / "har_model_model.c"), str(out / "har_model_decide.c"), "-o", str(exe), "-lm"], check=True)
     got = subprocess.run([str(exe)], input=counts.astype("<i2").tobytes(), capture_output=True, check=True).stdout
     want = GravityRotationFilter(SENSOR.odr_hz, suppress=True).process(SENSOR.to_mg(counts))
     np.testing.assert_array_equal(np.frombuffer(got, "<f4").reshape(n, 3), want)

@@ -36,7 +36,7 @@ def test_export_firmware_writes_every_file(exported):
                             "har_model_labels.c", "har_model_sensor.h", "har_model_quant.h",
                             "har_model_test_vectors.h", "har_model_test_vectors.c", "har_model_model.h",
                             "har_model_model.c", "har_model.h", "har_model.c", "har_model_tflm.cc",
-                            "har_model_tflm_ops.h", "README.md"])
+                            "har_model_tflm_ops.h", "har_model_decide.h", "har_model_decide.c", "README.md"])
     assert sorted(p.name for p in out.iterdir()) == names  # nothing else (no temporaries)
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 

@@ -125,7 +125,8 @@ def test_classify_the_demo_board_model_on_logs(demo, tmp_path):
     m = json.loads((tmp_path / "check" / "metrics.json").read_text())
     assert m["windows"] > 0 and m["accuracy"] > 0.5 and set(m["accuracy_by_class"]) == set(record["class_names"])
     rows = (tmp_path / "check" / "predictions.csv").read_text().splitlines()
-    assert rows[0] == "recording,window_start,window_start_s,predicted,score,true" and len(rows) == m["windows"] + 1
+    assert rows[0] == "recording,window_start,window_start_s,predicted,score,smoothed,true"
+    assert len(rows) == m["windows"] + 1
 
 
 def test_synthetic_windows_are_in_the_sensor_format(demo):

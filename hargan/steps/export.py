@@ -34,12 +34,13 @@ if TYPE_CHECKING:
 
 
 def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: SensorSpec, out: Path, *,
-                   name: str, gravity: bool, stride: int | None, test_windows: np.ndarray | None = None,
+                   name: str, gravity: bool, stride: int | None, vote: int = 1, test_windows: np.ndarray | None = None,
                    test_labels: np.ndarray | None = None, n_test_vectors: int = 0,
                    replace_dir: bool = True, log: Log = quiet) -> list[Path]:
     """Write the C model, API, headers and test vectors into ``out``; returns the files.
 
-    ``gravity``, ``stride``: the board's preprocessing (``stride`` None: half a window).
+    ``gravity``, ``stride``: the board's preprocessing (``stride`` None: half a window); ``vote``: its
+    decision stage (decisions voted over; 1 = none).
     ``test_windows``: mg windows as the sensor reports them, before any filter (:func:`raw_test_windows`).
     ``replace_dir``: ``out`` is replaced as a whole (the run directory's firmware/, so files of an
     older export name do not linger); otherwise the files are moved into ``out`` one by one
@@ -49,7 +50,7 @@ def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: Sen
     import firmware_export
 
     out = Path(out)
-    kwargs: dict[str, Any] = {"name": name, "gravity": bool(gravity), "stride": stride}
+    kwargs: dict[str, Any] = {"name": name, "gravity": bool(gravity), "stride": stride, "vote": int(vote)}
     if test_windows is not None and n_test_vectors > 0:
         kwargs.update(test_windows=test_windows, test_labels=test_labels, n_test_vectors=n_test_vectors)
     if replace_dir:
@@ -114,9 +115,10 @@ class Export(Step):
         ctx.log(f"  board preprocessing ({record_path(ctx.paths.int8).name}): "
                 f"{_describe(prep.suppress_gravity, prep.stride)}")
         files = write_firmware(ctx.int8, prep.class_names, prep.sensor, ctx.paths.firmware_dir, name=e.name,
-                               gravity=prep.suppress_gravity, stride=prep.stride, test_windows=tx, test_labels=ty,
-                               n_test_vectors=e.n_test_vectors, log=ctx.log)
-        return {"files": [f.name for f in files], "gravity_filter": prep.suppress_gravity, "stride": prep.stride}
+                               gravity=prep.suppress_gravity, stride=prep.stride, vote=prep.vote, test_windows=tx,
+                               test_labels=ty, n_test_vectors=e.n_test_vectors, log=ctx.log)
+        return {"files": [f.name for f in files], "gravity_filter": prep.suppress_gravity, "stride": prep.stride,
+                "vote": prep.vote}
 
 
 def _describe(gravity: bool, stride: int | None) -> str:
@@ -182,8 +184,9 @@ def _export(args: argparse.Namespace, int8_path: Path, tv_path: Path | None, out
                          int8_path)
     tx, ty = raw_test_windows(ws, gravity, sensor, tv_path) if ws is not None else (None, None)
     log(f"export: {int8_path} -> {out}; {_describe(gravity, stride)}")
-    write_firmware(int8, names, sensor, out, name=args.name, gravity=gravity, stride=stride, test_windows=tx,
-                   test_labels=ty, n_test_vectors=args.n_test_vectors, replace_dir=False, log=log)
+    write_firmware(int8, names, sensor, out, name=args.name, gravity=gravity, stride=stride,
+                   vote=prep.vote if prep else 1, test_windows=tx, test_labels=ty,
+                   n_test_vectors=args.n_test_vectors, replace_dir=False, log=log)
 
 
 COMMAND = Command("export", "write the int8 model, labels, sensor settings and test vectors as C for STM32CubeIDE",

@@ -58,7 +58,7 @@ def quantize_and_score(model: keras.Model, ws: WindowSet, tflite_path: Path, *, 
 
 class Quantize(Step):
     name = "quantize"
-    sections = ("classifier",)
+    sections = ("classifier", "board")
 
     def describe(self, ctx: RunContext) -> str:
         return "quantize: full-integer int8 TFLite"
@@ -79,14 +79,17 @@ class Quantize(Step):
 
 
 def board_preprocessing(ctx: RunContext) -> Preprocessing:
-    """How the board model's windows were made: what the windows recorded, else the config's [windows]."""
-    ws = ctx.windows
+    """How the board model's windows were made (what the windows recorded, else the config's [windows]) and
+    the decision stage after it (``[board]``)."""
+    from classifier.decisions import vote_decisions
+
+    ws, seconds = ctx.windows, ctx.cfg.board.vote_seconds
     if ws.preprocessing.get("stride") and ws.sensor is not None:
-        return Preprocessing.of_windows(ws)
+        return Preprocessing.of_windows(ws, seconds)
     dom = ctx.cfg.data.target or ctx.cfg.data.source
     stride = ctx.cfg.transfer.target_stride if ctx.is_transfer else ctx.cfg.windows.stride
     return Preprocessing(ctx.sensor, ctx.cfg.windows.length, stride, gravity_filter(ctx.cfg, dom),
-                         list(ws.class_names))
+                         list(ws.class_names), vote_decisions(seconds, ctx.sensor.odr_hz, stride))
 
 
 # ---------------------------------------------------------------------------- hargan quantize
@@ -96,6 +99,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--windows", required=True, metavar="FILE.npz",
                    help="windows: train split calibrates, test split is scored")
     add_section_options(p, "classifier", only=("representative_samples",), rename={"representative_samples": "samples"})
+    add_section_options(p, "board")
     p.add_argument("--out", required=True, metavar="FILE.tflite", help="int8 model to write")
 
 
@@ -109,7 +113,8 @@ def command(args: argparse.Namespace, log: Log) -> None:
         quantize_and_score(model, ws, tmp, samples=args.representative_samples, seed=seed_of(args), log=log)
         recorded = bool(ws.preprocessing.get("stride")) and ws.sensor is not None
         if recorded:
-            write_preprocessing(tmp, Preprocessing.of_windows(ws))  # beside tmp: record_path's name for it
+            # beside tmp: record_path's name for it
+            write_preprocessing(tmp, Preprocessing.of_windows(ws, args.vote_seconds))
     if recorded:
         log(f"wrote {out} and its preprocessing record {record_path(out).name}")
     else:
