@@ -19,6 +19,7 @@ from pathlib import Path
 
 from har_data.atomic import write_text
 from har_data.errors import InputError
+from har_data.manifest import journal
 from har_data.outputs import claim_dir
 from hargan.config import Config, config_text
 from hargan.steps.base import RunContext, Step
@@ -44,9 +45,11 @@ def run_step(ctx: RunContext, step: Step, label: str) -> None:
     upstream = step.upstream(ctx)
     if upstream:
         config_hash += hashlib.sha256(upstream.encode()).hexdigest()[:16]
-    rec = ctx.run_dir.run_step(step.name, config_hash=config_hash, inputs=step.inputs(ctx),
-                               external=step.external(ctx), outputs=step.outputs(ctx),
-                               body=lambda: step.run(ctx), label=f"{label} {step.describe(ctx)}")
+    # All or nothing: a step that fails puts back every file it replaced (its checkpoints stay, for resuming).
+    with journal(ctx.paths.root, exclude=[str(ctx.paths.checkpoints.relative_to(ctx.paths.root))]):
+        rec = ctx.run_dir.run_step(step.name, config_hash=config_hash, inputs=step.inputs(ctx),
+                                   external=step.external(ctx), outputs=step.outputs(ctx),
+                                   body=lambda: step.run(ctx), label=f"{label} {step.describe(ctx)}")
     ctx.results[step.name] = rec.result
 
 
