@@ -34,6 +34,15 @@ CLASS_MAP_SOURCES = ("pamap2", "st-mobility", "wisdm")
 GAN_LOSSES = ("wasserstein", "minimax")
 C_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """What export.name (a prefix of C files and symbols) may be."""
+CLASSIFIER_PRESETS = ("cnn1d", "cnn1d_tiny", "ign", "gmp")
+"""classifier.PRESETS' names, known without importing Keras (a test keeps them equal), so an unknown
+classifier.preset is refused when the config is read."""
+
+
+def _num(value: float) -> str:
+    """A number for a message: whole numbers in full (``4294967295``, not ``4.29497e+09``), others ``:g``."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e18 else f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -50,11 +59,11 @@ class Range:
             return f"must be a finite number (got {value})"
         if self.low is not None and (value <= self.low if self.open_low else value < self.low):
             if self.high is not None:
-                return f"must be between {self.low:g} and {self.high:g} (got {value:g})"
-            least = "positive" if self.open_low and self.low == 0 else f"at least {self.low:g}"
-            return f"must be {least} (got {value:g})"
+                return f"must be between {_num(self.low)} and {_num(self.high)} (got {_num(value)})"
+            least = "positive" if self.open_low and self.low == 0 else f"at least {_num(self.low)}"
+            return f"must be {least} (got {_num(value)})"
         if self.high is not None and value > self.high:
-            return f"must be at most {self.high:g} (got {value:g})"
+            return f"must be at most {_num(self.high)} (got {_num(value)})"
         return None
 
 
@@ -70,7 +79,7 @@ RANGES: dict[str, Range] = {
     "transfer.synthetic_per_class": _COUNT, "transfer.target_stride": _COUNT,
     "sampling.per_class": _COUNT, "sampling.min_confidence": Range(0, 1), "sampling.max_tries": _COUNT,
     "sampling.realism_spectrum_quantile": Range(0, 1, open_low=True),
-    "sampling.log_seconds": _NON_NEGATIVE,
+    "sampling.log_seconds": Range(0, 86400),  # a day of logs at most: 1e12 would run for hours
     "evaluation.seeds": _COUNT,
     "export.n_test_vectors": _NON_NEGATIVE,
 }
@@ -306,6 +315,10 @@ def _check_values(cfg: Config, loc: Locator) -> None:
             raise bad(f"{dom_key}.path: the {dom.name} loader needs a path", f"{dom_key}")
     if len(set(cfg.data.classes)) != len(cfg.data.classes):
         raise bad("data.classes: a class is listed twice", "data.classes")
+    _check_names(cfg, bad)
+    if cfg.classifier.preset not in CLASSIFIER_PRESETS:
+        raise bad(f"classifier.preset: unknown preset {cfg.classifier.preset!r}; valid presets: "
+                  f"{', '.join(CLASSIFIER_PRESETS)}", "classifier.preset")
     from har_data.sensors import SensorSpec  # light: numpy only
 
     try:
@@ -335,6 +348,19 @@ def _check_values(cfg: Config, loc: Locator) -> None:
         raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
     if not C_NAME.fullmatch(cfg.export.name):
         raise bad(f"export.name must be a C identifier (got {cfg.export.name!r})", "export.name")
+
+
+def _check_names(cfg: Config, bad) -> None:
+    """Class names become folder names (synthetic/csv/<id>_<class>/): checked here, where they enter."""
+    from har_data.names import path_name_problem
+
+    named = [("data.classes", c) for c in cfg.data.classes]
+    for key, dom in (("data.source", cfg.data.source), ("data.target", cfg.data.target)):
+        named += [(f"{key}.class_map", v) for v in (dom.class_map.values() if dom is not None else ()) if v]
+    for key, name in named:
+        problem = path_name_problem(name)
+        if problem:
+            raise bad(f"{key}: class name {name!r} {problem}: it becomes a folder name", key)
 
 
 def config_from_dict(data: dict, path: str | os.PathLike | None = None, text: str = "", fmt: str = "toml") -> Config:

@@ -18,8 +18,8 @@ from har_data.jsonio import write_json
 from har_data.outputs import output_dir
 from hargan.config import ClassifierConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, held_out_split, load_windows, need_file, option, out_dir, quiet, seed_of,
-                                 staged)
+from hargan.steps.common import (Command, Log, check_preset, check_tensorboard, check_trainable, held_out_split,
+                                 load_windows, need_file, option, out_dir, quiet, seed_of, staged)
 
 if TYPE_CHECKING:
     import keras
@@ -131,8 +131,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
     windows = need_file(args.windows, "--windows")
+    check_preset(args.preset, "--preset")
+    check_tensorboard(args.tensorboard, [windows], key="--tensorboard")
     with output_dir(out, [windows]) as stage:
-        ws = load_windows(windows)
+        ws = check_trainable(load_windows(windows), windows)
         log(f"train-classifier: {args.windows} -> {out}/model.keras")
         train_and_save_classifier(ws, stage, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
                                   patience=args.patience, learning_rate=args.learning_rate,

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from har_data.outputs import CHECKPOINTS, output_dir
 from hargan.config import GAN_LOSSES, GanConfig
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, load_float_classifier, load_windows, need_file, option, out_dir, quiet,
-                                 seed_of, staged, write_csv_rows)
+from hargan.steps.common import (Command, Log, check_tensorboard, check_trainable, load_float_classifier, load_windows,
+                                 need_file, option, out_dir, quiet, seed_of, staged, write_csv_rows)
 
 if TYPE_CHECKING:
     import keras
@@ -68,7 +68,7 @@ def train_and_save_gan(ws: WindowSet, classifier: keras.Model | None, out: Path,
                            keep=None if checkpoints is None else Path(checkpoints) / f"{label}-history.csv")
     t0 = time.perf_counter()
     model = train_gan(ws, classifier, steps=steps, seed=seed, callbacks=[progress], tensorboard=tensorboard,
-                      checkpoint_dir=None if checkpoints is None else Path(checkpoints) / label,
+                      checkpoint_dir=None if checkpoints is None else Path(checkpoints) / label, log=log,
                       **gan_hyperparameters(gan, classifier is not None), **init_models(init))
     seconds = time.perf_counter() - t0
     out = Path(out)
@@ -159,8 +159,9 @@ def command(args: argparse.Namespace, log: Log) -> None:
     windows_path = need_file(args.windows, "--windows")
     clf_path = need_file(args.classifier, "--classifier")
     init = need_file(args.init, "--init")
+    check_tensorboard(args.tensorboard, [windows_path], key="--tensorboard")
     with output_dir(out, [windows_path, clf_path, init]) as stage:
-        ws = load_windows(windows_path)
+        ws = check_trainable(load_windows(windows_path), windows_path)
         clf = load_float_classifier(clf_path) if clf_path else None
         names = {f.name for f in dataclasses.fields(GanConfig)} & set(vars(args))
         gan = GanConfig(**{k: getattr(args, k) for k in names})
