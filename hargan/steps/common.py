@@ -59,8 +59,15 @@ def load_generator(path: Path) -> keras.Model:
     """A saved generator (its layers registered by importing gan); bad files are InputError."""
     import gan  # noqa: F401 - registers the generator's layers
     from classifier import load_keras_model
+    from gan.models import model_class_names
 
-    return load_keras_model(path, what="generator", compile=False)
+    model = load_keras_model(path, what="generator", compile=False)
+    try:
+        model_class_names(model)
+    except ValueError:
+        raise InputError("not a hargan generator (it records no class names: a classifier or a critic?); give "
+                         "gan/generator.keras", path) from None
+    return model
 
 
 def load_float_classifier(path: Path) -> keras.Model:
