@@ -147,3 +147,31 @@ def test_the_lock_covers_the_whole_tree(tmp_path, held, second):
     finally:
         child.stdin.close()
         child.wait()
+
+
+def test_a_gan_checkpoint_is_resumed_only_by_the_same_training(tmp_path, monkeypatch):
+    """Class 5: the fingerprint covers the classifier's weights and the step budget; a stale one is dropped."""
+    import keras
+    import numpy as np
+
+    import gan.training as training
+    from har_data import DEFAULT_SENSOR, WindowSet
+
+    seen = []
+    monkeypatch.setattr(training, "_fit", lambda *args: seen.append(args[7]))
+    rng = np.random.default_rng(0)
+    ws = WindowSet(rng.normal(0, 300, (8, 48, 3)).astype(np.float32), np.arange(8) % 2, ["a", "b"],
+                   np.full(8, "train"), np.arange(8).astype(str), DEFAULT_SENSOR, DEFAULT_SENSOR.odr_hz)
+
+    def classifier(seed: int) -> keras.Model:
+        keras.utils.set_random_seed(seed)
+        return keras.Sequential([keras.Input((48, 3)), keras.layers.Flatten(), keras.layers.Dense(2, "softmax")])
+
+    clf = classifier(0)
+    for model, steps in ((clf, 100), (clf, 60), (classifier(1), 100), (clf, 100)):
+        training.train_gan(ws, model, steps=steps, steps_per_epoch=20, checkpoint_dir=tmp_path, latent_dim=4)
+    assert len(set(seen)) == 3 and seen[0] == seen[3]
+    seen[1].write_bytes(b"a checkpoint of 60 steps")
+    said: list[str] = []
+    training.train_gan(ws, clf, steps=100, steps_per_epoch=20, checkpoint_dir=tmp_path, latent_dim=4, log=said.append)
+    assert not seen[1].exists() and "not resumed, training starts fresh" in said[0]
