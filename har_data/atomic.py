@@ -40,7 +40,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     try:
         yield tmp_path
         manifest.adopt(path)
-        _replace(tmp_path, path)
+        manifest.replace(tmp_path, path)
     except BaseException:
         if tmp_path.is_dir():
             shutil.rmtree(tmp_path, ignore_errors=True)
@@ -55,14 +55,6 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    """``os.replace``, whose error names the file being written (not the temporary one)."""
-    try:
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -106,6 +98,6 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         else:
             if path.exists():
                 shutil.rmtree(path)
-            _replace(tmp, path)
+            manifest.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -91,6 +91,14 @@ def write_files(directory: str | os.PathLike, files: Iterable[str]) -> None:
         raise
 
 
+def replace(tmp: Path, path: Path) -> None:
+    """``os.replace``, whose error names the file being written (not the temporary one)."""
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
 def top_level(files: Iterable[str]) -> list[str]:
     """The top-level names of ``files`` (what an older manifest listed)."""
     return sorted({f.split("/")[0] for f in files})
@@ -169,7 +177,7 @@ def merge_tree(src: Path, dest: Path, top: Path, rel: str, *, prune: Iterable[st
         if d.is_dir() and not d.is_symlink():
             shutil.rmtree(d)  # a folder of hargan's where a file now goes (every file in it was checked)
         d.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src / name, d)
+        replace(src / name, d)
     _drop_empty(top, {str(Path(n).parent) for n in stale})
     write_files(top, (owned - stale) | names)
 
