@@ -182,3 +182,19 @@ def test_the_config_inside_out_is_an_input(tmp_path):
     mine.write_text(text)
     run_pipeline(load_config(mine), out, until="prepare", config_file=mine, log=lambda m: None)
     assert mine.read_text() == text
+
+
+def test_values_in_g_under_an_mg_header_are_refused(tmp_path):
+    """Class 12: the opposite of mg under a [g] header (already caught): a log in mg holds gravity."""
+    from har_data import load_mems_studio
+
+    rng = np.random.default_rng(0)
+    f = tmp_path / "1_walking" / "log_0.csv"
+    f.parent.mkdir()
+    rows = rng.normal([0, 0, 1], 0.1, (40, 3))
+    f.write_text("# log\r\n\r\nacc_x[mg],acc_y[mg],acc_z[mg]\r\n"
+                 + "".join(",".join(f"{v:.3f}" for v in r) + "\r\n" for r in rows))
+    with pytest.raises(InputError, match=r"log_0.csv:3: .*look like g under an \[mg\] header"):
+        load_mems_studio(f)
+    f.write_text(f.read_text().replace("[mg]", "[g]"))
+    assert len(load_mems_studio(f)[0]) == 40
