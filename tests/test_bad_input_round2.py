@@ -198,3 +198,11 @@ def test_values_in_g_under_an_mg_header_are_refused(tmp_path):
         load_mems_studio(f)
     f.write_text(f.read_text().replace("[mg]", "[g]"))
     assert len(load_mems_studio(f)[0]) == 40
+
+
+def test_the_config_knows_every_classifier_preset():
+    """classifier.preset is checked without importing Keras: the light list must be the real one."""
+    from classifier import PRESETS
+    from hargan.config import CLASSIFIER_PRESETS
+
+    assert tuple(PRESETS) == CLASSIFIER_PRESETS
