@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from har_data.names import check_path_names
 from har_data.outputs import output_dir
 from hargan.config import SamplingConfig, realism_enforced
 from hargan.steps.base import RunContext, Step
@@ -160,6 +161,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
         sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
         generator = load_generator(gen_path)
         names = ws.class_names if ws is not None else _model_class_names(generator)
+        check_path_names(names or [], path=windows_path or gen_path)  # folder names: before any sampling
         int8 = load_int8(int8_path, names)
         if args.log_seconds > 0 and args.sequence.strip():
             from gan.continuous import parse_sequence
@@ -179,5 +181,6 @@ def command(args: argparse.Namespace, log: Log) -> None:
 COMMAND = Command("generate", "generate windows and keep those the int8 classifier accepts (validated sampling)",
                   "hargan generate --generator gan/generator.keras --int8 model_int8.tflite --windows windows.npz "
                   "--per-class 200 --out synthetic\n"
-                  "hargan generate ... --log-seconds 120 --sequence walking:30,stationary:20,walking:10 --out synthetic",
+                  "hargan generate ... --log-seconds 120 --sequence walking:30,stationary:20,walking:10 "
+                  "--out synthetic",
                   add_arguments, command)
