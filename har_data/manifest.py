@@ -241,7 +241,10 @@ def _journal_keep(top: Path, names: Iterable[str], owned: set[str]) -> None:
         path = top / name
         if name in owned and path.is_file():
             (entry["dir"] / name).parent.mkdir(parents=True, exist_ok=True)
-            os.link(path, entry["dir"] / name)  # the old version stays in place until the new one replaces it
+            try:  # the old version stays in place until the new one replaces it
+                os.link(path, entry["dir"] / name)
+            except OSError:  # a filesystem without hard links
+                shutil.copy2(path, entry["dir"] / name)
             entry["old"].add(name)
         else:
             entry["new"].add(name)

@@ -262,7 +262,7 @@ def _publish(stage: Path, out: Path, replace_all: bool) -> None:
     Every staged file replaces hargan's earlier version; hargan's other files in the folders it wrote again
     (in all of ``out`` with ``replace_all``) go; the user's files anywhere stay."""
     new = sorted(files_under(stage))
-    owned = set(check_replaceable(out, new, whole_folder=False))
+    owned = {f for f in check_replaceable(out, new, whole_folder=False) if os.path.lexists(out / f)}
     write_manifest(out, owned | set(new))
     manifest.merge_tree(stage, out, out.resolve(), "", prune=[""] if replace_all else top_level(new))
 
