@@ -135,12 +135,25 @@ def check_writable(base: Path, rel: str, owned: set[str], top: Path) -> None:
     for p in [path, *path.parents]:
         if p == base or base not in p.parents:
             break
-        if (p.is_file() or p.is_symlink()) and p.relative_to(top).as_posix() not in owned:
+        if (p.is_file() or p.is_symlink()) and p.relative_to(top).as_posix() not in owned \
+                and not _listed_elsewhere(top, p):
             raise InputError(f"{p.relative_to(top).as_posix()} exists and was not written by hargan: it is never "
                              "replaced; move it or choose another output", p)
     parent = path.parent
     if parent.exists() and top.resolve() not in [parent.resolve(), *parent.resolve().parents]:
         raise InputError("a folder on the way is a link out of the output folder: refused", parent)
+
+
+def _listed_elsewhere(top: Path, path: Path) -> bool:
+    """Whether another hargan output folder holding ``path`` lists it: ``hargan export --out <run>/firmware``
+    wrote it, or a run wrote it into the folder an export now writes to."""
+    for folder in path.parents:
+        if folder == top:
+            continue
+        with contextlib.suppress(InputError, OSError):
+            if (folder / MANIFEST).is_file() and path.relative_to(folder).as_posix() in (read_files(folder) or ()):
+                return True
+    return False
 
 
 def adopt(target: Path, new: Iterable[str] = ("",)) -> tuple[Path, str] | None:

@@ -175,3 +175,16 @@ def test_a_gan_checkpoint_is_resumed_only_by_the_same_training(tmp_path, monkeyp
     said: list[str] = []
     training.train_gan(ws, clf, steps=100, steps_per_epoch=20, checkpoint_dir=tmp_path, latent_dim=4, log=said.append)
     assert not seen[1].exists() and "not resumed, training starts fresh" in said[0]
+
+
+def test_files_a_nested_command_wrote_are_hargans_too(tmp_path):
+    """Class 1: ``hargan export --out <run>/firmware`` (its own manifest there), then a run's export replaces them."""
+    run = tmp_path / "run"
+    with claim_dir(run), atomic_dir(run / "firmware") as tmp:
+        (tmp / "har_model.c").write_text("v1")
+    with output_dir(run / "firmware", shared=True) as stage:
+        (stage / "har_model.c").write_text("from export")
+    (run / "firmware" / "main.c").write_text("user")
+    with claim_dir(run), atomic_dir(run / "firmware") as tmp:
+        (tmp / "har_model.c").write_text("v2")
+    assert (run / "firmware" / "har_model.c").read_text() == "v2" and (run / "firmware" / "main.c").exists()
