@@ -224,8 +224,12 @@ def sweep(directory: Path, deep: bool = True) -> None:
 def journal(directory: Path, exclude: Iterable[str] = ()) -> Iterator[None]:
     """All or nothing for a series of atomic writes into the root ``directory`` (one step of ``hargan run``):
     the versions they replace are kept aside and put back, with the manifest, when the block fails.
-    ``exclude``: folders (relative) whose files stay as written (training checkpoints, for resuming)."""
+    ``exclude``: folders (relative) whose files stay as written (training checkpoints, for resuming).
+    Outside a root (no lock held: library use) the writes are not adopted, so there is nothing to journal."""
     top = Path(directory).resolve()
+    if top not in _ROOTS:
+        yield
+        return
     kept = top / f"{JOURNAL_PREFIX}{secrets.token_hex(4)}"
     kept.mkdir()
     entry = {"dir": kept, "new": set(), "old": set(), "manifest": read_files(top) or set(),
