@@ -50,3 +50,12 @@ def check_path_name(name: str, what: str = "class name", path: str | os.PathLike
 def check_path_names(names: Iterable[str], what: str = "class name", path: str | os.PathLike | None = None) -> list:
     """Every name of ``names`` through :func:`check_path_name`; the names as a list."""
     return [check_path_name(str(n), what, path) for n in names]
+
+
+def first_bad_name(named: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first ``(key, name)`` whose name cannot be a path component: ``(key, message)``; None if all can."""
+    for key, name in named:
+        problem = path_name_problem(name)
+        if problem:
+            return key, f"{key}: class name {name!r} {problem}: it becomes a folder name"
+    return None

@@ -22,6 +22,7 @@ import tomli_w
 
 from har_data.errors import InputError
 from har_data.loaders import SOURCES as _LOADERS
+from har_data.names import first_bad_name
 from har_data.sensors import DEFAULT_SENSOR
 from hargan.config_types import Locator, build
 
@@ -315,7 +316,12 @@ def _check_values(cfg: Config, loc: Locator) -> None:
             raise bad(f"{dom_key}.path: the {dom.name} loader needs a path", f"{dom_key}")
     if len(set(cfg.data.classes)) != len(cfg.data.classes):
         raise bad("data.classes: a class is listed twice", "data.classes")
-    _check_names(cfg, bad)
+    named = [("data.classes", c) for c in cfg.data.classes] + [
+        (f"{key}.class_map", v) for key, dom in (("data.source", cfg.data.source), ("data.target", cfg.data.target))
+        if dom is not None for v in dom.class_map.values() if v]
+    found = first_bad_name(named)  # class names become folder names (synthetic/csv/<id>_<class>/)
+    if found:
+        raise bad(found[1], found[0])
     if cfg.classifier.preset not in CLASSIFIER_PRESETS:
         raise bad(f"classifier.preset: unknown preset {cfg.classifier.preset!r}; valid presets: "
                   f"{', '.join(CLASSIFIER_PRESETS)}", "classifier.preset")
@@ -348,19 +354,6 @@ def _check_values(cfg: Config, loc: Locator) -> None:
         raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
     if not C_NAME.fullmatch(cfg.export.name):
         raise bad(f"export.name must be a C identifier (got {cfg.export.name!r})", "export.name")
-
-
-def _check_names(cfg: Config, bad) -> None:
-    """Class names become folder names (synthetic/csv/<id>_<class>/): checked here, where they enter."""
-    from har_data.names import path_name_problem
-
-    named = [("data.classes", c) for c in cfg.data.classes]
-    for key, dom in (("data.source", cfg.data.source), ("data.target", cfg.data.target)):
-        named += [(f"{key}.class_map", v) for v in (dom.class_map.values() if dom is not None else ()) if v]
-    for key, name in named:
-        problem = path_name_problem(name)
-        if problem:
-            raise bad(f"{key}: class name {name!r} {problem}: it becomes a folder name", key)
 
 
 def config_from_dict(data: dict, path: str | os.PathLike | None = None, text: str = "", fmt: str = "toml") -> Config:
