@@ -87,6 +87,8 @@ class Int8Classifier:
             self._interp = self._new_interpreter()
         except (ValueError, RuntimeError) as exc:
             raise InputError(f"cannot load .tflite model: {one_line(exc)}", where) from None
+        if not self._interp._get_ops_details():
+            raise InputError("the model has no operators: it computes nothing (not a classifier)", where)
         inp = self._interp.get_input_details()
         out = self._interp.get_output_details()
         if len(inp) != 1 or len(out) != 1:

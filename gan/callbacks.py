@@ -3,6 +3,7 @@ stop with an error on a NaN loss, checkpoint the whole training state for resumi
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import keras
 import numpy as np
 
 from har_data.atomic import atomic_path
-from har_data.errors import TrainingError
+from har_data.errors import InputError, TrainingError
 
 
 class TrainingDiverged(TrainingError):
@@ -74,8 +75,42 @@ class Checkpoint(keras.callbacks.Callback):
         self.path = Path(path)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        with atomic_path(self.path, suffix=".weights.h5") as tmp:
-            self.model.save_weights(tmp)
+        save_weights(self.model, self.path)
+
+
+def save_weights(model: keras.Model, path: Path) -> None:
+    """``model.save_weights`` to ``path``, atomically; a write error (a full disk) is one :class:`InputError`
+    naming ``path``. HDF5 keeps a file it could not flush open, and would fail again (and crash the
+    interpreter at exit): the half-written file is emptied, to free its space, and closed by force."""
+    try:
+        with atomic_path(path, suffix=".weights.h5") as tmp:
+            try:
+                model.save_weights(tmp)
+            except (OSError, RuntimeError):
+                _close_hdf5(tmp)
+                raise
+    except (OSError, RuntimeError) as exc:
+        reason = "no space left on the device" if "errno = 28" in str(exc) or getattr(exc, "errno", None) == 28 \
+            else " ".join(str(exc).split())[:200]
+        raise InputError(f"cannot write the training checkpoint: {reason}", path) from None
+
+
+def _close_hdf5(path: Path) -> None:
+    """Empty ``path`` and close every HDF5 object still open on it (what ``h5py.File.close`` does)."""
+    import h5py
+
+    with contextlib.suppress(OSError):
+        os.truncate(path, 0)
+    with h5py._objects.phil:
+        for fid in h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE):
+            with contextlib.suppress(Exception):
+                if os.fsdecode(h5py.h5f.FileID.get_name(fid)) != os.fspath(path):
+                    continue
+                for obj in h5py.h5f.get_obj_ids(fid, ~h5py.h5f.OBJ_FILE & h5py.h5f.OBJ_ALL):
+                    while obj.valid:
+                        h5py.h5i.dec_ref(obj)
+                while fid.valid:
+                    h5py.h5i.dec_ref(fid)
 
 
 def plot_generated(generator: keras.Model, path: str | os.PathLike, per_class: int = 3, seed: int = 0,

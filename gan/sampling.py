@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from har_data.atomic import atomic_dir
+from har_data.names import check_path_names
 from har_data.npz import load_json_dict, load_npz, save_npz
 from har_data.errors import InputError, TrainingError
 from har_data.sensors import SensorSpec
@@ -158,6 +159,7 @@ class SyntheticSet:
         from har_data import write_mems_studio_csv
 
         directory = Path(directory)
+        check_path_names(self.class_names)  # each names a folder: never one outside ``directory``
         written = []
         with atomic_dir(directory) as tmp:
             for cid, name in enumerate(self.class_names):

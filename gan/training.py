@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import keras
@@ -101,7 +102,8 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
               jit_compile: bool | str = "auto", steps_per_execution: int = 1, full_scale_g: float | None = None,
               verbose: int | str = 0, tensorboard: str | os.PathLike | None = None,
               checkpoint_dir: str | os.PathLike | None = None,
-              generator_kwargs: dict | None = None, critic_kwargs: dict | None = None) -> ConditionalWGANGP:
+              generator_kwargs: dict | None = None, critic_kwargs: dict | None = None,
+              log: Callable[[str], None] | None = None) -> ConditionalWGANGP:
     """Train a conditional WGAN-GP on a WindowSet for ``steps`` generator updates; returns the fitted GAN.
 
     ``classifier_model`` (the float ST classifier, frozen) gives the feedback; ``None`` or
@@ -116,7 +118,10 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
 
     ``checkpoint_dir``: the whole training state is saved there every ``steps_per_epoch`` updates,
     and a later call with the same data and settings resumes from it (the same batches and noise
-    as an uninterrupted run). A NaN loss raises :class:`gan.callbacks.TrainingDiverged`.
+    as an uninterrupted run). Its fingerprint covers the data, the settings, the step budget and the
+    weights of the classifier and of the pretrained models; a checkpoint of anything else is removed,
+    with a line to ``log`` (default: a logging warning), and training starts fresh. A NaN loss raises
+    :class:`gan.callbacks.TrainingDiverged`.
     """
     _check_settings(steps=steps, batch_size=batch_size, n_critic=n_critic, gp_weight=gp_weight,
                     classifier_weight=classifier_weight, drift_weight=drift_weight, g_learning_rate=g_learning_rate,
@@ -140,8 +145,12 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     checkpoint = None
     if checkpoint_dir is not None:
         settings = dict(gan.hyperparameters(), batch_size=batch_size, steps_per_epoch=spe, names=names,
-                        g_lr=g_learning_rate, c_lr=c_learning_rate, init=[str(init_generator), str(init_critic)])
+                        g_lr=g_learning_rate, c_lr=c_learning_rate, steps=int(steps),
+                        classifier=weights_digest(classifier_model),
+                        init=[weights_digest(generator if init_generator is not None else None),
+                              weights_digest(critic if init_critic is not None else None)])
         checkpoint = checkpoint_path(checkpoint_dir, ws, settings)
+        drop_stale_checkpoints(checkpoint, log)
     _fit(gan, ws, int(steps), spe, batch_size, seed, [*callbacks, *tensorboard_callbacks(tensorboard)], checkpoint,
          verbose)
     return gan
@@ -203,6 +212,29 @@ def _check_settings(**settings) -> None:
     for name in ("g_learning_rate", "c_learning_rate"):
         if float(settings[name]) <= 0:
             raise InputError(f"{name} must be > 0, got {settings[name]!r}")
+
+
+def weights_digest(model: keras.Model | None) -> str | None:
+    """sha256 of a model's weights (None for no model): a checkpoint trained against other weights is stale."""
+    if model is None:
+        return None
+    h = hashlib.sha256()
+    for w in model.weights:
+        h.update(f"{w.path}:{tuple(w.shape)}".encode())
+        h.update(np.ascontiguousarray(keras.ops.convert_to_numpy(w)).tobytes())
+    return h.hexdigest()[:16]
+
+
+def drop_stale_checkpoints(checkpoint: Path, log: Callable[[str], None] | None = None) -> None:
+    """Remove the other ``gan-*.weights.h5`` of ``checkpoint``'s folder (another fingerprint: other data,
+    settings, budget or classifier), saying why training does not resume from them."""
+    stale = [p for p in checkpoint.parent.glob("gan-*.weights.h5") if p != checkpoint]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    if stale:
+        say = log or logging.getLogger(__name__).warning
+        say(f"  {checkpoint.parent}: the checkpoint was made with other data, settings, step budget or classifier: "
+            "not resumed, training starts fresh")
 
 
 def checkpoint_path(directory: str | os.PathLike, windows: WindowSet, settings: dict) -> Path:

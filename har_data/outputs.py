@@ -7,7 +7,14 @@ file). Both, before any expensive work:
 - take a lock on the folder (``.hargan.lock``, an ``flock`` the kernel drops when the process dies,
   so a killed run never blocks the next one), refusing a second writer with one line;
 - refuse a non-empty folder that hargan does not own (no ``.hargan-manifest.json``), and any
-  existing file the manifest does not list: hargan replaces only what it wrote.
+  existing file the manifest does not list: hargan replaces only what it wrote. The manifest lists
+  every file at every depth (:mod:`har_data.manifest`), so the user's files inside hargan's
+  sub-folders stay;
+- cover the whole tree: a command writing inside a folder another process holds (``export --out
+  <run>/firmware`` during ``run --out <run>``), or one holding a folder inside it, is refused;
+- sweep hargan's own temporary files and staging folders left by a killed process.
+
+The lock file is opened without following a link (``O_NOFOLLOW``) and must be a plain file.
 
 The work writes into a staging folder inside the output folder (same filesystem); on success the
 manifest is updated first, then every staged entry is renamed into place, so a failure (a full
@@ -19,20 +26,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from collections.abc import Iterator, Sequence
 
-from har_data.atomic import write_text
+from har_data import manifest
 from har_data.errors import InputError
+from har_data.manifest import MANIFEST, STAGE_PREFIX, files_under, read_files, top_level, write_files
 
-MANIFEST = ".hargan-manifest.json"
 LOCK = ".hargan.lock"
-STAGE_PREFIX = ".hargan-stage-"
 CHECKPOINTS = ".hargan-checkpoints"
 """Where a command keeps training checkpoints beside its outputs (kept after a failure, for resuming)."""
 _OURS = (MANIFEST, LOCK, CHECKPOINTS)
@@ -61,24 +67,16 @@ def check_not_input(out: PathLike, inputs: Sequence[PathLike | None], what: str 
 
 
 def read_manifest(directory: PathLike) -> list[str] | None:
-    """Names hargan wrote in ``directory`` (None when it keeps no manifest: not hargan's folder)."""
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        names = json.loads(path.read_text(encoding="utf-8"))["files"]
-    except (ValueError, KeyError, TypeError, OSError):
-        raise InputError("damaged hargan manifest: remove it only if every file here is yours to lose", path) from None
-    return [str(n) for n in names]
+    """Top-level names hargan wrote in ``directory`` (None when it keeps no manifest: not hargan's folder);
+    :func:`har_data.manifest.read_files` has every file."""
+    files = read_files(directory)
+    return None if files is None else top_level(files)
 
 
 def write_manifest(directory: PathLike, names) -> None:
-    """Record ``names`` (top-level entries of ``directory``) as written by hargan, atomically (only when
+    """Record ``names`` (files of ``directory``, relative paths) as written by hargan, atomically (only when
     they change, so a run that reuses everything rewrites nothing)."""
-    text = json.dumps({"written_by": "hargan", "files": sorted(set(names))}, indent=1) + "\n"
-    path = Path(directory) / MANIFEST
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        write_text(path, text)
+    write_files(directory, names)
 
 
 def _user_entries(directory: Path) -> list[str]:
@@ -92,22 +90,74 @@ def check_replaceable(directory: PathLike, names: Sequence[str], *, whole_folder
     otherwise only a file of the same name that hargan did not write is refused.
     """
     directory = Path(directory)
-    owned = read_manifest(directory)
+    owned = read_files(directory)
     present = _user_entries(directory) if directory.is_dir() else []
     if whole_folder and present and owned is None:
         raise InputError(f"folder is not empty and was not written by hargan (it holds {', '.join(present[:3])}"
                          f"{', ...' if len(present) > 3 else ''}): choose a new or empty folder", directory)
-    foreign = [n for n in names if n in present and n not in (owned or [])]
-    if foreign:
-        raise InputError(f"{foreign[0]} exists and was not written by hargan: it is never replaced; "
-                         "move it or choose another output", directory / foreign[0])
-    return owned or []
+    for name in names:
+        manifest.check_writable(directory, name, owned or set(), directory)
+    return sorted(owned or [])
+
+
+def _open_lock(path: Path, create: bool) -> int | None:
+    """The lock file opened without following a link and without blocking on a FIFO; it must be a plain
+    file. None when it does not exist and ``create`` is false."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileNotFoundError:
+        if create:
+            raise
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):
+            raise InputError("the lock file is a link: hargan never writes through one; remove it", path) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError("the lock file is not a plain file; remove it", path)
+    return fd
+
+
+def _holder(path: Path) -> str | None:
+    """The pid (as text) of another process holding the lock at ``path``; None when nobody else does."""
+    if path in _HELD or not os.path.lexists(path):
+        return None
+    try:
+        fd = _open_lock(path, create=False)
+    except (InputError, OSError):
+        return None
+    if fd is None:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None
+    except BlockingIOError:
+        return os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+    finally:
+        os.close(fd)
+
+
+def _check_tree(directory: Path, below: bool) -> None:
+    """Refuse when another process holds a folder above ``directory`` or (``below``) one inside it."""
+    found = [(a / LOCK, "a folder holding this one") for a in directory.parents]
+    if below:
+        found += [(Path(here) / LOCK, "a folder inside this one") for here, dirs, files in os.walk(directory)
+                  if LOCK in files and Path(here) != directory]
+    for path, where in found:
+        holder = _holder(path)
+        if holder is not None:
+            raise InputError(f"another hargan process (pid {holder}) is writing {where} ({path.parent}); wait for "
+                             "it to finish or choose another output", directory)
 
 
 @contextlib.contextmanager
-def lock(directory: PathLike) -> Iterator[None]:
-    """Hold the folder's writer lock; refuse with one line while another process holds it."""
-    path = (Path(directory) / LOCK).resolve()
+def lock(directory: PathLike, tree: bool = False) -> Iterator[None]:
+    """Hold the folder's writer lock; refuse with one line while another process holds it, a folder above
+    it or (``tree``: the folder is hargan's whole output) a folder inside it."""
+    directory = Path(directory).resolve()
+    path = directory / LOCK
     if path in _HELD:
         _HELD[path][1] += 1
         try:
@@ -115,7 +165,8 @@ def lock(directory: PathLike) -> Iterator[None]:
         finally:
             _HELD[path][1] -= 1
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = _open_lock(path, create=True)
+    assert fd is not None  # created when missing
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -123,11 +174,13 @@ def lock(directory: PathLike) -> Iterator[None]:
         os.close(fd)
         raise InputError(f"another hargan process (pid {holder}) is writing here; wait for it to finish or "
                          "choose another output", directory) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     _HELD[path] = [fd, 1]
     try:
-        yield
+        _check_tree(directory, tree and (directory / MANIFEST).is_file())
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with manifest.root(directory):
+            yield
     finally:
         del _HELD[path]
         os.close(fd)  # releases the flock
@@ -157,13 +210,16 @@ def _reported(where: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _claimed(directory: Path) -> Iterator[None]:
-    """Create (if needed) and lock ``directory``; leave no lock file in a folder that hargan did not
-    end up owning, and remove the folders this call created when it fails."""
+def _claimed(directory: Path, tree: bool = True) -> Iterator[None]:
+    """Create (if needed) and lock ``directory``, sweeping hargan's stale temporaries (in its whole tree when
+    ``tree``); leave no lock file in a folder that hargan did not end up owning, and remove the folders this
+    call created when it fails."""
     created = _make_dir(directory)
-    fresh_lock = not (directory / LOCK).exists()
+    fresh_lock = not os.path.lexists(directory / LOCK)
     try:
-        with _reported(directory), lock(directory):
+        with _reported(directory), lock(directory, tree):
+            if (directory / MANIFEST).is_file():
+                manifest.sweep(directory, deep=tree)
             yield
     except BaseException:
         for d in reversed(created):
@@ -202,21 +258,23 @@ def output_dir(out: PathLike, inputs: Sequence[PathLike | None] = (), *, replace
 
 
 def _publish(stage: Path, out: Path, replace_all: bool) -> None:
-    """Manifest first (so a crash mid-way leaves no file hargan cannot claim), then one rename per entry."""
-    new = sorted(e.name for e in stage.iterdir())
-    owned = check_replaceable(out, new, whole_folder=False)
-    stale = [n for n in owned if n not in new and replace_all]
-    write_manifest(out, [n for n in owned if n not in stale] + new)
-    aside = stage / ".replaced"
-    aside.mkdir()
-    for name in new:
-        target = out / name
-        if target.exists() or target.is_symlink():
-            os.replace(target, aside / name)
-        os.replace(stage / name, target)
-    for name in stale:
-        if (out / name).exists():
-            os.replace(out / name, aside / name)
+    """Manifest first (so a crash mid-way leaves no file hargan cannot claim), then one rename per file.
+
+    Every staged file replaces hargan's earlier version; hargan's other files in the folders it wrote again
+    (in all of ``out`` with ``replace_all``) go; the user's files anywhere stay."""
+    new = sorted(files_under(stage))
+    owned = {f for f in check_replaceable(out, new, whole_folder=False) if os.path.lexists(out / f)}
+    write_manifest(out, owned | set(new))
+    manifest.merge_tree(stage, out, out.resolve(), "", prune=[""] if replace_all else top_level(new))
+
+
+def _legacy_files(out: Path, entries: Sequence[str]) -> list[str]:
+    """The files of a run directory an older hargan wrote without a manifest: everything under ``entries``."""
+    files = []
+    for entry in entries:
+        path = out / entry
+        files += [f"{entry}/{f}" for f in files_under(path)] if path.is_dir() else [entry] if path.is_file() else []
+    return files
 
 
 @contextlib.contextmanager
@@ -230,7 +288,9 @@ def claim_dir(out: PathLike, inputs: Sequence[PathLike | None] = (), entries: Se
     check_not_input(out, inputs, what)
     with _claimed(out):
         owned = check_replaceable(out, [], whole_folder=not adopt)
-        write_manifest(out, [*owned, *entries])
+        if adopt and read_files(out) is None:  # an older run directory: its files under hargan's names are hargan's
+            owned = _legacy_files(out, entries)
+        write_manifest(out, [f for f in owned if os.path.lexists(out / f)])
         with _reported(out):
             yield out
 
@@ -253,7 +313,7 @@ def output_files(paths: Sequence[PathLike], inputs: Sequence[PathLike | None] = 
             raise InputError(f"{what} is a folder; give a file name", path)
     token = secrets.token_hex(4)
     tmps = [parent / f".{p.stem}.{token}.tmp{p.suffix}" for p in targets]
-    with _claimed(parent):
+    with _claimed(parent, tree=False):
         owned = check_replaceable(parent, [p.name for p in targets], whole_folder=False)
         try:
             with _reported(parent):

@@ -16,6 +16,7 @@ from har_data.errors import InputError
 from har_data.npz import load_json_dict, load_npz, save_npz
 from har_data.recording import Recording
 from har_data.sensors import SensorSpec
+from har_data.names import check_path_names
 from har_data.validate import check_array, check_class_names
 
 SPLITS = ("train", "val", "test")
@@ -114,11 +115,23 @@ class WindowSet:
         split = z["split"] if "split" in z else np.full(n, "train")
         group = z["group"] if "group" in z else np.arange(n).astype(str)
         meta = load_json_dict(z, "meta", path, "windows")
+        check_path_names(names, path=path)
         try:
             sensor = SensorSpec.from_dict(meta["sensor"]) if meta.get("sensor") else None
+        except ValueError as exc:
+            raise InputError(str(exc), path) from None
+        _check_rates(sensor, meta.get("odr_hz"), path)
+        try:
             return cls(x, y, names, split, group, sensor, meta.get("odr_hz"), dict(meta.get("preprocessing") or {}))
         except ValueError as exc:
             raise InputError(str(exc), path) from None
+
+
+def _check_rates(sensor: SensorSpec | None, odr_hz, path) -> None:
+    """A windows file's meta must agree with itself: its windows' rate is its sensor's ODR."""
+    if sensor is not None and odr_hz is not None and abs(float(odr_hz) - float(sensor.odr_hz)) > 1e-6:
+        raise InputError(f"meta disagrees with itself: odr_hz is {float(odr_hz):g} Hz but the sensor "
+                         f"{sensor.name} runs at {float(sensor.odr_hz):g} Hz; make the file again", path)
 
 
 def board_samples(rec: Recording, odr_hz: float, sensor: SensorSpec | None = None,
@@ -202,6 +215,7 @@ def make_windows(
             raise InputError(f"recordings have several rates ({sorted(rates)}); give odr_hz or a sensor")
         target = rates.pop()
     names = check_class_names(class_names) if class_names is not None else sorted({r.label for r in recordings})
+    check_path_names(names)  # they name the synthetic CSV folders: checked where they enter
     index = {c: i for i, c in enumerate(names)}
     xs, ys, gs = [], [], []
     for rec in recordings:

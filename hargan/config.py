@@ -21,6 +21,7 @@ import tomli_w
 
 from har_data.errors import InputError
 from har_data.loaders import SOURCES as _LOADERS
+from har_data.names import first_bad_name
 from har_data.sensors import DEFAULT_SENSOR
 from hargan.config_types import Locator, build, read_data_file
 
@@ -35,6 +36,16 @@ C_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """What export.name (a prefix of C files and symbols) may be."""
 FORMATS: dict[str, tuple[re.Pattern, str]] = {"export.name": (C_NAME, "a C identifier")}
 """String settings that must match a pattern (what the pattern means): the config checks and the options read it."""
+
+CLASSIFIER_PRESETS = ("cnn1d", "cnn1d_tiny", "ign", "gmp")
+"""classifier.PRESETS' names, known without importing Keras (a test keeps them equal), so an unknown
+classifier.preset is refused when the config is read."""
+
+
+def _num(value: float) -> str:
+    """A number for a message: whole numbers in full (``4294967295``, not ``4.29497e+09``), others ``:g``."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e18 else f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -51,11 +62,11 @@ class Range:
             return f"must be a finite number (got {value})"
         if self.low is not None and (value <= self.low if self.open_low else value < self.low):
             if self.high is not None:
-                return f"must be between {self.low:g} and {self.high:g} (got {value:g})"
-            least = "positive" if self.open_low and self.low == 0 else f"at least {self.low:g}"
-            return f"must be {least} (got {value:g})"
+                return f"must be between {_num(self.low)} and {_num(self.high)} (got {_num(value)})"
+            least = "positive" if self.open_low and self.low == 0 else f"at least {_num(self.low)}"
+            return f"must be {least} (got {_num(value)})"
         if self.high is not None and value > self.high:
-            return f"must be at most {self.high:g} (got {value:g})"
+            return f"must be at most {_num(self.high)} (got {_num(value)})"
         return None
 
 
@@ -71,7 +82,7 @@ RANGES: dict[str, Range] = {
     "transfer.synthetic_per_class": _COUNT, "transfer.target_stride": _COUNT,
     "sampling.per_class": _COUNT, "sampling.min_confidence": Range(0, 1), "sampling.max_tries": _COUNT,
     "sampling.realism_spectrum_quantile": Range(0, 1, open_low=True),
-    "sampling.log_seconds": _NON_NEGATIVE,
+    "sampling.log_seconds": Range(0, 86400),  # a day of logs at most: 1e12 would run for hours
     "evaluation.seeds": _COUNT,
     "board.vote_seconds": Range(0, 60),
     "export.n_test_vectors": _NON_NEGATIVE,
@@ -339,6 +350,15 @@ def _check_values(cfg: Config, loc: Locator) -> None:
             raise bad(f"{dom_key}.path: the {dom.name} loader needs a path", f"{dom_key}")
     if len(set(cfg.data.classes)) != len(cfg.data.classes):
         raise bad("data.classes: a class is listed twice", "data.classes")
+    named = [("data.classes", c) for c in cfg.data.classes] + [
+        (f"{key}.class_map", v) for key, dom in (("data.source", cfg.data.source), ("data.target", cfg.data.target))
+        if dom is not None for v in dom.class_map.values() if v]
+    found = first_bad_name(named)  # class names become folder names (synthetic/csv/<id>_<class>/)
+    if found:
+        raise bad(found[1], found[0])
+    if cfg.classifier.preset not in CLASSIFIER_PRESETS:
+        raise bad(f"classifier.preset: unknown preset {cfg.classifier.preset!r}; valid presets: "
+                  f"{', '.join(CLASSIFIER_PRESETS)}", "classifier.preset")
     from har_data.sensors import SensorSpec  # light: numpy only
 
     try:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from har_data.atomic import write_text
 from har_data.errors import InputError
+from har_data.manifest import journal
 from har_data.outputs import claim_dir
 from hargan.config import Config, config_text
 from hargan.steps.base import RunContext, Step
 from hargan.steps.classifier import TrainClassifier
-from hargan.steps.common import Log
+from hargan.steps.common import Log, check_tensorboard
 from hargan.steps.evaluate import Evaluate, summary_lines
 from hargan.steps.export import Export
 from hargan.steps.gan import TrainGan
@@ -45,27 +46,49 @@ def run_step(ctx: RunContext, step: Step, label: str) -> None:
     upstream = step.upstream(ctx)
     if upstream:
         config_hash += hashlib.sha256(upstream.encode()).hexdigest()[:16]
-    rec = ctx.run_dir.run_step(step.name, config_hash=config_hash, inputs=step.inputs(ctx),
-                               external=step.external(ctx), outputs=step.outputs(ctx),
-                               body=lambda: step.run(ctx), label=f"{label} {step.describe(ctx)}")
+    # All or nothing: a step that fails puts back every file it replaced (its checkpoints stay, for resuming).
+    with journal(ctx.paths.root, exclude=[str(ctx.paths.checkpoints.relative_to(ctx.paths.root))]):
+        rec = ctx.run_dir.run_step(step.name, config_hash=config_hash, inputs=step.inputs(ctx),
+                                   external=step.external(ctx), outputs=step.outputs(ctx),
+                                   body=lambda: step.run(ctx), label=f"{label} {step.describe(ctx)}")
     ctx.results[step.name] = rec.result
 
 
-def _check_inputs(cfg: Config, out: Path) -> list[str]:
-    """Bad input is found before anything is written; returns the user's data paths."""
+def _check_inputs(cfg: Config, out: Path, config_file: Path | None = None) -> list[str]:
+    """Bad input is found before anything is written (every check that needs no data, before the first
+    step); returns the user's data paths."""
+    where = config_file
     check_domain_path(cfg.data.source, "data.source")
     if cfg.data.target is not None:
         check_domain_path(cfg.data.target, "data.target")
     if out.exists() and not out.is_dir():
         raise InputError("--out exists and is not a folder", out)
-    if cfg.sampling.sequence.strip() and cfg.data.classes and cfg.sampling.log_seconds > 0:
+    data = [dom.path for dom in (cfg.data.source, cfg.data.target) if dom is not None and dom.path]
+    check_tensorboard(cfg.tensorboard, data, where)
+    s = cfg.sampling
+    if s.log_seconds > 0:
         from gan.continuous import parse_sequence
 
-        try:
-            parse_sequence(cfg.sampling.sequence, cfg.data.classes)
-        except InputError as exc:
-            raise InputError(f"sampling.sequence: {exc.message}") from None
-    return [dom.path for dom in (cfg.data.source, cfg.data.target) if dom is not None and dom.path]
+        samples = s.log_seconds * cfg.sensor.odr_hz
+        if samples < cfg.windows.length:
+            raise InputError(f"sampling.log_seconds: {s.log_seconds:g} s is shorter than one window "
+                             f"({cfg.windows.length} samples = {cfg.windows.length / cfg.sensor.odr_hz:.2f} s at "
+                             f"{cfg.sensor.odr_hz:g} Hz)", where)
+        if s.sequence.strip() and cfg.data.classes:
+            try:
+                parse_sequence(s.sequence, cfg.data.classes)
+            except InputError as exc:
+                raise InputError(f"sampling.sequence: {exc.message}", where) from None
+    return data
+
+
+def _record_config(cfg: Config, out: Path, config_file: str | Path | None, log: Log) -> None:
+    """``<out>/config.toml``: the resolved config; never over the --config file itself (an input)."""
+    target = out / "config.toml"
+    if config_file is not None and target.exists() and target.resolve() == Path(config_file).expanduser().resolve():
+        log(f"  {target} is the --config file: left as it is (an input)")
+        return
+    write_text(target, config_text(cfg))
 
 
 def _entries(ctx: RunContext) -> list[str]:
@@ -85,7 +108,7 @@ def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log 
     """
     t_start = time.perf_counter()
     out = Path(out).expanduser().absolute()
-    data_paths = _check_inputs(cfg, out)
+    data_paths = _check_inputs(cfg, out, None if config_file is None else Path(config_file))
     created = not out.exists()
     ctx = RunContext(cfg, out, force=force, log=log, config_file=None if config_file is None else Path(config_file))
     steps = [s for s in STEPS if s.enabled(cfg)]
@@ -98,7 +121,7 @@ def run_pipeline(cfg: Config, out: str | Path, *, force: bool = False, log: Log 
             for i, step in enumerate(steps, 1):
                 run_step(ctx, step, f"[{i}/{len(steps)}]")
                 if i == 1:  # the data is in place: the run directory records the config that made it
-                    write_text(out / "config.toml", config_text(cfg))
+                    _record_config(cfg, out, config_file, log)
                 if step.name == until:
                     log(f"stopped after {until} (--until); files in {out}/")
                     return {}

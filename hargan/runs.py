@@ -17,16 +17,22 @@ from pathlib import Path
 from collections.abc import Callable, Iterable
 
 from har_data.jsonio import to_jsonable, write_json
+from har_data.manifest import read_files
 
 FORMAT_VERSION = 2
 
 
-def file_digest(path: Path, content: bool = True) -> str:
-    """sha256 of a file's bytes; of a folder's files (names + bytes); ``content=False``: size and mtime only."""
+def file_digest(path: Path, content: bool = True, only: set[str] | None = None) -> str:
+    """sha256 of a file's bytes; of a folder's files (names + bytes); ``content=False``: size and mtime only.
+    ``only``: of a folder, just these files (relative paths: hargan's, so the user's files beside them do
+    not make a step run again)."""
     path = Path(path)
     h = hashlib.sha256()
     if path.is_dir():
-        for p in sorted(q for q in path.rglob("*") if q.is_file() and not q.name.startswith(".")):
+        files = (q for q in path.rglob("*") if q.is_file() and not q.name.startswith("."))
+        if only is not None:
+            files = (q for q in files if q.relative_to(path).as_posix() in only)
+        for p in sorted(files):
             h.update(str(p.relative_to(path)).encode())
             h.update(file_digest(p, content).encode())
     elif path.is_file():
@@ -93,6 +99,11 @@ class RunDir:
             h.update(file_digest(Path(p), content=False).encode())
         return h.hexdigest()[:24]
 
+    def _digest(self, rel: str, owned: set[str] | None) -> str:
+        """An output's digest: of a folder, only the files hargan wrote there (its manifest)."""
+        only = None if owned is None else {f[len(rel) + 1:] for f in owned if f.startswith(rel + "/")}
+        return file_digest(self.root / rel, only=only)
+
     def _relative(self, path: str | Path) -> str:
         p = Path(path)
         return str(p.relative_to(self.root)) if p.is_absolute() else str(p)
@@ -111,7 +122,8 @@ class RunDir:
         outputs = d.get("outputs")
         if d.get("fingerprint") != fingerprint or not isinstance(outputs, dict):
             return None
-        if any(file_digest(self.root / rel) != digest for rel, digest in outputs.items()):
+        owned = read_files(self.root)
+        if any(self._digest(rel, owned) != digest for rel, digest in outputs.items()):
             return None
         rec = StepRecord(name, fingerprint, dict(outputs), float(d.get("seconds", 0.0)),
                          dict(d.get("result", {})), reused=True)
@@ -120,7 +132,8 @@ class RunDir:
 
     def finish(self, name: str, fingerprint: str, outputs: Iterable[str | Path], seconds: float,
                result: dict | None = None) -> StepRecord:
-        digests = {rel: file_digest(self.root / rel) for rel in map(self._relative, outputs)}
+        owned = read_files(self.root)
+        digests = {rel: self._digest(rel, owned) for rel in map(self._relative, outputs)}
         # Plain JSON values, so a result reads back equal to what the step returned.
         rec = StepRecord(name, fingerprint, digests, float(seconds), to_jsonable(dict(result or {})))
         write_json(self._record_path(name), {

@@ -198,6 +198,13 @@ def _snap_odr(odr: float) -> float:
     return round(odr, 2)
 
 
+def _looks_like_g(samples: np.ndarray) -> bool:
+    """Samples read as mg that are g: a sensor's log in mg holds gravity (~1000 mg); in g it reads ~1."""
+    if len(samples) < 10 or float(np.abs(samples).max()) > 16.0 or np.all(samples == np.round(samples)):
+        return False
+    return 0.7 <= float(np.median(np.linalg.norm(samples, axis=1))) <= 1.5
+
+
 def read_mems_studio_csv(path: str | os.PathLike, label: str, odr_hz: float | None = None,
                          max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recording:
     """Read one MEMS Studio CSV log into a Recording (mg); errors name the file and line."""
@@ -319,6 +326,9 @@ def read_labelled_table(path: str | os.PathLike, fmt: TableFormat, odr_hz: float
     labels = None if label_col is None else _read_labels(path, data, first, label_col, fmt)[s:e]
     samples = filled * factors[None, :]
     unit = units[0] if len(set(units)) == 1 else "mixed"
+    if unit == "mg" and not header and _looks_like_g(samples):
+        raise InputError("the values look like g under an [mg] header (within ±16, with decimals, a median magnitude "
+                         "of 1: gravity in g); fix the unit in the header", path, h + 1)
     meta = {"original_unit": unit, "full_scale_g": header.get("full_scale_g"), "gravity": True, "segment": 0,
             "first_line": first + s, "odr_from": odr_from}
     if header:

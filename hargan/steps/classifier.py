@@ -19,7 +19,8 @@ from har_data.outputs import output_dir
 from hargan.config import ClassifierConfig
 from hargan.options import add_section_options, section_from_args
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import Command, Log, held_out_split, load_windows, need_file, out_dir, quiet, seed_of, staged
+from hargan.steps.common import (Command, Log, check_preset, check_tensorboard, check_trainable, held_out_split,
+                                 load_windows, need_file, out_dir, quiet, seed_of, staged)
 
 if TYPE_CHECKING:
     import keras
@@ -106,8 +107,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def command(args: argparse.Namespace, log: Log) -> None:
     out = out_dir(args.out)
     windows = need_file(args.windows, "--windows")
+    check_preset(args.preset, "--preset")
+    check_tensorboard(args.tensorboard, [windows], key="--tensorboard")
     with output_dir(out, [windows]) as stage:
-        ws = load_windows(windows)
+        ws = check_trainable(load_windows(windows), windows)
         log(f"train-classifier: {args.windows} -> {out}/model.keras")
         train_and_save_classifier(ws, stage, section_from_args(args, "classifier"), seed=seed_of(args),
                                   tensorboard=args.tensorboard, log=staged(log, stage, out))

@@ -59,8 +59,15 @@ def load_generator(path: Path) -> keras.Model:
     """A saved generator (its layers registered by importing gan); bad files are InputError."""
     import gan  # noqa: F401 - registers the generator's layers
     from classifier import load_keras_model
+    from gan.models import model_class_names
 
-    return load_keras_model(path, what="generator", compile=False)
+    model = load_keras_model(path, what="generator", compile=False)
+    try:
+        model_class_names(model)
+    except ValueError:
+        raise InputError("not a hargan generator (it records no class names: a classifier or a critic?); give "
+                         "gan/generator.keras", path) from None
+    return model
 
 
 def load_float_classifier(path: Path) -> keras.Model:
@@ -81,6 +88,21 @@ def load_int8(path: Path, class_names: Sequence[str] | None = None) -> Int8Class
         raise
     except Exception as exc:  # noqa: BLE001 - any unreadable model is bad input
         raise InputError(f"not an int8 TFLite model: {one_line(exc)}", path) from None
+
+
+def check_trainable(ws: WindowSet, path: Path | str | None = None, key: str | None = None) -> WindowSet:
+    """Windows a classifier or a GAN can learn from: at least two classes, each with windows (one class
+    cannot be told apart from anything; a class without windows cannot be generated)."""
+    counts = ws.counts()
+    prefix = f"{key}: " if key else ""
+    if len(ws.class_names) < 2:
+        raise InputError(f"{prefix}the windows hold {len(ws.class_names)} class ({', '.join(ws.class_names)}): a "
+                         "classifier needs at least two", path)
+    empty = [c for c, n in counts.items() if n == 0]
+    if empty:
+        raise InputError(f"{prefix}no windows of class(es) {', '.join(empty)}: every class needs some",
+                         path)
+    return ws
 
 
 def held_out_split(ws: WindowSet) -> tuple[str, WindowSet]:
@@ -133,6 +155,31 @@ def need_file(path: str, what: str) -> Path:
 def optional_file(path: str | None, what: str) -> Path | None:
     """An optional input given on the command line: None when the option was not given."""
     return None if path is None else need_file(path, what)
+
+
+def check_tensorboard(folder: str, data: Sequence[str | Path], where: Path | None = None,
+                      key: str = "tensorboard") -> None:
+    """The TensorBoard folder must be a folder (or new) and lie outside the input data: logs written into the
+    data folder would change its fingerprint, so prepare would run again every time."""
+    if not folder:
+        return
+    path = Path(folder).expanduser()
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{key}: {path} is a file, not a folder", where)
+    target = path.resolve()
+    for given in data:
+        src = Path(given).expanduser().resolve()
+        if src.is_dir() and (target == src or src in target.parents):
+            raise InputError(f"{key}: {path} lies inside the input data folder {given}: its logs would change "
+                             "the data; choose a folder outside it", where)
+
+
+def check_preset(preset: str, key: str = "classifier.preset", where: Path | None = None) -> None:
+    """An unknown classifier preset is refused before any file is read."""
+    from hargan.config import CLASSIFIER_PRESETS
+
+    if preset not in CLASSIFIER_PRESETS:
+        raise InputError(f"{key}: unknown preset {preset!r}; valid presets: {', '.join(CLASSIFIER_PRESETS)}", where)
 
 
 def out_file(path: str, suffix: str) -> Path:

@@ -143,7 +143,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--stride", type=option("windows.stride", int), default=None, metavar="N",
                    help="classify every N samples (default: the record's; without one, half a window)")
     add_sensor_arguments(p, stored_in="the record beside --int8")
+    p.add_argument("--force-sensor", action="store_true",
+                   help="set the board up for --sensor/--full-scale/--odr even where they contradict the "
+                        "model's record")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the .h/.c files")
+
+
+def check_sensor_agrees(sensor: SensorSpec, recorded: SensorSpec | None, where: Path | None, force: bool,
+                        log: Log) -> None:
+    """The board's sensor must be the one the model was trained for (its record, else the test vectors'):
+    another sensor, full scale or rate gives firmware that misreads every sample. ``force``: a warning only."""
+    if recorded is None or sensor == recorded:
+        return
+    what = (f"the model was trained for {recorded.name} +-{recorded.full_scale_g} g at {recorded.odr_hz:g} Hz, "
+            f"not {sensor.name} +-{sensor.full_scale_g} g at {sensor.odr_hz:g} Hz")
+    if not force:
+        raise InputError(f"{what}: the firmware would misread every sample; leave --sensor/--full-scale/--odr out, "
+                         "or add --force-sensor", where)
+    log(f"  warning: {what} (--force-sensor): the board is set up for the sensor given")
 
 
 def board_record(int8_path: Path, gravity: bool | None, stride: int | None) -> Preprocessing | None:
@@ -176,6 +193,8 @@ def _export(args: argparse.Namespace, int8_path: Path, tv_path: Path | None, out
         raise InputError("give the class names: --classes ... or --test-vectors windows.npz")
     default_sensor = prep.sensor if prep else ws.sensor if ws is not None else None
     sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=default_sensor)
+    check_sensor_agrees(sensor, default_sensor, record_path(int8_path) if prep else tv_path,
+                        getattr(args, "force_sensor", False), log)
     gravity = bool(args.gravity) if prep is None or args.gravity is not None else prep.suppress_gravity
     stride = args.stride or (prep.stride if prep else None)
     int8 = load_int8(int8_path, names)

@@ -20,8 +20,8 @@ from har_data.outputs import CHECKPOINTS, output_dir
 from hargan.config import GanConfig
 from hargan.options import add_section_options, section_from_args
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, load_float_classifier, load_windows, need_file, optional_file, out_dir,
-                                 quiet, seed_of, staged, write_csv_rows)
+from hargan.steps.common import (Command, Log, check_tensorboard, check_trainable, load_float_classifier, load_windows,
+                                 need_file, optional_file, out_dir, quiet, seed_of, staged, write_csv_rows)
 
 if TYPE_CHECKING:
     import keras
@@ -75,7 +75,7 @@ def train_and_save_gan(ws: WindowSet, classifier: keras.Model | None, out: Path,
                            keep=None if checkpoints is None else Path(checkpoints) / f"{label}-history.csv")
     t0 = time.perf_counter()
     model = train_gan(ws, classifier, steps=steps, seed=seed, callbacks=[progress], tensorboard=tensorboard,
-                      checkpoint_dir=None if checkpoints is None else Path(checkpoints) / label,
+                      checkpoint_dir=None if checkpoints is None else Path(checkpoints) / label, log=log,
                       **gan_hyperparameters(gan, classifier is not None), **init_models(init))
     seconds = time.perf_counter() - t0
     out = Path(out)
@@ -142,8 +142,9 @@ def command(args: argparse.Namespace, log: Log) -> None:
     windows_path = need_file(args.windows, "--windows")
     clf_path = optional_file(args.classifier, "--classifier")
     init = optional_file(args.init, "--init")
+    check_tensorboard(args.tensorboard, [windows_path], key="--tensorboard")
     with output_dir(out, [windows_path, clf_path, init]) as stage:
-        ws = load_windows(windows_path)
+        ws = check_trainable(load_windows(windows_path), windows_path)
         clf = load_float_classifier(clf_path) if clf_path else None
         gan = section_from_args(args, "gan")
         log(f"train-gan: {args.windows} -> {out}/generator.keras")

@@ -20,8 +20,8 @@ from har_data.outputs import output_file
 from hargan.config import CLASS_MAP_SOURCES, SOURCES, DomainConfig, WindowsConfig, gravity_filter, needs_path
 from hargan.options import add_section_options
 from hargan.steps.base import RunContext, Step
-from hargan.steps.common import (Command, Log, add_sensor_arguments, held_out_split, out_file, quiet, seed_of,
-                                 sensor_spec)
+from hargan.steps.common import (Command, Log, add_sensor_arguments, check_trainable, held_out_split, out_file,
+                                 quiet, seed_of, sensor_spec)
 
 if TYPE_CHECKING:
     from har_data import Recording, SensorSpec, WindowSet
@@ -157,6 +157,8 @@ class Prepare(Step):
             classes = transfer_classes(ctx.cfg)
         src, raw = self._windows(ctx, ctx.cfg.data.source, "data.source", classes, missing_ok=ctx.is_transfer,
                                  board=not ctx.is_transfer)
+        if not ctx.is_transfer:  # a one-class run would fail in the classifier, after prepare
+            check_trainable(src, ctx.config_file, "data.classes")
         result = {"source": {"windows": len(src), "counts": src.counts(), "class_names": src.class_names}}
         tgt = src
         if ctx.target is not None:

@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from har_data.names import check_path_names
 from har_data.outputs import output_dir
 from hargan.config import SamplingConfig, realism_enforced
 from hargan.options import add_section_options, section_from_args
@@ -150,6 +151,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
         sensor = sensor_spec(args.sensor, args.full_scale, args.odr, default=ws.sensor if ws is not None else None)
         generator = load_generator(gen_path)
         names = ws.class_names if ws is not None else _model_class_names(generator)
+        check_path_names(names or [], path=windows_path or gen_path)  # folder names: before any sampling
         int8 = load_int8(int8_path, names)
         s = section_from_args(args, "sampling")
         if s.log_seconds > 0 and s.sequence.strip():
