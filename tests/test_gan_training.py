@@ -140,7 +140,6 @@ def test_compile_picks_the_backend_step_and_xla_default():
         assert gan.jit_compile is True
         gan.compile(run_eagerly=True)
         assert gan.jit_compile is False
-    assert gan.get_compile_config()["jit_compile"] == "auto"
 
 
 def test_same_seed_same_training():
