@@ -33,6 +33,17 @@ def build_posthoc_discriminator(window_length: int, channels: int = 3, seed: int
     return keras.Model(inputs, outputs, name="posthoc_discriminator")
 
 
+def _strata(strata: np.ndarray, fallback: np.ndarray, test_size: float, min_count: int) -> np.ndarray:
+    """``strata`` to stratify a split by, when every stratum has ``min_count`` windows and both parts can
+    hold one of each (a small synthetic set has fewer windows than (source, class) strata); else
+    ``fallback`` (the source alone)."""
+    n = len(strata)
+    n_test = int(np.ceil(test_size * n))
+    values, counts = np.unique(strata, return_counts=True)
+    fits = counts.min() >= min_count and len(values) <= min(n_test, n - n_test)
+    return strata if fits else fallback
+
+
 def discriminative_score(x_real: np.ndarray, y_real: np.ndarray, x_syn: np.ndarray, y_syn: np.ndarray,
                          num_classes: int, *, seeds: int = 3, seed: int = 0, epochs: int = 40, patience: int = 5,
                          max_per_class: int | None = 1000, batch_size: int = 64) -> dict:
@@ -62,12 +73,10 @@ def discriminative_score(x_real: np.ndarray, y_real: np.ndarray, x_syn: np.ndarr
         x = ((x - mean) / std).astype(np.float32)
         src = np.concatenate([np.zeros(len(ir)), np.ones(len(is_))]).astype(np.float32)
         strata = np.concatenate([np.asarray(y_real)[ir], np.asarray(y_syn)[is_]]) * 2 + src.astype(np.int64)
-        strat_ok = np.min(np.unique(strata, return_counts=True)[1]) >= 3
         x_tr, x_te, s_tr, s_te, st_tr, _ = train_test_split(x, src, strata, test_size=1 / 3, random_state=s,
-                                                            stratify=strata if strat_ok else src)
-        strat_ok = np.min(np.unique(st_tr, return_counts=True)[1]) >= 2
+                                                            stratify=_strata(strata, src, 1 / 3, 3))
         x_fit, x_val, s_fit, s_val = train_test_split(x_tr, s_tr, test_size=0.2, random_state=s,
-                                                      stratify=st_tr if strat_ok else s_tr)
+                                                      stratify=_strata(st_tr, s_tr, 0.2, 2))
         model = build_posthoc_discriminator(x.shape[1], x.shape[2], seed=s)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
         model.fit(x_fit, s_fit, validation_data=(x_val, s_val), epochs=int(epochs), batch_size=int(batch_size),
