@@ -19,9 +19,7 @@ from typing import Any
 
 import tomli_w
 
-from har_data.errors import InputError
 from har_data.loaders import SOURCES as _LOADERS
-from har_data.names import first_bad_name
 from har_data.sensors import DEFAULT_SENSOR
 from hargan.config_types import Locator, build, read_data_file
 
@@ -286,7 +284,7 @@ class Config:
         d = self.to_dict()
         parts = {"seed": d["seed"]}
         for n in names:
-            parts[n] = _lookup(d, n)
+            parts[n] = dotted_value(d, n)
         for x in exclude:
             section, _, key = x.rpartition(".")
             if not isinstance(parts.get(section), dict) or key not in parts[section]:
@@ -325,7 +323,8 @@ def realism_enforced(cfg: Config) -> bool:
     return cfg.data.target is None
 
 
-def _lookup(d: dict, dotted: str) -> Any:
+def dotted_value(d: dict, dotted: str) -> Any:
+    """``d["a"]["b"]`` for ``"a.b"``; None where a part is missing."""
     v: Any = d
     for k in dotted.split("."):
         v = None if not isinstance(v, dict) else v.get(k)
@@ -334,70 +333,15 @@ def _lookup(d: dict, dotted: str) -> Any:
 
 # ---------------------------------------------------------------------------- reading
 
-def _check_values(cfg: Config, loc: Locator) -> None:
-    """Range checks that the types alone do not catch."""
-    def bad(msg: str, key: str) -> InputError:
-        return loc.error(msg, key)
-
-    for dom_key in ("data.source", "data.target"):
-        dom = cfg.data.source if dom_key == "data.source" else cfg.data.target
-        if dom is None:
-            continue
-        if dom.name not in SOURCES:
-            raise bad(f"{dom_key}.name: unknown data source {dom.name!r}; valid sources: {', '.join(SOURCES)}",
-                      f"{dom_key}.name")
-        if needs_path(dom.name) and not dom.path:
-            raise bad(f"{dom_key}.path: the {dom.name} loader needs a path", f"{dom_key}")
-    if len(set(cfg.data.classes)) != len(cfg.data.classes):
-        raise bad("data.classes: a class is listed twice", "data.classes")
-    named = [("data.classes", c) for c in cfg.data.classes] + [
-        (f"{key}.class_map", v) for key, dom in (("data.source", cfg.data.source), ("data.target", cfg.data.target))
-        if dom is not None for v in dom.class_map.values() if v]
-    found = first_bad_name(named)  # class names become folder names (synthetic/csv/<id>_<class>/)
-    if found:
-        raise bad(found[1], found[0])
-    if cfg.classifier.preset not in CLASSIFIER_PRESETS:
-        raise bad(f"classifier.preset: unknown preset {cfg.classifier.preset!r}; valid presets: "
-                  f"{', '.join(CLASSIFIER_PRESETS)}", "classifier.preset")
-    from har_data.sensors import SensorSpec  # light: numpy only
-
-    try:
-        SensorSpec(cfg.sensor.name, cfg.sensor.full_scale_g, cfg.sensor.odr_hz)
-    except InputError as exc:
-        key = ("sensor.full_scale_g" if "range" in exc.message else
-               "sensor.odr_hz" if "data rate" in exc.message else "sensor.name")
-        raise bad(f"{key}: {exc.message}", key) from None
-    values = cfg.to_dict()
-    for key, allowed in RANGES.items():
-        problem = allowed.problem(_lookup(values, key))
-        if problem:
-            raise bad(f"{key} {problem}", key)
-    w = cfg.windows
-    if len(w.fractions) != 3 or any(f < 0 for f in w.fractions) or abs(sum(w.fractions) - 1) > 1e-6 \
-            or w.fractions[0] <= 0:
-        raise bad(f"windows.fractions must be three non-negative train/val/test fractions summing to 1 "
-                  f"(got {w.fractions})", "windows.fractions")
-    if not 0.0 < cfg.transfer.target_share < 1.0:
-        raise bad(f"transfer.target_share must be between 0 and 1 (got {cfg.transfer.target_share})",
-                  "transfer.target_share")
-    q = list(cfg.sampling.realism_critic_quantiles)
-    if len(q) != 2 or not 0.0 <= q[0] < q[1] <= 1.0:
-        raise bad(f"sampling.realism_critic_quantiles must be [low, high] with 0 <= low < high <= 1 (got {q})",
-                  "sampling.realism_critic_quantiles")
-    if cfg.gan.loss not in GAN_LOSSES:
-        raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
-    for key, (pattern, what) in FORMATS.items():
-        if not pattern.fullmatch(_lookup(values, key)):
-            raise bad(f"{key} must be {what} (got {_lookup(values, key)!r})", key)
-
-
 def config_from_dict(data: dict, path: str | os.PathLike | None = None, text: str = "", fmt: str = "toml") -> Config:
     """Build and check a :class:`Config` from plain data (as read from TOML/JSON)."""
     loc = Locator(None if path is None else Path(path), text, fmt)
     if not isinstance(data, dict):
         raise loc.error("the configuration must be a table/object at the top level")
     cfg = build(Config, data, "", loc)
-    _check_values(cfg, loc)
+    from hargan.config_checks import check_values
+
+    check_values(cfg, loc)
     return cfg
 
 

@@ -10,11 +10,10 @@ Format, as MEMS Studio writes it (and as ``write_mems_studio_csv`` writes it)::
 
 Lines end with CRLF. The unit comes from the header: ``[mg]``, ``[g]`` or ``[m/s^2]``;
 samples are converted to mg. An extra time column (``time[s]``, ``Time [ms]``, ...) is
-tolerated and gives the output data rate; without one, ``odr_hz`` is used, else the ``odr_hz``
-of hargan's own comment line ``# hargan: sensor=.. full_scale_g=.. odr_hz=..``, else 26 Hz.
-A ``label`` column (no unit) gives every sample its class: such a log loads as one Recording per
-run of one label (hargan's continuous logs with activity changes). Other extra columns
-(gyroscope, ...) are ignored. A folder is read as a tree ``<id>_<activity>/*.csv`` whose folder
+tolerated and gives the output data rate; without one, ``odr_hz`` is used, else the ``odr_hz`` of
+hargan's own comment line ``# hargan: sensor=.. full_scale_g=.. odr_hz=..``, else 26 Hz. A ``label``
+column (no unit) gives every sample its class: such a log loads as one Recording per run of one
+label (hargan's continuous logs with activity changes). Other columns (gyroscope, ...) are ignored. A folder is read as a tree ``<id>_<activity>/*.csv`` whose folder
 names give the labels (``0_stationary`` -> ``stationary``) unless a file has a label column.
 """
 
@@ -113,8 +112,7 @@ def load_mems_studio(path: str | os.PathLike, label: str | None = None, odr_hz: 
 
 
 def _parse_header(path: Path, line_no: int, header: str, fmt: TableFormat = CSV_FORMAT):
-    """-> (n_columns, acc columns x/y/z, factors to mg, unit names, time column or None, time factor,
-    label column or None)."""
+    """-> (n_columns, acc x/y/z columns, factors to mg, units, time column or None, time factor, label column)."""
     fields = header.split(fmt.sep)
     parsed = []
     for f in fields:
