@@ -13,8 +13,9 @@ samples are converted to mg. An extra time column (``time[s]``, ``Time [ms]``, .
 tolerated and gives the output data rate; without one, ``odr_hz`` is used, else the ``odr_hz`` of
 hargan's own comment line ``# hargan: sensor=.. full_scale_g=.. odr_hz=..``, else 26 Hz. A ``label``
 column (no unit) gives every sample its class: such a log loads as one Recording per run of one
-label (hargan's continuous logs with activity changes). Other columns (gyroscope, ...) are ignored. A folder is read as a tree ``<id>_<activity>/*.csv`` whose folder
-names give the labels (``0_stationary`` -> ``stationary``) unless a file has a label column.
+label (hargan's continuous logs with activity changes). Other columns (gyroscope, ...) are ignored.
+A folder is read as a tree ``<id>_<activity>/*.csv`` whose folder names give the labels
+(``0_stationary`` -> ``stationary``) unless a file has a label column.
 """
 
 from __future__ import annotations
@@ -279,8 +280,7 @@ def _rate(path: Path, t: np.ndarray | None, first: int, odr_hz: float | None, he
 
 def read_accel_table(path: str | os.PathLike, label: str, fmt: TableFormat, odr_hz: float | None = None,
                      max_gap_s: float = DEFAULT_MAX_GAP_S) -> Recording:
-    """Read one delimited accelerometer log (comment lines, ``name[unit]`` header, samples) into mg,
-    as one Recording labelled ``label`` (see :func:`read_labelled_table`)."""
+    """One delimited accelerometer log as one Recording in mg labelled ``label`` (:func:`read_labelled_table`)."""
     rec, _ = read_labelled_table(path, fmt, odr_hz=odr_hz, max_gap_s=max_gap_s)
     rec.label = str(label)
     return rec
