@@ -113,6 +113,16 @@ def root(directory: Path) -> Iterator[None]:
         yield
     finally:
         _ROOTS.remove(directory)
+        _forget_removed(directory)
+
+
+def _forget_removed(directory: Path) -> None:
+    """Drop from the manifest the files hargan wrote and then removed itself (a finished training's
+    checkpoints), so the next run that reuses everything finds the manifest as it left it."""
+    files = read_files(directory)
+    if files:
+        with contextlib.suppress(OSError):  # best effort: a full disk must not hide the run's own error
+            write_files(directory, {f for f in files if (directory / f).exists()})
 
 
 def owner(target: Path) -> tuple[Path, str] | None:

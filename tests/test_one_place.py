@@ -9,6 +9,7 @@ import types
 import numpy as np
 import pytest
 
+from har_data.errors import InputError
 from hargan import config as C
 from hargan.cli import build_parser, main
 from hargan.options import section_from_args
@@ -52,7 +53,7 @@ def test_a_new_gan_setting_is_in_the_config(knob):
     assert C.Config().gan.fake_knob == 7
     assert C.config_from_dict({"gan": {"fake_knob": 3}}).gan.fake_knob == 3
     assert "fake_knob = 7" in C.config_text(C.Config())
-    with pytest.raises(C.InputError, match="gan.fake_knob must be an integer"):
+    with pytest.raises(InputError, match="gan.fake_knob must be an integer"):
         C.config_from_dict({"gan": {"fake_knob": "x"}})
 
 
