@@ -93,7 +93,11 @@ def int_table(values: Iterable[int] | np.ndarray, per_line: int = 16, indent: st
 
 
 def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
-    """Write each ``filename -> text`` atomically into ``out_dir``; return the paths in order."""
+    """Write each ``filename -> text`` atomically into ``out_dir`` (``filename`` may name a subfolder, e.g.
+    ``selftest/main.c``); return the paths in order."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return [write_text(out_dir / fname, text) for fname, text in files.items()]
+    paths = []
+    for fname, text in files.items():
+        (out_dir / fname).parent.mkdir(parents=True, exist_ok=True)
+        paths.append(write_text(out_dir / fname, text))
+    return paths

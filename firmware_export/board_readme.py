@@ -25,6 +25,7 @@ class ReadmeFacts:
     weight_bytes: int
     tflm_arena_bytes: int | None
     has_test_vectors: bool
+    selftest_sources: Sequence[str] = ()  # the C files selftest/Makefile builds
 
 
 def _files(f: ReadmeFacts) -> str:
@@ -42,6 +43,8 @@ def _files(f: ReadmeFacts) -> str:
     ]
     if f.has_test_vectors:
         rows.append((f"{n}_test_vectors.h / .c", "raw counts + expected int8 scores for a self-test", "both"))
+        rows.append(("selftest/", "`make run`: the self-test on the host and on an emulated Cortex-M4F "
+                                  "(main, start-up, linker script, Makefile)", "plain C"))
     return "\n".join(f"| `{a}` | {b} | {c} |" for a, b, c in rows)
 
 
@@ -76,5 +79,8 @@ def _self_test(f: ReadmeFacts) -> str:
 
 def firmware_readme(f: ReadmeFacts) -> str:
     """The README text."""
+    quick = render("readme/quick_start.md.in", name=f.name, sources=" ".join(f.selftest_sources)) \
+        if f.has_test_vectors else ""
     return render("readme/readme.md.in", name=f.name, classes=", ".join(f.class_names), file_rows=_files(f),
+                  quick_start=quick,
                   sensor=_sensor(f), plain_c=_plain_c(f), tflm=_tflm(f), self_test=_self_test(f))

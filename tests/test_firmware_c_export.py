@@ -31,13 +31,15 @@ def exported(int8, tmp_path_factory):
 
 def test_export_firmware_writes_every_file(exported):
     out, files, _, _ = exported
-    names = sorted(f.name for f in files)
+    names = sorted(f.relative_to(out).as_posix() for f in files)
+    selftest = ["selftest/Makefile", "selftest/main.c", "selftest/mps2_an386.ld", "selftest/startup_mps2.c"]
     assert names == sorted(["har_model_model_data.h", "har_model_model_data.c", "har_model_labels.h",
                             "har_model_labels.c", "har_model_sensor.h", "har_model_quant.h",
                             "har_model_test_vectors.h", "har_model_test_vectors.c", "har_model_model.h",
                             "har_model_model.c", "har_model.h", "har_model.c", "har_model_tflm.cc",
-                            "har_model_tflm_ops.h", "README.md"])
-    assert sorted(p.name for p in out.iterdir()) == names  # nothing else (no temporaries)
+                            "har_model_tflm_ops.h", "README.md", *selftest])
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert on_disk == names  # nothing else (no temporaries)
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
@@ -88,7 +90,7 @@ int main() {
   return 0;
 }
 """
-    c_files = [f for f in files if f.suffix == ".c"]
+    c_files = [f for f in files if f.suffix == ".c" and f.parent == out]
     printed = compile_run(c_files, harness, tmp_path / "cxx", cxx=True, include=out).split()
     assert printed[0] == str(len(tiny_int8().model_bytes))
     assert printed[1] == "running"
@@ -130,7 +132,7 @@ int main(void) {
   return 0;
 }
 """
-    c_files = [f for f in files if f.suffix == ".c"]
+    c_files = [f for f in files if f.suffix == ".c" and f.parent == out]
     lines = compile_run(c_files, harness, tmp_path / "c", include=out).splitlines()
     assert lines[0] == "classes 4"
     assert lines[1:5] == [f"class {i} {c}" for i, c in enumerate(CLASSES)]

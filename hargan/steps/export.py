@@ -61,10 +61,11 @@ def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: Sen
             files = []
             for f in map(Path, made):
                 # A project has a README.md of its own: ours goes in under the export's name.
-                dest = out / (f"{name}_README.md" if f.name == "README.md" else f.name)
-                os.replace(f, dest)
-                files.append(dest)
-    log(f"  firmware: {', '.join(f.name for f in files)}")
+                rel = Path(f"{name}_README.md") if f.name == "README.md" else f.relative_to(Path(tmp) / "fw")
+                (out / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(f, out / rel)
+                files.append(out / rel)
+    log(f"  firmware: {', '.join(f.relative_to(out).as_posix() for f in files)}")
     return files
 
 
@@ -116,7 +117,8 @@ class Export(Step):
         files = write_firmware(ctx.int8, prep.class_names, prep.sensor, ctx.paths.firmware_dir, name=e.name,
                                gravity=prep.suppress_gravity, stride=prep.stride, test_windows=tx, test_labels=ty,
                                n_test_vectors=e.n_test_vectors, log=ctx.log)
-        return {"files": [f.name for f in files], "gravity_filter": prep.suppress_gravity, "stride": prep.stride}
+        return {"files": [f.relative_to(ctx.paths.firmware_dir).as_posix() for f in files],
+                "gravity_filter": prep.suppress_gravity, "stride": prep.stride}
 
 
 def _describe(gravity: bool, stride: int | None) -> str:
