@@ -56,12 +56,16 @@ def _sensor(f: ReadmeFacts) -> str:
     return render("readme/sensor.md.in", name=f.name, P=f.name.upper(), driver_h=header, sensor=s.name,
                   full_scale=s.full_scale_g, mg_per_lsb=s.sensitivity_mg_per_lsb, fs_const=fs_const,
                   odr=f"{s.odr_hz:g}", odr_const=odr_const, preprocessing=pre, window_length=f.window_length,
-                  window_s=f"{f.window_length / s.odr_hz:.2f}", stride=f.stride).rstrip("\n")
+                  window_s=f"{f.window_length / s.odr_hz:.2f}", stride=f.stride,
+                  rate_subject="the model and the gravity filter's coefficients" if f.gravity else "the model",
+                  ).rstrip("\n")
 
 
 def _plain_c(f: ReadmeFacts) -> str:
     return render("readme/plain_c.md.in", name=f.name, P=f.name.upper(), weight_bytes=f.weight_bytes,
-                  c_arena_bytes=f.c_arena_bytes).rstrip("\n")
+                  c_arena_bytes=f.c_arena_bytes,
+                  stream_state="the last window and the gravity filter" if f.gravity else "the last window",
+                  ).rstrip("\n")
 
 
 def _tflm(f: ReadmeFacts) -> str:

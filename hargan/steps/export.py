@@ -69,6 +69,32 @@ def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: Sen
     return files
 
 
+def load_test_windows(path: Path) -> WindowSet:
+    """Test-vector windows from any hargan windows file: real (``hargan prepare``, a run's ``data/``) or
+    synthetic (a run's ``synthetic/windows.npz``: every window held out, in mg as the sensor reports it).
+
+    A synthetic set does not say whether its windows are gravity-filtered (they are in the domain of the
+    windows the GAN learnt), so :func:`raw_test_windows` takes it as raw only for a model without the filter.
+    """
+    import numpy as np
+
+    from har_data import WindowSet
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = set(z.files)
+    except Exception:  # unreadable: WindowSet.load says why, naming the file
+        keys = set()
+    if "x" in keys or "x_mg" not in keys:
+        return load_windows(path)
+    from gan.sampling import SyntheticSet
+
+    syn = SyntheticSet.load(path)
+    n = len(syn.y)
+    return WindowSet(syn.x_mg, syn.y, syn.class_names, np.full(n, "test"), np.arange(n).astype(str), syn.sensor,
+                     syn.sensor.odr_hz)
+
+
 def raw_test_windows(ws: WindowSet, gravity: bool, sensor: SensorSpec,
                      path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The held-out split of ``ws`` as test-vector windows: they must be the sensor's raw output.
@@ -141,7 +167,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--int8", required=True, metavar="FILE.tflite",
                    help="int8 classifier, with its preprocessing record FILE.json beside it (from the quantize step)")
     p.add_argument("--test-vectors", default=None, metavar="FILE.npz",
-                   help="windows as the sensor reports them (no gravity filter): test vectors from their test split")
+                   help="windows as the sensor reports them (no gravity filter), real (hargan prepare) or synthetic "
+                        "(a run's synthetic/windows.npz): test vectors from their test split")
     p.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
                    help="class names in output order (default: the record's, else from --test-vectors)")
     p.add_argument("--name", type=_c_name, default=e.name, help=f"C prefix of files and symbols (default: {e.name})")
@@ -181,7 +208,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
 
 def _export(args: argparse.Namespace, int8_path: Path, tv_path: Path | None, out: Path, log: Log) -> None:
     prep = board_record(int8_path, args.gravity, args.stride)
-    ws = load_windows(tv_path) if tv_path else None
+    ws = load_test_windows(tv_path) if tv_path else None
     names = args.classes or (prep.class_names if prep else None) or (ws.class_names if ws is not None else None)
     if not names:
         raise InputError("give the class names: --classes ... or --test-vectors windows.npz")
