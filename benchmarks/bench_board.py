@@ -17,7 +17,9 @@ must pass (exit code 0) for the figures to count.
   reentrancy struct) plus the stack high-water mark of the whole self-test (painted stack).
 - instructions: ``<name>_invoke`` (int8 model only), the same built with ``-DHARGAN_NO_SIMD`` (plain
   C loops), ``<name>_classify`` (a window of raw counts: gravity filter + model) and one
-  ``<name>_push`` sample that completes no window (preprocessing only).
+  ``<name>_push`` sample that completes no window (preprocessing only); ``invoke`` and ``classify``
+  again with the whole build at ``-O0`` (STM32CubeIDE's Debug default; the kernels keep ``-O2``
+  through their ``#pragma GCC optimize``).
 
 TFLite-Micro anchors (the demo's cnn1d, 8,128 B, same board, issue 13): ~593,000 instructions with
 the reference kernels, ~195,000 with CMSIS-NN; 53 KB / 78 KB flash besides the model; 4,304 B arena.
@@ -93,6 +95,15 @@ def measure(label: str, model: bytes, classes: list[str], work: Path, gravity: b
                    instructions_push_sample=round(v["push_ticks_per_sample_x1000"] / 1000 * per_tick),
                    stack_bytes=v["stack_used_bytes"])
         row.update(footprint(build))
+    # STM32CubeIDE's Debug default: the whole build at -O0 (the model's kernels keep -O2 by their pragma)
+    build = build_board(out, work / label / "O0", opt="-O0", measure=True)
+    code, text = run_qemu(build.elf, timeout=300, icount=True)
+    if code != 0:
+        raise SystemExit(f"{label}: -O0 self-test failed on the emulated board (exit {code}):\n{text[-1500:]}")
+    v = _values(text)
+    per_tick = v["calibration_instructions"] / v["calibration_ticks"]
+    row.update(instructions_invoke_O0=round(v["invoke_ticks"] * per_tick),
+               instructions_classify_O0=round(v["classify_ticks"] * per_tick))
     row["ram_total"] = row["ram_static"] + row["stack_bytes"]
     return row
 

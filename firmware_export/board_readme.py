@@ -26,6 +26,9 @@ class ReadmeFacts:
     tflm_arena_bytes: int | None
     has_test_vectors: bool
     selftest_sources: Sequence[str] = ()  # the C files selftest/Makefile builds
+    model: dict | None = None  # firmware_export.meta.model_facts
+    input_scale: float = 0.0
+    input_zero_point: int = 0
 
 
 def _files(f: ReadmeFacts) -> str:
@@ -36,6 +39,7 @@ def _files(f: ReadmeFacts) -> str:
         (f"{n}_labels.h / .c", "class enum and names", "both"),
         (f"{n}_sensor.h", "sensor settings the model expects (driver constants, ODR, full scale)", "both"),
         (f"{n}_quant.h", "input/output quantization, counts -> int8", "both"),
+        (f"{n}_meta.h", "model signature (sha256), hargan version, shapes, MACC, sizes", "both"),
         (f"{n}_model_data.h / .c", "the .tflite as an aligned array", "TFLite-Micro"),
         (f"{n}_tflm.cc", f"`{n}_invoke` on TFLite-Micro (compiles to nothing without `{n.upper()}_USE_TFLM`)",
          "TFLite-Micro"),
@@ -61,11 +65,25 @@ def _sensor(f: ReadmeFacts) -> str:
                   ).rstrip("\n")
 
 
+# Instructions per inference of hargan's cnn1d preset (48 x 3, 4 classes, no filter) on QEMU's mps2-an386
+# (Cortex-M4F, arm-none-eabi-gcc 12.2, -icount shift=0), measured as benchmarks/bench_board.py measures them
+# (its instructions_invoke and instructions_invoke_O0); without the kernels' -O2 pragma, -O0 gave 928,714.
+REFERENCE_SPEED = {"-O0": 260_024, "-O2": 198_601}
+
+
+def _speed() -> str:
+    if None in REFERENCE_SPEED.values():
+        return ""
+    return (f"One inference of hargan's `cnn1d` on an emulated Cortex-M4F: {REFERENCE_SPEED['-O0']:,} "
+            f"instructions at `-O0`, {REFERENCE_SPEED['-O2']:,} at `-O2` (`benchmarks/bench_board.py`).")
+
+
 def _plain_c(f: ReadmeFacts) -> str:
-    return render("readme/plain_c.md.in", name=f.name, P=f.name.upper(), weight_bytes=f.weight_bytes,
-                  c_arena_bytes=f.c_arena_bytes,
-                  stream_state="the last window and the gravity filter" if f.gravity else "the last window",
-                  ).rstrip("\n")
+    p = f.name.upper()
+    state = "the last window and the gravity filter" if f.gravity else "the last window"
+    memory = (f"Memory: weights and kernels in flash ({f.weight_bytes} B of constants); `{p}_C_ARENA_BYTES` = "
+              f"{f.c_arena_bytes} B of static activation arena, plus the streaming state ({state}). No heap.")
+    return render("readme/plain_c.md.in", name=f.name, P=p, speed=_speed(), memory=memory).rstrip("\n")
 
 
 def _tflm(f: ReadmeFacts) -> str:
@@ -81,10 +99,20 @@ def _self_test(f: ReadmeFacts) -> str:
     return render("readme/self_test.md.in", name=f.name, P=f.name.upper()).rstrip("\n")
 
 
+def _model(f: ReadmeFacts) -> str:
+    if not f.model:
+        return ""
+    m = f.model
+    return render("readme/model.md.in", name=f.name, P=f.name.upper(), sha256=m["sha256"], version=m["version"],
+                  input_shape=m["input_shape"], output_shape=m["output_shape"], macc=f"{m['macc']:,}",
+                  weight_bytes=m["weight_bytes"], arena_bytes=m["arena_bytes"], ops=", ".join(f.ops),
+                  input_scale=f"{f.input_scale:.6g}", input_zero_point=f.input_zero_point)
+
+
 def firmware_readme(f: ReadmeFacts) -> str:
     """The README text."""
     quick = render("readme/quick_start.md.in", name=f.name, sources=" ".join(f.selftest_sources)) \
         if f.has_test_vectors else ""
     return render("readme/readme.md.in", name=f.name, classes=", ".join(f.class_names), file_rows=_files(f),
-                  quick_start=quick,
+                  quick_start=quick, model_table=_model(f),
                   sensor=_sensor(f), plain_c=_plain_c(f), tflm=_tflm(f), self_test=_self_test(f))

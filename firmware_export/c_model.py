@@ -104,7 +104,7 @@ def _c_value(ctype: str, value: int, what: str) -> str:
     return c_int32(value)
 
 
-def _layer_text(k: int, layer: Layer) -> str:
+def _layer_text(k: int, layer: Layer, prefix: str) -> str:
     """The constant arrays and the parameter struct of layer ``k``, filled by name from its C op's lists."""
     cop = C_OPS[layer.op]
     arrays = {n for n in layer.consts if n != layer.const_input}
@@ -116,7 +116,7 @@ def _layer_text(k: int, layer: Layer) -> str:
         vals = np.asarray(values).reshape(-1)
         body = int_table(vals, per_line=16) if ctype != "int32_t" else \
             "\n".join("  " + ", ".join(c_int32(v) for v in vals[i:i + 8]) + "," for i in range(0, len(vals), 8))
-        out.append(render("kernels/array.c.in", ctype=ctype, k=k, array=n, count=len(vals), values=body))
+        out.append(render("kernels/array.c.in", P=prefix, ctype=ctype, k=k, array=n, count=len(vals), values=body))
     inits = [f"  {_c_value(ctype, layer.fields[n], f'{layer.op} {n}')}, /* {n} */" for ctype, n in cop.fields]
     inits += [f"  hg_l{k}_{n}, /* {n} */" for _, n in cop.arrays]
     return "".join(out) + render("kernels/layer.c.in", op=layer.op, struct=cop.struct, k=k,
@@ -165,7 +165,7 @@ def c_model_sources(model: bytes | str | os.PathLike, name: str = "har_model") -
     h = f"{name}_model.h"
     values = {"name": name, "P": p, "input_size": x.size, "output_size": y.size}
     header = render("model.h.in", h, ops=", ".join(g.op_names), arena=arena, **values)
-    layer_text = "".join(_layer_text(k, layer) for k, layer in enumerate(layers))
+    layer_text = "".join(_layer_text(k, layer, p) for k, layer in enumerate(layers))
     source = render("model.c.in", col_bytes=max([_gathered_taps(layer) for layer in layers] + [1]),
                     kernels=_kernels_source(layers), layers=layer_text[:-1], arena_alloc=max(arena, ALIGN),
                     input_offset=offsets[x.index], output_offset=offsets[out_id],

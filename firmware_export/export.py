@@ -16,6 +16,7 @@ from firmware_export.c_array import export_model_c_array
 from firmware_export.c_model import c_model_sources
 from firmware_export.emulator import selftest_files
 from firmware_export.headers import export_headers
+from firmware_export.meta import meta_source, model_facts
 from firmware_export.test_vectors import DEFAULT_N, export_test_vectors
 from har_data import InputError, SensorSpec
 from har_data.atomic import atomic_dir
@@ -60,6 +61,8 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
     with atomic_dir(out_dir) as tmp:
         files = export_model_c_array(int8.model_bytes, tmp, name)
         files += export_headers(int8, class_names, sensor, window, tmp, name)
+        facts = model_facts(int8.model_bytes, window, int8.num_classes, model.weight_bytes, model.arena_bytes)
+        files += write_files(tmp, {f"{name}_meta.h": meta_source(name, facts)})
         files += write_files(tmp, dict(model.files, **app_sources(
             name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena)))
         if vectors:
@@ -68,8 +71,9 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
         sources = sorted(f.name for f in files if f.suffix == ".c" and not f.name.endswith("_model_data.c"))
         if vectors:
             files += write_files(tmp, selftest_files(name, sources))
-        facts = ReadmeFacts(name, sensor, list(class_names), window, stride, bool(gravity), model.ops,
-                            model.arena_bytes, model.weight_bytes, tflm_arena, bool(vectors), sources)
-        files += write_files(tmp, {"README.md": firmware_readme(facts)})
+        readme = ReadmeFacts(name, sensor, list(class_names), window, stride, bool(gravity), model.ops,
+                             model.arena_bytes, model.weight_bytes, tflm_arena, bool(vectors), sources, facts,
+                             float(int8.input_scale), int(int8.input_zero_point))
+        files += write_files(tmp, {"README.md": firmware_readme(readme)})
         names = [f.relative_to(tmp) for f in files]
     return [out_dir / n for n in names]

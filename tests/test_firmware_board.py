@@ -191,6 +191,7 @@ def test_make_run_in_the_exported_folder_passes_on_host_and_board(exported):
     text = res.stdout + res.stderr
     assert res.returncode == 0 and text.count("mismatches 0") == 2, text[-3000:]
     assert text.count("classify ok") == 2 * 12 and text.count("push ok") == 2 * 4
+    assert text.count("ctx ok") == 2 * 4 and text.count("ctx overrun ok 3") == 2 and text.count("null checks ok") == 2
     assert "warning" not in text
 
 

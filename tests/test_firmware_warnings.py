@@ -6,8 +6,10 @@ Compile only (-c): one exported tiny model, every .c of the folder plus the self
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -69,3 +71,19 @@ def test_exported_c_is_warning_free(exports, target, gravity, tmp_path):
     with ThreadPoolExecutor(2) as pool:
         failures = [f for f in pool.map(_compile, cmds, dirs) if f[0]]
     assert not failures, "\n".join(f"{cmd}:\n{err[:1500]}" for cmd, err in failures)
+
+
+@pytest.mark.parametrize("std", ["c11", "c++11"])
+def test_readme_snippets_compile_warning_free(exports, std, tmp_path):
+    """Every ```c block of the generated README, as a firmware engineer pastes it (const-correct calls)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    d = exports[True]
+    blocks = re.findall(r"```c\n(.*?)```", (d / "README.md").read_text(), re.S)
+    assert len(blocks) >= 3
+    for i, block in enumerate(blocks):
+        src = tmp_path / f"snippet{i}.c"
+        src.write_text(textwrap.dedent(block))
+        res = subprocess.run(["gcc", *STANDARDS[std], *WARNINGS, "-O2", "-I", str(d), "-c", str(src), "-o",
+                              str(tmp_path / f"snippet{i}.o")], capture_output=True, text=True)
+        assert res.returncode == 0, f"README block {i}:\n{block}\n{res.stderr[:2000]}"
