@@ -120,6 +120,7 @@ def test_host_selftest_checks_the_decisions(export, tmp_path, vote_flag):
                     *map(str, _sources(export)), "-o", str(exe), "-lm"], check=True)
     res = subprocess.run([str(exe)], capture_output=True, text=True)
     assert res.returncode == 0 and "mismatches 0" in res.stdout and res.stdout.count("push ok") == 4, res.stdout
+    assert res.stdout.count("ctx ok") == 4, res.stdout  # run_pending: the same vote, checked window by window
     assert ("decide ok" in res.stdout) == (vote_flag is None)
 
 
