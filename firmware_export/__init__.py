@@ -3,7 +3,10 @@
 - :func:`export_model_c_array`: the int8 .tflite as an aligned C array (``<name>_model_data.h/.c``)
 - :func:`export_headers`: labels, sensor configuration, input/output quantization + counts -> int8 in C
 - :func:`export_test_vectors`: int8 inputs, labels and expected int8 outputs for on-target checks
-- :func:`c_model_sources`: the int8 graph as plain C11 (bit-exact with TFLite's reference kernels)
+- :func:`c_model_sources`: the int8 graph as plain C11 (bit-exact with TFLite's reference kernels), one
+  kernel per C op of :data:`firmware_export.c_ops.C_OPS` (an op is declared there, once)
+- :func:`firmware_export.render.render`: every generated file comes from ``templates/`` through it
+  (``$name`` keys; a missing or unused key is an error)
 - :func:`app_sources`: one API for both back-ends (classify a window, push samples), preprocessing,
   the TFLite-Micro back-end and op resolver; :func:`preprocess_counts` is its Python twin
 - :func:`export_firmware`: all of the above into one folder with a README, atomically
@@ -28,8 +31,8 @@ from firmware_export.test_vectors import TestVectors, export_test_vectors, make_
 
 __all__ = [
     "SUPPORTED_OPS", "StEdgeAI", "StEdgeAIError", "StEdgeAINotFound", "TestVectors", "analyze_or_estimate",
-    "app_sources", "c_model_sources", "check_c_name", "count_macs", "counts_to_int8", "mg_to_int8", "preprocess_counts",
-    "stream_inputs",
+    "app_sources", "c_model_sources", "check_c_name", "count_macs", "counts_to_int8", "mg_to_int8",
+    "preprocess_counts", "stream_inputs",
     "estimate_footprint", "export_firmware", "export_headers", "export_model_c_array", "export_test_vectors",
     "find_stedgeai", "format_bytes", "make_test_vectors", "model_c_sources", "parse_c_info", "parse_report",
     "weights_bytes",

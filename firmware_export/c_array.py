@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_export._cgen import EXTERN_C_CLOSE, EXTERN_C_OPEN, BANNER, check_c_name, guard_close, guard_open, \
-    write_files
+from firmware_export._cgen import check_c_name, write_files
+from firmware_export.render import render
 from classifier.int8 import read_tflite
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -53,27 +53,10 @@ def format_bytes(data: bytes, per_line: int = BYTES_PER_LINE, indent: str = "  "
 def model_c_sources(data: bytes, name: str = "har_model") -> dict[str, str]:
     """The header and source text for the model array (``{filename: text}``)."""
     name = check_c_name(name)
-    sym, h_name = f"{name}_model_data", f"{name}_model_data.h"
-    header = (
-        guard_open(h_name)
-        + "/* The int8 .tflite model, " + f"{len(data)} bytes, 16-byte aligned (TFLite-Micro reads it in place).\n"
-        + "   Use: tflite::GetModel(" + sym + ") or stedgeai/X-CUBE-AI on the .tflite file itself. */\n\n"
-        + EXTERN_C_OPEN
-        + f"#define {name.upper()}_MODEL_DATA_LEN {len(data)}u\n\n"
-        + f"extern const unsigned char {sym}[];\n"
-        + f"extern const unsigned int {sym}_len;\n\n"
-        + EXTERN_C_CLOSE
-        + guard_close(h_name)
-    )
-    source = (
-        BANNER
-        + f'#include "{h_name}"\n\n'
-        + "#ifndef __cplusplus\n#include <stdalign.h> /* C11: alignas; a keyword in C++11 */\n#endif\n\n"
-        + f"alignas(16) const unsigned char {sym}[] = {{\n"
-        + format_bytes(data) + "\n};\n\n"
-        + f"const unsigned int {sym}_len = {len(data)}u;\n"
-    )
-    return {h_name: header, f"{name}_model_data.c": source}
+    h_name = f"{name}_model_data.h"
+    values = {"name": name, "length": len(data)}
+    return {h_name: render("model_data.h.in", h_name, P=name.upper(), **values),
+            f"{name}_model_data.c": render("model_data.c.in", bytes=format_bytes(data), **values)}
 
 
 def export_model_c_array(tflite_bytes_or_path: bytes | str | os.PathLike, out_dir: str | os.PathLike,

@@ -16,10 +16,10 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from firmware_export._cgen import check_c_name
+from firmware_export.render import render
 
 ARM_GCC = "arm-none-eabi-gcc"
 QEMU = "qemu-system-arm"
@@ -29,15 +29,21 @@ QEMU_MACHINE = ["-M", "mps2-an386", "-cpu", "cortex-m4", "-semihosting", "-nogra
                 "-serial", "none"]
 
 
-def _template(name: str) -> str:
-    return resources.files("firmware_export").joinpath(f"templates/{name}").read_text()
-
-
 def selftest_main(name: str = "har_model", measure: bool = False) -> str:
     """C source of the self-checking ``main`` for the export called ``name``."""
     name = check_c_name(name)
-    text = _template("selftest.c.in").replace("@name@", name).replace("@P@", name.upper())
-    return ("#define HG_MEASURE 1\n" if measure else "") + text
+    return ("#define HG_MEASURE 1\n" if measure else "") + render("selftest/main.c.in", name=name, P=name.upper())
+
+
+def selftest_files(name: str, sources: list[str]) -> dict[str, str]:
+    """``selftest/``: main, start-up, linker script and Makefile (``make run``: host, then QEMU).
+
+    ``sources``: the export's C files the self-test links (names relative to the export folder).
+    """
+    name = check_c_name(name)
+    return {"selftest/main.c": selftest_main(name), "selftest/startup_mps2.c": render("selftest/startup_mps2.c.in"),
+            "selftest/mps2_an386.ld": render("selftest/mps2_an386.ld.in"),
+            "selftest/Makefile": render("selftest/Makefile.in", name=name, sources=" ".join(sources))}
 
 
 def toolchain_missing() -> str | None:
@@ -87,8 +93,8 @@ def build_board(export_dir: Path, workdir: Path, name: str = "har_model", opt: s
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "selftest.c").write_text(selftest_main(name, measure))
-    (workdir / "startup.c").write_text(_template("startup_mps2.c.in"))
-    (workdir / "mps2_an386.ld").write_text(_template("mps2_an386.ld.in"))
+    (workdir / "startup.c").write_text(render("selftest/startup_mps2.c.in"))
+    (workdir / "mps2_an386.ld").write_text(render("selftest/mps2_an386.ld.in"))
     cflags = [*ARM_FLAGS, "-std=c11", opt, "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections",
               "-DHG_BOARD", *extra_flags, "-I", str(export_dir)]
     objects = {}

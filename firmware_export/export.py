@@ -14,7 +14,9 @@ from firmware_export.board_readme import ReadmeFacts, firmware_readme
 from firmware_export.c_app import app_sources
 from firmware_export.c_array import export_model_c_array
 from firmware_export.c_model import c_model_sources
+from firmware_export.emulator import selftest_files
 from firmware_export.headers import export_headers
+from firmware_export.meta import meta_source, model_facts
 from firmware_export.test_vectors import DEFAULT_N, export_test_vectors
 from har_data import InputError, SensorSpec
 from har_data.atomic import atomic_dir
@@ -42,7 +44,8 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
     windows (N x T x 3) as the sensor reports them,
     BEFORE any preprocessing, with ``test_labels``; up to ``n_test_vectors`` of them (round-robin
     over classes) become test vectors of raw counts. ``out_dir`` is replaced as a whole, only when
-    every file is written. Returns the written paths (inside ``out_dir``).
+    every file is written. With test vectors, ``selftest/`` holds a self-test that ``make run`` builds and
+    runs on the host and on QEMU. Returns the written paths (inside ``out_dir``).
     """
     name = check_c_name(name)
     if not isinstance(sensor, SensorSpec):
@@ -60,13 +63,19 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
     with atomic_dir(out_dir) as tmp:
         files = export_model_c_array(int8.model_bytes, tmp, name)
         files += export_headers(int8, class_names, sensor, window, tmp, name)
+        facts = model_facts(int8.model_bytes, window, int8.num_classes, model.weight_bytes, model.arena_bytes)
+        files += write_files(tmp, {f"{name}_meta.h": meta_source(name, facts)})
         files += write_files(tmp, dict(model.files, **app_sources(
             name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena, vote)))
         if vectors and test_windows is not None and test_labels is not None:
             files += export_test_vectors(int8, test_windows, test_labels, tmp, name, n=n_test_vectors, sensor=sensor,
                                          gravity=gravity, stride=stride, vote=vote)
-        facts = ReadmeFacts(name, sensor, list(class_names), window, stride, bool(gravity), model.ops,
-                            model.arena_bytes, model.weight_bytes, tflm_arena, bool(vectors), vote)
-        files += write_files(tmp, {"README.md": firmware_readme(facts)})
-        names = [f.name for f in files]
+        sources = sorted(f.name for f in files if f.suffix == ".c" and not f.name.endswith("_model_data.c"))
+        if vectors:
+            files += write_files(tmp, selftest_files(name, sources))
+        readme = ReadmeFacts(name, sensor, list(class_names), window, stride, bool(gravity), model.ops,
+                             model.arena_bytes, model.weight_bytes, tflm_arena, bool(vectors), sources, facts,
+                             float(int8.input_scale), int(int8.input_zero_point), vote)
+        files += write_files(tmp, {"README.md": firmware_readme(readme)})
+        names = [f.relative_to(tmp) for f in files]
     return [out_dir / n for n in names]

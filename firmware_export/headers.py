@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Sequence
 
-from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, c_float, c_string, check_c_name,
-                                   enum_suffix, guard_close, guard_open, write_files)
-from firmware_export.convert import c_counts_to_int8
+from firmware_export._cgen import c_float, c_string, check_c_name, enum_suffix, write_files
+from firmware_export.convert import Y_LIMIT
+from firmware_export.render import render
 from har_data import InputError, SensorSpec
 from har_data.sensors import SENSORS
 
 AXIS_NAMES = "xyz"
+
 
 def st_driver_constants(sensor: SensorSpec) -> tuple[str, str, str]:
     """(driver header, full-scale constant, ODR constant) of ST's driver for ``sensor``, from its part's
@@ -54,21 +55,11 @@ def labels_sources(class_names: Sequence[str], name: str = "har_model") -> dict[
         raise InputError("no class names to export")
     prefix, h = name.upper(), f"{name}_labels.h"
     idents = _class_idents(prefix, names)
-    enum_lines = "\n".join(f"  {ident} = {i}, /* {_comment(label)} */"
+    enum_rows = "\n".join(f"  {ident} = {i}, /* {_comment(label)} */"
                            for i, (ident, label) in enumerate(zip(idents, names)))
-    header = (
-        guard_open(h) + EXTERN_C_OPEN
-        + f"#define {prefix}_NUM_CLASSES {len(names)}\n\n"
-        + "/* Class ids: positions of the model's outputs. */\n"
-        + f"typedef enum {name}_class {{\n{enum_lines}\n}} {name}_class_t;\n\n"
-        + f"/* Class names, indexed by {name}_class_t. */\n"
-        + f"extern const char *const {name}_class_names[{prefix}_NUM_CLASSES];\n\n"
-        + EXTERN_C_CLOSE + guard_close(h)
-    )
-    table = "\n".join(f"  {c_string(label)}," for label in names)
-    source = (BANNER + f'#include "{h}"\n\n'
-              + f"const char *const {name}_class_names[{prefix}_NUM_CLASSES] = {{\n{table}\n}};\n")
-    return {h: header, f"{name}_labels.c": source}
+    label_rows = "\n".join(f"  {c_string(label)}," for label in names)
+    return {h: render("labels.h.in", h, name=name, P=prefix, num_classes=len(names), enum_rows=enum_rows),
+            f"{name}_labels.c": render("labels.c.in", name=name, P=prefix, label_rows=label_rows)}
 
 
 def sensor_source(sensor: SensorSpec, window_length: int, channels: int = 3, name: str = "har_model") -> str:
@@ -78,56 +69,29 @@ def sensor_source(sensor: SensorSpec, window_length: int, channels: int = 3, nam
         raise InputError(f"expected a SensorSpec, got {sensor!r}")
     if int(window_length) < 1 or not 1 <= int(channels) <= 3:
         raise InputError(f"bad window {window_length} x {channels} (need >= 1 sample of 1..3 axes)")
-    p, h = name.upper(), f"{name}_sensor.h"
     lo, hi = sensor.count_range
     axes = AXIS_NAMES[: int(channels)]
     driver_h, fs_const, odr_const = st_driver_constants(sensor)
-    return (
-        guard_open(h)
-        + f"/* Sensor configuration: {sensor.name}, +-{sensor.full_scale_g} g, {sensor.odr_hz:g} Hz.\n"
-        + f"   Program the sensor with these settings; the model expects windows of {p}_WINDOW_LENGTH\n"
-        + f"   samples, axes interleaved ({', '.join(axes)}) per sample, as raw int16 output codes. */\n\n"
-        + f"/* The ST driver's ({driver_h}) full-scale and output-data-rate constants for this\n"
-        + "   configuration: pass them to the driver's full-scale and data-rate setters. */\n"
-        + f"#define {p}_SENSOR_DRV_FULL_SCALE {fs_const}\n"
-        + f"#define {p}_SENSOR_DRV_ODR {odr_const}\n"
-        + f"#define {p}_SENSOR_NAME {c_string(sensor.name)}\n"
-        + f"#define {p}_SENSOR_FULL_SCALE_G {int(sensor.full_scale_g)}\n"
-        + f"#define {p}_SENSOR_ODR_HZ {c_float(sensor.odr_hz)}\n"
-        + f"#define {p}_SENSOR_MG_PER_LSB {c_float(sensor.sensitivity_mg_per_lsb)}\n"
-        + f"#define {p}_SENSOR_OUTPUT_BITS {int(sensor.bits)}\n"
-        + f"#define {p}_SENSOR_COUNT_MIN ({int(lo)})\n"
-        + f"#define {p}_SENSOR_COUNT_MAX ({int(hi)})\n"
-        + f"#define {p}_WINDOW_LENGTH {int(window_length)}\n"
-        + f"#define {p}_AXES {int(channels)}\n"
-        + f"#define {p}_AXIS_ORDER {c_string(axes)}\n"
-        + f"#define {p}_INPUT_SIZE ({p}_WINDOW_LENGTH * {p}_AXES)\n\n"
-        + guard_close(h)
-    )
+    return render("sensor.h.in", f"{name}_sensor.h", P=name.upper(), sensor=sensor.name,
+                  full_scale=sensor.full_scale_g, odr=f"{sensor.odr_hz:g}", axes_list=", ".join(axes),
+                  driver_h=driver_h, fs_const=fs_const, odr_const=odr_const, sensor_c=c_string(sensor.name),
+                  full_scale_int=int(sensor.full_scale_g), odr_c=c_float(sensor.odr_hz),
+                  mg_per_lsb_c=c_float(sensor.sensitivity_mg_per_lsb), bits=int(sensor.bits), count_min=int(lo),
+                  count_max=int(hi), window_length=int(window_length), channels=int(channels),
+                  axes_c=c_string(axes))
 
 
 def quant_source(input_scale: float, input_zero_point: int, output_scale: float, output_zero_point: int,
                  name: str = "har_model") -> str:
-    """``<name>_quant.h``: input/output quantization and the counts -> int8 input conversion."""
+    """``<name>_quant.h``: input/output quantization and the counts -> int8 input conversion
+    (the C twin of :func:`firmware_export.convert.counts_to_int8`)."""
     name = check_c_name(name)
-    p, h = name.upper(), f"{name}_quant.h"
     for what, zp in (("input", input_zero_point), ("output", output_zero_point)):
         if not -128 <= int(zp) <= 127:
             raise InputError(f"{what} zero point {zp} is outside -128..127: not an int8 model")
-    return (
-        guard_open(h)
-        + "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
-        + f'#include "{name}_sensor.h"\n\n'
-        + EXTERN_C_OPEN
-        + "/* Model input/output quantization: real = (q - zero_point) * scale.\n"
-        + "   Input real unit: mg. Output real unit: class probability. */\n"
-        + f"#define {p}_INPUT_SCALE {c_float(input_scale)}\n"
-        + f"#define {p}_INPUT_ZERO_POINT ({int(input_zero_point)})\n"
-        + f"#define {p}_OUTPUT_SCALE {c_float(output_scale)}\n"
-        + f"#define {p}_OUTPUT_ZERO_POINT ({int(output_zero_point)})\n\n"
-        + c_counts_to_int8(p, name) + "\n"
-        + EXTERN_C_CLOSE + guard_close(h)
-    )
+    return render("quant.h.in", f"{name}_quant.h", name=name, P=name.upper(), input_scale=c_float(input_scale),
+                  input_zero_point=int(input_zero_point), output_scale=c_float(output_scale),
+                  output_zero_point=int(output_zero_point), y_limit=f"{Y_LIMIT:.1f}")
 
 
 def export_headers(int8: Any, class_names: Sequence[str], sensor: SensorSpec, window_length: int | None,

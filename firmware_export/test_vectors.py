@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from classifier.decisions import vote as run_vote
-from firmware_export._cgen import (BANNER, EXTERN_C_CLOSE, EXTERN_C_OPEN, check_c_name, guard_close, guard_open,
-                                   int_table, write_files)
+from firmware_export._cgen import check_c_name, int_table, write_files
 from firmware_export.c_app import preprocess_counts, stream_inputs
+from firmware_export.render import render
 from har_data import InputError, SensorSpec
 from har_data.validate import check_array
 
@@ -138,93 +138,73 @@ def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAU
                        decide_raw=decide_raw, decide_expected=decide_expected)
 
 
+def _block(template: str, **values: object) -> str:
+    """An optional declaration block, appended to the line before it."""
+    return "\n" + render(template, **values).rstrip("\n")
+
+
+def _table(name: str, ctype: str, symbol: str, dims: str, arr: np.ndarray) -> str:
+    """``const <ctype> <name>_<symbol><dims> = {...};``: one row of values per window (or a flat list)."""
+    arr = np.asarray(arr)
+    rows = int_table(arr) if arr.ndim == 1 else \
+        ",\n".join("  {\n" + int_table(row.reshape(-1), indent="    ") + "\n  }" for row in arr)
+    return render("table.c.in", ctype=ctype, name=name, symbol=symbol, dims=dims, rows=rows)
+
+
 def test_vector_sources(tv: TestVectors, name: str = "har_model") -> dict[str, str]:
     """``<name>_test_vectors.h/.c`` text for ``tv``."""
     name = check_c_name(name)
     p, h = name.upper(), f"{name}_test_vectors.h"
-    n = len(tv.inputs)
-    size = int(np.prod(tv.inputs.shape[1:]))
-    k = int(tv.outputs.shape[-1])
-    decl = [
-        f"#define {p}_TEST_VECTOR_COUNT {n}",
-        f"#define {p}_TEST_INPUT_SIZE {size}",
-        f"#define {p}_TEST_OUTPUT_SIZE {k}",
-        f"#define {p}_TEST_HAS_COUNTS {1 if tv.counts is not None else 0}",
-        "",
-        "/* Model inputs (int8, [window][sample * axes + axis]), as the firmware feeds them. */",
-        f"extern const int8_t {name}_test_inputs[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE];",
-        "/* The reference runtime's int8 outputs for those inputs (compare byte for byte). */",
-        f"extern const int8_t {name}_test_outputs[{p}_TEST_VECTOR_COUNT][{p}_TEST_OUTPUT_SIZE];",
-        "/* True class ids of the windows (the model may get some wrong: compare with predictions). */",
-        f"extern const uint8_t {name}_test_labels[{p}_TEST_VECTOR_COUNT];",
-        "/* argmax of the expected outputs (ties to the lower id). */",
-        f"extern const uint8_t {name}_test_predictions[{p}_TEST_VECTOR_COUNT];",
-    ]
+    values = {"name": name, "P": p}
+    counts = "" if tv.counts is None else _block(
+        "test_vectors_counts.h.in", filter_note="gravity filter, then " if tv.gravity else "", gravity=int(tv.gravity),
+        **values)
+    stream = "" if tv.stream_counts is None or tv.stream_outputs is None else _block(
+        "test_vectors_stream.h.in", length=len(tv.stream_counts), windows=len(tv.stream_outputs), **values)
+    header = render("test_vectors.h.in", h, count=len(tv.inputs), input_size=int(np.prod(tv.inputs.shape[1:])),
+                    output_size=int(tv.outputs.shape[-1]), has_counts=int(tv.counts is not None),
+                    counts_decl=counts, stream_decl=stream, decide_decl=_decide_decl(tv, name), **values)
+    n_in, n_out = f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE]", f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_OUTPUT_SIZE]"
+    tables = [_table(name, "int8_t", "test_inputs", n_in, tv.inputs),
+              _table(name, "int8_t", "test_outputs", n_out, tv.outputs),
+              _table(name, "uint8_t", "test_labels", f"[{p}_TEST_VECTOR_COUNT]", tv.labels),
+              _table(name, "uint8_t", "test_predictions", f"[{p}_TEST_VECTOR_COUNT]", tv.predictions)]
     if tv.counts is not None:
-        decl += [f"/* Raw int16 sensor counts (x, y, z per sample) BEFORE preprocessing: {name}_classify on them",
-                 f"   gives {name}_test_outputs ({'gravity filter, then ' if tv.gravity else ''}counts -> int8). */",
-                 f"#define {p}_TEST_GRAVITY_FILTER {int(tv.gravity)}",
-                 f"extern const int16_t {name}_test_counts[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE];"]
+        tables.append(_table(name, "int16_t", "test_counts", n_in, tv.counts))
     if tv.stream_counts is not None and tv.stream_outputs is not None:
-        decl += [f"/* A stream of raw counts for {name}_push (after {name}_reset), and the scores of each window",
-                 "   it completes, in order. */",
-                 f"#define {p}_TEST_STREAM_LENGTH {len(tv.stream_counts)}",
-                 f"#define {p}_TEST_STREAM_WINDOWS {len(tv.stream_outputs)}",
-                 f"extern const int16_t {name}_test_stream_counts[{p}_TEST_STREAM_LENGTH][3];",
-                 f"extern const int8_t {name}_test_stream_outputs[{p}_TEST_STREAM_WINDOWS][{p}_TEST_OUTPUT_SIZE];"]
-    decl += _decide_decl(tv, name)
-    header = (guard_open(h) + "#include <stdint.h>\n\n" + EXTERN_C_OPEN + "\n".join(decl) + "\n\n"
-              + EXTERN_C_CLOSE + guard_close(h))
-
-    def table2(ctype: str, sym: str, dims: str, arr: np.ndarray) -> str:
-        rows = ",\n".join("  {\n" + int_table(row.reshape(-1), indent="    ") + "\n  }" for row in arr)
-        return f"const {ctype} {name}_{sym}{dims} = {{\n{rows}\n}};\n\n"
-
-    body = table2("int8_t", "test_inputs", f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE]", tv.inputs)
-    body += table2("int8_t", "test_outputs", f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_OUTPUT_SIZE]", tv.outputs)
-    body += (f"const uint8_t {name}_test_labels[{p}_TEST_VECTOR_COUNT] = {{\n{int_table(tv.labels)}\n}};\n\n"
-             f"const uint8_t {name}_test_predictions[{p}_TEST_VECTOR_COUNT] = {{\n{int_table(tv.predictions)}\n}};\n")
-    if tv.counts is not None:
-        body += "\n" + table2("int16_t", "test_counts", f"[{p}_TEST_VECTOR_COUNT][{p}_TEST_INPUT_SIZE]", tv.counts)
-    if tv.stream_counts is not None and tv.stream_outputs is not None:
-        body += "\n" + table2("int16_t", "test_stream_counts", f"[{p}_TEST_STREAM_LENGTH][3]", tv.stream_counts)
-        body += table2("int8_t", "test_stream_outputs", f"[{p}_TEST_STREAM_WINDOWS][{p}_TEST_OUTPUT_SIZE]",
-                       tv.stream_outputs)
-    body += _decide_body(tv, name)
-    source = BANNER + f'#include "{h}"\n\n' + body.rstrip("\n") + "\n"
+        tables.append("\n" + _table(name, "int16_t", "test_stream_counts", f"[{p}_TEST_STREAM_LENGTH][3]",
+                                    tv.stream_counts))
+        tables.append(_table(name, "int8_t", "test_stream_outputs", f"[{p}_TEST_STREAM_WINDOWS][{p}_TEST_OUTPUT_SIZE]",
+                             tv.stream_outputs))
+    tables += _decide_tables(tv, name)
+    source = render("test_vectors.c.in", tables="\n".join(tables).rstrip("\n"), name=name)
     return {h: header, f"{name}_test_vectors.c": source}
 
 
-def _decide_decl(tv: TestVectors, name: str) -> list[str]:
+def _decide_decl(tv: TestVectors, name: str) -> str:
     """Declarations of the decision stage's expected outputs (for a vote over ``tv.vote`` decisions)."""
-    p, decl = name.upper(), list[str]()
+    values = {"name": name, "P": name.upper()}
     if tv.stream_decisions is None and tv.decide_raw is None:
-        return decl
-    decl += [f"/* The decision stage's expected outputs are for a vote over {p}_TEST_VOTE decisions. */",
-             f"#define {p}_TEST_VOTE {tv.vote}"]
+        return ""
+    decl = _block("test_vectors_vote.h.in", vote=tv.vote, P=values["P"])
     if tv.stream_decisions is not None:
-        decl += [f"/* What {name}_push returns for each window of the stream (after the vote). */",
-                 f"extern const uint8_t {name}_test_stream_decisions[{p}_TEST_STREAM_WINDOWS];"]
+        decl += _block("test_vectors_stream_decisions.h.in", **values)
     if tv.decide_raw is not None:
-        decl += [f"/* Raw class ids fed to {name}_decide (after {name}_decide_reset), and what it returns. */",
-                 f"#define {p}_TEST_DECIDE_LENGTH {len(tv.decide_raw)}",
-                 f"extern const uint8_t {name}_test_decide_raw[{p}_TEST_DECIDE_LENGTH];",
-                 f"extern const uint8_t {name}_test_decide_expected[{p}_TEST_DECIDE_LENGTH];"]
+        decl += _block("test_vectors_decide.h.in", length=len(tv.decide_raw), **values)
     return decl
 
 
-def _decide_body(tv: TestVectors, name: str) -> str:
+def _decide_tables(tv: TestVectors, name: str) -> list[str]:
     """Tables of the decision stage's expected outputs."""
-    p, body = name.upper(), ""
+    p, tables = name.upper(), []
     if tv.stream_decisions is not None:
-        body += (f"const uint8_t {name}_test_stream_decisions[{p}_TEST_STREAM_WINDOWS] = {{\n"
-                 f"{int_table(tv.stream_decisions)}\n}};\n\n")
-    if tv.decide_raw is not None:
-        for sym, arr in (("raw", tv.decide_raw), ("expected", tv.decide_expected)):
-            assert arr is not None  # the expected outputs are made with the raw inputs
-            body += (f"const uint8_t {name}_test_decide_{sym}[{p}_TEST_DECIDE_LENGTH] = {{\n"
-                     f"{int_table(arr)}\n}};\n\n")
-    return body
+        tables.append("\n" + _table(name, "uint8_t", "test_stream_decisions", f"[{p}_TEST_STREAM_WINDOWS]",
+                                     tv.stream_decisions))
+    if tv.decide_raw is not None and tv.decide_expected is not None:
+        tables.append("\n" + _table(name, "uint8_t", "test_decide_raw", f"[{p}_TEST_DECIDE_LENGTH]", tv.decide_raw))
+        tables.append(_table(name, "uint8_t", "test_decide_expected", f"[{p}_TEST_DECIDE_LENGTH]",
+                             tv.decide_expected))
+    return tables
 
 
 def export_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, out_dir: str | os.PathLike,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -176,6 +177,22 @@ def board_or_skip() -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"the emulated-board test must run in CI: {why}")
         pytest.skip(why)
+
+
+def test_make_run_in_the_exported_folder_passes_on_host_and_board(exported):
+    """What a firmware engineer does with only firmware/: `make -C selftest run` (host, then QEMU)."""
+    board_or_skip()
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = exported[0]
+    readme = (out / "README.md").read_text()
+    assert readme.index("cd selftest\nmake run") < readme.index("## 1. Configure the sensor")
+    res = subprocess.run(["make", "-C", str(out / "selftest"), "run"], capture_output=True, text=True, timeout=300)
+    text = res.stdout + res.stderr
+    assert res.returncode == 0 and text.count("mismatches 0") == 2, text[-3000:]
+    assert text.count("classify ok") == 2 * 12 and text.count("push ok") == 2 * 4
+    assert text.count("ctx ok") == 2 * 4 and text.count("ctx overrun ok 3") == 2 and text.count("null checks ok") == 2
+    assert "warning" not in text
 
 
 @pytest.mark.parametrize("preset,gravity", [("cnn1d", True), ("cnn1d_tiny", True), ("ign", False), ("gmp", False)])

@@ -31,13 +31,16 @@ def exported(int8, tmp_path_factory):
 
 def test_export_firmware_writes_every_file(exported):
     out, files, _, _ = exported
-    names = sorted(f.name for f in files)
+    names = sorted(f.relative_to(out).as_posix() for f in files)
+    selftest = ["selftest/Makefile", "selftest/main.c", "selftest/mps2_an386.ld", "selftest/startup_mps2.c"]
     assert names == sorted(["har_model_model_data.h", "har_model_model_data.c", "har_model_labels.h",
                             "har_model_labels.c", "har_model_sensor.h", "har_model_quant.h",
                             "har_model_test_vectors.h", "har_model_test_vectors.c", "har_model_model.h",
                             "har_model_model.c", "har_model.h", "har_model.c", "har_model_tflm.cc",
-                            "har_model_tflm_ops.h", "har_model_decide.h", "har_model_decide.c", "README.md"])
-    assert sorted(p.name for p in out.iterdir()) == names  # nothing else (no temporaries)
+                            "har_model_tflm_ops.h", "har_model_meta.h", "har_model_decide.h", "har_model_decide.c",
+                            "README.md", *selftest])
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert on_disk == names  # nothing else (no temporaries)
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
 
 
@@ -88,7 +91,7 @@ int main() {
   return 0;
 }
 """
-    c_files = [f for f in files if f.suffix == ".c"]
+    c_files = [f for f in files if f.suffix == ".c" and f.parent == out]
     printed = compile_run(c_files, harness, tmp_path / "cxx", cxx=True, include=out).split()
     assert printed[0] == str(len(tiny_int8().model_bytes))
     assert printed[1] == "running"
@@ -130,7 +133,7 @@ int main(void) {
   return 0;
 }
 """
-    c_files = [f for f in files if f.suffix == ".c"]
+    c_files = [f for f in files if f.suffix == ".c" and f.parent == out]
     lines = compile_run(c_files, harness, tmp_path / "c", include=out).splitlines()
     assert lines[0] == "classes 4"
     assert lines[1:5] == [f"class {i} {c}" for i, c in enumerate(CLASSES)]
@@ -239,3 +242,26 @@ def test_format_bytes_is_exact_on_a_big_model():
     assert len(lines) == -(-len(data) // 16)
     assert lines[-1] == "  " + ", ".join(f"0x{b:02x}" for b in data[-3:]) + ","
     assert all(len(line) == 2 + 16 * 6 - 1 for line in lines[:-1])
+
+
+@needs_gcc
+def test_meta_header_names_the_model_and_placement_macros_place_it(exported, int8, tmp_path):
+    import hashlib
+    import subprocess
+
+    from firmware_support import GCC
+
+    out = exported[0]
+    sha = hashlib.sha256(int8.model_bytes).hexdigest()
+    meta = (out / "har_model_meta.h").read_text()
+    assert f'#define HAR_MODEL_MODEL_SHA256 "{sha}"' in meta and '#define HAR_MODEL_INPUT_SHAPE "1x48x3"' in meta
+    assert re.search(r"#define HAR_MODEL_MACC [1-9]\d*u", meta) and "HAR_MODEL_HARGAN_VERSION" in meta
+    readme = (out / "README.md").read_text()
+    assert sha in readme and "MACC" in readme and "HAR_MODEL_WEIGHTS_PLACEMENT" in readme
+    asm = tmp_path / "model.s"
+    subprocess.run([GCC, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                    '-DHAR_MODEL_WEIGHTS_PLACEMENT=__attribute__((section(".hg_weights")))',
+                    '-DHAR_MODEL_ARENA_PLACEMENT=__attribute__((section(".hg_arena")))', "-I", str(out), "-S",
+                    str(out / "har_model_model.c"), "-o", str(asm)], check=True)
+    text = asm.read_text()
+    assert ".section\t.hg_weights" in text and ".section\t.hg_arena" in text

@@ -160,3 +160,29 @@ def test_export_command_without_a_record_needs_the_gravity_flag(run, tmp_path):
     code, _, err = _cli(["export", "--int8", str(model), "--no-gravity", "--stride", "0", "--classes", *CLASSES,
                          "--out", str(tmp_path / "d")])
     assert code == 2 and "--stride" in err
+
+
+def test_export_takes_a_synthetic_windows_file_and_help_names_the_record(run, tmp_path):
+    from gan.sampling import SyntheticSet
+    from har_data import SensorSpec, WindowSet
+
+    raw = WindowSet.load(run.paths.unfiltered_windows)
+    sensor = SensorSpec("LSM6DSOX", 4, 26.0)
+    counts = sensor.to_counts(raw.x)
+    path = SyntheticSet(sensor.to_mg(counts), counts, raw.y, raw.class_names, sensor).save(
+        tmp_path / "synthetic" / "windows.npz")
+    model = tmp_path / "m.tflite"
+    shutil.copy(run.paths.int8, model)
+    code, out, err = _cli(["export", "--int8", str(model), "--no-gravity", "--sensor", "LSM6DSOX", "--test-vectors",
+                           str(path), "--out", str(tmp_path / "a")])
+    assert code == 0, out + err
+    assert "HAR_MODEL_TEST_STREAM_LENGTH" in (tmp_path / "a" / "har_model_test_vectors.h").read_text()
+    # with the filter, synthetic windows cannot be the sensor's raw output (they do not say): one line, exit 2
+    code, _, err = _cli(["export", "--int8", str(run.paths.int8), "--test-vectors", str(path), "--out",
+                         str(tmp_path / "b")])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "gravity-filtered" in err, err
+    _, out, _ = _cli(["export", "--help"])
+    text = " ".join(out.split())
+    assert "output data rate in Hz (default: the one stored in the record beside --int8, else 26)" in text
+    readme = (tmp_path / "a" / "har_model_README.md").read_text()
+    assert "coefficients" not in readme and "filter state" not in readme

@@ -264,7 +264,8 @@ def test_single_step_commands_on_the_demo_files(demo, tmp_path):
         "--out", str(tmp_path / "fw")])
     names = [p.name for p in (tmp_path / "fw").iterdir() if p.name != "main.c" and not p.name.startswith(".hargan")]
     assert any(n.endswith(".h") for n in names) and any(n.endswith(".c") for n in names)
-    assert all(n.startswith("demo_model") or n == "README.md" for n in names), names  # README: the hand-over
+    assert all(n.startswith("demo_model") or n in ("README.md", "selftest") for n in names), names
+    assert (tmp_path / "fw" / "selftest" / "Makefile").is_file()
     assert (tmp_path / "fw" / "main.c").read_text().startswith("int main")
 
     after = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".hargan"))  # + hargan's records

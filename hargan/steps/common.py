@@ -214,7 +214,8 @@ def add_sensor_arguments(p: argparse.ArgumentParser, stored_in: str | None = Non
     g.add_argument("--sensor", default=None, metavar="NAME",
                    help=f"sensor part number: {', '.join(SENSORS)} (default: {SensorConfig.name}"
                         + (f", or the one stored in {stored_in}" if stored_in else "") + ")")
+    stored = f"the one stored in {stored_in}, else " if stored_in else ""
     g.add_argument("--full-scale", type=int, default=None, metavar="G",
-                   help=f"full scale in g (default: {SensorConfig.full_scale_g})")
+                   help=f"full scale in g (default: {stored}{SensorConfig.full_scale_g})")
     g.add_argument("--odr", type=float, default=None, metavar="HZ",
-                   help=f"output data rate in Hz (default: {SensorConfig.odr_hz:g})")
+                   help=f"output data rate in Hz (default: {stored}{SensorConfig.odr_hz:g})")

@@ -62,11 +62,38 @@ def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: Sen
             files = []
             for f in map(Path, made):
                 # A project has a README.md of its own: ours goes in under the export's name.
-                dest = out / (f"{name}_README.md" if f.name == "README.md" else f.name)
-                os.replace(f, dest)
-                files.append(dest)
-    log(f"  firmware: {', '.join(f.name for f in files)}")
+                rel = Path(f"{name}_README.md") if f.name == "README.md" else f.relative_to(Path(tmp) / "fw")
+                (out / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(f, out / rel)
+                files.append(out / rel)
+    log(f"  firmware: {', '.join(f.relative_to(out).as_posix() for f in files)}")
     return files
+
+
+def load_test_windows(path: Path) -> WindowSet:
+    """Test-vector windows from any hargan windows file: real (``hargan prepare``, a run's ``data/``) or
+    synthetic (a run's ``synthetic/windows.npz``: every window held out, in mg as the sensor reports it).
+
+    A synthetic set does not say whether its windows are gravity-filtered (they are in the domain of the
+    windows the GAN learnt), so :func:`raw_test_windows` takes it as raw only for a model without the filter.
+    """
+    import numpy as np
+
+    from har_data import WindowSet
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = set(z.files)
+    except Exception:  # unreadable: WindowSet.load says why, naming the file
+        keys = set()
+    if "x" in keys or "x_mg" not in keys:
+        return load_windows(path)
+    from gan.sampling import SyntheticSet
+
+    syn = SyntheticSet.load(path)
+    n = len(syn.y)
+    return WindowSet(syn.x_mg, syn.y, syn.class_names, np.full(n, "test"), np.arange(n).astype(str), syn.sensor,
+                     syn.sensor.odr_hz)
 
 
 def raw_test_windows(ws: WindowSet, gravity: bool, sensor: SensorSpec,
@@ -117,8 +144,8 @@ class Export(Step):
         files = write_firmware(ctx.int8, prep.class_names, prep.sensor, ctx.paths.firmware_dir, name=e.name,
                                gravity=prep.suppress_gravity, stride=prep.stride, vote=prep.vote, test_windows=tx,
                                test_labels=ty, n_test_vectors=e.n_test_vectors, log=ctx.log)
-        return {"files": [f.name for f in files], "gravity_filter": prep.suppress_gravity, "stride": prep.stride,
-                "vote": prep.vote}
+        return {"files": [f.relative_to(ctx.paths.firmware_dir).as_posix() for f in files],
+                "gravity_filter": prep.suppress_gravity, "stride": prep.stride, "vote": prep.vote}
 
 
 def _describe(gravity: bool, stride: int | None) -> str:
@@ -132,7 +159,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--int8", required=True, metavar="FILE.tflite",
                    help="int8 classifier, with its preprocessing record FILE.json beside it (from the quantize step)")
     p.add_argument("--test-vectors", default=None, metavar="FILE.npz",
-                   help="windows as the sensor reports them (no gravity filter): test vectors from their test split")
+                   help="windows as the sensor reports them (no gravity filter), real (hargan prepare) or synthetic "
+                        "(a run's synthetic/windows.npz): test vectors from their test split")
     p.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
                    help="class names in output order (default: the record's, else from --test-vectors)")
     add_section_options(p, "export")
@@ -187,7 +215,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
 
 def _export(args: argparse.Namespace, int8_path: Path, tv_path: Path | None, out: Path, log: Log) -> None:
     prep = board_record(int8_path, args.gravity, args.stride)
-    ws = load_windows(tv_path) if tv_path else None
+    ws = load_test_windows(tv_path) if tv_path else None
     names = args.classes or (prep.class_names if prep else None) or (ws.class_names if ws is not None else None)
     if not names:
         raise InputError("give the class names: --classes ... or --test-vectors windows.npz")
