@@ -31,6 +31,7 @@ from har_data.validate import check_range
 
 DEFAULT_LATENT_DIM = 64
 DEFAULT_STEPS_PER_EPOCH = 100
+DEFAULT_STATS_WEIGHT = 1.0
 
 
 def _load(model_or_path, what: str) -> keras.Model:
@@ -92,6 +93,7 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
               latent_dim: int = DEFAULT_LATENT_DIM, n_critic: int = 5, gp_weight: float = 10.0,
               classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, drift_weight: float = 0.0,
               loss: str = "wasserstein", gp_input_scale: float | None = None,
+              stats_weight: float = DEFAULT_STATS_WEIGHT,
               g_learning_rate: float = DEFAULT_G_LR, c_learning_rate: float = DEFAULT_C_LR,
               split: str | Sequence[str] | None = "train", steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
               jit_compile: bool | str = "auto", steps_per_execution: int = 1, full_scale_g: float | None = None,
@@ -104,7 +106,9 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     ``classifier_weight=0`` turns it off. ``split`` picks the windows to learn from (``None``:
     all). ``init_generator`` / ``init_critic`` (path or model) start from pretrained models
     (two-stage training); without ``init_critic`` a fresh critic is trained against the
-    pretrained generator. ``jit_compile`` (XLA) and ``steps_per_execution`` (several updates per
+    pretrained generator. ``stats_weight``: weight of the generator's statistics-matching loss
+    (:func:`gan.losses.statistics_matching`: per class, how much real windows move and how jagged
+    they are; 0 turns it off). ``jit_compile`` (XLA) and ``steps_per_execution`` (several updates per
     graph call: less Python overhead, callbacks see every n-th batch) are passed to ``compile``.
     ``steps`` are run as ``ceil(steps / steps_per_epoch)`` epochs (the last
     one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates. ``tensorboard``: a
@@ -115,7 +119,8 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
     as an uninterrupted run). A NaN loss raises :class:`gan.callbacks.TrainingDiverged`.
     """
     _check_settings(steps=steps, batch_size=batch_size, n_critic=n_critic, gp_weight=gp_weight,
-                    classifier_weight=classifier_weight, drift_weight=drift_weight, g_learning_rate=g_learning_rate,
+                    classifier_weight=classifier_weight, drift_weight=drift_weight, stats_weight=stats_weight,
+                    g_learning_rate=g_learning_rate,
                     c_learning_rate=c_learning_rate, steps_per_epoch=steps_per_epoch, latent_dim=latent_dim)
     ws = _training_windows(windows, split)
     names = list(windows.class_names)
@@ -140,7 +145,7 @@ def train_gan(windows, classifier_model: keras.Model | None, *, steps: int, batc
 
     gan = ConditionalWGANGP(generator, critic, classifier_model, n_critic=n_critic, gp_weight=gp_weight,
                             classifier_weight=classifier_weight, drift_weight=drift_weight, loss=loss, seed=seed,
-                            gp_input_scale=gp_input_scale)
+                            gp_input_scale=gp_input_scale, stats_weight=stats_weight)
     gan.compile(default_optimizer(g_learning_rate), default_optimizer(c_learning_rate), jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution)
     spe = max(1, min(int(steps_per_epoch), int(steps)))
@@ -176,7 +181,8 @@ def _check_settings(**settings) -> None:
     ranges = {"steps": (1, None, True), "batch_size": (1, None, True), "n_critic": (1, None, True),
               "steps_per_epoch": (1, None, True), "latent_dim": (1, None, True), "gp_weight": (0, None, False),
               "classifier_weight": (0, None, False), "drift_weight": (0, None, False),
-              "g_learning_rate": (0, None, False), "c_learning_rate": (0, None, False)}
+              "stats_weight": (0, None, False), "g_learning_rate": (0, None, False),
+              "c_learning_rate": (0, None, False)}
     for name, value in settings.items():
         low, high, integer = ranges[name]
         check_range(name, value, low, high, integer=integer)
