@@ -1,18 +1,23 @@
 """Generator and critic: small conditional 1D CNNs that take and give float mg windows.
 
-Both models carry their own scaling (mg in, mg out), so callers never see normalised data:
-the generator ends in ``tanh * full_scale_mg`` (:class:`Scale`), the critic starts with
-``/ full_scale_mg``. The class names live in the config of :class:`LabelEmbedding`, so a
-loaded ``generator.keras`` still knows which id is which class.
+Both models carry their own scaling (mg in, mg out), so callers never see normalised data. The
+class names live in the config of :class:`LabelEmbedding`, so a loaded ``generator.keras`` still
+knows which id is which class. Custom layers of the default design are in :mod:`gan.layers`.
 
-Generator (window T, seed length S = ceil(T / 4)):
-``[z, label] -> Embedding -> concat -> Dense(S * w) -> (S, w) -> 2 x [UpSampling1D(2) ->
-Conv1D(w, 5) -> LeakyReLU] -> Conv1D(channels, 5, tanh) -> crop to T -> x full_scale_mg``,
-plus a learned per-class offset in mg (the class's mean orientation, i.e. gravity).
+Generator (window T, seed length S = ceil(T / 4)), default ``output="factored"`` (issue 21):
+trunk ``[z, label] -> Embedding -> concat -> Dense(S * w) -> (S, w) -> 2 x [UpSampling1D(2) ->
+Conv1D(w, 5) -> LeakyReLU] -> Conv1D(channels, 5) -> crop to T`` = the motion's *shape*; two
+dense heads (after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a learned
+per-class offset: gravity) and log-amplitude (+ a per-class table);
+``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
+(:class:`gan.layers.ComposeWindow`). ``output="tanh"``: the trunk's output + the per-class
+offset -> ``tanh * full_scale_mg`` (:class:`Scale`), the design before issue 21.
 
-Critic (no BatchNorm: the gradient penalty is per sample):
-``x / full_scale_mg -> Conv1D(w, 5, stride 2) -> Conv1D(2w, 5, stride 2) [-> more stride-2
-Conv1D(2w) until <= 16 steps are left] -> Flatten ->
+Critic (no BatchNorm: the gradient penalty is per sample): ``x -> [x / full_scale, unit-std motion
+shape, log-amplitude]`` (:class:`gan.layers.AmplitudeViews`; ``views=False``: ``x / full_scale``
+only) ``-> Conv1D(w, 5, stride 2) -> Conv1D(2w, 5, stride 2) [-> more stride-2 Conv1D(2w) until
+<= 16 steps are left] -> Flatten``, joined with one small branch per period p in ``periods``
+(samples p apart side by side, :class:`gan.layers.PeriodFold`, 2 Conv1D, mean-pooled) ``->
 Dense(h) = phi -> Dense(1)(phi) + <Embedding(label), phi>`` (projection discriminator,
 Miyato & Koyama 2018).
 """
@@ -168,9 +173,12 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
         h = layers.Activation("tanh", name="tanh")(h)
         return keras.Model([z, label], Scale(full_scale_mg, name="to_mg")(h), name="generator")
     shape = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_shape")
+    # A hidden layer before the two heads: orientation and amplitude are multimodal per class (one
+    # mode per wearer), which a head linear in z (a Gaussian per class) cannot make.
+    head = layers.LeakyReLU(0.2, name="heads_act")(layers.Dense(2 * width, name="heads")(h0))
     small = keras.initializers.RandomNormal(stddev=0.01)
-    mean = layers.Add(name="mean")([layers.Dense(ch, kernel_initializer=small, name="mean_head")(h0), offset])
-    log_amp = layers.Dense(1, kernel_initializer=small, name="amplitude_head")(h0)
+    mean = layers.Add(name="mean")([layers.Dense(ch, kernel_initializer=small, name="mean_head")(head), offset])
+    log_amp = layers.Dense(1, kernel_initializer=small, name="amplitude_head")(head)
     class_amp = layers.Embedding(len(names), 1, embeddings_initializer="zeros", name="class_log_amplitude")(label)
     log_amp = layers.Add(name="log_amplitude")([log_amp, class_amp])
     out = ComposeWindow(full_scale_mg, name="to_mg")([mean, log_amp, shape])
