@@ -2,24 +2,24 @@
 
 Both models carry their own scaling (mg in, mg out), so callers never see normalised data. The
 class names live in the config of :class:`LabelEmbedding`, so a loaded ``generator.keras`` still
-knows which id is which class. Custom layers of the default design are in :mod:`gan.layers`.
+knows which id is which class. Issue 21's custom layers are in :mod:`gan.layers`.
 
-Generator (window T, seed length S = ceil(T / 4)), default ``output="factored"`` (issue 21):
+Generator (window T, seed length S = ceil(T / 4)), ``output="factored"`` (issue 21, selectable):
 trunk ``[z, label] -> Embedding -> concat -> Dense(S * w) -> (S, w) -> 2 x [UpSampling1D(2) ->
 Conv1D(w, 5) -> LeakyReLU] -> Conv1D(channels, 5) -> crop to T`` = the motion's *shape*; two
 dense heads (after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a learned
 per-class offset: gravity) and log-amplitude (+ a per-class table);
 ``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
 (:class:`gan.layers.ComposeWindow`). ``output="tanh"``: the trunk's output + the per-class
-offset -> ``tanh * full_scale_mg`` (:class:`Scale`), the design before issue 21.
+offset -> ``tanh * full_scale_mg`` (:class:`Scale`): the default (docs/benchmarks.md, issue 21).
 
 Critic (no BatchNorm: the gradient penalty is per sample): ``x -> [x / full_scale, unit-std motion
-shape, log-amplitude]`` (:class:`gan.layers.AmplitudeViews`; ``views=False``: ``x / full_scale``
-only) ``-> Conv1D(w, 5, stride 2) -> Conv1D(2w, 5, stride 2) [-> more stride-2 Conv1D(2w) until
-<= 16 steps are left] -> Flatten``, joined with one small branch per period p in ``periods``
-(samples p apart side by side, :class:`gan.layers.PeriodFold`, 2 Conv1D, mean-pooled) ``->
-Dense(h) = phi -> Dense(1)(phi) + <Embedding(label), phi>`` (projection discriminator,
-Miyato & Koyama 2018).
+shape, log-amplitude]`` with ``views=True`` (:class:`gan.layers.AmplitudeViews`; default:
+``x / full_scale`` only) ``-> Conv1D(w, 5, stride 2) -> Conv1D(2w, 5, stride 2) [-> more
+stride-2 Conv1D(2w) until <= 16 steps are left] -> Flatten``, joined with one small branch per
+period p in ``periods`` (none by default; samples p apart side by side,
+:class:`gan.layers.PeriodFold`, 2 Conv1D, mean-pooled) ``-> Dense(h) = phi -> Dense(1)(phi) +
+<Embedding(label), phi>`` (projection discriminator, Miyato & Koyama 2018).
 """
 
 from __future__ import annotations
@@ -145,13 +145,14 @@ def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: i
 
 def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,
                     full_scale_g: float = 4.0, *, width: int = 32, embed_dim: int = 16,
-                    kernel_size: int = 5, upsampling: int = 2, output: str = "factored") -> keras.Model:
+                    kernel_size: int = 5, upsampling: int = 2, output: str = "tanh") -> keras.Model:
     """Conditional generator: inputs ``z`` (B, latent_dim) and ``label`` (B,) int -> (B, T, channels) mg.
 
-    ``output="factored"`` (default): window = per-window mean (dense head + per-class offset) +
-    amplitude (log scale: dense head + per-class table) x unit-std motion shape (the CNN trunk), by
-    :class:`gan.layers.ComposeWindow`: small motions (a stationary wrist's few mg) are as easy to
-    make as large ones. ``"tanh"``: the trunk's output + per-class offset -> tanh x full scale.
+    ``output="tanh"`` (default): the trunk's output + a per-class offset -> tanh x full scale.
+    ``"factored"`` (issue 21, selectable; docs/benchmarks.md has its figures): window = per-window
+    mean (dense head + per-class offset) + amplitude (log scale: dense head + per-class table) x
+    unit-std motion shape (the trunk), by :class:`gan.layers.ComposeWindow`: small motions (a
+    stationary wrist's few mg) are as easy to make as large ones.
     ``upsampling`` 2x stages grow a dense seed of ``ceil(T / 2**upsampling)`` steps to T.
     """
     names = _check(class_names, window_length, channels)
@@ -197,15 +198,16 @@ def _period_branch(v, period: int, width: int, kernel_size: int):
 
 
 def build_critic(class_names: Sequence[str], window_length: int, channels: int = 3, full_scale_g: float = 4.0,
-                 *, width: int = 16, hidden: int = 32, kernel_size: int = 5, views: bool = True,
-                 periods: Sequence[int] = DEFAULT_PERIODS, period_width: int = 8) -> keras.Model:
+                 *, width: int = 16, hidden: int = 32, kernel_size: int = 5, views: bool = False,
+                 periods: Sequence[int] = (), period_width: int = 8) -> keras.Model:
     """Conditional critic: inputs ``x`` (B, T, channels) mg and ``label`` (B,) int -> (B, 1) score.
 
-    ``views``: it also sees each window's log-amplitude and unit-std motion shape
+    Issue 21's additions, off by default (docs/benchmarks.md: within the noise, at up to 5x the
+    CPU): ``views=True``: it also sees each window's log-amplitude and unit-std motion shape
     (:class:`gan.layers.AmplitudeViews`), so a few mg of motion are visible, not only full-scale
-    units. ``periods``: a small multi-period branch per period (HiFi-GAN's idea: gait and pedalling
-    are periodic), pooled features joined to the main ones. No BatchNorm (it would couple samples
-    and break the per-sample gradient penalty).
+    units; ``periods`` (e.g. ``DEFAULT_PERIODS``): a small branch per period (HiFi-GAN's idea: gait
+    and pedalling are periodic), pooled features joined to the main ones. No BatchNorm (it would
+    couple samples and break the per-sample gradient penalty).
     """
     names = _check(class_names, window_length, channels)
     full_scale_mg = 1000.0 * float(full_scale_g)

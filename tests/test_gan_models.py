@@ -8,6 +8,7 @@ import pytest
 from gan_toys import FULL_SCALE_G, NAMES
 
 from gan.layers import AmplitudeViews, ComposeWindow, PeriodFold, PeriodPool
+from gan.models import DEFAULT_PERIODS
 from gan import (LabelEmbedding, build_critic, build_generator, generate_windows, model_class_names,
                  model_full_scale_g, resolve_labels)
 from har_data import InputError
@@ -32,8 +33,11 @@ def test_shapes_and_mg_scale(t):
 
 
 def test_critic_has_no_batchnorm_and_scales_input():
-    c = build_critic(NAMES, 48, 3, 8.0)
-    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in c.layers)
+    plain = build_critic(NAMES, 48, 3, 8.0)
+    assert plain.get_layer("from_mg").factor == pytest.approx(1 / 8000.0)
+    c = build_critic(NAMES, 48, 3, 8.0, views=True, periods=DEFAULT_PERIODS)
+    for critic in (plain, c):
+        assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in critic.layers)
     # Saturated windows at +-8 g reach the first convolution as +-1, beside the unit-std shape and log-amplitude.
     x = np.zeros((2, 48, 3), np.float32)
     x[:, :, 2] = 8000.0
@@ -44,8 +48,6 @@ def test_critic_has_no_batchnorm_and_scales_input():
     np.testing.assert_allclose(v[1, :, 3], np.tile([1.0, -1.0], 24) * 2 / np.sqrt(4 / 3 + 0.25), rtol=1e-4)
     # log-amplitude: log(std / 100 mg); std over time and axes with a 0.5 mg floor in quadrature
     np.testing.assert_allclose(v[1, :, 6], np.log(np.sqrt(4 / 3 + 0.25) / 100.0), rtol=1e-4)
-    plain = build_critic(NAMES, 48, 3, 8.0, views=False, periods=())
-    assert plain.get_layer("from_mg").factor == pytest.approx(1 / 8000.0)
     assert plain.count_params() < c.count_params()
 
 
@@ -78,12 +80,15 @@ def test_period_fold_puts_samples_a_period_apart_side_by_side(period):
     assert pooled.shape == (2, 1)
 
 
-def test_old_tanh_output_and_critic_without_branches_are_selectable(tmp_path):
-    g = build_generator(8, NAMES, 24, output="tanh")
-    assert g.get_layer("to_mg").factor == pytest.approx(4000.0)
-    c = build_critic(NAMES, 24, 3, 4.0, views=False, periods=(3,))
-    c.save(tmp_path / "c.keras")
+def test_issue21_pieces_are_selectable_and_round_trip(tmp_path):
+    assert build_generator(8, NAMES, 24).get_layer("to_mg").factor == pytest.approx(4000.0)  # the default
+    g = build_generator(8, NAMES, 24, output="factored")
+    assert isinstance(g.get_layer("to_mg"), ComposeWindow) and model_full_scale_g(g) == pytest.approx(4.0)
+    g.save(tmp_path / "g.keras")
     x, y = generate_windows(g, 3, seed=0)
+    np.testing.assert_array_equal(generate_windows(keras.saving.load_model(tmp_path / "g.keras"), 3, seed=0)[0], x)
+    c = build_critic(NAMES, 24, 3, 4.0, views=True, periods=(3,))
+    c.save(tmp_path / "c.keras")
     np.testing.assert_allclose(keras.saving.load_model(tmp_path / "c.keras")([x, y]), c([x, y]), rtol=1e-5)
     with pytest.raises(ValueError, match="unknown generator output"):
         build_generator(8, NAMES, 24, output="linear")
