@@ -145,14 +145,16 @@ def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: i
 
 def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,
                     full_scale_g: float = 4.0, *, width: int = 32, embed_dim: int = 16,
-                    kernel_size: int = 5, upsampling: int = 2, output: str = "tanh") -> keras.Model:
+                    kernel_size: int = 5, upsampling: int = 2, output: str = "tanh",
+                    log_gain: float = 4.0) -> keras.Model:
     """Conditional generator: inputs ``z`` (B, latent_dim) and ``label`` (B,) int -> (B, T, channels) mg.
 
     ``output="tanh"`` (default): the trunk's output + a per-class offset -> tanh x full scale.
     ``"factored"`` (issue 21, selectable; docs/benchmarks.md has its figures): window = per-window
     mean (dense head + per-class offset) + amplitude (log scale: dense head + per-class table) x
     unit-std motion shape (the trunk), by :class:`gan.layers.ComposeWindow`: small motions (a
-    stationary wrist's few mg) are as easy to make as large ones.
+    stationary wrist's few mg) are as easy to make as large ones; ``log_gain`` scales the
+    log-amplitude (its learning-rate multiplier).
     ``upsampling`` 2x stages grow a dense seed of ``ceil(T / 2**upsampling)`` steps to T.
     """
     names = _check(class_names, window_length, channels)
@@ -182,7 +184,7 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     log_amp = layers.Dense(1, kernel_initializer=small, name="amplitude_head")(head)
     class_amp = layers.Embedding(len(names), 1, embeddings_initializer="zeros", name="class_log_amplitude")(label)
     log_amp = layers.Add(name="log_amplitude")([log_amp, class_amp])
-    out = ComposeWindow(full_scale_mg, name="to_mg")([mean, log_amp, shape])
+    out = ComposeWindow(full_scale_mg, log_gain=log_gain, name="to_mg")([mean, log_amp, shape])
     return keras.Model([z, label], out, name="generator")
 
 
