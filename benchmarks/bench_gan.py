@@ -31,6 +31,7 @@ Writes benchmarks/results/gan.json.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -63,6 +64,14 @@ def _norm(x):
 
 
 FIDELITY_VIEWS = {"orientation": _orientation, "motion": _motion, "norm": _norm}
+
+
+def _amplitude(x, y, names) -> dict:
+    """Per class: median per-window std of the motion (mg, mean over axes) and median sample-to-sample step."""
+    std = _motion(x).std(axis=1).mean(axis=1)
+    step = np.abs(np.diff(x, axis=1)).mean(axis=(1, 2))
+    return {c: {"std_mg": round(float(np.median(std[y == i])), 1), "step_mg": round(float(np.median(step[y == i])), 1)}
+            for i, c in enumerate(names) if np.any(y == i)}
 
 
 def _windows(recordings, seed: int, stride: int = 24):
@@ -146,6 +155,11 @@ def _parse(argv) -> argparse.Namespace:
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--generator-width", type=int, default=None, help="generator filters (default: the library's)")
     ap.add_argument("--critic-width", type=int, default=None, help="critic filters (default: the library's)")
+    ap.add_argument("--generator-kwargs", type=json.loads, default=None,
+                    help='JSON for build_generator, e.g. \'{"output": "tanh"}\' (default: the library\'s)')
+    ap.add_argument("--critic-kwargs", type=json.loads, default=None, help="JSON for build_critic")
+    ap.add_argument("--train-kwargs", type=json.loads, default=None,
+                    help='JSON for train_gan, e.g. \'{"stats_weight": 0}\'')
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gan.json")
     return ap.parse_args(argv)
 
@@ -215,6 +229,8 @@ class _Bench:
                "int8_acceptance": round(acc8, 4), "int8_acceptance_by_class": acc8_by}
         if parts:
             out["fidelity_parts"] = self.fidelity_parts(xf, yf)
+            out["amplitude"] = {"synthetic": _amplitude(xf, yf, self.names),
+                                "real_heldout": _amplitude(self.held.x, self.held.y, self.names)}
         return out
 
     def fidelity_parts(self, x, y) -> dict:
@@ -271,9 +287,14 @@ def _print_summary(result: dict) -> None:
     for part, r in final["fidelity_parts"].items():
         print(f"  {part} only: discriminative {r['discriminative_score']:.3f}, floor {r['floor']:.3f}, "
               f"gap {r['fidelity_gap']:+.3f}")
+    amp = final["amplitude"]
+    print("  motion std / step, mg, synthetic vs real: " + ", ".join(
+        f"{c} {s['std_mg']}/{s['step_mg']} vs {amp['real_heldout'][c]['std_mg']}/{amp['real_heldout'][c]['step_mg']}"
+        for c, s in amp["synthetic"].items()))
     print(f"final, validated sampling: TSTR/TRTR {fv['tstr_ratio']:.3f}, discriminative (3 seeds) "
           f"{fv['discriminative_score']:.3f} (gap {fv['fidelity_gap']:+.3f}), acceptance by class "
           f"{ {k: round(v, 4) for k, v in fv['acceptance_by_class'].items()} }")
+    print(f"training CPU s (with checkpoints): {result['train_cpu_s_including_checkpoints']}")
     print(f"time to quality: {result['time_to_quality_s']} s ({result['updates_to_quality']} updates); "
           f"time to fidelity: {fi['time_to_fidelity_s']} s ({fi['updates_to_fidelity']} updates; best gap "
           f"{fi['best_gap']})")
@@ -310,11 +331,17 @@ def main(argv=None) -> int:
 
     checkpoints = _Checkpoints(args.eval_every, b.score)
     t0 = time.perf_counter()
-    widths = {"generator_kwargs": {"width": args.generator_width} if args.generator_width else None,
-              "critic_kwargs": {"width": args.critic_width} if args.critic_width else None}
+    widths = {"generator_kwargs": {**({"width": args.generator_width} if args.generator_width else {}),
+                                   **(args.generator_kwargs or {})} or None,
+              "critic_kwargs": {**({"width": args.critic_width} if args.critic_width else {}),
+                                **(args.critic_kwargs or {})} or None}
     result["model_widths"] = {k: v for k, v in widths.items() if v}
-    gan = train_gan(b.ws, b.clf, steps=args.steps, seed=args.seed, callbacks=[checkpoints], **widths)
+    result["train_kwargs"] = args.train_kwargs or {}
+    c0 = time.process_time()
+    gan = train_gan(b.ws, b.clf, steps=args.steps, seed=args.seed, callbacks=[checkpoints], **widths,
+                    **(args.train_kwargs or {}))
     result["train_wall_s_including_checkpoints"] = round(time.perf_counter() - t0, 1)
+    result["train_cpu_s_including_checkpoints"] = round(time.process_time() - c0, 1)
     rows = result["checkpoints"] = checkpoints.rows
     result["time_to_quality_s"], result["updates_to_quality"] = _first(rows, lambda r: r["tstr_ratio"] >= 0.98)
     fi = result["fidelity"]

@@ -90,12 +90,44 @@ def critic_total(d_real, d_fake, gp, kind: str, gp_weight: float, drift_weight: 
     return total
 
 
-def generator_total(d_fake, labels, probs, kind: str, classifier_weight: float):
+STATS_FLOOR_MG = 0.5  # added in quadrature to every std: the logs stay finite on flat windows
+
+
+def window_statistics(x):
+    """Per window (B, 2C): log std (ln mg) of each axis's motion and of its sample-to-sample steps.
+
+    The two numbers that give fakes away at a glance: how much a window moves (a stationary wrist:
+    a few mg) and how jagged it is."""
+    motion = x - ops.mean(x, axis=1, keepdims=True)
+    steps = x[:, 1:, :] - x[:, :-1, :]
+    steps = steps - ops.mean(steps, axis=1, keepdims=True)
+    floor = STATS_FLOOR_MG ** 2
+    return ops.concatenate([0.5 * ops.log(ops.mean(ops.square(motion), axis=1) + floor),
+                            0.5 * ops.log(ops.mean(ops.square(steps), axis=1) + floor)], axis=-1)
+
+
+def statistics_matching(x_real, x_fake, labels):
+    """Per example: squared distance between the class-wise sorted :func:`window_statistics` of real and
+    fake windows carrying the same ``labels`` (one 1-D Wasserstein-2 per class and statistic).
+
+    Sorting each statistic by (class, value) pairs the k-th smallest real value of a class with the
+    k-th smallest fake one; the real and fake batches have the same labels, so the pairs line up."""
+    offset = 1000.0 * ops.cast(ops.reshape(labels, (-1, 1)), "float32")
+    real = ops.sort(window_statistics(x_real) + offset, axis=0)
+    fake = ops.sort(window_statistics(x_fake) + offset, axis=0)
+    return ops.mean(ops.square(fake - ops.stop_gradient(real)), axis=-1)
+
+
+def generator_total(d_fake, labels, probs, kind: str, classifier_weight: float, x_real=None, x_fake=None,
+                    stats_weight: float = 0.0):
     """The generator's whole loss per example: adversarial + ``classifier_weight`` x cross-entropy of
-    the frozen classifier's output ``probs`` (``None``: no classifier feedback)."""
+    the frozen classifier's output ``probs`` (``None``: no classifier feedback) + ``stats_weight`` x
+    :func:`statistics_matching` against real windows of the same labels (when given)."""
     per_example = generator_loss(d_fake, kind)
     if probs is not None:
         per_example = per_example + classifier_weight * classifier_crossentropy(labels, probs)
+    if stats_weight and x_real is not None:
+        per_example = per_example + stats_weight * statistics_matching(x_real, x_fake, labels)
     return per_example
 
 

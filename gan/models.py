@@ -1,20 +1,25 @@
 """Generator and critic: small conditional 1D CNNs that take and give float mg windows.
 
-Both models carry their own scaling (mg in, mg out), so callers never see normalised data:
-the generator ends in ``tanh * full_scale_mg`` (:class:`Scale`), the critic starts with
-``/ full_scale_mg``. The class names live in the config of :class:`LabelEmbedding`, so a
-loaded ``generator.keras`` still knows which id is which class.
+Both models carry their own scaling (mg in, mg out), so callers never see normalised data. The
+class names live in the config of :class:`LabelEmbedding`, so a loaded ``generator.keras`` still
+knows which id is which class. Issue 21's custom layers are in :mod:`gan.layers`.
 
-Generator (window T, seed length S = ceil(T / 4)):
-``[z, label] -> Embedding -> concat -> Dense(S * w) -> (S, w) -> 2 x [UpSampling1D(2) ->
-Conv1D(w, 5) -> LeakyReLU] -> Conv1D(channels, 5, tanh) -> crop to T -> x full_scale_mg``,
-plus a learned per-class offset in mg (the class's mean orientation, i.e. gravity).
+Generator (window T, seed length S = ceil(T / 4)), ``output="factored"`` (issue 21, selectable):
+trunk ``[z, label] -> Embedding -> concat -> Dense(S * w) -> (S, w) -> 2 x [UpSampling1D(2) ->
+Conv1D(w, 5) -> LeakyReLU] -> Conv1D(channels, 5) -> crop to T`` = the motion's *shape*; two
+dense heads (after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a learned
+per-class offset: gravity) and log-amplitude (+ a per-class table);
+``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
+(:class:`gan.layers.ComposeWindow`). ``output="tanh"``: the trunk's output + the per-class
+offset -> ``tanh * full_scale_mg`` (:class:`Scale`): the default (docs/benchmarks.md, issue 21).
 
-Critic (no BatchNorm: the gradient penalty is per sample):
-``x / full_scale_mg -> Conv1D(w, 5, stride 2) -> Conv1D(2w, 5, stride 2) [-> more stride-2
-Conv1D(2w) until <= 16 steps are left] -> Flatten ->
-Dense(h) = phi -> Dense(1)(phi) + <Embedding(label), phi>`` (projection discriminator,
-Miyato & Koyama 2018).
+Critic (no BatchNorm: the gradient penalty is per sample): ``x -> [x / full_scale, unit-std motion
+shape, log-amplitude]`` with ``views=True`` (:class:`gan.layers.AmplitudeViews`; default:
+``x / full_scale`` only) ``-> Conv1D(w, 5, stride 2) -> Conv1D(2w, 5, stride 2) [-> more
+stride-2 Conv1D(2w) until <= 16 steps are left] -> Flatten``, joined with one small branch per
+period p in ``periods`` (none by default; samples p apart side by side,
+:class:`gan.layers.PeriodFold`, 2 Conv1D, mean-pooled) ``-> Dense(h) = phi -> Dense(1)(phi) +
+<Embedding(label), phi>`` (projection discriminator, Miyato & Koyama 2018).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from collections.abc import Sequence
 
 import keras
 from keras import layers, ops
+
+from gan.layers import AmplitudeViews, ComposeWindow, PeriodFold, PeriodPool
 
 MIN_WINDOW = 8
 
@@ -116,25 +123,13 @@ def _check(class_names: Sequence[str], window_length: int, channels: int) -> lis
     return names
 
 
-def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,
-                    full_scale_g: float = 4.0, *, width: int = 32, embed_dim: int = 16,
-                    kernel_size: int = 5, upsampling: int = 2) -> keras.Model:
-    """Conditional generator: inputs ``z`` (B, latent_dim) and ``label`` (B,) int -> (B, T, channels) mg.
+OUTPUTS = ("factored", "tanh")
+DEFAULT_PERIODS = (2, 3, 5, 7, 11)
 
-    Defaults (width 32; critic 16/32 filters, 32 features) are the benchmark's choice: about twice
-    as fast as 48 / 32-64-64 at the same TSTR and int8 acceptance (benchmarks/bench_gan.py).
 
-    ``upsampling`` 2x stages grow a dense seed of ``ceil(T / 2**upsampling)`` steps to T.
-    """
-    names = _check(class_names, window_length, channels)
-    t = int(window_length)
-    seed_len = math.ceil(t / 2 ** int(upsampling))
-    full_scale_mg = 1000.0 * float(full_scale_g)
-
-    z = keras.Input(shape=(int(latent_dim),), name="z")
-    label = keras.Input(shape=(), dtype="int32", name="label")
-    emb = LabelEmbedding(names, embed_dim, name="label_embedding")(label)
-    h = layers.Concatenate(name="z_label")([z, emb])
+def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: int, channels: int, name: str):
+    """Dense seed of ``seed_len`` steps -> ``upsampling`` x [UpSampling1D(2) -> Conv1D -> LeakyReLU] ->
+    Conv1D(channels) -> crop to ``t``."""
     h = layers.Dense(seed_len * width, name="seed_dense")(h)
     h = layers.LeakyReLU(0.2, name="seed_act")(h)
     h = layers.Reshape((seed_len, width), name="seed")(h)
@@ -142,29 +137,86 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
         h = layers.UpSampling1D(2, name=f"up{i + 1}")(h)
         h = layers.Conv1D(width, kernel_size, padding="same", name=f"conv{i + 1}")(h)
         h = layers.LeakyReLU(0.2, name=f"act{i + 1}")(h)
-    h = layers.Conv1D(int(channels), kernel_size, padding="same", name="to_signal")(h)
+    h = layers.Conv1D(int(channels), kernel_size, padding="same", name=name)(h)
     if seed_len * 2 ** int(upsampling) != t:
         h = CropTime(t, name="crop")(h)
+    return h
+
+
+def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,
+                    full_scale_g: float = 4.0, *, width: int = 32, embed_dim: int = 16,
+                    kernel_size: int = 5, upsampling: int = 2, output: str = "tanh",
+                    log_gain: float = 4.0) -> keras.Model:
+    """Conditional generator: inputs ``z`` (B, latent_dim) and ``label`` (B,) int -> (B, T, channels) mg.
+
+    ``output="tanh"`` (default): the trunk's output + a per-class offset -> tanh x full scale.
+    ``"factored"`` (issue 21, selectable; docs/benchmarks.md has its figures): window = per-window
+    mean (dense head + per-class offset) + amplitude (log scale: dense head + per-class table) x
+    unit-std motion shape (the trunk), by :class:`gan.layers.ComposeWindow`: small motions (a
+    stationary wrist's few mg) are as easy to make as large ones; ``log_gain`` scales the
+    log-amplitude (its learning-rate multiplier).
+    ``upsampling`` 2x stages grow a dense seed of ``ceil(T / 2**upsampling)`` steps to T.
+    """
+    names = _check(class_names, window_length, channels)
+    if output not in OUTPUTS:
+        raise ValueError(f"unknown generator output {output!r}; valid: {', '.join(OUTPUTS)}")
+    t, ch = int(window_length), int(channels)
+    seed_len = math.ceil(t / 2 ** int(upsampling))
+    full_scale_mg = 1000.0 * float(full_scale_g)
+
+    z = keras.Input(shape=(int(latent_dim),), name="z")
+    label = keras.Input(shape=(), dtype="int32", name="label")
+    emb = LabelEmbedding(names, embed_dim, name="label_embedding")(label)
+    h0 = layers.Concatenate(name="z_label")([z, emb])
     # A per-class offset (mean orientation / gravity) in units of the full scale, added before tanh.
-    offset = layers.Embedding(len(names), int(channels), embeddings_initializer="zeros", name="class_offset")(label)
-    offset = layers.Reshape((1, int(channels)), name="class_offset_t")(offset)
-    h = layers.Add(name="add_offset")([h, offset])
-    h = layers.Activation("tanh", name="tanh")(h)
-    out = Scale(full_scale_mg, name="to_mg")(h)
+    offset = layers.Embedding(len(names), ch, embeddings_initializer="zeros", name="class_offset")(label)
+    if output == "tanh":
+        h = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_signal")
+        h = layers.Add(name="add_offset")([h, layers.Reshape((1, ch), name="class_offset_t")(offset)])
+        h = layers.Activation("tanh", name="tanh")(h)
+        return keras.Model([z, label], Scale(full_scale_mg, name="to_mg")(h), name="generator")
+    shape = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_shape")
+    # A hidden layer before the two heads: orientation and amplitude are multimodal per class (one
+    # mode per wearer), which a head linear in z (a Gaussian per class) cannot make.
+    head = layers.LeakyReLU(0.2, name="heads_act")(layers.Dense(2 * width, name="heads")(h0))
+    small = keras.initializers.RandomNormal(stddev=0.01)
+    mean = layers.Add(name="mean")([layers.Dense(ch, kernel_initializer=small, name="mean_head")(head), offset])
+    log_amp = layers.Dense(1, kernel_initializer=small, name="amplitude_head")(head)
+    class_amp = layers.Embedding(len(names), 1, embeddings_initializer="zeros", name="class_log_amplitude")(label)
+    log_amp = layers.Add(name="log_amplitude")([log_amp, class_amp])
+    out = ComposeWindow(full_scale_mg, log_gain=log_gain, name="to_mg")([mean, log_amp, shape])
     return keras.Model([z, label], out, name="generator")
 
 
+def _period_branch(v, period: int, width: int, kernel_size: int):
+    """Samples ``period`` apart side by side (:class:`gan.layers.PeriodFold`) -> 2 Conv1D -> mean -> (B, width)."""
+    h = PeriodFold(period, name=f"fold{period}")(v)
+    k = min(int(kernel_size), max(2, h.shape[1]))
+    h = layers.Conv1D(width, k, padding="same", name=f"p{period}_conv1")(h)
+    h = layers.LeakyReLU(0.2, name=f"p{period}_act1")(h)
+    h = layers.Conv1D(width, k, padding="same", name=f"p{period}_conv2")(h)
+    h = layers.LeakyReLU(0.2, name=f"p{period}_act2")(h)
+    return PeriodPool(period, name=f"pool{period}")(h)
+
+
 def build_critic(class_names: Sequence[str], window_length: int, channels: int = 3, full_scale_g: float = 4.0,
-                 *, width: int = 16, hidden: int = 32, kernel_size: int = 5) -> keras.Model:
+                 *, width: int = 16, hidden: int = 32, kernel_size: int = 5, views: bool = False,
+                 periods: Sequence[int] = (), period_width: int = 8) -> keras.Model:
     """Conditional critic: inputs ``x`` (B, T, channels) mg and ``label`` (B,) int -> (B, 1) score.
 
-    No BatchNorm (it would couple samples and break the per-sample gradient penalty).
+    Issue 21's additions, off by default (docs/benchmarks.md: within the noise, at up to 5x the
+    CPU): ``views=True``: it also sees each window's log-amplitude and unit-std motion shape
+    (:class:`gan.layers.AmplitudeViews`), so a few mg of motion are visible, not only full-scale
+    units; ``periods`` (e.g. ``DEFAULT_PERIODS``): a small branch per period (HiFi-GAN's idea: gait
+    and pedalling are periodic), pooled features joined to the main ones. No BatchNorm (it would
+    couple samples and break the per-sample gradient penalty).
     """
     names = _check(class_names, window_length, channels)
     full_scale_mg = 1000.0 * float(full_scale_g)
     x = keras.Input(shape=(int(window_length), int(channels)), name="x_mg")
     label = keras.Input(shape=(), dtype="int32", name="label")
-    h = Scale(1.0 / full_scale_mg, name="from_mg")(x)
+    first = AmplitudeViews(full_scale_mg, name="from_mg") if views else Scale(1.0 / full_scale_mg, name="from_mg")
+    h = v = first(x)
     # Stride-2 stages until at most 16 steps are left (2 for T <= 64, 3 for T <= 128).
     length, stage = int(window_length), 0
     while stage < 2 or length > 16:
@@ -173,6 +225,9 @@ def build_critic(class_names: Sequence[str], window_length: int, channels: int =
         h = layers.Conv1D(width * min(stage, 2), kernel_size, strides=2, padding="same", name=f"conv{stage}")(h)
         h = layers.LeakyReLU(0.2, name=f"act{stage}")(h)
     h = layers.Flatten(name="flatten")(h)
+    branches = [_period_branch(v, int(p), int(period_width), kernel_size) for p in periods]
+    if branches:
+        h = layers.Concatenate(name="with_periods")([h, *branches])
     phi = layers.Dense(hidden, name="features")(h)
     phi = layers.LeakyReLU(0.2, name="features_act")(phi)
     score = layers.Dense(1, name="score")(phi)
@@ -196,6 +251,8 @@ def model_full_scale_g(model: keras.Model) -> float:
         if isinstance(layer, Scale):
             f = layer.factor
             return (f if f > 1 else 1.0 / f) / 1000.0
+        if isinstance(layer, (ComposeWindow, AmplitudeViews)):
+            return layer.full_scale_mg / 1000.0
     raise ValueError(f"model {model.name!r} has no Scale layer")
 
 

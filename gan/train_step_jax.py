@@ -94,13 +94,14 @@ def _classify(gan, cls_nt, x_fake):
     return gan.classifier.stateless_call([], cls_nt, x_fake, training=False)[0]
 
 
-def _generator_loss(gan, z, labels, c_tr, c_nt, cls_nt, g_tr, g_nt):
+def _generator_loss(gan, z, labels, x_real, c_tr, c_nt, cls_nt, g_tr, g_nt):
     """The generator's loss (critic and classifier fixed), and (new non-trainables, fakes, probabilities)."""
     use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
     x_fake, g_nt = gan.generator.stateless_call(g_tr, g_nt, [z, labels], training=True)
     d_fake, _ = gan.critic.stateless_call(c_tr, c_nt, [x_fake, labels], training=True)
     probs = _classify(gan, cls_nt, x_fake) if use_feedback else None
-    per_example = losses.generator_total(d_fake, labels, probs, gan.loss_kind, gan.classifier_weight)
+    per_example = losses.generator_total(d_fake, labels, probs, gan.loss_kind, gan.classifier_weight,
+                                         x_real, x_fake, gan.stats_weight)
     return losses.average(per_example, labels.shape[0]), (g_nt, x_fake, probs)
 
 
@@ -155,7 +156,7 @@ def train_step(gan: ConditionalWGANGP, state: tuple, data: tuple) -> tuple[dict,
     # Generator update (the critic and the classifier are constants here).
     labels = y[:b]
     z = jax.random.normal(k_zg, (b, gan.latent_dim))
-    g_loss_fn = functools.partial(_generator_loss, gan, z, labels, c_tr, c_nt, cls_nt)
+    g_loss_fn = functools.partial(_generator_loss, gan, z, labels, x[:b], c_tr, c_nt, cls_nt)
     (g_loss, (g_nt, x_fake, probs)), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(g_tr, g_nt)
     g_tr, g_opt = g_optimizer.stateless_apply(g_opt, grads, g_tr)
     if gan.classifier is not None and probs is None:

@@ -77,7 +77,7 @@ def _critic_updates(gan, x, y, fake_all, alpha_all, b, global_b, replicas):
     return carry[1:]
 
 
-def _generator_update(gan, z, labels, global_b):
+def _generator_update(gan, z, labels, global_b, x_real):
     """One generator update against the critic (and the classifier's feedback); returns the loss, the
     fakes and the classifier's probabilities on them (None without feedback)."""
     use_feedback = gan.classifier is not None and gan.classifier_weight != 0.0
@@ -87,7 +87,8 @@ def _generator_update(gan, z, labels, global_b):
         d_fake = gan.critic([x_fake, labels], training=True)
         if use_feedback:
             probs = gan.classifier(x_fake, training=False)
-        per_example = losses.generator_total(d_fake, labels, probs, gan.loss_kind, gan.classifier_weight)
+        per_example = losses.generator_total(d_fake, labels, probs, gan.loss_kind, gan.classifier_weight,
+                                             x_real, x_fake, gan.stats_weight)
         g_loss = losses.average(per_example, global_b)
     g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
     gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
@@ -124,7 +125,7 @@ def train_step(gan: ConditionalWGANGP, data: tuple) -> dict:
 
     labels = y[:b]
     z = tf.random.stateless_normal(tf.stack([b, gan.latent_dim]), seed=_seed(gan, step, 2))
-    g_loss, x_fake, probs = _generator_update(gan, z, labels, global_b)
+    g_loss, x_fake, probs = _generator_update(gan, z, labels, global_b, x[:b])
     gan.step_counter.assign_add(1)
 
     # Metrics: this replica's means (Mean trackers average them over replicas and steps).

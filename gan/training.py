@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LATENT_DIM = 64
 DEFAULT_STEPS_PER_EPOCH = 100
+DEFAULT_STATS_WEIGHT = 0.0  # issue 21: 1.0 with the factored generator; see docs/benchmarks.md
 
 
 def _load(model_or_path, what: str) -> keras.Model:
@@ -97,6 +98,7 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
               latent_dim: int = DEFAULT_LATENT_DIM, n_critic: int = 5, gp_weight: float = 10.0,
               classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, drift_weight: float = 0.0,
               loss: str = "wasserstein", gp_input_scale: float | None = None,
+              stats_weight: float = DEFAULT_STATS_WEIGHT,
               g_learning_rate: float = DEFAULT_G_LR, c_learning_rate: float = DEFAULT_C_LR,
               split: str | Sequence[str] | None = "train", steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
               jit_compile: bool | str = "auto", steps_per_execution: int = 1, full_scale_g: float | None = None,
@@ -106,26 +108,22 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
               log: Callable[[str], None] | None = None) -> ConditionalWGANGP:
     """Train a conditional WGAN-GP on a WindowSet for ``steps`` generator updates; returns the fitted GAN.
 
-    ``classifier_model`` (the float ST classifier, frozen) gives the feedback; ``None`` or
-    ``classifier_weight=0`` turns it off. ``split`` picks the windows to learn from (``None``:
-    all). ``init_generator`` / ``init_critic`` (path or model) start from saved models; without
-    ``init_critic`` a fresh critic is trained against the saved generator. ``jit_compile`` (XLA) and
-    ``steps_per_execution`` (several updates per graph call: less Python overhead, callbacks see
-    every n-th batch) are passed to ``compile``.
-    ``steps`` are run as ``ceil(steps / steps_per_epoch)`` epochs (the last
-    one shorter), so ``callbacks`` see epochs of ``steps_per_epoch`` updates. ``tensorboard``: a
-    folder for TensorBoard logs (the losses and the gradient penalty, per epoch).
+    ``classifier_model`` (the float ST classifier, frozen) gives the feedback (``None`` or
+    ``classifier_weight=0``: none). ``split``: the windows to learn from (``None``: all).
+    ``init_generator`` / ``init_critic`` (path or model): start from saved models (without ``init_critic``
+    a fresh critic). ``stats_weight``: the statistics-matching loss (:func:`gan.losses.statistics_matching`;
+    0: off). ``jit_compile`` and ``steps_per_execution`` go to ``compile``. ``steps`` run as epochs of
+    ``steps_per_epoch`` updates (what ``callbacks`` see); ``tensorboard``: a folder for TensorBoard logs.
 
-    ``checkpoint_dir``: the whole training state is saved there every ``steps_per_epoch`` updates,
-    and a later call with the same data and settings resumes from it (the same batches and noise
-    as an uninterrupted run). Its fingerprint covers the data, the settings, the step budget and the
-    weights of the classifier and of the pretrained models; a checkpoint of anything else is removed,
-    with a line to ``log`` (default: a logging warning), and training starts fresh. A NaN loss raises
-    :class:`gan.callbacks.TrainingDiverged`.
+    ``checkpoint_dir``: the training state is saved there every epoch; a later call with the same data,
+    settings, budget and classifier / saved models resumes from it (the same batches and noise as an
+    uninterrupted run); a checkpoint of anything else is removed, with a line to ``log``. A NaN loss
+    raises :class:`gan.callbacks.TrainingDiverged`.
     """
     _check_settings(steps=steps, batch_size=batch_size, n_critic=n_critic, gp_weight=gp_weight,
-                    classifier_weight=classifier_weight, drift_weight=drift_weight, g_learning_rate=g_learning_rate,
-                    c_learning_rate=c_learning_rate, steps_per_epoch=steps_per_epoch, latent_dim=latent_dim)
+                    classifier_weight=classifier_weight, drift_weight=drift_weight, stats_weight=stats_weight,
+                    g_learning_rate=g_learning_rate, c_learning_rate=c_learning_rate, steps_per_epoch=steps_per_epoch,
+                    latent_dim=latent_dim)
     ws = _training_windows(windows, split)
     names = list(windows.class_names)
     t, ch = ws.window_length, int(ws.x.shape[2])
@@ -138,7 +136,7 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
 
     gan = ConditionalWGANGP(generator, critic, classifier_model, n_critic=n_critic, gp_weight=gp_weight,
                             classifier_weight=classifier_weight, drift_weight=drift_weight, loss=loss, seed=seed,
-                            gp_input_scale=gp_input_scale)
+                            gp_input_scale=gp_input_scale, stats_weight=stats_weight)
     gan.compile(default_optimizer(g_learning_rate), default_optimizer(c_learning_rate), jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution)
     spe = max(1, min(int(steps_per_epoch), int(steps)))
@@ -146,14 +144,20 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     if checkpoint_dir is not None:
         settings = dict(gan.hyperparameters(), batch_size=batch_size, steps_per_epoch=spe, names=names,
                         g_lr=g_learning_rate, c_lr=c_learning_rate, steps=int(steps),
-                        classifier=weights_digest(classifier_model),
-                        init=[weights_digest(generator if init_generator is not None else None),
-                              weights_digest(critic if init_critic is not None else None)])
+                        models=[generator_kwargs or {}, critic_kwargs or {}],
+                        weights=_feedback_and_init_digests(gan, init_generator is not None, init_critic is not None))
         checkpoint = checkpoint_path(checkpoint_dir, ws, settings)
         drop_stale_checkpoints(checkpoint, log)
     _fit(gan, ws, int(steps), spe, batch_size, seed, [*callbacks, *tensorboard_callbacks(tensorboard)], checkpoint,
          verbose)
     return gan
+
+
+def _feedback_and_init_digests(gan: ConditionalWGANGP, init_generator: bool, init_critic: bool) -> list[str | None]:
+    """Digests of the weights a training starts from or is steered by: the classifier's, and the saved
+    generator's and critic's when training starts from them (a checkpoint made against others is stale)."""
+    return [weights_digest(gan.classifier), weights_digest(gan.generator if init_generator else None),
+            weights_digest(gan.critic if init_critic else None)]
 
 
 def _models(names: list[str], shape: tuple[int, int], latent_dim: int, full_scale_g: float,
@@ -205,7 +209,8 @@ def _check_settings(**settings) -> None:
     ranges = {"steps": (1, None, True), "batch_size": (1, None, True), "n_critic": (1, None, True),
               "steps_per_epoch": (1, None, True), "latent_dim": (1, None, True), "gp_weight": (0, None, False),
               "classifier_weight": (0, None, False), "drift_weight": (0, None, False),
-              "g_learning_rate": (0, None, False), "c_learning_rate": (0, None, False)}
+              "stats_weight": (0, None, False), "g_learning_rate": (0, None, False),
+              "c_learning_rate": (0, None, False)}
     for name, value in settings.items():
         low, high, integer = ranges[name]
         check_range(name, value, low, high, integer=integer)

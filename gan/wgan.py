@@ -65,7 +65,9 @@ def default_optimizer(learning_rate: float) -> keras.optimizers.Optimizer:
 class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
     """Conditional WGAN-GP over mg windows, with an optional frozen float classifier as feedback.
 
-    Generator loss = adversarial loss + ``classifier_weight`` x cross-entropy(C(G(z, y)), y).
+    Generator loss = adversarial loss + ``classifier_weight`` x cross-entropy(C(G(z, y)), y)
+    (+ ``stats_weight`` x :func:`gan.losses.statistics_matching`: per class, the fakes' motion and
+    step amplitudes against those of the real sub-batch with the same labels).
     ``loss="minimax"`` swaps in the original GAN objective (BCE from logits, non-saturating
     generator loss); ``gp_weight`` still applies (set 0 for the plain original).
 
@@ -82,7 +84,8 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
     def __init__(self, generator: keras.Model, critic: keras.Model, classifier: keras.Model | None = None,
                  latent_dim: int | None = None, n_critic: int = 5, gp_weight: float = 10.0,
                  classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, drift_weight: float = 0.0,
-                 loss: str = "wasserstein", seed: int = 0, gp_input_scale: float | None = None, **kwargs: Any):
+                 loss: str = "wasserstein", seed: int = 0, gp_input_scale: float | None = None,
+                 stats_weight: float = 0.0, **kwargs: Any):
         super().__init__(**kwargs)
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown GAN loss {loss!r}; valid: {', '.join(losses.LOSSES)}")
@@ -111,6 +114,7 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
         self.gp_weight = check_range("gp_weight", gp_weight, 0)
         self.classifier_weight = check_range("classifier_weight", classifier_weight, 0)
         self.drift_weight = check_range("drift_weight", drift_weight, 0)
+        self.stats_weight = check_range("stats_weight", stats_weight, 0)
         self.loss_kind = str(loss)
         self.seed = int(seed)
         if gp_input_scale is None:
@@ -180,7 +184,8 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
     def hyperparameters(self) -> dict:
         return {"latent_dim": self.latent_dim, "n_critic": self.n_critic, "gp_weight": self.gp_weight,
                 "classifier_weight": self.classifier_weight, "drift_weight": self.drift_weight,
-                "loss": self.loss_kind, "seed": self.seed, "gp_input_scale": self.gp_input_scale}
+                "loss": self.loss_kind, "seed": self.seed, "gp_input_scale": self.gp_input_scale,
+                "stats_weight": self.stats_weight}
 
     # --- training ---------------------------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, *args: Any,
@@ -262,7 +267,7 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
         if classifier is None and meta.get("has_classifier") and (directory / "classifier.keras").is_file():
             classifier = load_classifier(directory / "classifier.keras")
         hyper = {k: meta[k] for k in ("n_critic", "gp_weight", "classifier_weight", "drift_weight", "loss", "seed",
-                                      "gp_input_scale")
+                                      "gp_input_scale", "stats_weight")
                  if k in meta}
         hyper.update(overrides)
         gan = cls(generator, critic, classifier, **hyper)

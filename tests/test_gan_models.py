@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from gan_toys import FULL_SCALE_G, NAMES
 
+from gan.layers import AmplitudeViews, ComposeWindow, PeriodFold, PeriodPool
+from gan.models import DEFAULT_PERIODS
 from gan import (LabelEmbedding, build_critic, build_generator, generate_windows, model_class_names,
                  model_full_scale_g, resolve_labels)
 from har_data import InputError
@@ -31,10 +33,65 @@ def test_shapes_and_mg_scale(t):
 
 
 def test_critic_has_no_batchnorm_and_scales_input():
-    c = build_critic(NAMES, 48, 3, 8.0)
-    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in c.layers)
-    # Saturated windows at +-8 g reach the first convolution as +-1.
-    assert c.get_layer("from_mg").factor == pytest.approx(1 / 8000.0)
+    plain = build_critic(NAMES, 48, 3, 8.0)
+    assert plain.get_layer("from_mg").factor == pytest.approx(1 / 8000.0)
+    c = build_critic(NAMES, 48, 3, 8.0, views=True, periods=DEFAULT_PERIODS)
+    for critic in (plain, c):
+        assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in critic.layers)
+    # Saturated windows at +-8 g reach the first convolution as +-1, beside the unit-std shape and log-amplitude.
+    x = np.zeros((2, 48, 3), np.float32)
+    x[:, :, 2] = 8000.0
+    x[1, ::2, 0] += 4.0  # a 4 mg square wave: tiny against the full scale, plain in the views
+    v = np.asarray(c.get_layer("from_mg")(x))
+    assert v.shape == (2, 48, 7)
+    np.testing.assert_allclose(v[:, :, 2], 1.0)
+    np.testing.assert_allclose(v[1, :, 3], np.tile([1.0, -1.0], 24) * 2 / np.sqrt(4 / 3 + 0.25), rtol=1e-4)
+    # log-amplitude: log(std / 100 mg); std over time and axes with a 0.5 mg floor in quadrature
+    np.testing.assert_allclose(v[1, :, 6], np.log(np.sqrt(4 / 3 + 0.25) / 100.0), rtol=1e-4)
+    assert plain.count_params() < c.count_params()
+
+
+def test_factored_output_makes_a_stationary_window_at_its_real_mg_amplitude():
+    """A small log-amplitude gives a few-mg window around a 1 g mean, exactly, at +-4 g full scale."""
+    layer = ComposeWindow(4000.0)
+    rng = np.random.default_rng(0)
+    shape = rng.normal(size=(3, 48, 3)).astype(np.float32) * 7.0 + 3.0  # any scale and offset
+    mean = np.tile(np.arctanh([[0.0, 0.0, 0.25]]), (3, 1)).astype(np.float32)  # z = 1 g
+    target_mg = np.array([[4.0], [2.2], [25.0]], np.float32)  # stationary, phone on a table, vehicle
+    x = np.asarray(layer([mean, np.log(target_mg / 100.0), shape]))
+    np.testing.assert_allclose(x.mean(axis=1)[:, 2], 1000.0, atol=1e-2)
+    np.testing.assert_allclose((x - x.mean(axis=1, keepdims=True)).std(axis=(1, 2)), target_mg[:, 0], rtol=1e-3)
+    # The critic's view reads the amplitude back (0.5 mg floor in quadrature).
+    views = np.asarray(AmplitudeViews(4000.0)(x))
+    np.testing.assert_allclose(np.exp(views[:, 0, 6]) * 100.0, np.sqrt(target_mg[:, 0] ** 2 + 0.25), rtol=1e-3)
+    # Saturation: the window is clipped at the full scale.
+    loud = np.asarray(layer([mean, np.full((3, 1), np.log(50.0), np.float32), shape]))
+    assert np.abs(loud).max() == pytest.approx(4000.0)
+
+
+@pytest.mark.parametrize("period", [2, 5, 7])
+def test_period_fold_puts_samples_a_period_apart_side_by_side(period):
+    x = np.arange(2 * 24 * 1, dtype=np.float32).reshape(2, 24, 1)
+    folded = np.asarray(PeriodFold(period)(x))
+    n = -(-24 // period)
+    assert folded.shape == (2 * period, n, 1)
+    np.testing.assert_array_equal(folded[1, :, 0][: len(range(1, 24, period))], x[0, 1::period, 0])
+    pooled = np.asarray(PeriodPool(period)(folded))
+    assert pooled.shape == (2, 1)
+
+
+def test_issue21_pieces_are_selectable_and_round_trip(tmp_path):
+    assert build_generator(8, NAMES, 24).get_layer("to_mg").factor == pytest.approx(4000.0)  # the default
+    g = build_generator(8, NAMES, 24, output="factored")
+    assert isinstance(g.get_layer("to_mg"), ComposeWindow) and model_full_scale_g(g) == pytest.approx(4.0)
+    g.save(tmp_path / "g.keras")
+    x, y = generate_windows(g, 3, seed=0)
+    np.testing.assert_array_equal(generate_windows(keras.saving.load_model(tmp_path / "g.keras"), 3, seed=0)[0], x)
+    c = build_critic(NAMES, 24, 3, 4.0, views=True, periods=(3,))
+    c.save(tmp_path / "c.keras")
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "c.keras")([x, y]), c([x, y]), rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown generator output"):
+        build_generator(8, NAMES, 24, output="linear")
 
 
 def test_generation_uses_the_label_and_is_deterministic():

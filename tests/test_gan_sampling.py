@@ -15,7 +15,7 @@ SENSOR = SensorSpec("LSM6DSL", 4, 26.0)
 
 def _generator(z_offset_units: tuple[float, float]):
     """A generator whose windows sit at z = tanh(offset[class]) * full scale, plus a little movement."""
-    g = build_generator(4, NAMES, T, 3, FULL_SCALE_G, width=8, embed_dim=2)
+    g = build_generator(4, NAMES, T, 3, FULL_SCALE_G, width=8, embed_dim=2, output="tanh")
     off = np.zeros((2, 3), np.float32)
     off[:, 2] = z_offset_units
     g.get_layer("class_offset").set_weights([off])

@@ -323,3 +323,39 @@ def test_train_gan_exact_steps_and_init_from_saved_models(tmp_path):
         train_gan(ws3, None, steps=1, init_generator=tmp_path / "pre" / "generator.keras")
     with pytest.raises(InputError, match=r"no such file \(the generator\)"):
         train_gan(ws, None, steps=1, init_generator=tmp_path / "nope.keras")
+
+
+def test_statistics_matching_is_zero_for_the_same_windows_per_class_and_grows_with_the_amplitude_error():
+    from gan import losses
+
+    x, y = toy_windows(32, seed=3)
+    order = np.arange(32)
+    for c in (0, 1):  # the same windows, shuffled within each class
+        order[y == c] = np.flatnonzero(y == c)[::-1]
+    assert np.array_equal(y[order], y) and not np.array_equal(order, np.arange(32))
+    same = np.asarray(losses.statistics_matching(x, x[order], y))
+    assert same.shape == (32,) and np.allclose(same, 0.0, atol=1e-5)
+    mean = x.mean(axis=1, keepdims=True)
+    err = [float(np.mean(losses.statistics_matching(x, mean + k * (x - mean), y))) for k in (1.0, 1.5, 3.0)]
+    assert err[0] < 1e-6 < err[1] < err[2]
+    # Each class's fakes taken from the other class (y alternates 0, 1): a large error, the pairing is per class.
+    swapped = float(np.mean(losses.statistics_matching(x, x[np.arange(32) ^ 1], y)))
+    assert swapped > 1.0
+
+
+def test_issue21_variant_trains_saves_and_loads(tmp_path):
+    """Factored generator, critic with views and period branches, statistics matching: a few finite updates."""
+    from gan import ConditionalWGANGP, build_critic, build_generator
+
+    x, y = toy_windows(64)
+    keras.utils.set_random_seed(0)
+    g = build_generator(8, NAMES, T, 3, FULL_SCALE_G, width=8, embed_dim=4, output="factored")
+    c = build_critic(NAMES, T, 3, FULL_SCALE_G, width=8, hidden=16, views=True, periods=(2, 5))
+    gan = ConditionalWGANGP(g, c, tiny_classifier(), n_critic=2, stats_weight=1.0)
+    gan.compile()
+    hist = gan.fit(make_gan_dataset(x, y, 16, seed=1, n_critic=2), epochs=1, steps_per_epoch=3, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in hist.values())
+    gan.save_models(tmp_path / "gan")
+    loaded = ConditionalWGANGP.load_models(tmp_path / "gan")
+    assert loaded.stats_weight == 1.0
+    np.testing.assert_array_equal(loaded.generate(4, seed=1)[0], gan.generate(4, seed=1)[0])

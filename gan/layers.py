@@ -1,0 +1,136 @@
+"""Custom layers of the factored generator output and of the critic's views (:mod:`gan.models`).
+
+Why: a stationary wrist moves by a few mg, ~0.001 of the +-4 g full scale. A generator ending in
+``tanh * full_scale`` cannot resolve that (its noise floor is tens of mg), and a critic that only
+sees full-scale units cannot tell 4 mg from 1 mg. So the generator composes each window from a
+per-window mean (orientation), a log-scale amplitude and a unit-std motion shape
+(:class:`ComposeWindow`), and the critic sees, besides the window, its log-amplitude and unit-std
+shape (:class:`AmplitudeViews`); :class:`PeriodFold` / :class:`PeriodPool` give the critic a
+multi-period branch (samples ``p`` apart side by side, as in HiFi-GAN's period discriminator).
+All are registered serializables with ``get_config``, saved in ``.keras`` files as usual.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers, ops
+
+AMPLITUDE_FLOOR_MG = 0.5  # added in quadrature to every std: log-amplitudes stay finite on a flat window
+LOG_AMPLITUDE_REF_MG = 100.0  # log-amplitude 0 = 100 mg of motion (std)
+
+
+def _motion_std(x, axes=(1, 2)):
+    """Mean-removed window and its std over ``axes`` (with the floor), keepdims."""
+    motion = x - ops.mean(x, axis=1, keepdims=True)
+    var = ops.mean(ops.square(motion), axis=axes, keepdims=True)
+    return motion, ops.sqrt(var + AMPLITUDE_FLOOR_MG ** 2)
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class ComposeWindow(layers.Layer):
+    """``[mean (B, C), log_amplitude (B, 1), shape (B, T, C)] -> (B, T, C)`` mg windows.
+
+    ``window = full_scale * tanh(mean) + ref * exp(log_amplitude) * unit_std(shape)``, clipped to
+    the full scale (the sensor saturates there). ``unit_std`` removes the shape's mean and divides
+    by its std over time and axes, so the amplitude alone sets the motion's size: a log-amplitude
+    of ``log(4 / 100)`` gives a 4 mg window however small that is against the full scale.
+    ``log_gain`` multiplies the log-amplitude first: a learning-rate multiplier for it (Adam moves a
+    parameter by about its learning rate per update, 1.5 nats in 3,000 updates at 5e-4; a stationary
+    class needs -3 from the 100 mg start).
+    """
+
+    def __init__(self, full_scale_mg: float, reference_mg: float = LOG_AMPLITUDE_REF_MG, log_gain: float = 1.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.full_scale_mg = float(full_scale_mg)
+        self.reference_mg = float(reference_mg)
+        self.log_gain = float(log_gain)
+
+    def call(self, inputs):
+        mean, log_amplitude, shape = inputs
+        motion = shape - ops.mean(shape, axis=1, keepdims=True)
+        unit = motion / ops.sqrt(ops.mean(ops.square(motion), axis=(1, 2), keepdims=True) + 1e-6)
+        amplitude = self.reference_mg * ops.exp(ops.clip(self.log_gain * log_amplitude, -12.0, 6.0))
+        offset = self.full_scale_mg * ops.tanh(mean)
+        window = offset[:, None, :] + amplitude[:, :, None] * unit
+        return ops.clip(window, -self.full_scale_mg, self.full_scale_mg)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[2]
+
+    def get_config(self):
+        return {**super().get_config(), "full_scale_mg": self.full_scale_mg, "reference_mg": self.reference_mg,
+                "log_gain": self.log_gain}
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class AmplitudeViews(layers.Layer):
+    """``(B, T, C)`` mg -> ``(B, T, 2C + 1)``: the window in full-scale units, its unit-std motion
+    shape and its log-amplitude (``log(std / ref)`` over time and axes, the same at every step).
+
+    The critic then sees a stationary window's few mg as clearly as a running one's g.
+    """
+
+    def __init__(self, full_scale_mg: float, reference_mg: float = LOG_AMPLITUDE_REF_MG, **kwargs):
+        super().__init__(**kwargs)
+        self.full_scale_mg = float(full_scale_mg)
+        self.reference_mg = float(reference_mg)
+
+    def call(self, x):
+        motion, std = _motion_std(x)
+        log_amp = ops.log(std / self.reference_mg) * ops.ones_like(x[:, :, :1])
+        return ops.concatenate([x / self.full_scale_mg, motion / std, log_amp], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], 2 * input_shape[2] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "full_scale_mg": self.full_scale_mg, "reference_mg": self.reference_mg}
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class PeriodFold(layers.Layer):
+    """``(B, T, K) -> (B * p, ceil(T / p), K)``: every ``p``-th sample of each of the ``p`` phases, as
+    its own sequence (zero-padded at the end), so a Conv1D compares samples one period apart."""
+
+    def __init__(self, period: int, **kwargs):
+        super().__init__(**kwargs)
+        self.period = int(period)
+
+    def call(self, x):
+        t, k, p = x.shape[1], x.shape[2], self.period
+        n = math.ceil(t / p)
+        if n * p != t:
+            x = ops.pad(x, [[0, 0], [0, n * p - t], [0, 0]])
+        x = ops.reshape(x, (-1, n, p, k))
+        return ops.reshape(ops.transpose(x, (0, 2, 1, 3)), (-1, n, k))
+
+    def compute_output_shape(self, input_shape):
+        n = math.ceil(input_shape[1] / self.period)
+        batch = None if input_shape[0] is None else input_shape[0] * self.period
+        return (batch, n, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "period": self.period}
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class PeriodPool(layers.Layer):
+    """``(B * p, n, F) -> (B, F)``: the mean over time steps and phases of a :class:`PeriodFold` branch."""
+
+    def __init__(self, period: int, **kwargs):
+        super().__init__(**kwargs)
+        self.period = int(period)
+
+    def call(self, h):
+        h = ops.mean(h, axis=1)
+        return ops.mean(ops.reshape(h, (-1, self.period, h.shape[-1])), axis=1)
+
+    def compute_output_shape(self, input_shape):
+        batch = None if input_shape[0] is None else input_shape[0] // self.period
+        return (batch, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "period": self.period}
