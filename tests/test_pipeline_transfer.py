@@ -136,6 +136,8 @@ def test_transfer_run_builds_the_board_model_for_the_target(tmp_path):
 
     board, judge = load_classifier(out / "classifier/model.keras"), load_classifier(out / "classifier/judge.keras")
     assert all(np.array_equal(a, b) for a, b in zip(board.get_weights(), judge.get_weights()))
+    # Calibrated as the recipe (and so its benchmark) calibrates it: the board's int8 model is the judge's.
+    assert (out / "classifier/model_int8.tflite").read_bytes() == (out / "classifier/judge_int8.tflite").read_bytes()
     from gan.models import model_class_names
     from hargan.steps.common import load_generator
 
