@@ -4,7 +4,9 @@
 ``int <name>_invoke(const int8_t *input, int8_t *scores)`` that runs the graph with the kernels of
 ``templates/kernels/`` (no runtime, no heap), one per C op of :data:`firmware_export.c_ops.C_OPS`
 (where each op's lowering, struct fields and kernel are registered). The arena holds the
-activations; a greedy planner reuses it across layers.
+activations (a greedy planner reuses it across layers) and, after them, the scratch a convolution
+gathers its window into: the model has no other writable state, so ``<name>_invoke_arena`` on a
+caller's arena is reentrant; ``<name>_invoke`` uses the static one.
 """
 
 from __future__ import annotations
@@ -132,11 +134,15 @@ def _gathered_taps(layer: Layer) -> int:
     return f["k_h"] * f["k_w"] * f["in_c"]
 
 
-def _call(k: int, layer: Layer, offsets: dict[int, int]) -> str:
+def _call(k: int, layer: Layer, offsets: dict[int, int], scratch: int) -> str:
+    """The kernel call of layer ``k``: its inputs, constant operand, output and (if it takes one) the scratch."""
     args = [f"a + {offsets[i]}" for i in layer.inputs]
     if layer.const_input:
         args.append(f"hg_l{k}_{layer.const_input}")
-    return f"  {C_OPS[layer.op].function}(&hg_l{k}, {', '.join(args)}, a + {offsets[layer.output]}); /* {layer.op} */"
+    args.append(f"a + {offsets[layer.output]}")
+    if C_OPS[layer.op].scratch:
+        args.append(f"a + {scratch}")
+    return f"  {C_OPS[layer.op].function}(&hg_l{k}, {', '.join(args)}); /* {layer.op} */"
 
 
 @dataclass
@@ -144,7 +150,7 @@ class CModel:
     """What the generator made: the two sources plus figures for headers and reports."""
 
     files: dict[str, str]
-    arena_bytes: int
+    arena_bytes: int  # activations + the convolutions' scratch: <NAME>_C_ARENA_BYTES
     input_size: int
     output_size: int
     ops: list[str]
@@ -160,15 +166,16 @@ def c_model_sources(model: bytes | str | os.PathLike, name: str = "har_model") -
     layers, alias = lower(g)
     x, y = g.t(g.inputs[0]), g.t(g.outputs[0])
     out_id = alias.get(y.index, y.index)
-    offsets, arena = plan_arena(g, layers, x.index, out_id)
+    offsets, activations = plan_arena(g, layers, x.index, out_id)
+    scratch = max([_gathered_taps(layer) for layer in layers] + [0])
+    arena = max(activations + -(-scratch // ALIGN) * ALIGN, ALIGN)
     weight_bytes = sum(np.asarray(v).size * np.dtype(c.replace("_t", "")).itemsize
                        for layer in layers for c, v in layer.consts.values())
     h = f"{name}_model.h"
     values = {"name": name, "P": p, "input_size": x.size, "output_size": y.size}
-    header = render("model.h.in", h, ops=", ".join(g.op_names), arena=arena, **values)
+    header = render("model.h.in", h, ops=", ".join(g.op_names), arena=arena, align=ALIGN, **values)
     layer_text = "".join(_layer_text(k, layer, p) for k, layer in enumerate(layers))
-    source = render("model.c.in", col_bytes=max([_gathered_taps(layer) for layer in layers] + [1]),
-                    kernels=_kernels_source(layers), layers=layer_text[:-1], arena_alloc=max(arena, ALIGN),
+    source = render("model.c.in", kernels=_kernels_source(layers), layers=layer_text[:-1],
                     input_offset=offsets[x.index], output_offset=offsets[out_id],
-                    calls="\n".join(_call(k, layer, offsets) for k, layer in enumerate(layers)), **values)
+                    calls="\n".join(_call(k, layer, offsets, activations) for k, layer in enumerate(layers)), **values)
     return CModel({h: header, f"{name}_model.c": source}, arena, x.size, y.size, g.op_names, int(weight_bytes))

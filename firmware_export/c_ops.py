@@ -54,6 +54,7 @@ class COp:
     uses: tuple[str, ...] = ("common",)  # shared kernel parts (templates/kernels/<part>.c.in) it calls
     kernel_source: str | None = None  # the kernel's C text ($struct: its typedef); None: its template
     comments: dict[str, str] = field(default_factory=dict)  # field name -> comment in the typedef
+    scratch: bool = False  # the kernel takes the arena's scratch area (im2col window) as its last argument
 
     @property
     def struct(self) -> str:
@@ -261,7 +262,7 @@ def supported_ops() -> tuple[str, ...]:
 
 
 register_op(COp("conv", ("CONV_2D", "DEPTHWISE_CONV_2D"), _conv, _CONV_FIELDS, _WEIGHTS, ("common", "dot", "dot2"),
-                comments={"depth_multiplier": "0: CONV_2D; >= 1: DEPTHWISE_CONV_2D"}))
+                comments={"depth_multiplier": "0: CONV_2D; >= 1: DEPTHWISE_CONV_2D"}, scratch=True))
 register_op(COp("fully_connected", ("FULLY_CONNECTED",), _fully_connected,
                 (("int16_t", "in_size"), ("int16_t", "out_size"), ("int16_t", "per_channel"),
                  ("int32_t", "out_offset"), ("int32_t", "act_min"), ("int32_t", "act_max")), _WEIGHTS,
