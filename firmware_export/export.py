@@ -17,6 +17,7 @@ from firmware_export.c_model import c_model_sources
 from firmware_export.emulator import selftest_files
 from firmware_export.headers import export_headers
 from firmware_export.meta import meta_source, model_facts
+from firmware_export.stack import measure_board
 from firmware_export.test_vectors import DEFAULT_N, export_test_vectors
 from har_data import InputError, SensorSpec
 from har_data.atomic import atomic_dir
@@ -64,9 +65,11 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
         files = export_model_c_array(int8.model_bytes, tmp, name)
         files += export_headers(int8, class_names, sensor, window, tmp, name)
         facts = model_facts(int8.model_bytes, window, int8.num_classes, model.weight_bytes, model.arena_bytes)
-        files += write_files(tmp, {f"{name}_meta.h": meta_source(name, facts)})
+        files += write_files(tmp, {f"{name}_meta.h": meta_source(name, facts)})  # the API's headers include it
         files += write_files(tmp, dict(model.files, **app_sources(
             name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena, vote)))
+        facts["board"] = measure_board(tmp, name)  # compiles what was just written; then meta.h states it
+        write_files(tmp, {f"{name}_meta.h": meta_source(name, facts)})
         if vectors and test_windows is not None and test_labels is not None:
             files += export_test_vectors(int8, test_windows, test_labels, tmp, name, n=n_test_vectors, sensor=sensor,
                                          gravity=gravity, stride=stride, vote=vote)
