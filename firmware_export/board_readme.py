@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from collections.abc import Sequence
 
 from firmware_export.headers import st_driver_constants
+from firmware_export.meta import measured_how
 from firmware_export.render import render
+from firmware_export.stack import ENTRIES
 from har_data import SensorSpec
 
 
@@ -106,7 +108,8 @@ def _plain_c(f: ReadmeFacts) -> str:
     p = f.name.upper()
     state = "the last window and the gravity filter" if f.gravity else "the last window"
     memory = (f"Memory: weights and kernels in flash ({f.weight_bytes} B of constants); `{p}_C_ARENA_BYTES` = "
-              f"{f.c_arena_bytes} B of static activation arena, plus the streaming state ({state}). No heap.")
+              f"{f.c_arena_bytes} B of activation arena (static, or yours), plus the streaming state ({state}). "
+              "No heap. Measured flash, RAM and stack: `" + f.name + "_meta.h` and the model table above.")
     return render("readme/plain_c.md.in", name=f.name, P=p, speed=_speed(), memory=memory).rstrip("\n")
 
 
@@ -123,14 +126,36 @@ def _self_test(f: ReadmeFacts) -> str:
     return render("readme/self_test.md.in", name=f.name, P=f.name.upper()).rstrip("\n")
 
 
+def _board_rows(f: ReadmeFacts, m: dict) -> dict[str, str]:
+    """The flash, RAM and stack rows: as measured at export (meta.h's figures), or why not."""
+    n, p, board = f.name, f.name.upper(), m.get("board", "not measured")
+    if isinstance(board, str):
+        why = f"{board} (no figure rather than a guess)"
+        return {"flash": f"{m['weight_bytes']} B of weights and constants, plus the code: {why}",
+                "ram": f"{m['arena_bytes']} B activation arena, plus the stream state: {why}", "stack": why}
+
+    def levels(values: dict[str, int]) -> str:
+        return ", ".join(f"{v:,} B at `{o}`" for o, v in values.items())
+
+    stack = "; ".join(f"`{n}_{e}` {levels(board.bytes[e])}" for e in ENTRIES)
+    how = f"measured at export for a Cortex-M4F ({measured_how(board)})"
+    return {"flash": f"{levels(board.flash)} linked for the API ({m['weight_bytes']} B of it weights and constants), "
+                     f"{how}; `{p}_FLASH_BYTES`",
+            "ram": f"{levels(board.ram)} of static data: the {m['arena_bytes']} B activation arena "
+                   f"(`{p}_ARENA_PLACEMENT`, or yours), the stream state, the C library's; `{p}_RAM_BYTES`",
+            "stack": f"{stack}: the deepest path through each, callees and the C library included, from the compiled "
+                     f"code (`{p}_STACK_*_BYTES`; the emulated board's self-test checks them against a painted "
+                     "stack). In an interrupt add the exception frame (32 B, 104 B with the FPU context)"}
+
+
 def _model(f: ReadmeFacts) -> str:
     if not f.model:
         return ""
     m = f.model
     return render("readme/model.md.in", name=f.name, P=f.name.upper(), sha256=m["sha256"], version=m["version"],
                   input_shape=m["input_shape"], output_shape=m["output_shape"], macc=f"{m['macc']:,}",
-                  weight_bytes=m["weight_bytes"], arena_bytes=m["arena_bytes"], ops=", ".join(f.ops),
-                  input_scale=f"{f.input_scale:.6g}", input_zero_point=f.input_zero_point)
+                  ops=", ".join(f.ops), input_scale=f"{f.input_scale:.6g}", input_zero_point=f.input_zero_point,
+                  **_board_rows(f, m))
 
 
 def firmware_readme(f: ReadmeFacts) -> str:

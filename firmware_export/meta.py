@@ -44,8 +44,9 @@ def board_defines(name: str, board: BoardFigures | str) -> str:
     or one comment saying why there are none (never an estimate)."""
     p = name.upper()
     if isinstance(board, str):
-        return (f"/* Flash, RAM and stack of the plain C back-end: {board}. No figure rather than a guess: measure them\n"
-                f"   on the target (the linker map; a painted stack), or export again with arm-none-eabi-gcc on PATH. */")
+        return (f"/* Flash, RAM and stack of the plain C back-end: {board}. No figure rather than a guess:\n"
+                "   measure them on the target (the linker map; a painted stack), or export again with\n"
+                "   arm-none-eabi-gcc on PATH. */")
     levels = list(board.flash)
     lines = [f"/* Plain C back-end on a Cortex-M4F, measured at export ({measured_how(board)}), at "
              f"{' and '.join(levels)};\n   the unsuffixed macro is the larger. FLASH: code, constants and data "
@@ -53,8 +54,8 @@ def board_defines(name: str, board: BoardFigures | str) -> str:
     for what, values in (("FLASH", board.flash), ("RAM", board.ram)):
         lines.append(f"#define {p}_{what}_BYTES {max(values.values())}u")
         lines += [f"#define {p}_{what}_BYTES_{o[1:]} {v}u" for o, v in values.items()]
-    lines.append(f"/* Stack: the deepest each function goes, its callees and the C library's included (bytes). In an\n"
-                 f"   interrupt add the exception frame: 32 B, 104 B with the FPU context. */")
+    lines.append("/* Stack: the deepest each function goes, its callees and the C library's included (bytes). In an\n"
+                 "   interrupt add the exception frame: 32 B, 104 B with the FPU context. */")
     for e in ENTRIES:
         lines.append(f"#define {p}_STACK_{e.upper()}_BYTES {board.worst(e)}u /* {name}_{e} */")
         lines += [f"#define {p}_STACK_{e.upper()}_BYTES_{o[1:]} {v}u" for o, v in board.bytes[e].items()]
