@@ -49,6 +49,7 @@ from classifier import Int8Classifier, build_classifier, quantize_int8  # noqa: 
 from firmware_export import export_firmware  # noqa: E402
 from firmware_export.emulator import build_board, run_qemu, section_sizes, toolchain_missing  # noqa: E402
 from har_data import SensorSpec, write_text  # noqa: E402
+from har_data.gravity import DEFAULT_PRECISION, PRECISIONS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ["stationary", "walking", "running", "cycling"]
@@ -76,13 +77,15 @@ def _values(text: str) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"^(\w+) (-?\d+)$", text, re.M)}
 
 
-def measure(label: str, model: bytes, classes: list[str], work: Path, gravity: bool, vote: int = 1) -> dict:
+def measure(label: str, model: bytes, classes: list[str], work: Path, gravity: bool, vote: int = 1,
+            precision: str = DEFAULT_PRECISION) -> dict:
     int8 = Int8Classifier(model, classes)
     x, y = test_windows(int8.window_length)
     out = work / label / "firmware"
     export_firmware(int8, classes, SENSOR, out, test_windows=x, test_labels=y % len(classes), n_test_vectors=4,
-                    gravity=gravity, stride=int8.window_length // 4, vote=vote)
-    row: dict = {"model": label, "tflite_bytes": len(model), "gravity_filter": gravity, "vote": vote}
+                    gravity=gravity, stride=int8.window_length // 4, vote=vote, gravity_precision=precision)
+    row: dict = {"model": label, "tflite_bytes": len(model), "gravity_filter": gravity, "vote": vote,
+                 "gravity_precision": precision if gravity else None}
     for simd in (True, False):
         build = build_board(out, work / label / ("simd" if simd else "scalar"), measure=True,
                             extra_flags=() if simd else ("-DHARGAN_NO_SIMD",))
@@ -160,6 +163,8 @@ def main() -> int:
     ap.add_argument("--classes", nargs="*", default=CLASSES)
     ap.add_argument("--no-gravity", action="store_true", help="export without the gravity filter")
     ap.add_argument("--vote", type=int, default=1, help="the decision stage's vote (decisions; 1: off)")
+    ap.add_argument("--gravity-precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+                    help="the gravity filter's arithmetic (har_data.gravity)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "board.json"))
     args = ap.parse_args()
     why = toolchain_missing()
@@ -173,7 +178,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-board-") as tmp:
         for label, model in models:
             classes = args.classes if label == args.name and args.tflite else CLASSES
-            rows.append(measure(label, model, list(classes), Path(tmp), not args.no_gravity, args.vote))
+            rows.append(measure(label, model, list(classes), Path(tmp), not args.no_gravity, args.vote,
+                                args.gravity_precision))
     print_table(rows)
     verdict = check_targets(rows)
     result = {"machine": platform.platform(), "toolchain": "arm-none-eabi-gcc -O2 -mcpu=cortex-m4 -mfpu=fpv4-sp-d16",

@@ -10,6 +10,7 @@ from firmware_export.meta import measured_how
 from firmware_export.render import render
 from firmware_export.stack import ENTRIES
 from har_data import SensorSpec
+from har_data.gravity import DEFAULT_PRECISION
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ReadmeFacts:
     input_scale: float = 0.0
     input_zero_point: int = 0
     vote: int = 1  # the decision stage's vote (decisions voted over; 1 = off)
+    gravity_precision: str = DEFAULT_PRECISION  # the gravity filter's arithmetic (har_data.gravity)
 
 
 def _files(f: ReadmeFacts) -> str:
@@ -62,16 +64,29 @@ def _sensor(f: ReadmeFacts) -> str:
     s = f.sensor
     header, fs_const, odr_const = st_driver_constants(s)
     pre = (f"ST's gravity rotation + suppression filter (in `{f.name}.c`, run by `{f.name}_classify` and "
-           f"`{f.name}_push` on every sample, as in training). It runs in double precision, bit-exact with the "
-           "training code: a Cortex-M4F (single-precision FPU) emulates it in software, about 10,400 "
-           "instructions a sample and ~5 KB of the C library (hargan's `cnn1d`: 697k instructions per "
-           "`classify`, 198k of them the model)") if f.gravity else "none besides counts -> int8"
+           f"`{f.name}_push` on every sample, as in training), {GRAVITY_COST[f.gravity_precision]}"
+           ) if f.gravity else "none besides counts -> int8"
     return render("readme/sensor.md.in", name=f.name, P=f.name.upper(), driver_h=header, sensor=s.name,
                   full_scale=s.full_scale_g, mg_per_lsb=s.sensitivity_mg_per_lsb, fs_const=fs_const,
                   odr=f"{s.odr_hz:g}", odr_const=odr_const, preprocessing=pre, window_length=f.window_length,
                   window_s=f"{f.window_length / s.odr_hz:.2f}", stride=f.stride,
                   rate_subject="the model and the gravity filter's coefficients" if f.gravity else "the model",
                   ).rstrip("\n")
+
+
+GRAVITY_COST = {
+    "float32": ("in single precision (two second-order sections per axis), bit-exact with the training code: "
+                "on a Cortex-M4F's FPU about 160 instructions a sample (hargan's `cnn1d`: 214,631 instructions "
+                "per `classify`, 198,201 of them the model; 370 per `push` of a sample). A core without an FPU "
+                "(Cortex-M0+, `-mfloat-abi=soft`) runs the same float32 arithmetic in software, bit for bit"),
+    "float64": ("in double precision, bit-exact with the training code (`[board] gravity_precision = "
+                "\"float64\"`): a Cortex-M4F (single-precision FPU) emulates it in software, about 9,900 "
+                "instructions a sample and ~4 KB more of the C library (hargan's `cnn1d`: 682,271 instructions "
+                "per `classify`, 198,201 of them the model); the float32 filter is the one for FPU-single cores"),
+}
+"""What the README says of the filter's cost in each precision: QEMU's mps2-an386 (Cortex-M4F), -O2,
+``benchmarks/bench_board.py --presets cnn1d [--gravity-precision float64 | --no-gravity]`` (classify,
+push/sample; the filter's per-sample cost is classify's difference to --no-gravity over 48 samples)."""
 
 
 # Instructions per inference of hargan's cnn1d preset (48 x 3, 4 classes, no filter) on QEMU's mps2-an386

@@ -87,18 +87,20 @@ class BoardBuild:
 
 
 def build_board(export_dir: Path, workdir: Path, name: str = "har_model", opt: str = "-O2",
-                measure: bool = False, extra_flags: tuple[str, ...] = ()) -> BoardBuild:
+                measure: bool = False, extra_flags: tuple[str, ...] = (), float_abi: str = "hard") -> BoardBuild:
     """Cross-compile the export + self-test + startup for mps2-an386 (Cortex-M4F); return the ELF and map.
 
-    ``extra_flags``: more compiler flags, e.g. ``("-DHARGAN_NO_SIMD",)`` for the plain C loops."""
+    ``extra_flags``: more compiler flags, e.g. ``("-DHARGAN_NO_SIMD",)`` for the plain C loops.
+    ``float_abi``: ``"hard"`` (the FPU) or ``"soft"`` (float in software, as on a core without one)."""
+    arm_flags = ARM_FLAGS if float_abi == "hard" else [*ARM_FLAGS[:2], f"-mfloat-abi={float_abi}"]
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "selftest.c").write_text(selftest_main(name, measure))
     (workdir / "startup.c").write_text(render("selftest/startup_mps2.c.in"))
     (workdir / "mps2_an386.ld").write_text(render("selftest/mps2_an386.ld.in"))
-    cflags = [*ARM_FLAGS, "-std=c11", opt, "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections",
-              "-DHG_BOARD", *(["-DHG_STACK_CHECK"] if opt in STACK_OPT_LEVELS else []), *extra_flags, "-I",
-              str(export_dir)]
+    check = opt in STACK_OPT_LEVELS and float_abi == "hard"  # the export's stack figures are the FPU build's
+    cflags = [*arm_flags, "-std=c11", opt, "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections",
+              "-DHG_BOARD", *(["-DHG_STACK_CHECK"] if check else []), *extra_flags, "-I", str(export_dir)]
     objects = {}
     for src in [workdir / "selftest.c", workdir / "startup.c", *_sources(export_dir)]:
         obj = workdir / (src.stem + ".o")
@@ -107,7 +109,7 @@ def build_board(export_dir: Path, workdir: Path, name: str = "har_model", opt: s
             raise RuntimeError(f"ARM build of {src.name} failed:\n{res.stderr}")
         objects[src.stem] = obj
     elf, map_file = workdir / "selftest.elf", workdir / "selftest.map"
-    res = _run([ARM_GCC, *ARM_FLAGS, "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections",
+    res = _run([ARM_GCC, *arm_flags, "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections",
                 f"-Wl,-Map={map_file}", "-T", str(workdir / "mps2_an386.ld"), *map(str, objects.values()),
                 "-lm", "-o", str(elf)])
     if res.returncode:

@@ -21,6 +21,7 @@ from firmware_export.stack import measure_board
 from firmware_export.test_vectors import DEFAULT_N, export_test_vectors
 from har_data import InputError, SensorSpec
 from har_data.atomic import atomic_dir
+from har_data.gravity import DEFAULT_PRECISION
 
 
 def _tflm_arena(int8: Any) -> int | None:
@@ -34,11 +35,13 @@ def _tflm_arena(int8: Any) -> int | None:
 def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, out_dir: str | os.PathLike,
                     name: str = "har_model", test_windows: np.ndarray | None = None,
                     test_labels: np.ndarray | None = None, n_test_vectors: int = DEFAULT_N, *,
-                    gravity: bool = False, stride: int | None = None, vote: int = 1) -> list[Path]:
+                    gravity: bool = False, stride: int | None = None, vote: int = 1,
+                    gravity_precision: str = DEFAULT_PRECISION) -> list[Path]:
     """The model (plain C and .tflite array), the API with its preprocessing, headers, test vectors, README.
 
     ``int8``: an Int8Classifier. ``gravity``: whether the model was trained on gravity-suppressed
-    windows (ST's rotation + suppression filter); the C preprocessing then runs the same filter.
+    windows (ST's rotation + suppression filter); the C preprocessing then runs the same filter, in
+    ``gravity_precision`` (:mod:`har_data.gravity`: the training windows' precision).
     ``stride``: the training windows' stride in samples (``<name>_push`` classifies that often;
     default half a window). ``vote``: ``<name>_push`` reports the majority class of the model's last
     ``vote`` decisions (:mod:`classifier.decisions`; 1 = each window's own). ``test_windows``: mg
@@ -67,18 +70,19 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
         facts = model_facts(int8.model_bytes, window, int8.num_classes, model.weight_bytes, model.arena_bytes)
         files += write_files(tmp, {f"{name}_meta.h": meta_source(name, facts)})  # the API's headers include it
         files += write_files(tmp, dict(model.files, **app_sources(
-            name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena, vote)))
+            name, sensor, window, int8.num_classes, stride, gravity, model.ops, tflm_arena, vote, gravity_precision)))
         facts["board"] = measure_board(tmp, name)  # compiles what was just written; then meta.h states it
         write_files(tmp, {f"{name}_meta.h": meta_source(name, facts)})
         if vectors and test_windows is not None and test_labels is not None:
             files += export_test_vectors(int8, test_windows, test_labels, tmp, name, n=n_test_vectors, sensor=sensor,
-                                         gravity=gravity, stride=stride, vote=vote)
+                                         gravity=gravity, stride=stride, vote=vote,
+                                         gravity_precision=gravity_precision)
         sources = sorted(f.name for f in files if f.suffix == ".c" and not f.name.endswith("_model_data.c"))
         if vectors:
             files += write_files(tmp, selftest_files(name, sources))
         readme = ReadmeFacts(name, sensor, list(class_names), window, stride, bool(gravity), model.ops,
                              model.arena_bytes, model.weight_bytes, tflm_arena, bool(vectors), sources, facts,
-                             float(int8.input_scale), int(int8.input_zero_point), vote)
+                             float(int8.input_scale), int(int8.input_zero_point), vote, gravity_precision)
         files += write_files(tmp, {"README.md": firmware_readme(readme)})
         names = [f.relative_to(tmp) for f in files]
     return [out_dir / n for n in names]

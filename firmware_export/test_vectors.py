@@ -25,6 +25,7 @@ from firmware_export._cgen import check_c_name, int_table, write_files
 from firmware_export.c_app import preprocess_counts, stream_inputs
 from firmware_export.render import render
 from har_data import InputError, SensorSpec
+from har_data.gravity import DEFAULT_PRECISION
 from har_data.validate import check_array
 
 DEFAULT_N = 10
@@ -40,6 +41,7 @@ class TestVectors:
     labels: np.ndarray
     counts: np.ndarray | None
     gravity: bool = False
+    gravity_precision: str = DEFAULT_PRECISION  # the filter's arithmetic (with gravity)
     stream_counts: np.ndarray | None = None  # L x 3 raw counts fed to <name>_push
     stream_outputs: np.ndarray | None = None  # W x K scores of the windows it completes
     vote: int = 1  # decisions the decision stage votes over
@@ -89,24 +91,25 @@ def judge_int8(int8: Any, q: np.ndarray, runtime: str = "litert") -> np.ndarray:
 
 
 def _stream(int8: Any, counts: np.ndarray, sensor: SensorSpec, gravity: bool, stride: int,
-            runtime: str) -> tuple[np.ndarray, np.ndarray]:
+            runtime: str, precision: str) -> tuple[np.ndarray, np.ndarray]:
     """The test windows' counts end to end as one stream, cut after STREAM_WINDOWS windows."""
     t = counts.shape[1]
     length = min(len(counts) * t, t + (STREAM_WINDOWS - 1) * int(stride))
     stream = counts.reshape(-1, counts.shape[2])[:length]
-    windows = stream_inputs(stream, sensor, int8.input_scale, int8.input_zero_point, gravity, t, stride)
+    windows = stream_inputs(stream, sensor, int8.input_scale, int8.input_zero_point, gravity, t, stride, precision)
     return stream, judge_int8(int8, windows, runtime)
 
 
 def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAULT_N,
                       sensor: SensorSpec | None = None, runtime: str = "litert", gravity: bool = False,
-                      stride: int | None = None, vote: int = 1) -> TestVectors:
+                      stride: int | None = None, vote: int = 1,
+                      gravity_precision: str = DEFAULT_PRECISION) -> TestVectors:
     """Pick ``n`` windows and compute their int8 inputs and the reference runtime's int8 outputs.
 
     ``x_mg``: windows as the sensor reports them, BEFORE preprocessing. With ``sensor`` their raw
-    counts go through the firmware's preprocessing (the gravity filter when ``gravity``, one fresh
-    filter per window as ``<name>_classify`` runs it); with ``stride`` too, a stream for ``<name>_push``
-    with the classes it returns after a vote over ``vote`` decisions.
+    counts go through the firmware's preprocessing (the gravity filter in ``gravity_precision`` when
+    ``gravity``, one fresh filter per window as ``<name>_classify`` runs it); with ``stride`` too, a
+    stream for ``<name>_push`` with the classes it returns after a vote over ``vote`` decisions.
     """
     x = check_array(x_mg, "test windows", dtype=np.float32)  # NaN would become all-zero vectors in the C file
     y = np.asarray(y).reshape(-1)
@@ -124,9 +127,10 @@ def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAU
     stream: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     if sensor is not None:
         counts = sensor.to_counts(x)
-        q = np.stack([preprocess_counts(c, sensor, int8.input_scale, int8.input_zero_point, gravity) for c in counts])
+        q = np.stack([preprocess_counts(c, sensor, int8.input_scale, int8.input_zero_point, gravity,
+                                        gravity_precision) for c in counts])
         if stride:
-            stream = _stream(int8, counts, sensor, gravity, stride, runtime)
+            stream = _stream(int8, counts, sensor, gravity, stride, runtime, gravity_precision)
     else:
         q = int8.quantize_input(x)
     outputs = judge_int8(int8, q, runtime)
@@ -134,6 +138,7 @@ def make_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, n: int = DEFAU
     decisions = None if stream[1] is None else run_vote(np.argmax(stream[1], axis=-1), vote, k)
     decide_raw, decide_expected = decide_sequence(vote, k)
     return TestVectors(inputs=q.astype(np.int8), outputs=outputs, labels=y, counts=counts, gravity=bool(gravity),
+                       gravity_precision=gravity_precision,
                        stream_counts=stream[0], stream_outputs=stream[1], vote=int(vote), stream_decisions=decisions,
                        decide_raw=decide_raw, decide_expected=decide_expected)
 
@@ -210,12 +215,12 @@ def _decide_tables(tv: TestVectors, name: str) -> list[str]:
 def export_test_vectors(int8: Any, x_mg: np.ndarray, y: np.ndarray, out_dir: str | os.PathLike,
                         name: str = "har_model", n: int = DEFAULT_N, sensor: SensorSpec | None = None,
                         runtime: str = "litert", gravity: bool = False, stride: int | None = None,
-                        vote: int = 1) -> list[Path]:
+                        vote: int = 1, gravity_precision: str = DEFAULT_PRECISION) -> list[Path]:
     """Write ``<name>_test_vectors.h/.c``: ``n`` windows (round-robin over classes) as int8 inputs,
     their labels and the reference runtime's int8 outputs; with ``sensor``, also the raw counts
     (before preprocessing) and, with ``stride``, a stream for ``<name>_push``; the decision stage's
     expected outputs for a vote over ``vote`` decisions."""
     name = check_c_name(name)
     tv = make_test_vectors(int8, x_mg, y, n, sensor=sensor, runtime=runtime, gravity=gravity, stride=stride,
-                           vote=vote)
+                           vote=vote, gravity_precision=gravity_precision)
     return write_files(Path(out_dir), test_vector_sources(tv, name))

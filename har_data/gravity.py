@@ -18,14 +18,26 @@ sample is exactly 0, as filter_gravity.c does).
 Where the gravity estimate is exactly on ±z the firmware's formula divides by zero; here
 the rotation is the limit taken along +x (about the y axis), and a zero gravity estimate
 leaves the sample unrotated.
+
+Two precisions, each the exact reference of the C the export generates for it:
+
+- ``"float32"`` (the default; single precision, what an FPU-single Cortex-M4F/M7/M33 runs in
+  hardware): the same high-pass as two second-order sections (``SOS_26HZ``, scipy's ``tf2sos``
+  of ST's coefficients, rounded to float32), each in transposed direct form II, and the rotation
+  in float32. Run as ST's filter_gravity.c runs it (the 4th-order filter in float32) the rounding
+  noise of its near-unit-circle poles is ~3 mg RMS on ST's phone logs, as much as a still phone's
+  whole motion; the sections keep it under 0.01 mg (docs/benchmarks.md, "Gravity filter precision").
+- ``"float64"``: the 4th-order filter in double precision, scipy.signal.lfilter's operation order
+  (what hargan ran before the float32 filter; soft-float double on an M4F, ~10k instructions a
+  sample). Records and windows that do not name a precision were made with it.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
-from scipy import signal
 
 from har_data.errors import InputError
 from har_data.recording import Recording
@@ -37,36 +49,72 @@ ZI_26HZ = np.array([-0.936528250873, 2.809571532101, -2.809559172096, 0.93651585
 
 COEFFICIENTS: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {26.0: (B_26HZ, A_26HZ, ZI_26HZ)}
 
+# float32: scipy.signal.tf2sos(B_26HZ, A_26HZ) rounded to float32, rows [b0 b1 b2 1 a1 a2], and the
+# state after a unit step (scipy.signal.sosfilt_zi of those float32 sections), rounded to float32.
+SOS_26HZ = np.array([[0.9364275932312012, -1.872878909111023, 0.9364275932312012, 1.0, -1.9090383052825928,
+                      0.9114385843276978],
+                     [1.0, -1.9999747276306152, 1.0, 1.0, -1.959618330001831, 0.9621016979217529]], np.float32)
+SOS_ZI_26HZ = np.array([[-0.9463108777999878, 0.9454355835914612],
+                        [0.009782709181308746, -0.009786521084606647]], np.float32)
+SECTIONS: dict[float, tuple[np.ndarray, np.ndarray]] = {26.0: (SOS_26HZ, SOS_ZI_26HZ)}
 
-def _coefficients(odr_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    for rate, coeffs in COEFFICIENTS.items():
+PRECISIONS = ("float32", "float64")
+DEFAULT_PRECISION = "float32"
+"""The filter's arithmetic: float32 second-order sections, or ST's 4th-order form in float64."""
+LEGACY_PRECISION = "float64"
+"""What a record or windows file that names no precision was filtered with."""
+
+
+def _at_rate(table: dict[float, Any], odr_hz: float) -> Any:
+    for rate, coeffs in table.items():
         if abs(float(odr_hz) - rate) < 1e-6:
             return coeffs
-    raise InputError(f"gravity filter is defined only at {', '.join(f'{r:g}' for r in COEFFICIENTS)} Hz "
+    raise InputError(f"gravity filter is defined only at {', '.join(f'{r:g}' for r in table)} Hz "
                      f"(ST model zoo coefficients), got {odr_hz:g} Hz; resample first")
 
 
-def rotate_to_gravity_frame(gravity: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Rotate each row of ``a`` (N x 3) with the rotation that ``gravity`` (N x 3) defines (filter_gravity.c)."""
-    g = np.asarray(gravity, dtype=np.float64)
-    a = np.asarray(a, dtype=np.float64)
-    norm = np.sqrt(np.sum(g * g, axis=1))
-    zero = norm == 0
-    g = g / np.where(zero, 1.0, norm)[:, None]
-    gx, gy, gz = g[:, 0], g[:, 1], g[:, 2]
-    sin = np.sqrt(np.maximum(0.0, 1.0 - gz * gz))
+def _coefficients(odr_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 4th-order filter's (b, a, zi) at ``odr_hz`` (float64)."""
+    return _at_rate(COEFFICIENTS, odr_hz)
+
+
+def sections(odr_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """The float32 second-order sections (sos, zi) at ``odr_hz``."""
+    return _at_rate(SECTIONS, odr_hz)
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` if it is one of PRECISIONS, else an InputError naming them."""
+    if precision not in PRECISIONS:
+        raise InputError(f"gravity filter precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
+
+
+def rotate_to_gravity_frame(gravity: np.ndarray, a: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """Rotate each row of ``a`` (N x 3) with the rotation that ``gravity`` (N x 3) defines (filter_gravity.c).
+
+    Every operation rounds to ``dtype`` (float32 or float64) in the order the generated C runs it.
+    """
+    g: np.ndarray = np.asarray(gravity, dtype=dtype)
+    a = np.asarray(a, dtype=dtype)
+    one, zero_ = dtype(1.0), dtype(0.0)
+    norm = np.sqrt((g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1]) + g[:, 2] * g[:, 2])
+    zero = norm <= 0
+    safe_norm = np.where(zero, one, norm)
+    gx, gy, gz = g[:, 0] / safe_norm, g[:, 1] / safe_norm, g[:, 2] / safe_norm
+    sin = np.sqrt(np.maximum(zero_, one - gz * gz))
     cos = -gz
-    degenerate = sin < 1e-7
-    safe = np.where(degenerate, 1.0, sin)
-    vx = np.where(degenerate, 0.0, -gy / safe)
-    vy = np.where(degenerate, 1.0, gx / safe)
-    sin = np.where(degenerate, 0.0, sin)
-    cos = np.where(degenerate, np.sign(cos) + (cos == 0), cos)
+    degenerate = sin < dtype(1e-7)
+    safe = np.where(degenerate, one, sin)
+    vx = np.where(degenerate, zero_, -gy / safe)
+    vy = np.where(degenerate, one, gx / safe)
+    sin = np.where(degenerate, zero_, sin)
+    cos = np.where(degenerate, np.where(cos < 0, -one, one), cos)
     ax, ay, az = a[:, 0], a[:, 1], a[:, 2]
-    vf = (vx * ax + vy * ay) * (1.0 - cos)
+    vf = (vx * ax + vy * ay) * (one - cos)
     out = np.empty_like(a)
-    out[:, 0] = ax * cos + vy * az * sin + vx * vf
-    out[:, 1] = ay * cos - vx * az * sin + vy * vf
+    out[:, 0] = (ax * cos + vy * az * sin) + vx * vf
+    out[:, 1] = (ay * cos - vx * az * sin) + vy * vf
     out[:, 2] = az * cos + (vx * ay - vy * ax) * sin
     out[zero] = a[zero]
     return out
@@ -75,14 +123,19 @@ def rotate_to_gravity_frame(gravity: np.ndarray, a: np.ndarray) -> np.ndarray:
 class GravityRotationFilter:
     """Streaming gravity rotation (+ suppression): state carries across ``process`` calls.
 
-    ``GravityRotationFilter(odr_hz=26.0, suppress=True)``; ``process(chunk)`` takes K x 3 mg
-    (any K, including 1) and returns K x 3 float32: the rotated dynamic acceleration when
-    ``suppress`` (firmware ``gravity_suppress_rotate``), else the rotated raw sample
-    (``gravity_rotate``). ``reset()`` starts a new stream.
+    ``GravityRotationFilter(odr_hz=26.0, suppress=True, precision="float32")``; ``process(chunk)``
+    takes K x 3 mg (any K, including 1) and returns K x 3 float32: the rotated dynamic acceleration
+    when ``suppress`` (firmware ``gravity_suppress_rotate``), else the rotated raw sample
+    (``gravity_rotate``). ``reset()`` starts a new stream. ``precision``: see the module's docstring.
     """
 
-    def __init__(self, odr_hz: float = 26.0, suppress: bool = True):
-        self.b, self.a, self._zi_unit = _coefficients(odr_hz)
+    def __init__(self, odr_hz: float = 26.0, suppress: bool = True, precision: str = DEFAULT_PRECISION):
+        self.precision = check_precision(precision)
+        if precision == "float32":
+            self._sos, self._zi_unit = sections(odr_hz)
+        else:
+            self.b, self.a, self._zi_unit = _coefficients(odr_hz)
+        self.dtype: type = np.float32 if precision == "float32" else np.float64
         self.odr_hz = float(odr_hz)
         self.suppress = bool(suppress)
         self._zi: np.ndarray | None = None
@@ -93,41 +146,50 @@ class GravityRotationFilter:
 
     @property
     def state(self) -> np.ndarray | None:
-        """The IIR state (4 x 3), None before the first sample."""
+        """The IIR state (float64: 4 x 3; float32: 2 sections x 2 x 3), None before the first sample."""
         return None if self._zi is None else self._zi.copy()
 
+    def _start(self, first: np.ndarray) -> np.ndarray:
+        """The step-response state scaled by the first sample (by 1 where it is exactly 0)."""
+        scale: np.ndarray = np.where(first == 0, self.dtype(1.0), first).astype(self.dtype)
+        return (self._zi_unit[..., None] * scale).astype(self.dtype)
+
     def process(self, chunk: np.ndarray) -> np.ndarray:
-        x = np.asarray(chunk, dtype=np.float64)
+        x: np.ndarray = np.asarray(chunk, dtype=self.dtype)
         if x.ndim != 2 or x.shape[1] != 3:
             raise InputError(f"gravity filter input must be K x 3, got shape {x.shape}")
         if len(x) == 0:
             return np.zeros((0, 3), dtype=np.float32)
         if not np.isfinite(x).all():
             raise InputError("gravity filter input holds NaN or infinite values")
+        from scipy import signal  # on first use: har_data.gravity's constants are read without scipy
+
         if self._zi is None:
-            first = np.where(x[0] == 0.0, 1.0, x[0])
-            self._zi = self._zi_unit[:, None] * first[None, :]
-        dyn, self._zi = signal.lfilter(self.b, self.a, x, axis=0, zi=self._zi)
+            self._zi = self._start(x[0])
+        if self.precision == "float32":
+            dyn, self._zi = signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
+        else:
+            dyn, self._zi = signal.lfilter(self.b, self.a, x, axis=0, zi=self._zi)
         grav = x - dyn
-        return rotate_to_gravity_frame(grav, dyn if self.suppress else x).astype(np.float32)
+        return rotate_to_gravity_frame(grav, dyn if self.suppress else x, self.dtype).astype(np.float32)
 
 
-def _filtered(rec: Recording, suppress: bool) -> Recording:
+def _filtered(rec: Recording, suppress: bool, precision: str) -> Recording:
     if rec.meta.get("gravity_rotated"):
         raise InputError(f"recording {rec.source} is already gravity-rotated")
     if not rec.meta.get("gravity", True):
         raise InputError(f"recording {rec.source} carries no gravity (meta gravity=False): nothing to rotate "
                          "or suppress")
-    out = GravityRotationFilter(rec.odr_hz, suppress=suppress).process(rec.samples)
-    meta = dict(rec.meta, gravity=not suppress, gravity_rotated=True)
+    out = GravityRotationFilter(rec.odr_hz, suppress=suppress, precision=precision).process(rec.samples)
+    meta = dict(rec.meta, gravity=not suppress, gravity_rotated=True, gravity_precision=precision)
     return replace(rec, samples=out, meta=meta)
 
 
-def suppress_gravity(recording: Recording) -> Recording:
+def suppress_gravity(recording: Recording, precision: str = DEFAULT_PRECISION) -> Recording:
     """Gravity rotation + suppression over a whole Recording (one streaming filter); meta gravity=False."""
-    return _filtered(recording, suppress=True)
+    return _filtered(recording, suppress=True, precision=precision)
 
 
-def rotate_gravity(recording: Recording) -> Recording:
+def rotate_gravity(recording: Recording, precision: str = DEFAULT_PRECISION) -> Recording:
     """Gravity rotation only (firmware ``gravity_rotate``): gravity stays in, on the +z-down frame."""
-    return _filtered(recording, suppress=False)
+    return _filtered(recording, suppress=False, precision=precision)

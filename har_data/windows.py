@@ -8,11 +8,13 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import signal
 
 from har_data.errors import InputError
+from har_data.gravity import DEFAULT_PRECISION, GravityRotationFilter, check_precision
 from har_data.npz import load_json_dict, load_npz, save_npz
 from har_data.recording import Recording
 from har_data.sensors import SensorSpec
@@ -54,7 +56,8 @@ class WindowSet:
     sensor: SensorSpec | None = None
     odr_hz: float | None = None
     preprocessing: dict = field(default_factory=dict)
-    """How the windows were cut: ``window``, ``stride``, ``suppress_gravity`` (what the board must repeat)."""
+    """How the windows were cut: ``window``, ``stride``, ``suppress_gravity`` and, with the filter,
+    ``gravity_precision`` (what the board must repeat; absent: float64, what older hargan ran)."""
 
     def __post_init__(self) -> None:
         # Every window array enters here (files through ``load``, Python callers directly): checked once.
@@ -135,20 +138,19 @@ def _check_rates(sensor: SensorSpec | None, odr_hz, path) -> None:
 
 
 def board_samples(rec: Recording, odr_hz: float, sensor: SensorSpec | None = None,
-                  suppress_gravity: bool = False) -> np.ndarray:
+                  suppress_gravity: bool = False, gravity_precision: str = DEFAULT_PRECISION) -> np.ndarray:
     """One whole recording as the board sees it: resampled to ``odr_hz``, quantized to ``sensor``
     (saturated at its full scale, one LSB steps) and, with ``suppress_gravity``, through the
-    streaming gravity rotation + suppression filter, as the firmware runs it (26 Hz only)."""
+    streaming gravity rotation + suppression filter in ``gravity_precision``, as the firmware runs it
+    (26 Hz only)."""
     samples = resample(rec, odr_hz).samples
     if sensor is not None:
         samples = sensor.quantize_mg(samples)
     if suppress_gravity:
-        from har_data.gravity import GravityRotationFilter
-
         if not rec.meta.get("gravity", True):
             raise InputError(f"recording {rec.source} carries no gravity: gravity suppression needs data "
                              "with gravity")
-        samples = GravityRotationFilter(odr_hz, suppress=True).process(samples)
+        samples = GravityRotationFilter(odr_hz, suppress=True, precision=gravity_precision).process(samples)
     return samples
 
 
@@ -196,11 +198,13 @@ def make_windows(
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
     seed: int = 0,
     suppress_gravity: bool = False,
+    gravity_precision: str = DEFAULT_PRECISION,
 ) -> WindowSet:
     """Resample to the sensor's ODR (or ``odr_hz``), optionally quantize to the sensor, segment and split.
 
     ``suppress_gravity``: after quantizing (what the sensor reports), run the streaming gravity
-    rotation + suppression filter over each whole Recording, as the firmware does (26 Hz only).
+    rotation + suppression filter over each whole Recording, as the firmware does (26 Hz only), in
+    ``gravity_precision`` (:mod:`har_data.gravity`).
     A window never crosses two Recordings. ``class_names`` fixes the classes and their order
     (labels not in it are dropped); by default the sorted labels found.
     """
@@ -221,7 +225,7 @@ def make_windows(
     for rec in recordings:
         if rec.label not in index:
             continue
-        w = segment(board_samples(rec, target, sensor, suppress_gravity), length, stride)
+        w = segment(board_samples(rec, target, sensor, suppress_gravity, gravity_precision), length, stride)
         if len(w):
             xs.append(w)
             ys.append(np.full(len(w), index[rec.label]))
@@ -237,5 +241,7 @@ def make_windows(
                          f"{', '.join(sorted({r.label for r in recordings}))}")
     assign = split_groups(g, y, fractions, seed)
     split = np.array([assign[v] for v in g])
-    return WindowSet(x, y, names, split, g, sensor, float(target),
-                     {"window": int(length), "stride": int(stride), "suppress_gravity": bool(suppress_gravity)})
+    prep: dict[str, Any] = {"window": int(length), "stride": int(stride), "suppress_gravity": bool(suppress_gravity)}
+    if suppress_gravity:
+        prep["gravity_precision"] = check_precision(gravity_precision)
+    return WindowSet(x, y, names, split, g, sensor, float(target), prep)

@@ -26,6 +26,7 @@ import numpy as np
 
 from har_data.atomic import write_text
 from har_data.errors import InputError, one_line
+from har_data.gravity import DEFAULT_PRECISION, LEGACY_PRECISION, PRECISIONS, check_precision
 from har_data.jsonio import write_json
 from har_data.recording import Recording
 from har_data.sensors import SensorSpec
@@ -50,12 +51,15 @@ class Preprocessing:
     """The decision stage: the board reports the majority class of its last ``vote`` decisions
     (:mod:`classifier.decisions`); 1 = every window's own class. A record without it (older
     hargan) means 1, which is what those boards did."""
+    gravity_precision: str = DEFAULT_PRECISION
+    """The gravity filter's arithmetic (:mod:`har_data.gravity`); a record without it means float64,
+    what hargan ran before the float32 filter."""
 
     def to_dict(self) -> dict:
         return {"format": RECORD_FORMAT, "version": RECORD_VERSION, "sensor": self.sensor.name,
                 "full_scale_g": self.sensor.full_scale_g, "odr_hz": self.sensor.odr_hz, "window": self.window,
                 "stride": self.stride, "suppress_gravity": self.suppress_gravity, "class_names": self.class_names,
-                "vote": self.vote}
+                "vote": self.vote, "gravity_precision": self.gravity_precision}
 
     @classmethod
     def from_dict(cls, d: Mapping, path: str | os.PathLike | None = None) -> Preprocessing:
@@ -86,7 +90,11 @@ class Preprocessing:
         if not isinstance(vote, int) or isinstance(vote, bool) or not 1 <= vote <= MAX_VOTE:
             raise InputError(f"preprocessing record: vote must be a whole number of decisions from 1 to {MAX_VOTE}, "
                              f"got {vote!r}", path)
-        return cls(sensor, window, stride, bool(d["suppress_gravity"]), list(names), vote)
+        precision = d.get("gravity_precision", LEGACY_PRECISION)
+        if precision not in PRECISIONS:
+            raise InputError(f"preprocessing record: gravity_precision must be one of {', '.join(PRECISIONS)}, "
+                             f"got {precision!r}", path)
+        return cls(sensor, window, stride, bool(d["suppress_gravity"]), list(names), vote, precision)
 
     @classmethod
     def of_windows(cls, ws, vote_seconds: float = 0.0) -> Preprocessing:
@@ -99,14 +107,15 @@ class Preprocessing:
             raise InputError("the windows do not say how they were cut (sensor, stride): re-run prepare")
         stride = int(p["stride"])
         return cls(ws.sensor, int(p.get("window", ws.window_length)), stride, bool(p.get("suppress_gravity", False)),
-                   list(ws.class_names), vote_decisions(vote_seconds, ws.sensor.odr_hz, stride))
+                   list(ws.class_names), vote_decisions(vote_seconds, ws.sensor.odr_hz, stride),
+                   check_precision(p.get("gravity_precision", LEGACY_PRECISION)))
 
     def windows(self, rec: Recording, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One recording as the board sees it, cut into windows: ``(x mg K x T x 3, start sample K)``."""
         from har_data.windows import board_samples, segment
 
         step = int(stride or self.stride)
-        samples = board_samples(rec, self.sensor.odr_hz, self.sensor, self.suppress_gravity)
+        samples = board_samples(rec, self.sensor.odr_hz, self.sensor, self.suppress_gravity, self.gravity_precision)
         x = segment(samples, self.window, step)
         return x, np.arange(len(x), dtype=np.int64) * step
 

@@ -20,6 +20,7 @@ from typing import Any
 import tomli_w
 
 from har_data.loaders import SOURCES as _LOADERS
+from har_data import gravity as _gravity
 from har_data.sensors import DEFAULT_SENSOR
 from hargan.config_types import Locator, build, read_data_file
 
@@ -30,6 +31,8 @@ BUNDLED_SOURCES = ("basic-motions",)
 CLASS_MAP_SOURCES = ("pamap2", "st-mobility", "wisdm")
 """Sources whose loader maps raw activity ids/names to classes itself (it gets ``class_map``)."""
 GAN_LOSSES = ("wasserstein", "minimax")
+GRAVITY_PRECISIONS = _gravity.PRECISIONS
+DEFAULT_GRAVITY_PRECISION = _gravity.DEFAULT_PRECISION
 C_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """What export.name (a prefix of C files and symbols) may be."""
 FORMATS: dict[str, tuple[re.Pattern, str]] = {"export.name": (C_NAME, "a C identifier")}
@@ -247,6 +250,10 @@ class BoardConfig:
     """Report the majority class of the board model's decisions over the last vote_seconds (causal; a tie
     goes to the most recent; classifier.decisions), rounded to whole decisions (one every stride);
     0 = every window's own class. Costs latency at each change of activity (docs/benchmarks.md)."""
+    gravity_precision: str = DEFAULT_GRAVITY_PRECISION
+    """The gravity filter's arithmetic, in training and on the board (bit for bit): float32 (two second-order
+    sections; hardware on an FPU-single Cortex-M4F/M7/M33, ~330 instructions a sample) or float64 (ST's
+    4th-order form in double; soft-float there, ~10k instructions a sample). Only with the filter on."""
 
 
 @dataclass

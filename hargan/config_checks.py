@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from har_data.errors import InputError
 from har_data.names import first_bad_name
-from hargan.config import CLASSIFIER_PRESETS, FORMATS, GAN_LOSSES, RANGES, SOURCES, Config, dotted_value, needs_path
+from hargan.config import (CLASSIFIER_PRESETS, FORMATS, GAN_LOSSES, GRAVITY_PRECISIONS, RANGES, SOURCES, Config,
+                           dotted_value, needs_path)
 from hargan.config_types import Locator
 
 
@@ -62,6 +63,9 @@ def check_values(cfg: Config, loc: Locator) -> None:
                   "sampling.realism_critic_quantiles")
     if cfg.gan.loss not in GAN_LOSSES:
         raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
+    if cfg.board.gravity_precision not in GRAVITY_PRECISIONS:
+        raise bad(f"board.gravity_precision must be one of {', '.join(GRAVITY_PRECISIONS)} "
+                  f"(got {cfg.board.gravity_precision!r})", "board.gravity_precision")
     for key, (pattern, what) in FORMATS.items():
         if not pattern.fullmatch(dotted_value(values, key)):
             raise bad(f"{key} must be {what} (got {dotted_value(values, key)!r})", key)

@@ -24,7 +24,7 @@ import typing
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from hargan.config import FORMATS, GAN_LOSSES, RANGES, Config, Range
+from hargan.config import FORMATS, GAN_LOSSES, GRAVITY_PRECISIONS, RANGES, Config, Range
 
 
 class LazyChoices(Collection[str]):
@@ -57,6 +57,7 @@ def _presets() -> Collection[str]:
 
 CHOICES: dict[str, Collection[str]] = {
     "gan.loss": GAN_LOSSES,
+    "board.gravity_precision": GRAVITY_PRECISIONS,
     "classifier.preset": LazyChoices(_presets),
 }
 """The registry each string setting picks from (the option lists it in its help)."""

@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from scipy import signal
 
 from har_data import (DEFAULT_SENSOR, GravityRotationFilter, InputError, Recording, load_basic_motions,
                       make_windows, rotate_gravity, suppress_gravity)
-from har_data.gravity import A_26HZ, B_26HZ, ZI_26HZ
+from har_data.gravity import A_26HZ, B_26HZ, SOS_26HZ, SOS_ZI_26HZ, ZI_26HZ
 
 
 def firmware_reference(x: np.ndarray, suppress: bool = True) -> np.ndarray:
@@ -37,6 +38,37 @@ def firmware_reference(x: np.ndarray, suppress: bool = True) -> np.ndarray:
     return out
 
 
+def float32_reference(x: np.ndarray, suppress: bool = True) -> np.ndarray:
+    """Sample by sample, each operation in float32 as the generated C runs it: two biquads
+    (transposed direct form II) per axis, then the rotation (norm, unit gravity, Rodrigues)."""
+    f = np.float32
+    x = np.asarray(x, dtype=f)
+    sos = SOS_26HZ
+    z = SOS_ZI_26HZ[:, :, None] * np.where(x[0] == 0, f(1), x[0])[None, None, :]
+    out = np.empty_like(x)
+    for n, s in enumerate(x):
+        dyn = np.empty(3, f)
+        for c in range(3):
+            v = s[c]
+            for k in range(2):
+                y = sos[k, 0] * v + z[k, 0, c]
+                z[k, 0, c] = (sos[k, 1] * v - sos[k, 4] * y) + z[k, 1, c]
+                z[k, 1, c] = sos[k, 2] * v - sos[k, 5] * y
+                v = y
+            dyn[c] = v
+        g = s - dyn
+        norm = np.sqrt((g[0] * g[0] + g[1] * g[1]) + g[2] * g[2])
+        gx, gy, gz = g[0] / norm, g[1] / norm, g[2] / norm
+        sin, cos = np.sqrt(f(1) - gz * gz), -gz
+        vx, vy = -gy / sin, gx / sin
+        a = dyn if suppress else s
+        vf = (vx * a[0] + vy * a[1]) * (f(1) - cos)
+        out[n] = [(a[0] * cos + vy * a[2] * sin) + vx * vf,
+                  (a[1] * cos - vx * a[2] * sin) + vy * vf,
+                  a[2] * cos + (vx * a[1] - vy * a[0]) * sin]
+    return out
+
+
 def _walk(n=400, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(n) / 26.0
@@ -48,8 +80,33 @@ def _walk(n=400, seed=0):
 def test_matches_firmware_sample_by_sample():
     x = _walk(300)
     for suppress in (True, False):
-        got = GravityRotationFilter(26.0, suppress=suppress).process(x)
+        got = GravityRotationFilter(26.0, suppress=suppress, precision="float64").process(x)
         np.testing.assert_allclose(got, firmware_reference(x, suppress), atol=2e-3)
+
+
+def test_float32_is_its_sample_loop_bit_for_bit_and_close_to_st_filter():
+    """The float32 filter is exactly its own sample-by-sample float32 arithmetic (what the C runs), and
+    the same filter as ST's to a hundredth of a mg (the sections keep float32's rounding small)."""
+    x = DEFAULT_SENSOR.quantize_mg(_walk(300))
+    for suppress in (True, False):
+        got = GravityRotationFilter(26.0, suppress=suppress).process(x)
+        np.testing.assert_array_equal(got, float32_reference(x, suppress))
+        np.testing.assert_allclose(got, firmware_reference(x.astype(np.float64), suppress), atol=0.02)
+
+
+def test_float32_keeps_a_still_sensor_still():
+    """A still sensor (1 g plus ~3 mg of noise): the float32 filter's output is the float64 one to well
+    under its noise, where ST's 4th-order form in float32 adds mg of rounding noise."""
+    rng = np.random.default_rng(2)
+    still = (np.array([200.0, -300.0, 930.0]) + rng.normal(0, 3, (2000, 3))).astype(np.float32)
+    f32 = GravityRotationFilter(precision="float32").process(still)[200:]
+    f64 = GravityRotationFilter(precision="float64").process(still)[200:]
+    assert np.sqrt(np.mean((f32 - f64) ** 2)) < 0.01
+    b, a, zi = (v.astype(np.float32) for v in (B_26HZ, A_26HZ, ZI_26HZ))
+    st_form = signal.lfilter(b, a, still, axis=0, zi=zi[:, None] * still[0][None, :])[0][200:]
+    dyn64 = signal.lfilter(B_26HZ, A_26HZ, still.astype(np.float64), axis=0,
+                           zi=ZI_26HZ[:, None] * still[0].astype(np.float64)[None, :])[0][200:]
+    assert np.sqrt(np.mean((st_form - dyn64) ** 2)) > 0.1  # why the float32 filter uses sections
 
 
 def test_chunked_equals_whole():
@@ -63,7 +120,7 @@ def test_chunked_equals_whole():
         parts.append(f.process(x[i:i + k]))
         i += k
     np.testing.assert_array_equal(np.concatenate(parts), whole)
-    assert f.state.shape == (4, 3)
+    assert f.state.shape == (2, 2, 3)
     f.reset()
     np.testing.assert_array_equal(f.process(x[:10]), whole[:10])
 

@@ -104,21 +104,24 @@ def edge_windows() -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([x, extra]), np.concatenate([y, np.arange(4)])
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["gravity", "no_gravity"])
+@pytest.fixture(scope="module", params=["float32", "float64", None],
+                ids=["gravity_float32", "gravity_float64", "no_gravity"])
 def exported(request, tmp_path_factory):
+    """The export of a tiny model with the gravity filter in float32, in float64, or without it."""
     from classifier import Int8Classifier
 
     int8 = Int8Classifier(preset_int8_bytes("cnn1d_tiny"), CLASSES)
     x, y = edge_windows()
     out = tmp_path_factory.mktemp("board") / "firmware"
+    precision = request.param or "float32"
     export_firmware(int8, CLASSES, SENSOR, out, test_windows=x, test_labels=y, n_test_vectors=len(x),
-                    gravity=request.param, stride=STRIDE)
-    return out, int8, request.param
+                    gravity=request.param is not None, gravity_precision=precision, stride=STRIDE)
+    return out, int8, request.param is not None, precision
 
 
 @needs_gcc
 def test_host_selftest_reproduces_every_test_vector(exported, tmp_path):
-    out, _, _ = exported
+    out = exported[0]
     exe = build_host(out, tmp_path)
     res = subprocess.run([str(exe)], capture_output=True, text=True)
     assert res.returncode == 0 and "mismatches 0" in res.stdout, res.stdout
@@ -127,13 +130,13 @@ def test_host_selftest_reproduces_every_test_vector(exported, tmp_path):
 
 
 def test_test_vectors_are_raw_counts_before_preprocessing(exported):
-    out, int8, gravity = exported
+    out, int8, gravity, precision = exported
     text = (out / "har_model_test_vectors.c").read_text()
     block = re.search(r"har_model_test_counts\[[^=]*= \{(.*?)\n\};", text, re.S).group(1)
     counts = np.array(re.findall(r"-?\d+", block), dtype=np.int64).reshape(-1, T, 3)
     x, _ = edge_windows()
     np.testing.assert_array_equal(counts[-4:], SENSOR.to_counts(x[-4:]))
-    q = preprocess_counts(counts[-4], SENSOR, int8.input_scale, int8.input_zero_point, gravity)
+    q = preprocess_counts(counts[-4], SENSOR, int8.input_scale, int8.input_zero_point, gravity, precision)
     # at rest on +z the gravity filter removes the 1 g; without it the z input sits near +1 g
     assert (abs(int(q[-1, 2])) < 5) if gravity else (q[-1, 2] > 20)
     assert f"#define HAR_MODEL_GRAVITY_FILTER {int(gravity)}" in (out / "har_model.h").read_text()
@@ -198,8 +201,11 @@ def test_make_run_in_the_exported_folder_passes_on_host_and_board(exported):
     assert "warning" not in text
 
 
-@pytest.mark.parametrize("preset,gravity", [("cnn1d", True), ("cnn1d_tiny", True), ("ign", False), ("gmp", False)])
-def test_emulated_cortex_m4_reproduces_every_test_vector(preset, gravity, tmp_path):
+@pytest.mark.parametrize("preset,precision,abi", [("cnn1d", "float32", "hard"), ("cnn1d_tiny", "float32", "soft"),
+                                                  ("ign", "float64", "hard"), ("gmp", None, "hard")])
+def test_emulated_cortex_m4_reproduces_every_test_vector(preset, precision, abi, tmp_path):
+    """Every test vector, classify and stream, on the emulated M4: the gravity filter in float32 on the FPU
+    and in software (-mfloat-abi=soft), in float64, and no filter."""
     board_or_skip()
     from classifier import Int8Classifier
 
@@ -207,8 +213,8 @@ def test_emulated_cortex_m4_reproduces_every_test_vector(preset, gravity, tmp_pa
     x, y = edge_windows()
     out = tmp_path / "firmware"
     export_firmware(int8, CLASSES, SENSOR, out, test_windows=x[::2], test_labels=y[::2], n_test_vectors=6,
-                    gravity=gravity, stride=STRIDE)
-    build = build_board(out, tmp_path / "arm", opt="-O2")
+                    gravity=precision is not None, gravity_precision=precision or "float32", stride=STRIDE)
+    build = build_board(out, tmp_path / "arm", opt="-O2", float_abi=abi)
     code, text = run_qemu(build.elf, timeout=120)
     assert code == 0 and "mismatches 0" in text, text[-2000:]
     assert text.count("classify ok") == 6 and text.count("push ok") == 4
@@ -249,10 +255,11 @@ int main(void) {
 
 
 @needs_gcc
-@pytest.mark.parametrize("exported", [True], indirect=True, ids=["gravity"])
+@pytest.mark.parametrize("exported", ["float32", "float64"], indirect=True)
 def test_c_gravity_filter_is_identical_to_python_on_every_sample(exported, tmp_path):
-    """Raw counts -> ST's gravity rotation + suppression, C (double, as exported) vs har_data.gravity (float32 out)."""
-    out = exported[0]
+    """Raw counts -> ST's gravity rotation + suppression, C (as exported, in either precision) vs
+    har_data.gravity, on every sample of a long stream with the filter's corner cases."""
+    out, precision = exported[0], exported[3]
     from har_data.gravity import GravityRotationFilter
 
     rng = np.random.default_rng(3)
@@ -269,5 +276,5 @@ def test_c_gravity_filter_is_identical_to_python_on_every_sample(exported, tmp_p
     subprocess.run([GCC, "-std=c11", "-O2", "-Wall", "-Wextra", "-I", str(out), str(tmp_path / "g.c"),
                     str(out / "har_model_model.c"), str(out / "har_model_decide.c"), "-o", str(exe), "-lm"], check=True)
     got = subprocess.run([str(exe)], input=counts.astype("<i2").tobytes(), capture_output=True, check=True).stdout
-    want = GravityRotationFilter(SENSOR.odr_hz, suppress=True).process(SENSOR.to_mg(counts))
+    want = GravityRotationFilter(SENSOR.odr_hz, suppress=True, precision=precision).process(SENSOR.to_mg(counts))
     np.testing.assert_array_equal(np.frombuffer(got, "<f4").reshape(n, 3), want)

@@ -135,7 +135,7 @@ def test_export_command_reads_the_record_and_refuses_filtered_windows(run, tmp_p
     assert code == 0, out + err
     assert (tmp_path / "b" / "README.md").read_text() == "my project\n"  # the project's own, left alone
     assert "gravity rotation + suppression" in (tmp_path / "b" / "har_model_README.md").read_text()
-    assert "gravity filter on, a window every 24 samples" in out
+    assert "gravity filter on (float32), a window every 24 samples" in out
     header = (tmp_path / "b" / "har_model.h").read_text()
     assert "HAR_MODEL_GRAVITY_FILTER 1" in header and "HAR_MODEL_STRIDE 24" in header
     code, out, err = _cli(["export", "--int8", model, "--stride", "6", "--out", str(tmp_path / "c")])

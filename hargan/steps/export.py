@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Sequence
 
 from har_data.errors import InputError
+from har_data.gravity import DEFAULT_PRECISION as DEFAULT_GRAVITY_PRECISION
+from har_data.gravity import PRECISIONS as GRAVITY_PRECISIONS
 from har_data.outputs import output_dir
 from hargan.classify import Preprocessing, read_preprocessing, record_path
 from hargan.options import add_section_options, option
@@ -34,13 +36,14 @@ if TYPE_CHECKING:
 
 
 def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: SensorSpec, out: Path, *,
-                   name: str, gravity: bool, stride: int | None, vote: int = 1, test_windows: np.ndarray | None = None,
+                   name: str, gravity: bool, stride: int | None, vote: int = 1,
+                   gravity_precision: str = DEFAULT_GRAVITY_PRECISION, test_windows: np.ndarray | None = None,
                    test_labels: np.ndarray | None = None, n_test_vectors: int = 0,
                    replace_dir: bool = True, log: Log = quiet) -> list[Path]:
     """Write the C model, API, headers and test vectors into ``out``; returns the files.
 
-    ``gravity``, ``stride``: the board's preprocessing (``stride`` None: half a window); ``vote``: its
-    decision stage (decisions voted over; 1 = none).
+    ``gravity``, ``gravity_precision``, ``stride``: the board's preprocessing (``stride`` None: half a
+    window); ``vote``: its decision stage (decisions voted over; 1 = none).
     ``test_windows``: mg windows as the sensor reports them, before any filter (:func:`raw_test_windows`).
     ``replace_dir``: ``out`` is replaced as a whole (the run directory's firmware/, so files of an
     older export name do not linger); otherwise the files are moved into ``out`` one by one
@@ -50,7 +53,8 @@ def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: Sen
     import firmware_export
 
     out = Path(out)
-    kwargs: dict[str, Any] = {"name": name, "gravity": bool(gravity), "stride": stride, "vote": int(vote)}
+    kwargs: dict[str, Any] = {"name": name, "gravity": bool(gravity), "stride": stride, "vote": int(vote),
+                              "gravity_precision": gravity_precision}
     if test_windows is not None and n_test_vectors > 0:
         kwargs.update(test_windows=test_windows, test_labels=test_labels, n_test_vectors=n_test_vectors)
     if replace_dir:
@@ -140,16 +144,18 @@ class Export(Step):
         ws = ctx.windows if path == ctx.paths.windows else load_windows(path)
         tx, ty = raw_test_windows(ws, prep.suppress_gravity, prep.sensor, path)
         ctx.log(f"  board preprocessing ({record_path(ctx.paths.int8).name}): "
-                f"{_describe(prep.suppress_gravity, prep.stride)}")
+                f"{_describe(prep.suppress_gravity, prep.stride, prep.gravity_precision)}")
         files = write_firmware(ctx.int8, prep.class_names, prep.sensor, ctx.paths.firmware_dir, name=e.name,
-                               gravity=prep.suppress_gravity, stride=prep.stride, vote=prep.vote, test_windows=tx,
+                               gravity=prep.suppress_gravity, stride=prep.stride, vote=prep.vote,
+                               gravity_precision=prep.gravity_precision, test_windows=tx,
                                test_labels=ty, n_test_vectors=e.n_test_vectors, log=ctx.log)
         return {"files": [f.relative_to(ctx.paths.firmware_dir).as_posix() for f in files],
-                "gravity_filter": prep.suppress_gravity, "stride": prep.stride, "vote": prep.vote}
+                "gravity_filter": prep.suppress_gravity, "gravity_precision": prep.gravity_precision,
+                "stride": prep.stride, "vote": prep.vote}
 
 
-def _describe(gravity: bool, stride: int | None) -> str:
-    return (f"gravity filter {'on' if gravity else 'off'}, "
+def _describe(gravity: bool, stride: int | None, precision: str) -> str:
+    return (f"gravity filter {f'on ({precision})' if gravity else 'off'}, "
             + (f"a window every {stride} samples" if stride else "a window every half window"))
 
 
@@ -168,6 +174,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--gravity", action=argparse.BooleanOptionalAction, default=None,
                    help="the model was trained on gravity-filtered windows: the board runs ST's gravity rotation + "
                         "suppression filter (required without a record)")
+    g.add_argument("--gravity-precision", choices=GRAVITY_PRECISIONS, default=None,
+                   help=f"the gravity filter's arithmetic, as in training (default: the record's; without one, "
+                        f"{DEFAULT_GRAVITY_PRECISION})")
     g.add_argument("--stride", type=option("windows.stride", int), default=None, metavar="N",
                    help="classify every N samples (default: the record's; without one, half a window)")
     add_sensor_arguments(p, stored_in="the record beside --int8")
@@ -225,14 +234,15 @@ def _export(args: argparse.Namespace, int8_path: Path, tv_path: Path | None, out
                         getattr(args, "force_sensor", False), log)
     gravity = bool(args.gravity) if prep is None or args.gravity is not None else prep.suppress_gravity
     stride = args.stride or (prep.stride if prep else None)
+    precision = args.gravity_precision or (prep.gravity_precision if prep else DEFAULT_GRAVITY_PRECISION)
     int8 = load_int8(int8_path, names)
     if int8.num_classes != len(names):
         raise InputError(f"the model has {int8.num_classes} outputs but {len(names)} class names were given",
                          int8_path)
     tx, ty = raw_test_windows(ws, gravity, sensor, tv_path) if ws is not None else (None, None)
-    log(f"export: {int8_path} -> {out}; {_describe(gravity, stride)}")
-    write_firmware(int8, names, sensor, out, name=args.name, gravity=gravity, stride=stride,
-                   vote=prep.vote if prep else 1, test_windows=tx, test_labels=ty,
+    log(f"export: {int8_path} -> {out}; {_describe(gravity, stride, precision)}")
+    write_firmware(int8, names, sensor, out, name=args.name, gravity=gravity, gravity_precision=precision,
+                   stride=stride, vote=prep.vote if prep else 1, test_windows=tx, test_labels=ty,
                    n_test_vectors=args.n_test_vectors, replace_dir=False, log=log)
 
 

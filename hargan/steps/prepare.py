@@ -17,7 +17,8 @@ import numpy as np
 
 from har_data.errors import InputError
 from har_data.outputs import output_file
-from hargan.config import CLASS_MAP_SOURCES, SOURCES, DomainConfig, WindowsConfig, gravity_filter, needs_path
+from hargan.config import (CLASS_MAP_SOURCES, DEFAULT_GRAVITY_PRECISION, SOURCES, DomainConfig, WindowsConfig,
+                           gravity_filter, needs_path)
 from hargan.options import add_section_options
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, check_trainable, held_out_split, out_file,
@@ -79,10 +80,12 @@ def load_recordings(dom: DomainConfig, log: Log = quiet) -> list[Recording]:
 def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: SensorSpec, length: int,
                     stride: int, fractions: Sequence[float] = tuple(WindowsConfig().fractions), seed: int = 0,
                     log: Log = quiet, *, suppress_gravity: bool | None = None,
-                    missing_ok: bool = False, recordings: Sequence[Recording] | None = None) -> WindowSet:
+                    gravity_precision: str = DEFAULT_GRAVITY_PRECISION, missing_ok: bool = False,
+                    recordings: Sequence[Recording] | None = None) -> WindowSet:
     """Recordings -> windows resampled to the sensor's ODR and quantized to its full scale, split by recording.
 
-    ``suppress_gravity``: the gravity filter (None: the domain's own setting, off when unset).
+    ``suppress_gravity``: the gravity filter (None: the domain's own setting, off when unset), in
+    ``gravity_precision``.
     ``missing_ok``: classes the recordings lack are kept in the class list with no windows (a
     transfer run's source may lack a class its target has). ``recordings``: the domain's
     recordings when already read (:func:`load_recordings`).
@@ -98,7 +101,8 @@ def prepare_windows(dom: DomainConfig, classes: Sequence[str] | None, sensor: Se
     # filter is defined at 26 Hz) and quantizing, over each whole recording, as the firmware runs it.
     train, val, test = fractions
     ws = make_windows(recs, length=length, stride=stride, sensor=sensor, class_names=found,
-                      fractions=(float(train), float(val), float(test)), seed=seed, suppress_gravity=suppress_gravity)
+                      fractions=(float(train), float(val), float(test)), seed=seed, suppress_gravity=suppress_gravity,
+                      gravity_precision=gravity_precision)
     if names is not None and found != names:  # classes without windows keep their place in the list
         ids = np.asarray([names.index(c) for c in ws.class_names], dtype=np.int64)
         ws = WindowSet(ws.x, ids[ws.y], names, ws.split, ws.group, ws.sensor, ws.odr_hz, dict(ws.preprocessing))
@@ -118,7 +122,7 @@ def transfer_classes(cfg) -> list[str]:
 
 class Prepare(Step):
     name = "prepare"
-    sections = ("data", "sensor", "windows", "transfer.target_stride")
+    sections = ("data", "sensor", "windows", "transfer.target_stride", "board.gravity_precision")
 
     def describe(self, ctx: RunContext) -> str:
         return "prepare: real logs -> windows"
@@ -138,12 +142,13 @@ class Prepare(Step):
         w = ctx.cfg.windows
         gravity = gravity_filter(ctx.cfg, dom)
         if gravity:
-            ctx.log(f"  {key}: gravity rotation + suppression on"
+            ctx.log(f"  {key}: gravity rotation + suppression on, {ctx.cfg.board.gravity_precision}"
                     + ("" if dom.suppress_gravity else " (hargan's choice for a transfer run)"))
         with ctx.config_key(key):
             recs = load_recordings(dom, ctx.log)
             args = (dom, classes, ctx.sensor, w.length, stride or w.stride, w.fractions, ctx.seed)
-            ws = prepare_windows(*args, ctx.log, suppress_gravity=gravity, missing_ok=missing_ok, recordings=recs)
+            ws = prepare_windows(*args, ctx.log, suppress_gravity=gravity, missing_ok=missing_ok, recordings=recs,
+                                 gravity_precision=ctx.cfg.board.gravity_precision)
             if not (board and gravity):
                 return ws, None
             raw = prepare_windows(*args, quiet, suppress_gravity=False, missing_ok=missing_ok, recordings=recs)
@@ -189,6 +194,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--imu", default=None, help="PAMAP2: which IMU (hand, chest, ankle)")
     p.add_argument("--suppress-gravity", action="store_true", default=None,
                    help="run the gravity rotation+suppression filter")
+    add_section_options(p, "board", only=("gravity_precision",))
     add_sensor_arguments(p)
     add_section_options(p, "windows", skip=("fractions",), rename={"length": "window"})
     p.add_argument("--out", required=True, metavar="FILE.npz", help="windows file to write")
@@ -204,7 +210,8 @@ def command(args: argparse.Namespace, log: Log) -> None:
     check_domain_path(dom)
     with output_file(out, [args.path]) as tmp:
         log(f"prepare: {args.source} -> {out}")
-        ws = prepare_windows(dom, args.classes, sensor, args.length, args.stride, seed=seed_of(args), log=log)
+        ws = prepare_windows(dom, args.classes, sensor, args.length, args.stride, seed=seed_of(args), log=log,
+                             gravity_precision=args.gravity_precision)
         ws.save(tmp)
     log(f"wrote {out}")
 

@@ -109,7 +109,8 @@ def board_preprocessing(ctx: RunContext) -> Preprocessing:
     dom = ctx.cfg.data.target or ctx.cfg.data.source
     stride = ctx.cfg.transfer.target_stride if ctx.is_transfer else ctx.cfg.windows.stride
     return Preprocessing(ctx.sensor, ctx.cfg.windows.length, stride, gravity_filter(ctx.cfg, dom),
-                         list(ws.class_names), vote_decisions(seconds, ctx.sensor.odr_hz, stride))
+                         list(ws.class_names), vote_decisions(seconds, ctx.sensor.odr_hz, stride),
+                         ctx.cfg.board.gravity_precision)
 
 
 # ---------------------------------------------------------------------------- hargan quantize
