@@ -259,26 +259,37 @@ def ai_model_config_h(name: str, class_names: Sequence[str], sensor: SensorSpec,
                   preproc_note=PREPROC_NOTE[bool(gravity)], preproc=PREPROC[bool(gravity)])
 
 
+def _feed_text(sensor: SensorSpec, gravity: bool, input_scale: float, app_scale: float) -> dict[str, str]:
+    """The README's phrases for what the application feeds the network, with or without the filter."""
+    mg = f"{sensor.sensitivity_mg_per_lsb:g}"
+    if not gravity:
+        return {"filter": "none: the counts as floats (`CTRL_AI_BYPASS`, written so that `AI_DPU.c` compiles it; "
+                          "see the header)",
+                "feed": "each int16 count as a float (the application's bypass branch: no scaling, no filter)",
+                "scale": f"{app_scale:.9g} counts per int8 step (the model's {input_scale:.9g} mg per step over "
+                         f"{mg} mg per count)",
+                "filter_diff": "This model was trained without it, and the application runs none (the header's "
+                               "`CTRL_X_CUBE_AI_PREPROC`)."}
+    per_lsb = f"{float(app_ms2_per_lsb(sensor.full_scale_g)):.9g}"
+    return {"filter": "ST's `filter_gravity.c` (`CTRL_AI_GRAV_ROT_SUPPR`), in float32 on m/s², as the model was "
+                      "trained with hargan's gravity filter",
+            "feed": f"m/s² after ST's gravity filter: each int16 count times FS x (1/32768) x 9.8 = {per_lsb} m/s² "
+                    f"per LSB (ST's 9.8 for g, and FS/32768 g per LSB rather than the datasheet's {mg} mg), then "
+                    "`filter_gravity.c`",
+            "scale": f"{app_scale:.9g} m/s² per int8 step (the model's {input_scale:.9g} mg per step over {mg} mg "
+                     f"per count, times {per_lsb} m/s² per count)",
+            "filter_diff": render("readme/st_har_app_filter.md.in").strip()}
+
+
 def st_har_app_readme(name: str, class_names: Sequence[str], sensor: SensorSpec, window: int, stride: int,
                       vote: int, gravity: bool, input_scale: float, app_scale: float, zero_point: int) -> str:
     """``st_har_app/README.md``: how to use the files in ST's application, and what differs from the plain C."""
-    per_lsb = float(app_ms2_per_lsb(sensor.full_scale_g))
-    if gravity:
-        filt = ("ST's `filter_gravity.c` (`CTRL_AI_GRAV_ROT_SUPPR`), in float32 on m/s², as the model was trained "
-                "with hargan's gravity filter")
-        units = "m/s²"
-        feed = (f"m/s² after ST's gravity filter: each int16 count times FS x (1/32768) x 9.8 = {per_lsb:.9g} m/s² "
-                f"per LSB (ST's 9.8 for g, and FS/32768 g per LSB rather than the datasheet's "
-                f"{sensor.sensitivity_mg_per_lsb:g} mg), then `filter_gravity.c`")
-    else:
-        filt = "none: the counts as floats (`CTRL_AI_BYPASS`, written so that `AI_DPU.c` compiles it; see the header)"
-        units = "counts"
-        feed = "each int16 count as a float (the application's bypass branch: no scaling, no filter)"
+    decisions = f"reports a vote over its last {vote} decisions" if vote > 1 else "reports each window's class"
     return render("readme/st_har_app.md.in", name=name, classes=", ".join(class_names), sensor=sensor.name,
                   full_scale=sensor.full_scale_g, mg_per_lsb=f"{sensor.sensitivity_mg_per_lsb:g}",
                   odr=f"{sensor.odr_hz:g}", window=window, window_s=f"{window / sensor.odr_hz:.2f}", stride=stride,
-                  vote=vote, filter=filt, feed=feed, units=units, input_scale=f"{input_scale:.9g}",
-                  app_scale=f"{app_scale:.9g}", zero_point=zero_point, num_classes=len(class_names))
+                  decisions=decisions, zero_point=zero_point, num_classes=len(class_names),
+                  **_feed_text(sensor, gravity, input_scale, app_scale))
 
 
 def export_st_har_app(int8: Any, class_names: Sequence[str], sensor: SensorSpec, out_dir: str | os.PathLike, *,
