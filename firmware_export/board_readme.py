@@ -34,6 +34,7 @@ class ReadmeFacts:
     input_zero_point: int = 0
     vote: int = 1  # the decision stage's vote (decisions voted over; 1 = off)
     gravity_precision: str = DEFAULT_PRECISION  # the gravity filter's arithmetic (har_data.gravity)
+    st_har_app: bool = False  # st_har_app/: the files for ST's model zoo HAR application
 
 
 def _files(f: ReadmeFacts) -> str:
@@ -57,6 +58,9 @@ def _files(f: ReadmeFacts) -> str:
         rows.append((f"{n}_test_vectors.h / .c", "raw counts + expected int8 scores for a self-test", "both"))
         rows.append(("selftest/", "`make run`: the self-test on the host and on an emulated Cortex-M4F "
                                   "(main, start-up, linker script, Makefile)", "plain C"))
+    if f.st_har_app:
+        rows.append(("st_har_app/", "`ai_model_config.h` and a float-input network for ST's model zoo HAR "
+                                    "application (its own README)", "ST Edge AI Core"))
     return "\n".join(f"| `{a}` | {b} | {c} |" for a, b, c in rows)
 
 
@@ -173,6 +177,12 @@ def _model(f: ReadmeFacts) -> str:
                   **_board_rows(f, m))
 
 
+def _st_har_app(f: ReadmeFacts) -> str:
+    if not f.st_har_app:
+        return ""
+    return render("readme/st_har_app_section.md.in", name=f.name, stride=f.stride, window=f.window_length)
+
+
 def firmware_readme(f: ReadmeFacts) -> str:
     """The README text."""
     quick = render("readme/quick_start.md.in", name=f.name, sources=" ".join(f.selftest_sources)) \
@@ -180,4 +190,4 @@ def firmware_readme(f: ReadmeFacts) -> str:
     return render("readme/readme.md.in", name=f.name, classes=", ".join(f.class_names), file_rows=_files(f),
                   quick_start=quick, model_table=_model(f),
                   sensor=_sensor(f), plain_c=_plain_c(f), tflm=_tflm(f), decide=_decide(f),
-                  self_test=_self_test(f))
+                  self_test=_self_test(f), st_har_app=_st_har_app(f))

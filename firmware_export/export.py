@@ -18,6 +18,7 @@ from firmware_export.emulator import selftest_files
 from firmware_export.headers import export_headers
 from firmware_export.meta import meta_source, model_facts
 from firmware_export.stack import measure_board
+from firmware_export.st_har_app import FOLDER as ST_HAR_APP, check_app, export_st_har_app
 from firmware_export.test_vectors import DEFAULT_N, export_test_vectors
 from har_data import InputError, SensorSpec
 from har_data.atomic import atomic_dir
@@ -36,7 +37,7 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
                     name: str = "har_model", test_windows: np.ndarray | None = None,
                     test_labels: np.ndarray | None = None, n_test_vectors: int = DEFAULT_N, *,
                     gravity: bool = False, stride: int | None = None, vote: int = 1,
-                    gravity_precision: str = DEFAULT_PRECISION) -> list[Path]:
+                    gravity_precision: str = DEFAULT_PRECISION, st_har_app: bool = False) -> list[Path]:
     """The model (plain C and .tflite array), the API with its preprocessing, headers, test vectors, README.
 
     ``int8``: an Int8Classifier. ``gravity``: whether the model was trained on gravity-suppressed
@@ -49,7 +50,9 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
     BEFORE any preprocessing, with ``test_labels``; up to ``n_test_vectors`` of them (round-robin
     over classes) become test vectors of raw counts. ``out_dir`` is replaced as a whole, only when
     every file is written. With test vectors, ``selftest/`` holds a self-test that ``make run`` builds and
-    runs on the host and on QEMU. Returns the written paths (inside ``out_dir``).
+    runs on the host and on QEMU. ``st_har_app``: ``st_har_app/`` gets the files ST's model zoo HAR
+    application needs (:mod:`firmware_export.st_har_app`; an ``InputError`` first where it cannot run the
+    model). Returns the written paths (inside ``out_dir``).
     """
     name = check_c_name(name)
     if not isinstance(sensor, SensorSpec):
@@ -60,6 +63,8 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
     stride = window // 2 if stride is None else int(stride)
     if int(getattr(int8, "channels", 3)) != 3:
         raise InputError(f"the firmware API takes x, y, z samples; the model has {int8.channels} axes")
+    if st_har_app:
+        check_app(sensor, window, 3, int(int8.num_classes), bool(gravity))
     model = c_model_sources(int8.model_bytes, name)
     tflm_arena = _tflm_arena(int8)
     vectors = test_windows is not None and len(test_windows) and n_test_vectors > 0
@@ -80,9 +85,13 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
         sources = sorted(f.name for f in files if f.suffix == ".c" and not f.name.endswith("_model_data.c"))
         if vectors:
             files += write_files(tmp, selftest_files(name, sources))
+        if st_har_app:
+            files += export_st_har_app(int8, class_names, sensor, tmp / ST_HAR_APP, name=name, gravity=bool(gravity),
+                                       stride=stride, vote=vote)
         readme = ReadmeFacts(name, sensor, list(class_names), window, stride, bool(gravity), model.ops,
                              model.arena_bytes, model.weight_bytes, tflm_arena, bool(vectors), sources, facts,
-                             float(int8.input_scale), int(int8.input_zero_point), vote, gravity_precision)
+                             float(int8.input_scale), int(int8.input_zero_point), vote, gravity_precision,
+                             bool(st_har_app))
         files += write_files(tmp, {"README.md": firmware_readme(readme)})
         names = [f.relative_to(tmp) for f in files]
     return [out_dir / n for n in names]

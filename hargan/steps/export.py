@@ -39,7 +39,7 @@ def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: Sen
                    name: str, gravity: bool, stride: int | None, vote: int = 1,
                    gravity_precision: str = DEFAULT_GRAVITY_PRECISION, test_windows: np.ndarray | None = None,
                    test_labels: np.ndarray | None = None, n_test_vectors: int = 0,
-                   replace_dir: bool = True, log: Log = quiet) -> list[Path]:
+                   replace_dir: bool = True, st_har_app: bool = False, log: Log = quiet) -> list[Path]:
     """Write the C model, API, headers and test vectors into ``out``; returns the files.
 
     ``gravity``, ``gravity_precision``, ``stride``: the board's preprocessing (``stride`` None: half a
@@ -48,13 +48,14 @@ def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: Sen
     ``replace_dir``: ``out`` is replaced as a whole (the run directory's firmware/, so files of an
     older export name do not linger); otherwise the files are moved into ``out`` one by one
     (each atomically), leaving anything else in it alone (``hargan export --out`` into a project;
-    the README is then ``<name>_README.md``).
+    the README is then ``<name>_README.md``). ``st_har_app``: also ``st_har_app/``, the files ST's model zoo
+    HAR application needs (:mod:`firmware_export.st_har_app`).
     """
     import firmware_export
 
     out = Path(out)
     kwargs: dict[str, Any] = {"name": name, "gravity": bool(gravity), "stride": stride, "vote": int(vote),
-                              "gravity_precision": gravity_precision}
+                              "gravity_precision": gravity_precision, "st_har_app": bool(st_har_app)}
     if test_windows is not None and n_test_vectors > 0:
         kwargs.update(test_windows=test_windows, test_labels=test_labels, n_test_vectors=n_test_vectors)
     if replace_dir:
@@ -66,7 +67,8 @@ def write_firmware(int8: Int8Classifier, class_names: Sequence[str], sensor: Sen
             files = []
             for f in map(Path, made):
                 # A project has a README.md of its own: ours goes in under the export's name.
-                rel = Path(f"{name}_README.md") if f.name == "README.md" else f.relative_to(Path(tmp) / "fw")
+                rel = f.relative_to(Path(tmp) / "fw")
+                rel = Path(f"{name}_README.md") if rel == Path("README.md") else rel
                 (out / rel).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(f, out / rel)
                 files.append(out / rel)
@@ -183,6 +185,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force-sensor", action="store_true",
                    help="set the board up for --sensor/--full-scale/--odr even where they contradict the "
                         "model's record")
+    p.add_argument("--st-har-app", action="store_true",
+                   help="also write DIR/st_har_app/: ai_model_config.h and a float-input .tflite for ST's model zoo "
+                        "HAR application (STM32U5 B-U585I-IOT02A); an error where that application cannot run "
+                        "the model")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the .h/.c files")
 
 
@@ -243,7 +249,7 @@ def _export(args: argparse.Namespace, int8_path: Path, tv_path: Path | None, out
     log(f"export: {int8_path} -> {out}; {_describe(gravity, stride, precision)}")
     write_firmware(int8, names, sensor, out, name=args.name, gravity=gravity, gravity_precision=precision,
                    stride=stride, vote=prep.vote if prep else 1, test_windows=tx, test_labels=ty,
-                   n_test_vectors=args.n_test_vectors, replace_dir=False, log=log)
+                   n_test_vectors=args.n_test_vectors, replace_dir=False, st_har_app=args.st_har_app, log=log)
 
 
 COMMAND = Command("export", "write the int8 model, labels, sensor settings and test vectors as C for STM32CubeIDE",
