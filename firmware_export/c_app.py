@@ -20,7 +20,7 @@ import numpy as np
 
 from firmware_export._cgen import c_float, check_c_name
 from firmware_export.c_decide import decide_sources
-from firmware_export.convert import counts_to_int8, mg_to_int8
+from firmware_export.convert import counts_to_int8, mg_split, mg_to_int8
 from firmware_export.render import render
 from har_data import InputError, SensorSpec
 from har_data.gravity import DEFAULT_PRECISION, GravityRotationFilter, _coefficients, check_precision, sections
@@ -96,14 +96,14 @@ def gravity_filter_source(sensor: SensorSpec, gravity: bool, precision: str = DE
     """The C of the filter in ``precision`` with its coefficients at the sensor's rate ("" without it)."""
     if not gravity:
         return ""
-    mg_per_lsb = c_float(sensor.sensitivity_mg_per_lsb)
+    hi, lo = mg_split(sensor)
+    halves = {"mg_hi": c_float(float(hi)), "mg_lo": c_float(float(lo))}
     if check_precision(precision) == "float32":
         sos, zi = sections(sensor.odr_hz)
-        return render("gravity_float32.c.in", sos=_literals(sos, c_float), zi=_literals(zi, c_float),
-                      mg_per_lsb=mg_per_lsb)
+        return render("gravity_float32.c.in", sos=_literals(sos, c_float), zi=_literals(zi, c_float), **halves)
     b, a, zi = _coefficients(sensor.odr_hz)
     return render("gravity_float64.c.in", b=_literals(b, repr), a=_literals(a, repr), zi=_literals(zi, repr),
-                  mg_per_lsb=mg_per_lsb)
+                  **halves)
 
 
 def app_source(name: str, sensor: SensorSpec, gravity: bool, precision: str = DEFAULT_PRECISION) -> str:

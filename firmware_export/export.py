@@ -33,6 +33,19 @@ def _tflm_arena(int8: Any) -> int | None:
         return None
 
 
+def _check_request(int8: Any, sensor: SensorSpec, no_windows: bool, no_labels: bool, st_har_app: bool,
+                   gravity: bool) -> None:
+    """Refuse what cannot be exported before anything is written."""
+    if not isinstance(sensor, SensorSpec):
+        raise InputError(f"expected a SensorSpec, got {sensor!r}")
+    if no_windows != no_labels:
+        raise InputError("give both test windows and their labels, or neither")
+    if int(getattr(int8, "channels", 3)) != 3:
+        raise InputError(f"the firmware API takes x, y, z samples; the model has {int8.channels} axes")
+    if st_har_app:
+        check_app(sensor, int(int8.window_length), 3, int(int8.num_classes), bool(gravity))
+
+
 def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, out_dir: str | os.PathLike,
                     name: str = "har_model", test_windows: np.ndarray | None = None,
                     test_labels: np.ndarray | None = None, n_test_vectors: int = DEFAULT_N, *,
@@ -55,16 +68,9 @@ def export_firmware(int8: Any, class_names: Sequence[str], sensor: SensorSpec, o
     model). Returns the written paths (inside ``out_dir``).
     """
     name = check_c_name(name)
-    if not isinstance(sensor, SensorSpec):
-        raise InputError(f"expected a SensorSpec, got {sensor!r}")
-    if (test_windows is None) != (test_labels is None):
-        raise InputError("give both test windows and their labels, or neither")
+    _check_request(int8, sensor, test_windows is None, test_labels is None, st_har_app, gravity)
     window = int(int8.window_length)
     stride = window // 2 if stride is None else int(stride)
-    if int(getattr(int8, "channels", 3)) != 3:
-        raise InputError(f"the firmware API takes x, y, z samples; the model has {int8.channels} axes")
-    if st_har_app:
-        check_app(sensor, window, 3, int(int8.num_classes), bool(gravity))
     model = c_model_sources(int8.model_bytes, name)
     tflm_arena = _tflm_arena(int8)
     vectors = test_windows is not None and len(test_windows) and n_test_vectors > 0

@@ -119,9 +119,9 @@ class SensorSpec:
         return np.clip(counts, lo, hi).astype(np.int16)
 
     def to_mg(self, counts: np.ndarray) -> np.ndarray:
-        """int16 output codes -> float32 mg, as the board computes it: ``(float)counts * mg_per_lsb``
-        in float32 (firmware_export.convert's convention), so training and the board see the same mg."""
-        return np.asarray(counts, dtype=np.float32) * np.float32(self.sensitivity_mg_per_lsb)
+        """int16 output codes -> float32 mg: the product correctly rounded to float32 (what the exported
+        C computes too, from two float32 halves of the sensitivity: firmware_export.convert.mg_split)."""
+        return (np.asarray(counts, dtype=np.float64) * self.sensitivity_mg_per_lsb).astype(np.float32)
 
     def quantize_mg(self, mg: np.ndarray) -> np.ndarray:
         """What the sensor would report, in mg: saturate at the full scale and round to one LSB."""

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from firmware_export import counts_to_int8, export_headers
+from firmware_export.convert import mg_split
 from firmware_support import CLASSES, T, compile_run, needs_gcc, tiny_int8
 from har_data import InputError, SensorSpec
 
@@ -56,6 +57,18 @@ def run_c(harness_dir, tag: str, *params) -> np.ndarray:
 
 def hexf(v: float) -> str:
     return float(np.float32(v)).hex()
+
+
+def test_every_sensor_splits_its_sensitivity_exactly():
+    """The gravity filter's C computes each count's mg from two float32 halves of the sensitivity: for every
+    sensor and full scale hargan knows, the halves give the correctly rounded mg of all 65,536 counts."""
+    from har_data.sensors import SENSORS
+
+    for name, part in SENSORS.items():
+        for fs in part.sensitivity:
+            sensor = SensorSpec(name, fs, next(iter(part.odrs)))
+            hi, lo = mg_split(sensor)  # raises where any count's mg would differ
+            assert abs(float(hi) + float(lo) - sensor.sensitivity_mg_per_lsb) < 1e-9 * sensor.sensitivity_mg_per_lsb
 
 
 @needs_gcc

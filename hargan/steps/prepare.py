@@ -142,8 +142,9 @@ class Prepare(Step):
         w = ctx.cfg.windows
         gravity = gravity_filter(ctx.cfg, dom)
         if gravity:
-            ctx.log(f"  {key}: gravity rotation + suppression on, {ctx.cfg.board.gravity_precision}"
-                    + ("" if dom.suppress_gravity else " (hargan's choice for a transfer run)"))
+            ctx.log(f"  {key}: gravity rotation + suppression on"
+                    + ("" if dom.suppress_gravity else " (hargan's choice for a transfer run)")
+                    + f", in {ctx.cfg.board.gravity_precision}")
         with ctx.config_key(key):
             recs = load_recordings(dom, ctx.log)
             args = (dom, classes, ctx.sensor, w.length, stride or w.stride, w.fractions, ctx.seed)
