@@ -80,13 +80,13 @@ def _sensor(f: ReadmeFacts) -> str:
 
 GRAVITY_COST = {
     "float32": ("in single precision (two second-order sections per axis), bit-exact with the training code: "
-                "on a Cortex-M4F's FPU about 160 instructions a sample (hargan's `cnn1d`: 214,631 instructions "
-                "per `classify`, 198,201 of them the model; 370 per `push` of a sample). A core without an FPU "
+                "on a Cortex-M4F's FPU about 180 instructions a sample (hargan's `cnn1d`: 214,591 instructions "
+                "per `classify`, 197,402 of them the model; 385 per `push` of a sample). A core without an FPU "
                 "(Cortex-M0+, `-mfloat-abi=soft`) runs the same float32 arithmetic in software, bit for bit"),
     "float64": ("in double precision, bit-exact with the training code (`[board] gravity_precision = "
                 "\"float64\"`): a Cortex-M4F (single-precision FPU) emulates it in software, about 9,900 "
-                "instructions a sample and ~4 KB more of the C library (hargan's `cnn1d`: 682,271 instructions "
-                "per `classify`, 198,201 of them the model); the float32 filter is the one for FPU-single cores"),
+                "instructions a sample and ~3 KB more of the C library (hargan's `cnn1d`: 682,510 instructions "
+                "per `classify`, 197,402 of them the model); the float32 filter is the one for FPU-single cores"),
 }
 """What the README says of the filter's cost in each precision: QEMU's mps2-an386 (Cortex-M4F), -O2,
 ``benchmarks/bench_board.py --presets cnn1d [--gravity-precision float64 | --no-gravity]`` (classify,
@@ -96,7 +96,7 @@ push/sample; the filter's per-sample cost is classify's difference to --no-gravi
 # Instructions per inference of hargan's cnn1d preset (48 x 3, 4 classes, no filter) on QEMU's mps2-an386
 # (Cortex-M4F, arm-none-eabi-gcc 12.2, -icount shift=0), measured as benchmarks/bench_board.py measures them
 # (its instructions_invoke and instructions_invoke_O0); without the kernels' -O2 pragma, -O0 gave 928,714.
-REFERENCE_SPEED = {"-O0": 259_704, "-O2": 198_201}
+REFERENCE_SPEED = {"-O0": 259_744, "-O2": 197_402}
 
 
 def _speed() -> str:

@@ -252,7 +252,7 @@ class BoardConfig:
     0 = every window's own class. Costs latency at each change of activity (docs/benchmarks.md)."""
     gravity_precision: str = DEFAULT_GRAVITY_PRECISION
     """The gravity filter's arithmetic, in training and on the board (bit for bit): float32 (two second-order
-    sections; hardware on an FPU-single Cortex-M4F/M7/M33, ~330 instructions a sample) or float64 (ST's
+    sections; hardware on an FPU-single Cortex-M4F/M7/M33, ~180 instructions a sample) or float64 (ST's
     4th-order form in double; soft-float there, ~10k instructions a sample). Only with the filter on."""
 
 
