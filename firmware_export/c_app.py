@@ -97,13 +97,13 @@ def gravity_filter_source(sensor: SensorSpec, gravity: bool, precision: str = DE
     if not gravity:
         return ""
     hi, lo = mg_split(sensor)
-    halves = {"mg_hi": c_float(float(hi)), "mg_lo": c_float(float(lo))}
+    shared = {"mg_hi": c_float(float(hi)), "mg_lo": c_float(float(lo)), "rotate": render("gravity_rotate.c.in")}
     if check_precision(precision) == "float32":
         sos, zi = sections(sensor.odr_hz)
-        return render("gravity_float32.c.in", sos=_literals(sos, c_float), zi=_literals(zi, c_float), **halves)
+        return render("gravity_float32.c.in", sos=_literals(sos, c_float), zi=_literals(zi, c_float), **shared)
     b, a, zi = _coefficients(sensor.odr_hz)
     return render("gravity_float64.c.in", b=_literals(b, repr), a=_literals(a, repr), zi=_literals(zi, repr),
-                  **halves)
+                  **shared)
 
 
 def app_source(name: str, sensor: SensorSpec, gravity: bool, precision: str = DEFAULT_PRECISION) -> str:

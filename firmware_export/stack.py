@@ -117,7 +117,7 @@ def _read_disassembly(text: str) -> dict[int, _Function]:
         target = _TARGET.match(args)
         if op.startswith(("b", "cb")) and target:
             cur.targets.add(int(target.group(1), 16))  # type: ignore[union-attr]
-        if op.split(".")[0] != "nop":
+        if op.split(".")[0] != "nop" and (op, args) != ("movs", "r0, r0"):  # 0x0000: alignment padding
             cur.last = (op, args)
     return funcs
 

@@ -17,7 +17,8 @@ from har_data import SensorSpec
 
 SENSOR = SensorSpec("LSM6DSL", 4, 26)
 
-# objdump -d --no-show-raw-insn of three functions: main calls leaf, jumps into it and falls through into tail.
+# objdump -d --no-show-raw-insn of three functions: main calls leaf, jumps into it and falls through into tail;
+# tail ends in alignment padding (0x0000 reads as movs r0, r0), which does not fall into leaf.
 DISASSEMBLY = """
 00008000 <main>:
     8000:	stmdb	sp!, {r4, r5, r6, r7, r8, r9, sl, fp, lr}
@@ -31,6 +32,7 @@ DISASSEMBLY = """
     8018:	push	{r3, lr}
     801a:	sub	sp, sp, #64
     801c:	ldr.w	pc, [sp], #8
+    8020:	movs	r0, r0
 00008030 <leaf>:
     8030:	push	{r4, lr}
     8032:	sub.w	sp, sp, #16
