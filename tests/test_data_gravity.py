@@ -164,3 +164,10 @@ def test_recording_helpers_and_errors():
     q = GravityRotationFilter().process(DEFAULT_SENSOR.quantize_mg(recs[0].samples))
     np.testing.assert_allclose(ws.x[0], q[:48], atol=1e-4)
     np.testing.assert_allclose(ws.x[1], q[24:72], atol=1e-4)
+
+
+def test_float32_sections_are_st_filter_split_in_two():
+    """The float32 constants are scipy's second-order sections of ST's 4th-order high-pass (and their step
+    state), rounded to float32: the same filter, checked rather than copied."""
+    np.testing.assert_allclose(SOS_26HZ, signal.tf2sos(B_26HZ, A_26HZ), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(SOS_ZI_26HZ, signal.sosfilt_zi(SOS_26HZ.astype(np.float64)), rtol=1e-6, atol=1e-9)
