@@ -52,8 +52,8 @@ class Preprocessing:
     (:mod:`classifier.decisions`); 1 = every window's own class. A record without it (older
     hargan) means 1, which is what those boards did."""
     gravity_precision: str = DEFAULT_PRECISION
-    """The gravity filter's arithmetic (:mod:`har_data.gravity`); a record without it means float64,
-    what hargan ran before the float32 filter."""
+    """The gravity filter's arithmetic (:mod:`har_data.gravity`); a record of a filtered model without
+    it means float64, what hargan ran before the float32 filter."""
 
     def to_dict(self) -> dict:
         return {"format": RECORD_FORMAT, "version": RECORD_VERSION, "sensor": self.sensor.name,
@@ -90,7 +90,7 @@ class Preprocessing:
         if not isinstance(vote, int) or isinstance(vote, bool) or not 1 <= vote <= MAX_VOTE:
             raise InputError(f"preprocessing record: vote must be a whole number of decisions from 1 to {MAX_VOTE}, "
                              f"got {vote!r}", path)
-        precision = d.get("gravity_precision", LEGACY_PRECISION)
+        precision = d.get("gravity_precision", LEGACY_PRECISION if d["suppress_gravity"] else DEFAULT_PRECISION)
         if precision not in PRECISIONS:
             raise InputError(f"preprocessing record: gravity_precision must be one of {', '.join(PRECISIONS)}, "
                              f"got {precision!r}", path)
@@ -108,7 +108,8 @@ class Preprocessing:
         stride = int(p["stride"])
         return cls(ws.sensor, int(p.get("window", ws.window_length)), stride, bool(p.get("suppress_gravity", False)),
                    list(ws.class_names), vote_decisions(vote_seconds, ws.sensor.odr_hz, stride),
-                   check_precision(p.get("gravity_precision", LEGACY_PRECISION)))
+                   check_precision(p.get("gravity_precision",
+                                         LEGACY_PRECISION if p.get("suppress_gravity") else DEFAULT_PRECISION)))
 
     def windows(self, rec: Recording, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One recording as the board sees it, cut into windows: ``(x mg K x T x 3, start sample K)``."""

@@ -161,3 +161,17 @@ def test_cli_classify_and_its_errors(tmp_path):
                          str(empty), "--out", str(tmp_path / "bad")])
     assert code == 2 and "no .txt datalogs found" in err
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_record_names_the_gravity_filters_precision_and_older_records_mean_float64():
+    """A record carries the filter's arithmetic; one from before the float32 filter (no key) meant float64
+    when the model was filtered, and a wrong value is refused naming the file."""
+    prep = Preprocessing(SENSOR, T, 24, True, list(CLASSES))
+    assert prep.gravity_precision == "float32"
+    d = prep.to_dict()
+    assert Preprocessing.from_dict(d) == prep
+    old = {k: v for k, v in d.items() if k != "gravity_precision"}
+    assert Preprocessing.from_dict(old).gravity_precision == "float64"
+    assert Preprocessing.from_dict(dict(old, suppress_gravity=False)).gravity_precision == "float32"
+    with pytest.raises(InputError, match="gravity_precision must be one of float32, float64"):
+        Preprocessing.from_dict(dict(d, gravity_precision="float16"), "model_int8.json")
