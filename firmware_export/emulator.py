@@ -24,6 +24,7 @@ from firmware_export.render import render
 ARM_GCC = "arm-none-eabi-gcc"
 QEMU = "qemu-system-arm"
 ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+ARM_LINK_FLAGS = ["-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections"]  # no C start-up files, newlib stubs
 HOST_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 STACK_OPT_LEVELS = ("-O0", "-O2")  # the levels <name>_meta.h's stack figures are measured at (firmware_export.stack)
 QEMU_MACHINE = ["-M", "mps2-an386", "-cpu", "cortex-m4", "-semihosting", "-nographic", "-monitor", "none",
@@ -110,7 +111,7 @@ def build_board(export_dir: Path, workdir: Path, name: str = "har_model", opt: s
             raise RuntimeError(f"ARM build of {src.name} failed:\n{res.stderr}")
         objects[src.stem] = obj
     elf, map_file = workdir / "selftest.elf", workdir / "selftest.map"
-    res = _run([ARM_GCC, *arm_flags, "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections",
+    res = _run([ARM_GCC, *arm_flags, *ARM_LINK_FLAGS,
                 f"-Wl,-Map={map_file}", "-T", str(workdir / "mps2_an386.ld"), *map(str, objects.values()),
                 "-lm", "-o", str(elf)])
     if res.returncode:

@@ -15,16 +15,7 @@ from typing import Any
 import numpy as np
 
 from classifier.int8 import read_tflite
-
-
-def _schema():
-    from ai_edge_litert import schema_py_generated as schema
-
-    return schema
-
-
-def _op_names(schema) -> dict[int, str]:
-    return {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_") and isinstance(v, int)}
+from firmware_export.tflite_graph import builtin_names, tflite_schema
 
 
 def _shape(tensor) -> list[int]:
@@ -45,9 +36,9 @@ def _buffer_bytes(buf) -> int:
 
 def count_macs(data: bytes) -> dict[str, Any]:
     """MACs per op (list of dicts) and in total, from the .tflite ``data``."""
-    schema = _schema()
+    schema = tflite_schema()
     model = schema.Model.GetRootAs(data, 0)
-    names = _op_names(schema)
+    names = builtin_names()
     ops, total = [], 0
     sg = model.Subgraphs(0)
     for i in range(sg.OperatorsLength()):
@@ -79,7 +70,7 @@ def count_macs(data: bytes) -> dict[str, Any]:
 
 def weights_bytes(data: bytes) -> int:
     """Bytes of the constant tensors' buffers (each buffer counted once)."""
-    schema = _schema()
+    schema = tflite_schema()
     model = schema.Model.GetRootAs(data, 0)
     used: set[int] = set()
     for s in range(model.SubgraphsLength()):

@@ -42,6 +42,7 @@ import numpy as np
 
 from firmware_export._cgen import c_string, check_c_name
 from firmware_export.render import render
+from firmware_export.tflite_graph import tflite_schema
 from har_data import InputError, SensorSpec
 from har_data.atomic import write_bytes, write_text
 from har_data.sensors import SENSORS
@@ -140,15 +141,9 @@ def app_input_scale(input_scale_mg: float, sensor: SensorSpec, gravity: bool) ->
 
 # ---------------------------------------------------------------------------- the network
 
-def _schema() -> Any:
-    from ai_edge_litert import schema_py_generated as schema
-
-    return schema
-
-
 def _opcode(model: Any, builtin: int, version: int) -> int:
     """The index of ``builtin``'s operator code (added when the model has none of that version)."""
-    s = _schema()
+    s = tflite_schema()
     for i, code in enumerate(model.operatorCodes):
         if max(int(code.builtinCode), int(code.deprecatedBuiltinCode)) == builtin and int(code.version) == version:
             return i
@@ -160,7 +155,7 @@ def _opcode(model: Any, builtin: int, version: int) -> int:
 
 def _tensor(model: Any, graph: Any, name: str, shape: list[int], dtype: int, data: bytes | None = None,
             quant: tuple[float, int] | None = None) -> int:
-    s = _schema()
+    s = tflite_schema()
     buf = s.BufferT()
     buf.data = None if data is None else np.frombuffer(data, dtype=np.uint8)
     model.buffers.append(buf)
@@ -175,7 +170,7 @@ def _tensor(model: Any, graph: Any, name: str, shape: list[int], dtype: int, dat
 
 
 def _op(model: Any, builtin: int, version: int, inputs: list[int], outputs: list[int]) -> Any:
-    op = _schema().OperatorT()
+    op = tflite_schema().OperatorT()
     op.opcodeIndex, op.inputs, op.outputs = _opcode(model, builtin, version), inputs, outputs
     return op
 
@@ -185,7 +180,7 @@ def float_io_tflite(model_bytes: bytes, input_scale: float) -> bytes:
     kept) and its int8 scores dequantized to a float32 (1, K) output; the int8 graph itself is unchanged."""
     import flatbuffers
 
-    s = _schema()
+    s = tflite_schema()
     model = s.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
     graph = model.subgraphs[0]
     old_in, old_out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]

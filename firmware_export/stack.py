@@ -31,7 +31,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_export.emulator import ARM_FLAGS, ARM_GCC, STACK_OPT_LEVELS, section_sizes
+from firmware_export.emulator import ARM_FLAGS, ARM_GCC, ARM_LINK_FLAGS, STACK_OPT_LEVELS, section_sizes
 
 OPT_LEVELS = STACK_OPT_LEVELS  # the levels the self-test checks the figures at, too
 ENTRIES = ("classify", "push", "ctx_push", "run_pending")
@@ -192,7 +192,7 @@ def _measure_level(export_dir: Path, name: str, sources: tuple[str, ...], opt: s
             objects.append(str(obj))
         symbols = [f"{name}_{e}" for e in ENTRIES]
         elf, map_file = work / "stack.elf", work / "stack.map"
-        _run([ARM_GCC, *ARM_FLAGS, "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-Wl,-e,{symbols[0]}",
+        _run([ARM_GCC, *ARM_FLAGS, *ARM_LINK_FLAGS, f"-Wl,-e,{symbols[0]}",
               *(f"-Wl,-u,{s}" for s in symbols), f"-Wl,-Map={map_file}", *objects, "-lm", "-o", str(elf)], work)
         sizes = section_sizes(map_file.read_text()).values()
         funcs = _read_disassembly(_run([shutil.which("arm-none-eabi-objdump") or "arm-none-eabi-objdump", "-d",

@@ -79,14 +79,17 @@ class Graph:
         return list(dict.fromkeys(op.name for op in self.ops))
 
 
-def _schema():
+def tflite_schema() -> Any:
+    """LiteRT's generated flatbuffer schema module (imported on first use): the one reader and writer of
+    .tflite structure in firmware_export."""
     from ai_edge_litert import schema_py_generated as schema
 
     return schema
 
 
-def _builtin_names() -> dict[int, str]:
-    ops = _schema().BuiltinOperator
+def builtin_names() -> dict[int, str]:
+    """Builtin operator code -> its name (``CONV_2D``, ...)."""
+    ops = tflite_schema().BuiltinOperator
     return {v: k for k, v in vars(ops).items() if not k.startswith("_") and isinstance(v, int)}
 
 
@@ -119,11 +122,11 @@ def read_graph(model: bytes | str | os.PathLike) -> Graph:
 
     data, where = read_tflite(model)
     label = str(where) if where is not None else ".tflite model"
-    m = _schema().ModelT.InitFromPackedBuf(bytearray(data), 0)
+    m = tflite_schema().ModelT.InitFromPackedBuf(bytearray(data), 0)
     if not m.subgraphs or len(m.subgraphs) != 1:
         raise InputError(f"{label}: expected one subgraph, found {len(m.subgraphs or [])}")
     g = m.subgraphs[0]
-    names = _builtin_names()
+    names = builtin_names()
     tensors = [_tensor(i, t, m.buffers, label) for i, t in enumerate(g.tensors)]
     ops = []
     for op in g.operators:

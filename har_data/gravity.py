@@ -36,6 +36,7 @@ Two precisions, each the exact reference of the C the export generates for it:
 from __future__ import annotations
 
 from dataclasses import replace
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,12 @@ def _coefficients(odr_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def sections(odr_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """The float32 second-order sections (sos, zi) at ``odr_hz``."""
     return _at_rate(SECTIONS, odr_hz)
+
+
+def recorded_precision(record: Mapping[str, Any]) -> str:
+    """The filter precision a preprocessing record (windows' or a model's) names; one without the key means
+    float64 where it was filtered (what hargan ran before the float32 filter), the default otherwise."""
+    return record.get("gravity_precision", LEGACY_PRECISION if record.get("suppress_gravity") else DEFAULT_PRECISION)
 
 
 def check_precision(precision: str) -> str:

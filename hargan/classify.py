@@ -26,7 +26,7 @@ import numpy as np
 
 from har_data.atomic import write_text
 from har_data.errors import InputError, one_line
-from har_data.gravity import DEFAULT_PRECISION, LEGACY_PRECISION, PRECISIONS, check_precision
+from har_data.gravity import DEFAULT_PRECISION, PRECISIONS, check_precision, recorded_precision
 from har_data.jsonio import write_json
 from har_data.recording import Recording
 from har_data.sensors import SensorSpec
@@ -90,7 +90,7 @@ class Preprocessing:
         if not isinstance(vote, int) or isinstance(vote, bool) or not 1 <= vote <= MAX_VOTE:
             raise InputError(f"preprocessing record: vote must be a whole number of decisions from 1 to {MAX_VOTE}, "
                              f"got {vote!r}", path)
-        precision = d.get("gravity_precision", LEGACY_PRECISION if d["suppress_gravity"] else DEFAULT_PRECISION)
+        precision = recorded_precision(d)
         if precision not in PRECISIONS:
             raise InputError(f"preprocessing record: gravity_precision must be one of {', '.join(PRECISIONS)}, "
                              f"got {precision!r}", path)
@@ -108,8 +108,7 @@ class Preprocessing:
         stride = int(p["stride"])
         return cls(ws.sensor, int(p.get("window", ws.window_length)), stride, bool(p.get("suppress_gravity", False)),
                    list(ws.class_names), vote_decisions(vote_seconds, ws.sensor.odr_hz, stride),
-                   check_precision(p.get("gravity_precision",
-                                         LEGACY_PRECISION if p.get("suppress_gravity") else DEFAULT_PRECISION)))
+                   check_precision(recorded_precision(p)))
 
     def windows(self, rec: Recording, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One recording as the board sees it, cut into windows: ``(x mg K x T x 3, start sample K)``."""

@@ -33,6 +33,8 @@ CLASS_MAP_SOURCES = ("pamap2", "st-mobility", "wisdm")
 GAN_LOSSES = ("wasserstein", "minimax")
 GRAVITY_PRECISIONS = _gravity.PRECISIONS
 DEFAULT_GRAVITY_PRECISION = _gravity.DEFAULT_PRECISION
+CHOICES: dict[str, tuple[str, ...]] = {"gan.loss": GAN_LOSSES, "board.gravity_precision": GRAVITY_PRECISIONS}
+"""String settings that pick from a fixed list: the config checks and the options read it."""
 C_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """What export.name (a prefix of C files and symbols) may be."""
 FORMATS: dict[str, tuple[re.Pattern, str]] = {"export.name": (C_NAME, "a C identifier")}

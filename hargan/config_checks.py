@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from har_data.errors import InputError
 from har_data.names import first_bad_name
-from hargan.config import (CLASSIFIER_PRESETS, FORMATS, GAN_LOSSES, GRAVITY_PRECISIONS, RANGES, SOURCES, Config,
-                           dotted_value, needs_path)
+from hargan.config import (CHOICES, CLASSIFIER_PRESETS, FORMATS, RANGES, SOURCES, Config, dotted_value,
+                           needs_path)
 from hargan.config_types import Locator
 
 
@@ -61,11 +61,9 @@ def check_values(cfg: Config, loc: Locator) -> None:
     if len(q) != 2 or not 0.0 <= q[0] < q[1] <= 1.0:
         raise bad(f"sampling.realism_critic_quantiles must be [low, high] with 0 <= low < high <= 1 (got {q})",
                   "sampling.realism_critic_quantiles")
-    if cfg.gan.loss not in GAN_LOSSES:
-        raise bad(f"gan.loss must be one of {', '.join(GAN_LOSSES)} (got {cfg.gan.loss!r})", "gan.loss")
-    if cfg.board.gravity_precision not in GRAVITY_PRECISIONS:
-        raise bad(f"board.gravity_precision must be one of {', '.join(GRAVITY_PRECISIONS)} "
-                  f"(got {cfg.board.gravity_precision!r})", "board.gravity_precision")
+    for key, choices in CHOICES.items():
+        if dotted_value(values, key) not in choices:
+            raise bad(f"{key} must be one of {', '.join(choices)} (got {dotted_value(values, key)!r})", key)
     for key, (pattern, what) in FORMATS.items():
         if not pattern.fullmatch(dotted_value(values, key)):
             raise bad(f"{key} must be {what} (got {dotted_value(values, key)!r})", key)

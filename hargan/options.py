@@ -24,7 +24,8 @@ import typing
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from hargan.config import FORMATS, GAN_LOSSES, GRAVITY_PRECISIONS, RANGES, Config, Range
+from hargan.config import CHOICES as CONFIG_CHOICES
+from hargan.config import FORMATS, RANGES, Config, Range
 
 
 class LazyChoices(Collection[str]):
@@ -56,8 +57,7 @@ def _presets() -> Collection[str]:
 
 
 CHOICES: dict[str, Collection[str]] = {
-    "gan.loss": GAN_LOSSES,
-    "board.gravity_precision": GRAVITY_PRECISIONS,
+    **CONFIG_CHOICES,
     "classifier.preset": LazyChoices(_presets),
 }
 """The registry each string setting picks from (the option lists it in its help)."""

@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Sequence
 
 from har_data.errors import InputError
-from har_data.gravity import DEFAULT_PRECISION as DEFAULT_GRAVITY_PRECISION
-from har_data.gravity import PRECISIONS as GRAVITY_PRECISIONS
 from har_data.outputs import output_dir
+from hargan.config import DEFAULT_GRAVITY_PRECISION, GRAVITY_PRECISIONS
 from hargan.classify import Preprocessing, read_preprocessing, record_path
 from hargan.options import add_section_options, option
 from hargan.steps.base import RunContext, Step
