@@ -36,6 +36,7 @@ Two precisions, each the exact reference of the C the export generates for it:
 from __future__ import annotations
 
 from dataclasses import replace
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,10 +92,10 @@ def recorded_precision(record: Mapping[str, Any]) -> str:
     return record.get("gravity_precision", LEGACY_PRECISION if record.get("suppress_gravity") else DEFAULT_PRECISION)
 
 
-def check_precision(precision: str) -> str:
-    """``precision`` if it is one of PRECISIONS, else an InputError naming them."""
+def check_precision(precision: str, path: str | os.PathLike | None = None) -> str:
+    """``precision`` if it is one of PRECISIONS, else an InputError naming them (and ``path``, the record)."""
     if precision not in PRECISIONS:
-        raise InputError(f"gravity filter precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        raise InputError(f"gravity_precision must be one of {', '.join(PRECISIONS)}, got {precision!r}", path)
     return precision
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from har_data.atomic import write_text
 from har_data.errors import InputError, one_line
-from har_data.gravity import DEFAULT_PRECISION, PRECISIONS, check_precision, recorded_precision
+from har_data.gravity import DEFAULT_PRECISION, check_precision, recorded_precision
 from har_data.jsonio import write_json
 from har_data.recording import Recording
 from har_data.sensors import SensorSpec
@@ -52,8 +52,7 @@ class Preprocessing:
     (:mod:`classifier.decisions`); 1 = every window's own class. A record without it (older
     hargan) means 1, which is what those boards did."""
     gravity_precision: str = DEFAULT_PRECISION
-    """The gravity filter's arithmetic (:mod:`har_data.gravity`); a record of a filtered model without
-    it means float64, what hargan ran before the float32 filter."""
+    """The gravity filter's arithmetic; an older record's: :func:`har_data.gravity.recorded_precision`."""
 
     def to_dict(self) -> dict:
         return {"format": RECORD_FORMAT, "version": RECORD_VERSION, "sensor": self.sensor.name,
@@ -90,11 +89,8 @@ class Preprocessing:
         if not isinstance(vote, int) or isinstance(vote, bool) or not 1 <= vote <= MAX_VOTE:
             raise InputError(f"preprocessing record: vote must be a whole number of decisions from 1 to {MAX_VOTE}, "
                              f"got {vote!r}", path)
-        precision = recorded_precision(d)
-        if precision not in PRECISIONS:
-            raise InputError(f"preprocessing record: gravity_precision must be one of {', '.join(PRECISIONS)}, "
-                             f"got {precision!r}", path)
-        return cls(sensor, window, stride, bool(d["suppress_gravity"]), list(names), vote, precision)
+        return cls(sensor, window, stride, bool(d["suppress_gravity"]), list(names), vote,
+                   check_precision(recorded_precision(d), path))
 
     @classmethod
     def of_windows(cls, ws, vote_seconds: float = 0.0) -> Preprocessing:
