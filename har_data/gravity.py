@@ -25,7 +25,7 @@ Two precisions, each the exact reference of the C the export generates for it:
   hardware): the same high-pass as two second-order sections (``SOS_26HZ``, scipy's ``tf2sos``
   of ST's coefficients, rounded to float32), each in transposed direct form II, and the rotation
   in float32. Run as ST's filter_gravity.c runs it (the 4th-order filter in float32) the rounding
-  noise of its near-unit-circle poles is 2.3-8.1 mg RMS on ST's phone logs (~3 mg on a still phone:
+  noise of its near-unit-circle poles is 2.3-7.3 mg RMS on ST's phone logs (2.4-4.1 mg on a still phone:
   as much as its whole motion); the sections keep it under 0.01 mg (docs/benchmarks.md, "Gravity
   filter precision").
 - ``"float64"``: the 4th-order filter in double precision, scipy.signal.lfilter's operation order
