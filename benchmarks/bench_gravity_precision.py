@@ -85,7 +85,8 @@ def main() -> int:
         st = [row["st_float32_rms_mg"] for row in r["st_float32_form"]]
         print(f"{name}: {r['logs']} logs; int8 inputs differing {r['inputs_differing']} of {r['inputs']:,}; "
               f"float32 vs float64 RMS {r['float32_vs_float64_rms_mg']:.4f} mg, "
-              f"max {r['float32_vs_float64_max_mg']:.3f} mg; ST's float32 form vs float64 RMS {min(st):.2f}-{max(st):.2f} mg")
+              f"max {r['float32_vs_float64_max_mg']:.3f} mg; "
+              f"ST's float32 form vs float64 RMS {min(st):.2f}-{max(st):.2f} mg")
     write_text(args.out, json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
