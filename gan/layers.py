@@ -134,3 +134,63 @@ class PeriodPool(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "period": self.period}
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class LinearUpsampling1D(layers.Layer):
+    """``(B, T, C) -> (B, 2T, C)`` by linear interpolation (half-sample centres, edges held).
+
+    Nearest-neighbour upsampling followed by the binomial kernel ``[1, 2, 1] / 4``: each new sample is
+    ``3/4`` of its own old sample plus ``1/4`` of the nearer neighbour. Unlike plain repetition it adds
+    no staircase, whose steps a generator must otherwise learn to smooth away (real arm swings are
+    smooth: their spectra fall steeply towards the Nyquist frequency)."""
+
+    def call(self, x):
+        prev = ops.concatenate([x[:, :1], x[:, :-1]], axis=1)
+        nxt = ops.concatenate([x[:, 1:], x[:, -1:]], axis=1)
+        even, odd = 0.75 * x + 0.25 * prev, 0.75 * x + 0.25 * nxt
+        return ops.reshape(ops.stack([even, odd], axis=2), (-1, 2 * x.shape[1], x.shape[2]))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 2 * input_shape[1], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class Saturate(layers.Layer):
+    """``clip(headroom * x, -1, 1)`` on a ``tanh`` output in units of the full scale: the generator can
+    reach the full scale and sit there, as a sensor does when a swing exceeds its range."""
+
+    def __init__(self, headroom: float, **kwargs):
+        super().__init__(**kwargs)
+        self.headroom = float(headroom)
+
+    def call(self, x):
+        return ops.clip(x * self.headroom, -1.0, 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "headroom": self.headroom}
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class SplitLatent(layers.Layer):
+    """``z (B, head + steps * channels) -> [z[:, :head], noise (B, steps, channels)]``: the latent vector's
+    head feeds the dense seed; its tail is fresh noise at every time step of the full-resolution features.
+
+    Carrying the per-step noise in ``z`` keeps a generator a pure function of ``(z, label)``: the train
+    steps and ``generate_windows`` draw ``z`` as before, and the same seed gives the same windows."""
+
+    def __init__(self, head: int, steps: int, channels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.head, self.steps, self.channels = int(head), int(steps), int(channels)
+
+    def call(self, z):
+        return [z[:, : self.head], ops.reshape(z[:, self.head:], (-1, self.steps, self.channels))]
+
+    def compute_output_shape(self, input_shape):
+        return [(input_shape[0], self.head), (input_shape[0], self.steps, self.channels)]
+
+    def get_config(self):
+        return {**super().get_config(), "head": self.head, "steps": self.steps, "channels": self.channels}

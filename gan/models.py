@@ -30,7 +30,8 @@ from collections.abc import Sequence
 import keras
 from keras import layers, ops
 
-from gan.layers import AmplitudeViews, ComposeWindow, PeriodFold, PeriodPool
+from gan.layers import (AmplitudeViews, ComposeWindow, LinearUpsampling1D, PeriodFold, PeriodPool, Saturate,
+                        SplitLatent)
 
 MIN_WINDOW = 8
 
@@ -127,14 +128,19 @@ OUTPUTS = ("factored", "tanh")
 DEFAULT_PERIODS = (2, 3, 5, 7, 11)
 
 
-def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: int, channels: int, name: str):
+def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: int, channels: int, name: str,
+           upsample: str = "nearest", step_noise=None):
     """Dense seed of ``seed_len`` steps -> ``upsampling`` x [UpSampling1D(2) -> Conv1D -> LeakyReLU] ->
-    Conv1D(channels) -> crop to ``t``."""
+    Conv1D(channels) -> crop to ``t``; ``step_noise`` (B, full length, k), if given, joins the features
+    after the last upsampling."""
     h = layers.Dense(seed_len * width, name="seed_dense")(h)
     h = layers.LeakyReLU(0.2, name="seed_act")(h)
     h = layers.Reshape((seed_len, width), name="seed")(h)
     for i in range(int(upsampling)):
-        h = layers.UpSampling1D(2, name=f"up{i + 1}")(h)
+        h = (LinearUpsampling1D(name=f"up{i + 1}") if upsample == "linear" else
+             layers.UpSampling1D(2, name=f"up{i + 1}"))(h)
+        if step_noise is not None and i == int(upsampling) - 1:
+            h = layers.Concatenate(name="with_step_noise")([h, step_noise])
         h = layers.Conv1D(width, kernel_size, padding="same", name=f"conv{i + 1}")(h)
         h = layers.LeakyReLU(0.2, name=f"act{i + 1}")(h)
     h = layers.Conv1D(int(channels), kernel_size, padding="same", name=name)(h)
@@ -146,7 +152,8 @@ def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: i
 def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,
                     full_scale_g: float = 4.0, *, width: int = 32, embed_dim: int = 16,
                     kernel_size: int = 5, upsampling: int = 2, output: str = "tanh",
-                    log_gain: float = 4.0) -> keras.Model:
+                    log_gain: float = 4.0, upsample: str = "nearest", step_noise: int = 0,
+                    headroom: float = 1.0) -> keras.Model:
     """Conditional generator: inputs ``z`` (B, latent_dim) and ``label`` (B,) int -> (B, T, channels) mg.
 
     ``output="tanh"`` (default): the trunk's output + a per-class offset -> tanh x full scale.
@@ -164,18 +171,24 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     seed_len = math.ceil(t / 2 ** int(upsampling))
     full_scale_mg = 1000.0 * float(full_scale_g)
 
-    z = keras.Input(shape=(int(latent_dim),), name="z")
+    full_len = seed_len * 2 ** int(upsampling)
+    z = keras.Input(shape=(int(latent_dim) + full_len * int(step_noise),), name="z")
     label = keras.Input(shape=(), dtype="int32", name="label")
     emb = LabelEmbedding(names, embed_dim, name="label_embedding")(label)
-    h0 = layers.Concatenate(name="z_label")([z, emb])
+    z_head, noise = z, None
+    if step_noise:
+        z_head, noise = SplitLatent(int(latent_dim), full_len, int(step_noise), name="split_latent")(z)
+    h0 = layers.Concatenate(name="z_label")([z_head, emb])
     # A per-class offset (mean orientation / gravity) in units of the full scale, added before tanh.
     offset = layers.Embedding(len(names), ch, embeddings_initializer="zeros", name="class_offset")(label)
     if output == "tanh":
-        h = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_signal")
+        h = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_signal", upsample, noise)
         h = layers.Add(name="add_offset")([h, layers.Reshape((1, ch), name="class_offset_t")(offset)])
         h = layers.Activation("tanh", name="tanh")(h)
+        if headroom != 1.0:
+            h = Saturate(float(headroom), name="saturate")(h)
         return keras.Model([z, label], Scale(full_scale_mg, name="to_mg")(h), name="generator")
-    shape = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_shape")
+    shape = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_shape", upsample, noise)
     # A hidden layer before the two heads: orientation and amplitude are multimodal per class (one
     # mode per wearer), which a head linear in z (a Gaussian per class) cannot make.
     head = layers.LeakyReLU(0.2, name="heads_act")(layers.Dense(2 * width, name="heads")(h0))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from gan_toys import FULL_SCALE_G, NAMES
 
-from gan.layers import AmplitudeViews, ComposeWindow, PeriodFold, PeriodPool
+from gan.layers import AmplitudeViews, ComposeWindow, LinearUpsampling1D, PeriodFold, PeriodPool, Saturate
 from gan.models import DEFAULT_PERIODS
 from gan import (LabelEmbedding, build_critic, build_generator, generate_windows, model_class_names,
                  model_full_scale_g, resolve_labels)
@@ -67,6 +67,30 @@ def test_factored_output_makes_a_stationary_window_at_its_real_mg_amplitude():
     # Saturation: the window is clipped at the full scale.
     loud = np.asarray(layer([mean, np.full((3, 1), np.log(50.0), np.float32), shape]))
     assert np.abs(loud).max() == pytest.approx(4000.0)
+
+
+def test_linear_upsampling_interpolates_and_saturate_reaches_the_full_scale():
+    x = np.array([0.0, 1.0, 2.0, 3.0], np.float32).reshape(1, 4, 1)
+    np.testing.assert_allclose(np.asarray(LinearUpsampling1D()(x)).ravel(),
+                               [0.0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.0])  # edges held
+    np.testing.assert_allclose(np.asarray(Saturate(1.25)(np.array([-0.9, -0.5, 0.0, 0.79, 0.81], np.float32))),
+                               [-1.0, -0.625, 0.0, 0.9875, 1.0], rtol=1e-6)
+    g = build_generator(8, NAMES, 24, upsample="linear", headroom=2.0)
+    x, _ = generate_windows(g, 8, seed=0)
+    assert np.abs(x).max() <= 4000.0 and isinstance(g.get_layer("up1"), LinearUpsampling1D)
+
+
+def test_step_noise_rides_in_z_so_generation_stays_a_function_of_the_seed(tmp_path):
+    g = build_generator(8, NAMES, 24, step_noise=2)
+    assert g.inputs[0].shape[-1] == 8 + 24 * 2
+    g.save(tmp_path / "g.keras")
+    x, _ = generate_windows(g, 3, seed=0)
+    np.testing.assert_array_equal(generate_windows(keras.saving.load_model(tmp_path / "g.keras"), 3, seed=0)[0], x)
+    # Only the per-step tail of z differs: other windows.
+    z = np.random.default_rng(0).normal(size=(2, 56)).astype(np.float32)
+    z[1, :8] = z[0, :8]
+    out = np.asarray(g([z, np.zeros(2, np.int32)]))
+    assert not np.allclose(out[0], out[1])
 
 
 @pytest.mark.parametrize("period", [2, 5, 7])
