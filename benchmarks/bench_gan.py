@@ -303,13 +303,14 @@ class _Bench:
 
     def validated(self, gan) -> dict:
         """What ships: validated sampling (int8-accepted windows only), and the same figures on it."""
+        from evaluation.metrics import per_class_subset
         from gan.sampling import sample_validated
 
         syn = sample_validated(gan, self.int8, self.sensor, per_class=int(self.per_class.max()), seed=self.seed,
                                realism=self.gate, realism_enforce=False)
         # Scored on as many windows per class as the floor and the raw generator (more windows would
         # train a stronger post-hoc model and lift the score for that reason alone).
-        keep = _per_class_subset(syn.y, self.held_per_class, seed=self.seed)
+        keep = per_class_subset(syn.y, self.held_per_class, seed=self.seed)
         disc = self.discriminative(syn.x_mg[keep], syn.y[keep], seeds=3)
         tstr = self.accuracy(syn.x_mg, syn.y)
         return {"tstr_accuracy": tstr, "tstr_ratio": tstr / self.trtr, "discriminative_score": disc,
@@ -321,6 +322,7 @@ class _Bench:
     def gated(self, gan) -> dict:
         """What ``hargan run`` ships in a one-domain run: the int8 model's *and* the realism gate's windows
         (the gate enforced), scored the same way on a floor-sized set."""
+        from evaluation.metrics import per_class_subset
         from gan.sampling import AcceptanceError, sample_validated
 
         try:
@@ -328,17 +330,10 @@ class _Bench:
                                    realism=self.gate, realism_enforce=True)
         except AcceptanceError as e:
             return {"error": str(e)}
-        keep = _per_class_subset(syn.y, self.held_per_class, seed=self.seed)
+        keep = per_class_subset(syn.y, self.held_per_class, seed=self.seed)
         disc = self.discriminative(syn.x_mg[keep], syn.y[keep], seeds=3)
         return {"discriminative_score": disc, "fidelity_gap": disc - self.floor,
                 "amplitude": _amplitude(syn.x_mg, syn.y, self.names)}
-
-
-def _per_class_subset(y: np.ndarray, counts, seed: int) -> np.ndarray:
-    """Indices of ``counts[c]`` windows of each class ``c`` (all it has, if fewer), drawn at random."""
-    rng = np.random.default_rng(seed)
-    picks = [rng.permutation(np.flatnonzero(y == c))[:n] for c, n in enumerate(counts)]
-    return np.sort(np.concatenate(picks))
 
 
 def _realism_gate(train, names):

@@ -59,6 +59,17 @@ def subsample(n: int, k: int | None, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n, size=int(k), replace=False))
 
 
+def per_class_subset(y: np.ndarray, counts: Sequence[int] | np.ndarray, seed: int = 0) -> np.ndarray:
+    """Sorted indices of ``counts[c]`` windows of each class ``c`` of ``y`` (all it has, if fewer), at random.
+
+    Two discriminative scores compare only on the same number of windows per class: a post-hoc model
+    trained on more windows tells two sets apart better for that reason alone."""
+    rng = np.random.default_rng(seed)
+    y = np.asarray(y)
+    picks = [np.flatnonzero(y == c)[subsample(int(np.sum(y == c)), int(n), rng)] for c, n in enumerate(counts)]
+    return np.sort(np.concatenate(picks)) if picks else np.zeros(0, dtype=np.int64)
+
+
 def class_matched_indices(y_real: np.ndarray, y_syn: np.ndarray, num_classes: int, max_per_class: int | None,
                           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices into the real and synthetic sets with the same number of windows of every class.

@@ -278,7 +278,13 @@ def _finite_or_none(v: Any) -> Any:
 
 def _discriminative(train: WindowSet, test: WindowSet, x_syn: np.ndarray, y_syn: np.ndarray, num_classes: int, *,
                     seed: int, settings: EvalSettings) -> dict:
-    """discriminative_score/std/accuracies, and discriminative_reference (real test vs real train recordings)."""
+    """discriminative_score/std/accuracies, and discriminative_reference (real test vs real train recordings).
+
+    With the reference, the synthetic set is scored on as many windows per class as the test split has, so
+    the two figures compare (more windows alone would train a stronger post-hoc model)."""
+    if settings.disc_reference:
+        keep = M.per_class_subset(y_syn, np.bincount(test.y, minlength=num_classes), seed=seed)
+        x_syn, y_syn = x_syn[keep], y_syn[keep]
     try:
         disc = discriminative_score(train.x, train.y, x_syn, y_syn, num_classes, seeds=settings.disc_seeds, seed=seed,
                                     epochs=settings.disc_epochs, patience=settings.disc_patience,

@@ -147,3 +147,13 @@ def test_subsample_by_group_takes_whole_recordings():
     assert len(subsample_by_group(y, group, 0.01, seed=0)) == 2  # at least one window per class
     with pytest.raises(ValueError):
         subsample_by_group(y, group, 0.0)
+
+
+def test_per_class_subset_takes_the_counts_asked_and_all_of_a_smaller_class():
+    from evaluation.metrics import per_class_subset
+
+    y = np.array([0] * 10 + [1] * 3 + [2] * 5)
+    keep = per_class_subset(y, [4, 5, 0], seed=1)
+    assert np.bincount(y[keep], minlength=3).tolist() == [4, 3, 0]
+    np.testing.assert_array_equal(keep, per_class_subset(y, [4, 5, 0], seed=1))  # seeded
+    assert np.all(np.diff(keep) > 0)

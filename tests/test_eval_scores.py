@@ -124,6 +124,24 @@ def test_discriminative_score_identical_vs_different(real):
     assert far["score"] > 0.4
 
 
+def test_the_synthetic_score_takes_as_many_windows_per_class_as_the_real_floor(real, monkeypatch):
+    """More windows alone train a stronger post-hoc model: the score and its reference compare only on equal
+    counts, so the synthetic set is cut to the test split's count per class."""
+    from evaluation import scores
+
+    seen = []
+
+    def spy(x_real, y_real, x_syn, y_syn, num_classes, **kwargs):
+        seen.append(np.bincount(y_syn, minlength=num_classes).tolist())
+        return {"score": 0.1, "std": 0.0, "accuracies": [0.6]}
+
+    monkeypatch.setattr(scores, "discriminative_score", spy)
+    x_syn, y_syn = sines(40, seed=99)
+    test = real.subset("test")
+    scores._discriminative(real.subset("train"), test, x_syn, y_syn, 3, seed=0, settings=QUICK)
+    assert seen[0] == seen[1] == np.bincount(test.y, minlength=3).tolist() and max(seen[0]) < 40
+
+
 def test_discriminative_score_of_a_few_windows_per_class():
     """A small synthetic set (``per_class`` near its minimum) has fewer windows than (source, class) strata
     in the early-stopping split: the score is still computed (stratified by source alone there)."""
