@@ -212,6 +212,8 @@ def _parse(argv) -> argparse.Namespace:
     ap.add_argument("--train-kwargs", type=json.loads, default=None,
                     help='JSON for train_gan, e.g. \'{"stats_weight": 0}\'')
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gan.json")
+    ap.add_argument("--windows-png", type=Path, default=None,
+                    help="also plot real held-out windows beside what hargan run would ship (realism gate enforced)")
     ap.add_argument("--save-generator", type=Path, default=None,
                     help="also save the trained generator here (.keras), e.g. for tools/plots")
     return ap.parse_args(argv)
@@ -246,6 +248,7 @@ class _Bench:
         self.floor = self.discriminative(self.held.x, self.held.y, seeds=3)
         self.gate = _realism_gate(self.train, self.names)
         self.gate_real = _rounded(self.gate.pass_rate_by_class(self.held.x, self.held.y))
+        self.shipped = None  # what the realism-gated sampling keeps, once :meth:`gated` has run
         print(f"realism gate, real held-out windows: {self.gate_real}")
         print(f"fidelity floor: real held-out logs vs the train logs, both without overlap: {self.floor:.3f} "
               f"({len(self.held)} vs {len(self.reference)} windows)")
@@ -330,6 +333,7 @@ class _Bench:
                                    realism=self.gate, realism_enforce=True)
         except AcceptanceError as e:
             return {"error": str(e)}
+        self.shipped = syn
         keep = per_class_subset(syn.y, self.held_per_class, seed=self.seed)
         disc = self.discriminative(syn.x_mg[keep], syn.y[keep], seeds=3)
         return {"discriminative_score": disc, "fidelity_gap": disc - self.floor,
@@ -453,6 +457,12 @@ def main(argv=None) -> int:
 
     result["final_raw_generator"] = b.score(gan, seeds=3, parts=True)
     result["final_validated"] = b.validated(gan)
+    shipped = b.shipped
+    if args.windows_png is not None and shipped is not None:
+        from evaluation.plots import plot_windows_grid
+
+        plot_windows_grid(b.held.x, b.held.y, shipped.x_mg, shipped.y, b.names, args.windows_png,
+                          fs=b.sensor.odr_hz, seed=args.seed)
     result["total_s"] = round(time.perf_counter() - t_all, 1)
     result["total_cpu_s"] = round(time.process_time() - c_all, 1)
     result["targets_met"] = _targets(result)
