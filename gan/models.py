@@ -12,6 +12,11 @@ per-class offset: gravity) and log-amplitude (+ a per-class table);
 ``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
 (:class:`gan.layers.ComposeWindow`). ``output="tanh"``: the trunk's output + the per-class
 offset -> ``tanh * full_scale_mg`` (:class:`Scale`): the default (docs/benchmarks.md, issue 21).
+Selectable as well (off by default, measured in docs/benchmarks.md "What gives the fakes away"):
+``upsample="linear"`` (:class:`gan.layers.LinearUpsampling1D` in place of repetition),
+``headroom`` (``tanh`` output that can clip at the full scale: :class:`gan.layers.Saturate`) and
+``step_noise`` channels of per-time-step noise joined after the last upsampling, carried in ``z``
+(:class:`gan.layers.SplitLatent`).
 
 Critic (no BatchNorm: the gradient penalty is per sample): ``x -> [x / full_scale, unit-std motion
 shape, log-amplitude]`` with ``views=True`` (:class:`gan.layers.AmplitudeViews`; default:
@@ -125,6 +130,7 @@ def _check(class_names: Sequence[str], window_length: int, channels: int) -> lis
 
 
 OUTPUTS = ("factored", "tanh")
+UPSAMPLES = ("nearest", "linear")
 DEFAULT_PERIODS = (2, 3, 5, 7, 11)
 
 
@@ -162,11 +168,22 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     unit-std motion shape (the trunk), by :class:`gan.layers.ComposeWindow`: small motions (a
     stationary wrist's few mg) are as easy to make as large ones; ``log_gain`` scales the
     log-amplitude (its learning-rate multiplier).
-    ``upsampling`` 2x stages grow a dense seed of ``ceil(T / 2**upsampling)`` steps to T.
+    ``upsampling`` 2x stages grow a dense seed of ``ceil(T / 2**upsampling)`` steps to T, by repetition
+    (``upsample="nearest"``) or linear interpolation (``"linear"``: the trunk starts smooth, as real
+    arm swings are). ``headroom`` > 1 (``"tanh"`` only): ``clip(headroom * tanh)``, so windows can sit
+    at the full scale as a clipping sensor's do. ``step_noise`` > 0: that many channels of noise at
+    every full-resolution time step (texture a ``latent_dim``-sized ``z`` cannot carry), taken from
+    ``z``, which is then ``latent_dim + step_noise * S * 2**upsampling`` wide.
     """
     names = _check(class_names, window_length, channels)
     if output not in OUTPUTS:
         raise ValueError(f"unknown generator output {output!r}; valid: {', '.join(OUTPUTS)}")
+    if upsample not in UPSAMPLES:
+        raise ValueError(f"unknown generator upsampling {upsample!r}; valid: {', '.join(UPSAMPLES)}")
+    if float(headroom) < 1.0 or (float(headroom) != 1.0 and output != "tanh"):
+        raise ValueError(f"headroom must be >= 1 and only goes with output='tanh', got {headroom} ({output!r})")
+    if int(step_noise) < 0:
+        raise ValueError(f"step_noise must be >= 0, got {step_noise}")
     t, ch = int(window_length), int(channels)
     seed_len = math.ceil(t / 2 ** int(upsampling))
     full_scale_mg = 1000.0 * float(full_scale_g)

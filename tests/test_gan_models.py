@@ -116,6 +116,10 @@ def test_issue21_pieces_are_selectable_and_round_trip(tmp_path):
     np.testing.assert_allclose(keras.saving.load_model(tmp_path / "c.keras")([x, y]), c([x, y]), rtol=1e-5)
     with pytest.raises(ValueError, match="unknown generator output"):
         build_generator(8, NAMES, 24, output="linear")
+    with pytest.raises(ValueError, match="unknown generator upsampling"):
+        build_generator(8, NAMES, 24, upsample="cubic")
+    with pytest.raises(ValueError, match="headroom"):
+        build_generator(8, NAMES, 24, output="factored", headroom=1.2)
 
 
 def test_generation_uses_the_label_and_is_deterministic():
