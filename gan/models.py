@@ -155,11 +155,21 @@ def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: i
     return h
 
 
+def _white_path(noise, label, num_classes: int, channels: int, t: int):
+    """The per-step noise mixed to ``channels`` by a 1x1 convolution and scaled per class (from 0): noise
+    the trunk's convolutions do not colour, for a class whose motion is white (a resting sensor's)."""
+    white = layers.Conv1D(channels, 1, use_bias=False, name="white_mix")(noise)
+    if white.shape[1] != t:
+        white = CropTime(t, name="white_crop")(white)
+    gain = layers.Embedding(num_classes, channels, embeddings_initializer="zeros", name="class_white_gain")(label)
+    return layers.Multiply(name="white")([white, layers.Reshape((1, channels), name="class_white_gain_t")(gain)])
+
+
 def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,
                     full_scale_g: float = 4.0, *, width: int = 32, embed_dim: int = 16,
                     kernel_size: int = 5, upsampling: int = 2, output: str = "tanh",
                     log_gain: float = 4.0, upsample: str = "nearest", step_noise: int = 0,
-                    headroom: float = 1.0) -> keras.Model:
+                    headroom: float = 1.0, white_noise: bool = False) -> keras.Model:
     """Conditional generator: inputs ``z`` (B, latent_dim) and ``label`` (B,) int -> (B, T, channels) mg.
 
     ``output="tanh"`` (default): the trunk's output + a per-class offset -> tanh x full scale.
@@ -173,7 +183,9 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     arm swings are). ``headroom`` > 1 (``"tanh"`` only): ``clip(headroom * tanh)``, so windows can sit
     at the full scale as a clipping sensor's do. ``step_noise`` > 0: that many channels of noise at
     every full-resolution time step (texture a ``latent_dim``-sized ``z`` cannot carry), taken from
-    ``z``, which is then ``latent_dim + step_noise * S * 2**upsampling`` wide.
+    ``z``, which is then ``latent_dim + step_noise * S * 2**upsampling`` wide. ``white_noise`` (with
+    ``"factored"`` and ``step_noise``): that noise also reaches the shape through a 1x1 mix scaled per
+    class, uncoloured by the trunk.
     """
     names = _check(class_names, window_length, channels)
     if output not in OUTPUTS:
@@ -184,6 +196,8 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
         raise ValueError(f"headroom must be >= 1 and only goes with output='tanh', got {headroom} ({output!r})")
     if int(step_noise) < 0:
         raise ValueError(f"step_noise must be >= 0, got {step_noise}")
+    if white_noise and (output != "factored" or not step_noise):
+        raise ValueError("white_noise needs output='factored' and step_noise > 0")
     t, ch = int(window_length), int(channels)
     seed_len = math.ceil(t / 2 ** int(upsampling))
     full_scale_mg = 1000.0 * float(full_scale_g)
@@ -206,6 +220,8 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
             h = Saturate(float(headroom), name="saturate")(h)
         return keras.Model([z, label], Scale(full_scale_mg, name="to_mg")(h), name="generator")
     shape = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_shape", upsample, noise)
+    if noise is not None and white_noise:
+        shape = layers.Add(name="shape_and_white")([shape, _white_path(noise, label, len(names), ch, t)])
     # A hidden layer before the two heads: orientation and amplitude are multimodal per class (one
     # mode per wearer), which a head linear in z (a Gaussian per class) cannot make.
     head = layers.LeakyReLU(0.2, name="heads_act")(layers.Dense(2 * width, name="heads")(h0))

@@ -93,6 +93,23 @@ def test_step_noise_rides_in_z_so_generation_stays_a_function_of_the_seed(tmp_pa
     assert not np.allclose(out[0], out[1])
 
 
+def test_white_noise_path_passes_the_step_noise_to_the_window_uncoloured():
+    """With the trunk's output zeroed and the mix an identity, a window's motion is the per-step noise itself."""
+    g = build_generator(8, NAMES, 24, output="factored", step_noise=3, white_noise=True)
+    to_shape = g.get_layer("to_shape")
+    to_shape.set_weights([np.zeros_like(w) for w in to_shape.get_weights()])
+    g.get_layer("white_mix").set_weights([np.eye(3, dtype=np.float32)[None]])
+    g.get_layer("class_white_gain").set_weights([np.ones((2, 3), np.float32)])
+    z = np.random.default_rng(1).normal(size=(2, 8 + 24 * 3)).astype(np.float32)
+    x = np.asarray(g([z, np.array([0, 1], np.int32)]))
+    noise = z[:, 8:].reshape(2, 24, 3)
+    for i in range(2):
+        motion, expected = x[i] - x[i].mean(axis=0), noise[i] - noise[i].mean(axis=0)
+        assert np.corrcoef(motion.ravel(), expected.ravel())[0, 1] > 0.999
+    with pytest.raises(ValueError, match="white_noise needs"):
+        build_generator(8, NAMES, 24, output="factored", white_noise=True)
+
+
 @pytest.mark.parametrize("period", [2, 5, 7])
 def test_period_fold_puts_samples_a_period_apart_side_by_side(period):
     x = np.arange(2 * 24 * 1, dtype=np.float32).reshape(2, 24, 1)
