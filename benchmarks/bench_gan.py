@@ -294,6 +294,14 @@ class _Bench:
                                           1000.0 * self.sensor.full_scale_g)
         return out
 
+    def shipped_discriminative(self, syn) -> float:
+        """The score of a sampled set on as many windows per class as the floor and the raw generator
+        (more windows would train a stronger post-hoc model and lift the score for that reason alone)."""
+        from evaluation.metrics import per_class_subset
+
+        keep = per_class_subset(syn.y, self.held_per_class, seed=self.seed)
+        return self.discriminative(syn.x_mg[keep], syn.y[keep], seeds=3)
+
     def fidelity_parts(self, x, y) -> dict:
         """Where the gap is: the score and its floor on one aspect of the windows at a time."""
         out = {}
@@ -306,15 +314,11 @@ class _Bench:
 
     def validated(self, gan) -> dict:
         """What ships: validated sampling (int8-accepted windows only), and the same figures on it."""
-        from evaluation.metrics import per_class_subset
         from gan.sampling import sample_validated
 
         syn = sample_validated(gan, self.int8, self.sensor, per_class=int(self.per_class.max()), seed=self.seed,
                                realism=self.gate, realism_enforce=False)
-        # Scored on as many windows per class as the floor and the raw generator (more windows would
-        # train a stronger post-hoc model and lift the score for that reason alone).
-        keep = per_class_subset(syn.y, self.held_per_class, seed=self.seed)
-        disc = self.discriminative(syn.x_mg[keep], syn.y[keep], seeds=3)
+        disc = self.shipped_discriminative(syn)
         tstr = self.accuracy(syn.x_mg, syn.y)
         return {"tstr_accuracy": tstr, "tstr_ratio": tstr / self.trtr, "discriminative_score": disc,
                 "fidelity_gap": disc - self.floor, "acceptance_by_class": syn.acceptance_by_class,
@@ -325,7 +329,6 @@ class _Bench:
     def gated(self, gan) -> dict:
         """What ``hargan run`` ships in a one-domain run: the int8 model's *and* the realism gate's windows
         (the gate enforced), scored the same way on a floor-sized set."""
-        from evaluation.metrics import per_class_subset
         from gan.sampling import AcceptanceError, sample_validated
 
         try:
@@ -334,10 +337,17 @@ class _Bench:
         except AcceptanceError as e:
             return {"error": str(e)}
         self.shipped = syn
-        keep = per_class_subset(syn.y, self.held_per_class, seed=self.seed)
-        disc = self.discriminative(syn.x_mg[keep], syn.y[keep], seeds=3)
+        disc = self.shipped_discriminative(syn)
         return {"discriminative_score": disc, "fidelity_gap": disc - self.floor,
                 "amplitude": _amplitude(syn.x_mg, syn.y, self.names)}
+
+
+def _plot_shipped(b: _Bench, path: Path) -> None:
+    """Real held-out windows beside what the realism-gated sampling kept, per class."""
+    from evaluation.plots import plot_windows_grid
+
+    plot_windows_grid(b.held.x, b.held.y, b.shipped.x_mg, b.shipped.y, b.names, path, fs=b.sensor.odr_hz,
+                      seed=b.seed)
 
 
 def _realism_gate(train, names):
@@ -457,12 +467,8 @@ def main(argv=None) -> int:
 
     result["final_raw_generator"] = b.score(gan, seeds=3, parts=True)
     result["final_validated"] = b.validated(gan)
-    shipped = b.shipped
-    if args.windows_png is not None and shipped is not None:
-        from evaluation.plots import plot_windows_grid
-
-        plot_windows_grid(b.held.x, b.held.y, shipped.x_mg, shipped.y, b.names, args.windows_png,
-                          fs=b.sensor.odr_hz, seed=args.seed)
+    if args.windows_png is not None and b.shipped is not None:
+        _plot_shipped(b, args.windows_png)
     result["total_s"] = round(time.perf_counter() - t_all, 1)
     result["total_cpu_s"] = round(time.process_time() - c_all, 1)
     result["targets_met"] = _targets(result)

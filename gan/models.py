@@ -155,6 +155,19 @@ def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: i
     return h
 
 
+def _check_generator_options(output: str, upsample: str, headroom: float, step_noise: int, white_noise: bool) -> None:
+    if output not in OUTPUTS:
+        raise ValueError(f"unknown generator output {output!r}; valid: {', '.join(OUTPUTS)}")
+    if upsample not in UPSAMPLES:
+        raise ValueError(f"unknown generator upsampling {upsample!r}; valid: {', '.join(UPSAMPLES)}")
+    if float(headroom) < 1.0 or (float(headroom) != 1.0 and output != "tanh"):
+        raise ValueError(f"headroom must be >= 1 and only goes with output='tanh', got {headroom} ({output!r})")
+    if int(step_noise) < 0:
+        raise ValueError(f"step_noise must be >= 0, got {step_noise}")
+    if white_noise and (output != "factored" or not step_noise):
+        raise ValueError("white_noise needs output='factored' and step_noise > 0")
+
+
 def _white_path(noise, label, num_classes: int, channels: int, t: int):
     """The per-step noise mixed to ``channels`` by a 1x1 convolution and scaled per class (from 0): noise
     the trunk's convolutions do not colour, for a class whose motion is white (a resting sensor's)."""
@@ -188,16 +201,7 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     class, uncoloured by the trunk.
     """
     names = _check(class_names, window_length, channels)
-    if output not in OUTPUTS:
-        raise ValueError(f"unknown generator output {output!r}; valid: {', '.join(OUTPUTS)}")
-    if upsample not in UPSAMPLES:
-        raise ValueError(f"unknown generator upsampling {upsample!r}; valid: {', '.join(UPSAMPLES)}")
-    if float(headroom) < 1.0 or (float(headroom) != 1.0 and output != "tanh"):
-        raise ValueError(f"headroom must be >= 1 and only goes with output='tanh', got {headroom} ({output!r})")
-    if int(step_noise) < 0:
-        raise ValueError(f"step_noise must be >= 0, got {step_noise}")
-    if white_noise and (output != "factored" or not step_noise):
-        raise ValueError("white_noise needs output='factored' and step_noise > 0")
+    _check_generator_options(output, upsample, headroom, step_noise, white_noise)
     t, ch = int(window_length), int(channels)
     seed_len = math.ceil(t / 2 ** int(upsampling))
     full_scale_mg = 1000.0 * float(full_scale_g)
