@@ -146,6 +146,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from gan import ConditionalWGANGP, build_critic, build_generator, make_gan_dataset
+    from gan.models import generator_latent_dim
     from gan.training import DEFAULT_LATENT_DIM
     from har_data.atomic import write_text
 
@@ -209,7 +210,7 @@ def main(argv=None) -> int:
     # --- generation speed ----------------------------------------------------------------------
     rng = np.random.default_rng(args.seed + 2)
     n_gen = 8192
-    z = rng.standard_normal((n_gen, DEFAULT_LATENT_DIM)).astype(np.float32)
+    z = rng.standard_normal((n_gen, generator_latent_dim(generator))).astype(np.float32)
     y = (np.arange(n_gen) % len(names)).astype(np.int32)
     # The compiled predict step (tf.function / jax.jit), one 1024-window batch per call, no data pipeline.
     generator.predict_on_batch([z[:1024], y[:1024]])  # warm-up (trace)

@@ -91,19 +91,27 @@ def critic_total(d_real, d_fake, gp, kind: str, gp_weight: float, drift_weight: 
 
 
 STATS_FLOOR_MG = 0.5  # added in quadrature to every std: the logs stay finite on flat windows
+MEAN_REF_MG = 10.0  # the mean's length enters as ln(1 + |mean| / MEAN_REF_MG): a few mg and 1 g both count
 
 
 def window_statistics(x):
-    """Per window (B, 2C): log std (ln mg) of each axis's motion and of its sample-to-sample steps.
+    """Per window (B, 2C + 1): the log std (ln mg) of each axis's motion and of its sample-to-sample
+    steps, and the log length of the window's mean vector.
 
-    The two numbers that give fakes away at a glance: how much a window moves (a stationary wrist:
-    a few mg) and how jagged it is."""
-    motion = x - ops.mean(x, axis=1, keepdims=True)
+    What gives fakes away at a glance: how much a window moves (a stationary wrist: a few mg), how
+    jagged it is, and how far from zero it sits: 1 g with gravity in, a few mg once a gravity filter
+    has taken it out, which a critic that sees the full scale barely tells from a hundred. The mean's
+    length, not its axes: the direction is the sensor's orientation, a joint distribution that
+    matching each axis alone would distort."""
+    mean = ops.mean(x, axis=1, keepdims=True)
+    motion = x - mean
     steps = x[:, 1:, :] - x[:, :-1, :]
     steps = steps - ops.mean(steps, axis=1, keepdims=True)
     floor = STATS_FLOOR_MG ** 2
+    length = ops.sqrt(ops.sum(ops.square(mean[:, 0, :]), axis=-1, keepdims=True) + floor)
     return ops.concatenate([0.5 * ops.log(ops.mean(ops.square(motion), axis=1) + floor),
-                            0.5 * ops.log(ops.mean(ops.square(steps), axis=1) + floor)], axis=-1)
+                            0.5 * ops.log(ops.mean(ops.square(steps), axis=1) + floor),
+                            ops.log1p(length / MEAN_REF_MG)], axis=-1)
 
 
 def statistics_matching(x_real, x_fake, labels):

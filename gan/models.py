@@ -4,23 +4,23 @@ Both models carry their own scaling (mg in, mg out), so callers never see normal
 class names live in the config of :class:`LabelEmbedding`, so a loaded ``generator.keras`` still
 knows which id is which class. Issue 21's custom layers are in :mod:`gan.layers`.
 
-Generator (window T, seed length S = ceil(T / 4)), ``output="factored"`` (issue 21, selectable):
-trunk ``[z, label] -> Embedding -> concat -> Dense(S * w) -> (S, w) -> 2 x [UpSampling1D(2) ->
-Conv1D(w, 5) -> LeakyReLU] -> Conv1D(channels, 5) -> crop to T`` = the motion's *shape*; two
-dense heads (after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a learned
-per-class offset: gravity) and log-amplitude (+ a per-class table);
-``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
-(:class:`gan.layers.ComposeWindow`). ``output="tanh"``: the trunk's output + the per-class
-offset -> ``tanh * full_scale_mg`` (:class:`Scale`): the default (docs/benchmarks.md, issue 21).
-Selectable as well (off by default, measured in docs/benchmarks.md "What gives the fakes away"):
-``upsample="linear"`` (:class:`gan.layers.LinearUpsampling1D` in place of repetition),
-``headroom`` (``tanh`` output that can clip at the full scale: :class:`gan.layers.Saturate`) and
-``step_noise`` channels of per-time-step noise joined after the last upsampling, carried in ``z``
-(:class:`gan.layers.SplitLatent`).
+Generator (window T, seed length S = ceil(T / 4); the defaults, chosen in docs/benchmarks.md,
+issue 21): ``z`` = a head of ``latent_dim`` numbers + ``step_noise`` (4) channels of noise per
+time step (:class:`gan.layers.SplitLatent`: the generator stays a function of ``(z, label)``, so
+seeds reproduce); trunk ``[z_head, label] -> Embedding -> concat -> Dense(S * w) -> (S, w) -> 2 x
+[LinearUpsampling1D -> Conv1D(w, 5) -> LeakyReLU] -> Conv1D(channels, 5) -> crop to T`` = the
+motion's *shape*, the step noise joined before the last convolution and, through a 1x1 mix scaled
+per class, added to the shape uncoloured (a resting sensor's motion is white); two dense heads
+(after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a learned per-class offset:
+gravity) and log-amplitude (+ a per-class table); ``window = full_scale * tanh(mean) + amplitude *
+unit_std(shape)``, clipped at the full scale (:class:`gan.layers.ComposeWindow`): a few mg of motion
+are as easy to make as a few g. Selectable: ``output="tanh"`` (the trunk's output + the per-class
+offset -> ``tanh * full_scale_mg``, :class:`Scale`; with ``headroom`` it can clip:
+:class:`gan.layers.Saturate`), ``upsample="nearest"`` (repetition), ``step_noise=0``.
 
 Critic (no BatchNorm: the gradient penalty is per sample): ``x -> [x / full_scale, unit-std motion
-shape, log-amplitude]`` with ``views=True`` (:class:`gan.layers.AmplitudeViews`; default:
-``x / full_scale`` only) ``-> Conv1D(w, 5, stride 2) -> Conv1D(2w, 5, stride 2) [-> more
+shape, log-amplitude]`` (:class:`gan.layers.AmplitudeViews`; ``views=False``: ``x / full_scale``
+only) ``-> Conv1D(w, 5, stride 2) -> Conv1D(2w, 5, stride 2) [-> more
 stride-2 Conv1D(2w) until <= 16 steps are left] -> Flatten``, joined with one small branch per
 period p in ``periods`` (none by default; samples p apart side by side,
 :class:`gan.layers.PeriodFold`, 2 Conv1D, mean-pooled) ``-> Dense(h) = phi -> Dense(1)(phi) +
@@ -180,27 +180,28 @@ def _white_path(noise, label, num_classes: int, channels: int, t: int):
 
 def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,
                     full_scale_g: float = 4.0, *, width: int = 32, embed_dim: int = 16,
-                    kernel_size: int = 5, upsampling: int = 2, output: str = "tanh",
-                    log_gain: float = 4.0, upsample: str = "nearest", step_noise: int = 0,
-                    headroom: float = 1.0, white_noise: bool = False) -> keras.Model:
-    """Conditional generator: inputs ``z`` (B, latent_dim) and ``label`` (B,) int -> (B, T, channels) mg.
+                    kernel_size: int = 5, upsampling: int = 2, output: str = "factored",
+                    log_gain: float = 4.0, upsample: str = "linear", step_noise: int = 4,
+                    headroom: float = 1.0, white_noise: bool | None = None) -> keras.Model:
+    """Conditional generator: inputs ``z`` and ``label`` (B,) int -> (B, T, channels) mg.
 
-    ``output="tanh"`` (default): the trunk's output + a per-class offset -> tanh x full scale.
-    ``"factored"`` (issue 21, selectable; docs/benchmarks.md has its figures): window = per-window
-    mean (dense head + per-class offset) + amplitude (log scale: dense head + per-class table) x
-    unit-std motion shape (the trunk), by :class:`gan.layers.ComposeWindow`: small motions (a
-    stationary wrist's few mg) are as easy to make as large ones; ``log_gain`` scales the
-    log-amplitude (its learning-rate multiplier).
-    ``upsampling`` 2x stages grow a dense seed of ``ceil(T / 2**upsampling)`` steps to T, by repetition
-    (``upsample="nearest"``) or linear interpolation (``"linear"``: the trunk starts smooth, as real
-    arm swings are). ``headroom`` > 1 (``"tanh"`` only): ``clip(headroom * tanh)``, so windows can sit
-    at the full scale as a clipping sensor's do. ``step_noise`` > 0: that many channels of noise at
-    every full-resolution time step (texture a ``latent_dim``-sized ``z`` cannot carry), taken from
-    ``z``, which is then ``latent_dim + step_noise * S * 2**upsampling`` wide. ``white_noise`` (with
-    ``"factored"`` and ``step_noise``): that noise also reaches the shape through a 1x1 mix scaled per
-    class, uncoloured by the trunk.
+    ``output="factored"`` (default): window = per-window mean (dense head + per-class offset) +
+    amplitude (log scale: dense head + per-class table) x unit-std motion shape (the trunk), by
+    :class:`gan.layers.ComposeWindow`: small motions (a stationary wrist's few mg) are as easy to make
+    as large ones; ``log_gain`` scales the log-amplitude (its learning-rate multiplier). ``"tanh"``:
+    the trunk's output + a per-class offset -> tanh x full scale; ``headroom`` > 1 (``"tanh"`` only):
+    ``clip(headroom * tanh)``, so windows can sit at the full scale as a clipping sensor's do.
+    ``upsampling`` 2x stages grow a dense seed of ``ceil(T / 2**upsampling)`` steps to T, by linear
+    interpolation (``upsample="linear"``: the trunk starts smooth, as real arm swings are) or
+    repetition (``"nearest"``). ``step_noise`` > 0: that many channels of noise at every
+    full-resolution time step (texture a ``latent_dim``-sized head cannot carry), taken from ``z``,
+    which is then ``latent_dim + step_noise * S * 2**upsampling`` wide (:func:`generator_latent_dim`
+    reads it from the model). ``white_noise`` (default: on with ``"factored"`` and ``step_noise``):
+    that noise also reaches the shape through a 1x1 mix scaled per class, uncoloured by the trunk.
     """
     names = _check(class_names, window_length, channels)
+    if white_noise is None:
+        white_noise = output == "factored" and int(step_noise) > 0
     _check_generator_options(output, upsample, headroom, step_noise, white_noise)
     t, ch = int(window_length), int(channels)
     seed_len = math.ceil(t / 2 ** int(upsampling))
@@ -250,16 +251,16 @@ def _period_branch(v, period: int, width: int, kernel_size: int):
 
 
 def build_critic(class_names: Sequence[str], window_length: int, channels: int = 3, full_scale_g: float = 4.0,
-                 *, width: int = 16, hidden: int = 32, kernel_size: int = 5, views: bool = False,
+                 *, width: int = 16, hidden: int = 32, kernel_size: int = 5, views: bool = True,
                  periods: Sequence[int] = (), period_width: int = 8) -> keras.Model:
     """Conditional critic: inputs ``x`` (B, T, channels) mg and ``label`` (B,) int -> (B, 1) score.
 
-    Issue 21's additions, off by default (docs/benchmarks.md: within the noise, at up to 5x the
-    CPU): ``views=True``: it also sees each window's log-amplitude and unit-std motion shape
+    ``views=True`` (default): it also sees each window's log-amplitude and unit-std motion shape
     (:class:`gan.layers.AmplitudeViews`), so a few mg of motion are visible, not only full-scale
-    units; ``periods`` (e.g. ``DEFAULT_PERIODS``): a small branch per period (HiFi-GAN's idea: gait
-    and pedalling are periodic), pooled features joined to the main ones. No BatchNorm (it would
-    couple samples and break the per-sample gradient penalty).
+    units. ``periods`` (e.g. ``DEFAULT_PERIODS``; none by default, docs/benchmarks.md: within the
+    noise at up to 5x the CPU): a small branch per period (HiFi-GAN's idea: gait and pedalling are
+    periodic), pooled features joined to the main ones. No BatchNorm (it would couple samples and
+    break the per-sample gradient penalty).
     """
     names = _check(class_names, window_length, channels)
     full_scale_mg = 1000.0 * float(full_scale_g)

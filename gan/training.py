@@ -27,7 +27,8 @@ from gan.callbacks import Checkpoint, StopAtStep, StopOnNaN
 from gan.data import make_gan_dataset
 from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window,
                         model_class_names, model_full_scale_g)
-from gan.wgan import DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, ConditionalWGANGP, default_optimizer
+from gan.wgan import (DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, DEFAULT_STATS_WEIGHT, ConditionalWGANGP,
+                      default_optimizer)
 from har_data.errors import InputError
 from har_data.validate import check_range
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 DEFAULT_LATENT_DIM = 64
 DEFAULT_STEPS_PER_EPOCH = 100
-DEFAULT_STATS_WEIGHT = 0.0  # issue 21: 1.0 with the factored generator; see docs/benchmarks.md
 
 
 def _load(model_or_path, what: str) -> keras.Model:

@@ -30,6 +30,7 @@ from har_data.validate import check_range
 DEFAULT_CLASSIFIER_WEIGHT = 1.0
 DEFAULT_G_LR = 5e-4
 DEFAULT_C_LR = 5e-4
+DEFAULT_STATS_WEIGHT = 1.0  # statistics matching, with the factored generator (docs/benchmarks.md, issue 21)
 GAN_CONFIG = "gan.json"
 
 
@@ -66,8 +67,8 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
     """Conditional WGAN-GP over mg windows, with an optional frozen float classifier as feedback.
 
     Generator loss = adversarial loss + ``classifier_weight`` x cross-entropy(C(G(z, y)), y)
-    (+ ``stats_weight`` x :func:`gan.losses.statistics_matching`: per class, the fakes' motion and
-    step amplitudes against those of the real sub-batch with the same labels).
+    + ``stats_weight`` x :func:`gan.losses.statistics_matching` (per class, the fakes' amplitudes,
+    means and spectra against those of the real sub-batch with the same labels; 0: off).
     ``loss="minimax"`` swaps in the original GAN objective (BCE from logits, non-saturating
     generator loss); ``gp_weight`` still applies (set 0 for the plain original).
 
@@ -85,7 +86,7 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
                  latent_dim: int | None = None, n_critic: int = 5, gp_weight: float = 10.0,
                  classifier_weight: float = DEFAULT_CLASSIFIER_WEIGHT, drift_weight: float = 0.0,
                  loss: str = "wasserstein", seed: int = 0, gp_input_scale: float | None = None,
-                 stats_weight: float = 0.0, **kwargs: Any):
+                 stats_weight: float = DEFAULT_STATS_WEIGHT, **kwargs: Any):
         super().__init__(**kwargs)
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown GAN loss {loss!r}; valid: {', '.join(losses.LOSSES)}")

@@ -17,6 +17,7 @@ def test_factored_generator_learns_a_resting_wrist_at_its_few_mg_amplitude():
     ``tanh`` x full-scale output's noise floor is tens of mg; issue 21). A large learning rate, so
     60 updates do what the GAN's rate does in thousands."""
     from gan import build_generator
+    from gan.models import generator_latent_dim
 
     rng = np.random.default_rng(0)
     y = np.arange(64) % 2
@@ -26,7 +27,7 @@ def test_factored_generator_learns_a_resting_wrist_at_its_few_mg_amplitude():
     x, labels = tf.constant(x, tf.float32), tf.constant(y, tf.int32)
     keras.utils.set_random_seed(0)
     g = build_generator(8, NAMES, T, 3, FULL_SCALE_G, width=16, embed_dim=4, output="factored")
-    z = tf.random.stateless_normal((64, 8), seed=(1, 2))
+    z = tf.random.stateless_normal((64, generator_latent_dim(g)), seed=(1, 2))
     opt = keras.optimizers.Adam(0.05)
 
     @tf.function

@@ -10,7 +10,7 @@ import pytest
 from classifier import build_classifier
 from classifier.training import augmented_dataset
 from gan.domains import classifier_over_labels, domain_critic, domain_dataset, domain_generator, domain_labels
-from gan.models import build_critic, build_generator, model_class_names
+from gan.models import build_critic, build_generator, generator_latent_dim, model_class_names
 from gan.sampling import generate_windows
 from gan.transfer import balance_domains, repeat_to
 
@@ -47,7 +47,7 @@ def test_domain_generator_draws_the_domains_labels_and_knows_the_class_names(tmp
     target = domain_generator(gen, "target", NAMES)
     assert model_class_names(target) == NAMES
     x, y = generate_windows(target, [2, 2, 2], seed=3)
-    z = np.random.default_rng(3).standard_normal((6, 4)).astype(np.float32)
+    z = np.random.default_rng(3).standard_normal((6, generator_latent_dim(gen))).astype(np.float32)
     mapped = np.array([2, 2, 1, 1, 3, 3], dtype=np.int32)  # walking: the target lacks it, the source's label
     assert np.allclose(x, np.asarray(gen([z, mapped])), atol=1e-5) and y.tolist() == [0, 0, 1, 1, 2, 2]
     target.save(tmp_path / "g.keras")

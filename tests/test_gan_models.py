@@ -33,7 +33,7 @@ def test_shapes_and_mg_scale(t):
 
 
 def test_critic_has_no_batchnorm_and_scales_input():
-    plain = build_critic(NAMES, 48, 3, 8.0)
+    plain = build_critic(NAMES, 48, 3, 8.0, views=False)
     assert plain.get_layer("from_mg").factor == pytest.approx(1 / 8000.0)
     c = build_critic(NAMES, 48, 3, 8.0, views=True, periods=DEFAULT_PERIODS)
     for critic in (plain, c):
@@ -75,7 +75,7 @@ def test_linear_upsampling_interpolates_and_saturate_reaches_the_full_scale():
                                [0.0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.0])  # edges held
     np.testing.assert_allclose(np.asarray(Saturate(1.25)(np.array([-0.9, -0.5, 0.0, 0.79, 0.81], np.float32))),
                                [-1.0, -0.625, 0.0, 0.9875, 1.0], rtol=1e-6)
-    g = build_generator(8, NAMES, 24, upsample="linear", headroom=2.0)
+    g = build_generator(8, NAMES, 24, output="tanh", headroom=2.0)
     x, _ = generate_windows(g, 8, seed=0)
     assert np.abs(x).max() <= 4000.0 and isinstance(g.get_layer("up1"), LinearUpsampling1D)
 
@@ -107,7 +107,8 @@ def test_white_noise_path_passes_the_step_noise_to_the_window_uncoloured():
         motion, expected = x[i] - x[i].mean(axis=0), noise[i] - noise[i].mean(axis=0)
         assert np.corrcoef(motion.ravel(), expected.ravel())[0, 1] > 0.999
     with pytest.raises(ValueError, match="white_noise needs"):
-        build_generator(8, NAMES, 24, output="factored", white_noise=True)
+        build_generator(8, NAMES, 24, output="factored", step_noise=0, white_noise=True)
+    assert "white_mix" not in [layer.name for layer in build_generator(8, NAMES, 24, output="tanh").layers]
 
 
 @pytest.mark.parametrize("period", [2, 5, 7])
@@ -122,9 +123,11 @@ def test_period_fold_puts_samples_a_period_apart_side_by_side(period):
 
 
 def test_issue21_pieces_are_selectable_and_round_trip(tmp_path):
-    assert build_generator(8, NAMES, 24).get_layer("to_mg").factor == pytest.approx(4000.0)  # the default
-    g = build_generator(8, NAMES, 24, output="factored")
+    assert build_generator(8, NAMES, 24, output="tanh").get_layer("to_mg").factor == pytest.approx(4000.0)
+    g = build_generator(8, NAMES, 24)  # the defaults: factored, linear upsampling, step noise, white path
     assert isinstance(g.get_layer("to_mg"), ComposeWindow) and model_full_scale_g(g) == pytest.approx(4.0)
+    assert isinstance(g.get_layer("up1"), LinearUpsampling1D) and g.get_layer("white_mix") is not None
+    assert g.inputs[0].shape[-1] == 8 + 24 * 4
     g.save(tmp_path / "g.keras")
     x, y = generate_windows(g, 3, seed=0)
     np.testing.assert_array_equal(generate_windows(keras.saving.load_model(tmp_path / "g.keras"), 3, seed=0)[0], x)

@@ -44,7 +44,8 @@ def test_train_step_gradient_penalty_and_wasserstein_on_a_linear_critic():
     w *= 2.5 / np.linalg.norm(w)
     bias = rng.uniform(-0.2, 0.2, (T, 3)).astype(np.float32)
     x, y = toy_windows(16)
-    gan = ConditionalWGANGP(constant_generator(bias), linear_critic(w), None, n_critic=2, gp_weight=10.0)
+    gan = ConditionalWGANGP(constant_generator(bias), linear_critic(w), None, n_critic=2, gp_weight=10.0,
+                            stats_weight=0.0)  # the adversarial terms alone
     gan.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))
     hist = gan.fit(_fixed_dataset(x, y, 16), epochs=1, steps_per_epoch=1, verbose=0).history
     fs = 1000.0 * FULL_SCALE_G
@@ -316,7 +317,7 @@ def test_train_gan_exact_steps_and_init_from_saved_models(tmp_path):
                                generate_windows(reordered, {"high": 4}, seed=3)[0], rtol=1e-6, atol=1e-3)
     tuned = train_gan(ws2, None, steps=2, batch_size=8, n_critic=1, init_generator=tmp_path / "pre" / "generator.keras",
                       init_critic=tmp_path / "pre" / "critic.keras")
-    assert tuned.class_names == names2 and tuned.latent_dim == 8 and tuned.classifier is None
+    assert tuned.class_names == names2 and tuned.latent_dim == gan.latent_dim and tuned.classifier is None
 
     ws3 = WindowSet(x, y, ["low", "medium"], ws.split, ws.group)
     with pytest.raises(InputError, match="do not match.*missing: medium"):
@@ -341,6 +342,19 @@ def test_statistics_matching_is_zero_for_the_same_windows_per_class_and_grows_wi
     # Each class's fakes taken from the other class (y alternates 0, 1): a large error, the pairing is per class.
     swapped = float(np.mean(losses.statistics_matching(x, x[np.arange(32) ^ 1], y)))
     assert swapped > 1.0
+
+
+def test_statistics_matching_sees_where_a_still_window_sits():
+    """A still window a few mg off zero (gravity filtered out) against the same window 120 mg off: a
+    difference of 0.03 of the full scale, which the statistics see plainly, and 1 mg, which they do not."""
+    from gan import losses
+
+    rng = np.random.default_rng(0)
+    y = np.zeros(16, dtype=np.int32)
+    still = (rng.normal(0.0, 2.0, (16, T, 3)) + 3.0).astype(np.float32)
+    near = float(np.mean(losses.statistics_matching(still, still + 1.0, y)))
+    far = float(np.mean(losses.statistics_matching(still, still + 120.0, y)))
+    assert near < 0.01 and far > 0.5
 
 
 def test_issue21_variant_trains_saves_and_loads(tmp_path):
