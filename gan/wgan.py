@@ -97,7 +97,9 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
         self.classifier = classifier
         self.latent_dim = generator_latent_dim(generator)
         if latent_dim is not None and int(latent_dim) != self.latent_dim:
-            raise ValueError(f"latent_dim {latent_dim} does not match the generator's {self.latent_dim}")
+            raise ValueError(f"latent_dim {latent_dim} does not match the generator's z width {self.latent_dim} "
+                             f"(its latent head plus any per-step noise; leave latent_dim out to take it from the "
+                             f"generator)")
         self.class_names = model_class_names(generator)
         critic_names = model_class_names(critic)
         if critic_names != self.class_names:
