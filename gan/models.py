@@ -135,10 +135,11 @@ DEFAULT_PERIODS = (2, 3, 5, 7, 11)
 
 
 def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: int, channels: int, name: str,
-           upsample: str = "nearest", step_noise=None):
+           upsample: str = "nearest", step_noise=None, bias: bool = True):
     """Dense seed of ``seed_len`` steps -> ``upsampling`` x [UpSampling1D(2) -> Conv1D -> LeakyReLU] ->
     Conv1D(channels) -> crop to ``t``; ``step_noise`` (B, full length, k), if given, joins the features
-    after the last upsampling."""
+    after the last upsampling. ``bias=False``: the last convolution has none (a shape whose mean is
+    removed downstream would only carry a dead weight that Adam moves on rounding noise)."""
     h = layers.Dense(seed_len * width, name="seed_dense")(h)
     h = layers.LeakyReLU(0.2, name="seed_act")(h)
     h = layers.Reshape((seed_len, width), name="seed")(h)
@@ -149,7 +150,7 @@ def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: i
             h = layers.Concatenate(name="with_step_noise")([h, step_noise])
         h = layers.Conv1D(width, kernel_size, padding="same", name=f"conv{i + 1}")(h)
         h = layers.LeakyReLU(0.2, name=f"act{i + 1}")(h)
-    h = layers.Conv1D(int(channels), kernel_size, padding="same", name=name)(h)
+    h = layers.Conv1D(int(channels), kernel_size, padding="same", use_bias=bias, name=name)(h)
     if seed_len * 2 ** int(upsampling) != t:
         h = CropTime(t, name="crop")(h)
     return h
@@ -224,7 +225,7 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
         if headroom != 1.0:
             h = Saturate(float(headroom), name="saturate")(h)
         return keras.Model([z, label], Scale(full_scale_mg, name="to_mg")(h), name="generator")
-    shape = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_shape", upsample, noise)
+    shape = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_shape", upsample, noise, bias=False)
     if noise is not None and white_noise:
         shape = layers.Add(name="shape_and_white")([shape, _white_path(noise, label, len(names), ch, t)])
     # A hidden layer before the two heads: orientation and amplitude are multimodal per class (one
