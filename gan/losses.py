@@ -1,5 +1,5 @@
-"""GAN loss math, per example, with ``keras.ops`` only (numpy builds constants): the one copy both train
-steps use (:mod:`gan.train_step_tf` for TensorFlow, :mod:`gan.train_step_jax` for JAX).
+"""GAN loss math, per example, with ``keras.ops`` only: the one copy both train steps use
+(:mod:`gan.train_step_tf` for TensorFlow, :mod:`gan.train_step_jax` for JAX).
 
 Every function returns one value per example (shape (B,)); the train step sums and divides by
 the GLOBAL batch size, which keeps the gradients right under ``tf.distribute`` (each replica's
