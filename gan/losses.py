@@ -1,5 +1,5 @@
-"""GAN loss math, per example, with ``keras.ops`` only: the one copy both train steps use
-(:mod:`gan.train_step_tf` for TensorFlow, :mod:`gan.train_step_jax` for JAX).
+"""GAN loss math, per example, with ``keras.ops`` only (numpy builds constants): the one copy both train
+steps use (:mod:`gan.train_step_tf` for TensorFlow, :mod:`gan.train_step_jax` for JAX).
 
 Every function returns one value per example (shape (B,)); the train step sums and divides by
 the GLOBAL batch size, which keeps the gradients right under ``tf.distribute`` (each replica's
@@ -8,6 +8,7 @@ gradients are summed).
 
 from __future__ import annotations
 
+import numpy as np
 from keras import ops
 
 LOSSES = ("wasserstein", "minimax")
@@ -92,38 +93,93 @@ def critic_total(d_real, d_fake, gp, kind: str, gp_weight: float, drift_weight: 
 
 STATS_FLOOR_MG = 0.5  # added in quadrature to every std: the logs stay finite on flat windows
 MEAN_REF_MG = 10.0  # the mean's length enters as ln(1 + |mean| / MEAN_REF_MG): a few mg and 1 g both count
+SPECTRUM_SEGMENTS = (16, 8)  # Welch segment lengths (samples) of the spectral statistics: two resolutions
 
 
-def window_statistics(x):
-    """Per window (B, 2C + 1): the log std (ln mg) of each axis's motion and of its sample-to-sample
-    steps, and the log length of the window's mean vector.
+def amplitude_statistics(x):
+    """Per window (B, 2C): the log std (ln mg) of each axis's motion and of its sample-to-sample steps.
 
-    What gives fakes away at a glance: how much a window moves (a stationary wrist: a few mg), how
-    jagged it is, and how far from zero it sits: 1 g with gravity in, a few mg once a gravity filter
-    has taken it out, which a critic that sees the full scale barely tells from a hundred. The mean's
-    length, not its axes: the direction is the sensor's orientation, a joint distribution that
-    matching each axis alone would distort."""
-    mean = ops.mean(x, axis=1, keepdims=True)
-    motion = x - mean
+    What gives fakes away at a glance: how much a window moves (a stationary wrist: a few mg) and how
+    jagged it is."""
+    motion = x - ops.mean(x, axis=1, keepdims=True)
     steps = x[:, 1:, :] - x[:, :-1, :]
     steps = steps - ops.mean(steps, axis=1, keepdims=True)
     floor = STATS_FLOOR_MG ** 2
-    length = ops.sqrt(ops.sum(ops.square(mean[:, 0, :]), axis=-1, keepdims=True) + floor)
     return ops.concatenate([0.5 * ops.log(ops.mean(ops.square(motion), axis=1) + floor),
-                            0.5 * ops.log(ops.mean(ops.square(steps), axis=1) + floor),
-                            ops.log1p(length / MEAN_REF_MG)], axis=-1)
+                            0.5 * ops.log(ops.mean(ops.square(steps), axis=1) + floor)], axis=-1)
+
+
+def mean_length(x):
+    """Per window (B, 1): ``ln(1 + |mean| / MEAN_REF_MG)``, the log length of the window's mean vector.
+
+    How far from zero a window sits: 1 g with gravity in, a few mg once a gravity filter has taken it
+    out, which a critic that sees the full scale barely tells from a hundred. The length, not the
+    axes: the direction is the sensor's orientation, a joint distribution that matching each axis
+    alone would distort."""
+    mean = ops.mean(x, axis=1)
+    return ops.log1p(ops.sqrt(ops.sum(ops.square(mean), axis=-1, keepdims=True) + STATS_FLOOR_MG ** 2) / MEAN_REF_MG)
+
+
+def window_spectra(x):
+    """Per window: :func:`log_spectrum` at each of ``SPECTRUM_SEGMENTS`` (at most the window's length).
+
+    A sensor's own filtering sets how much power sits near the Nyquist frequency, and a generator's
+    upsampling leaves a ripple there that the critic's strided convolutions barely see; a gait's
+    cadence is a peak a few bins wide. Two resolutions, as the multi-resolution spectral losses of
+    waveform GANs (Yamamoto et al. 2020)."""
+    segments = sorted({min(int(n), x.shape[1]) for n in SPECTRUM_SEGMENTS}, reverse=True)
+    return ops.concatenate([log_spectrum(x, n) for n in segments], axis=-1)
+
+
+def _welch_basis(segment: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hann-windowed cosine and sine bases (segment x bins 1..segment/2), scaled as Welch's density."""
+    n = np.arange(segment)
+    hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / segment)  # periodic, as scipy.signal.welch's default
+    k = np.arange(1, segment // 2 + 1)
+    one_sided = np.where(2 * k == segment, 1.0, 2.0)  # the Nyquist bin has no mirror image
+    scale = np.sqrt(one_sided / np.sum(hann ** 2))
+    angle = 2.0 * np.pi * n[:, None] * k[None, :] / segment
+    return ((hann[:, None] * np.cos(angle) * scale).astype("float32"),
+            (hann[:, None] * np.sin(angle) * scale).astype("float32"))
+
+
+def log_spectrum(x, segment: int):
+    """Per window (B, segment // 2): half the log Welch power (mg^2 per unit frequency, the axes' powers
+    summed: a sensor's orientation does not change it) at frequency bins 1..segment/2, the segments
+    Hann-windowed with half overlap and their means removed: ``scipy.signal.welch(x, nperseg=segment,
+    axis=1).sum(-1)`` bin for bin, plus the floor. One number per frequency, in ln mg like the stds."""
+    cos, sin = _welch_basis(int(segment))
+    starts = range(0, x.shape[1] - int(segment) + 1, int(segment) // 2)
+    power = 0.0
+    for s in starts:
+        seg = x[:, s:s + int(segment), :]
+        seg = ops.transpose(seg - ops.mean(seg, axis=1, keepdims=True), (0, 2, 1))  # B x C x segment
+        power = power + ops.sum(ops.square(ops.matmul(seg, cos)) + ops.square(ops.matmul(seg, sin)), axis=1)
+    return 0.5 * ops.log(power / len(starts) + STATS_FLOOR_MG ** 2)
+
+
+def _sorted_distance(real, fake, labels):
+    """Per example: mean squared distance between class-wise sorted statistics (B, K) of real and fake."""
+    offset = 1000.0 * ops.cast(ops.reshape(labels, (-1, 1)), "float32")
+    real = ops.sort(real + offset, axis=0)
+    fake = ops.sort(fake + offset, axis=0)
+    return ops.mean(ops.square(fake - ops.stop_gradient(real)), axis=-1)
+
+
+STATISTICS = (amplitude_statistics, mean_length, window_spectra)
+"""The groups :func:`statistics_matching` matches, each group's mean distance counted once: the spectrum's
+many bins do not dilute the amplitudes, nor the amplitudes the mean (a classifier's feedback pulls a
+quiet class off zero where one number among seven holds it)."""
 
 
 def statistics_matching(x_real, x_fake, labels):
-    """Per example: squared distance between the class-wise sorted :func:`window_statistics` of real and
-    fake windows carrying the same ``labels`` (one 1-D Wasserstein-2 per class and statistic).
+    """Per example: for each group of :data:`STATISTICS`, the mean squared distance between the class-wise
+    sorted statistics of real and fake windows carrying the same ``labels`` (one 1-D Wasserstein-2 per
+    class and statistic); the groups' distances summed.
 
     Sorting each statistic by (class, value) pairs the k-th smallest real value of a class with the
     k-th smallest fake one; the real and fake batches have the same labels, so the pairs line up."""
-    offset = 1000.0 * ops.cast(ops.reshape(labels, (-1, 1)), "float32")
-    real = ops.sort(window_statistics(x_real) + offset, axis=0)
-    fake = ops.sort(window_statistics(x_fake) + offset, axis=0)
-    return ops.mean(ops.square(fake - ops.stop_gradient(real)), axis=-1)
+    return sum(_sorted_distance(stats(x_real), stats(x_fake), labels) for stats in STATISTICS)
 
 
 def generator_total(d_fake, labels, probs, kind: str, classifier_weight: float, x_real=None, x_fake=None,

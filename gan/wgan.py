@@ -68,7 +68,8 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
 
     Generator loss = adversarial loss + ``classifier_weight`` x cross-entropy(C(G(z, y)), y)
     + ``stats_weight`` x :func:`gan.losses.statistics_matching` (per class, the fakes' motion and step
-    sizes and how far from zero they sit, against the real sub-batch with the same labels; 0: off).
+    sizes, how far from zero they sit and their spectra, against the real sub-batch with the same
+    labels; 0: off).
     ``loss="minimax"`` swaps in the original GAN objective (BCE from logits, non-saturating
     generator loss); ``gp_weight`` still applies (set 0 for the plain original).
 
