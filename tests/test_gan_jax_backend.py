@@ -4,8 +4,8 @@ Keras fixes its backend when it is first imported, so the GAN training tests run
 subprocess with ``KERAS_BACKEND=jax``: fit with the stateless, jitted step (gan/train_step_jax.py),
 the hand-computed gradient penalty and Wasserstein estimate, callbacks, conditioning, save / load /
 keep training, BackupAndRestore, init from saved models and reproducibility. They build, train and
-reload every generator and critic variant, so the layers' own tests (test_gan_models.py) do not run twice. Skipped where jax is not
-installed (``pip install -e ".[jax]"``).
+reload every generator and critic variant, so the layers' own tests (test_gan_models.py) do not run
+twice. Skipped where jax is not installed (``pip install -e ".[jax]"``).
 """
 
 from __future__ import annotations
