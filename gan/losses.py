@@ -121,14 +121,18 @@ def mean_length(x):
 
 
 def window_spectra(x):
-    """Per window: :func:`log_spectrum` at each of ``SPECTRUM_SEGMENTS`` (at most the window's length).
+    """Per window: :func:`log_spectrum` of the three axes and of the vector's length (norm), at each of
+    ``SPECTRUM_SEGMENTS`` (at most the window's length).
 
     A sensor's own filtering sets how much power sits near the Nyquist frequency, and a generator's
     upsampling leaves a ripple there that the critic's strided convolutions barely see; a gait's
     cadence is a peak a few bins wide. Two resolutions, as the multi-resolution spectral losses of
-    waveform GANs (Yamamoto et al. 2020)."""
+    waveform GANs (Yamamoto et al. 2020). The norm's spectrum holds what the axes' summed powers lose,
+    how the axes move together (a leg's swing in a pocket, a still sensor's noise around zero), and it
+    does not depend on the sensor's orientation either."""
     segments = sorted({min(int(n), x.shape[1]) for n in SPECTRUM_SEGMENTS}, reverse=True)
-    return ops.concatenate([log_spectrum(x, n) for n in segments], axis=-1)
+    norm = ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True) + STATS_FLOOR_MG ** 2)
+    return ops.concatenate([log_spectrum(v, n) for v in (x, norm) for n in segments], axis=-1)
 
 
 def _welch_basis(segment: int) -> tuple[np.ndarray, np.ndarray]:

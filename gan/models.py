@@ -10,13 +10,18 @@ time step (:class:`gan.layers.SplitLatent`: the generator stays a function of ``
 seeds reproduce); trunk ``[z_head, label] -> Embedding -> concat -> Dense(S * w) -> (S, w) -> 2 x
 [LinearUpsampling1D -> Conv1D(w, 5) -> LeakyReLU] -> Conv1D(channels, 5) -> crop to T`` = the
 motion's *shape*, the step noise joined before the last convolution and, through a 1x1 mix scaled
-per class, added to the shape uncoloured (a resting sensor's motion is white); two dense heads
-(after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a learned per-class offset:
-gravity) and log-amplitude (+ a per-class table); ``window = full_scale * tanh(mean) + amplitude *
-unit_std(shape)``, clipped at the full scale (:class:`gan.layers.ComposeWindow`): a few mg of motion
-are as easy to make as a few g. Selectable: ``output="tanh"`` (the trunk's output + the per-class
-offset -> ``tanh * full_scale_mg``, :class:`Scale`; with ``headroom`` it can clip:
-:class:`gan.layers.Saturate`), ``upsample="nearest"`` (repetition), ``step_noise=0``.
+per class, added to the shape uncoloured (a resting sensor's motion is white); plus ``harmonics`` (8)
+harmonics of one fundamental per window (:class:`gan.layers.HarmonicOscillator`, start drawn from
+``z``): a gait repeats, and its spectrum barely changes from window to window where coloured
+noise's scatters. Dense heads (after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a
+learned per-class offset: gravity), the log-amplitude (+ a per-class table) and the harmonics'
+fundamental, amplitudes and phases (+ per-class tables); each class scales how much its per-window
+heads vary (:class:`gan.layers.ClassSpread`: a walk's amplitude varies by ~4%, a car's by ~50%);
+``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
+(:class:`gan.layers.ComposeWindow`): a few mg of motion are as easy to make as a few g.
+Selectable: ``output="tanh"`` (the trunk's output + the per-class offset -> ``tanh * full_scale_mg``,
+:class:`Scale`; with ``headroom`` it can clip: :class:`gan.layers.Saturate`), ``upsample="nearest"``
+(repetition), ``step_noise=0``, ``harmonics=0``, ``class_spread=False``.
 
 Critic (no BatchNorm: the gradient penalty is per sample): ``x -> [x / full_scale, unit-std motion
 shape, log-amplitude]`` (:class:`gan.layers.AmplitudeViews`; ``views=False``: ``x / full_scale``
@@ -33,10 +38,11 @@ import math
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 from keras import layers, ops
 
-from gan.layers import (AmplitudeViews, ComposeWindow, LinearUpsampling1D, PeriodFold, PeriodPool, Saturate,
-                        SplitLatent)
+from gan.layers import (AmplitudeViews, ClassSpread, ComposeWindow, HarmonicOscillator, LinearUpsampling1D, PeriodFold,
+                        PeriodPool, Saturate, SplitLatent)
 
 MIN_WINDOW = 8
 
@@ -156,7 +162,8 @@ def _trunk(h, seed_len: int, t: int, width: int, kernel_size: int, upsampling: i
     return h
 
 
-def _check_generator_options(output: str, upsample: str, headroom: float, step_noise: int, white_noise: bool) -> None:
+def _check_generator_options(output: str, upsample: str, headroom: float, step_noise: int, white_noise: bool,
+                             harmonics: int = 0) -> None:
     if output not in OUTPUTS:
         raise ValueError(f"unknown generator output {output!r}; valid: {', '.join(OUTPUTS)}")
     if upsample not in UPSAMPLES:
@@ -167,6 +174,8 @@ def _check_generator_options(output: str, upsample: str, headroom: float, step_n
         raise ValueError(f"step_noise must be >= 0, got {step_noise}")
     if white_noise and (output != "factored" or not step_noise):
         raise ValueError("white_noise needs output='factored' and step_noise > 0")
+    if int(harmonics) < 0 or (int(harmonics) and output != "factored"):
+        raise ValueError(f"harmonics must be >= 0 and only goes with output='factored', got {harmonics} ({output!r})")
 
 
 def _white_path(noise, label, num_classes: int, channels: int, t: int):
@@ -179,11 +188,89 @@ def _white_path(noise, label, num_classes: int, channels: int, t: int):
     return layers.Multiply(name="white")([white, layers.Reshape((1, channels), name="class_white_gain_t")(gain)])
 
 
+HARMONICS = 8  # the default number of harmonics: a stride's eighth harmonic is ~9 Hz, about a run's last power
+HARMONIC_START = 0.04  # cycles per sample at which every class's fundamental starts: ~1 Hz at 26 Hz, a stride
+
+
+def _per_class_plus_head(head, label, num_classes: int, units: int, initializer, name: str, spread: bool):
+    """``units`` values per window: a per-class table (``initializer``) plus a dense head on the shared
+    hidden layer (small at first), the head scaled per class when ``spread`` (:class:`gan.layers.ClassSpread`)."""
+    values = layers.Dense(units, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+                          name=f"{name}_head")(head)
+    if spread:
+        log_spread = layers.Embedding(num_classes, 1, embeddings_initializer="zeros",
+                                      name=f"class_{name}_spread")(label)
+        values = ClassSpread(name=f"{name}_spread")([values, log_spread])
+    table = layers.Embedding(num_classes, units, embeddings_initializer=initializer, name=f"class_{name}")(label)
+    return layers.Add(name=name)([values, table])
+
+
+def _harmonic_path(head, z_head, label, num_classes: int, channels: int, t: int, harmonics: int, spread: bool):
+    """A repeating motion (:class:`gan.layers.HarmonicOscillator`): the fundamental, the harmonics'
+    amplitudes and phases per class (tables) plus a small per-window part (dense heads on the shared
+    hidden layer); the start from ``z``."""
+    k = int(harmonics) * int(channels)
+
+    def per_class_plus_head(units, initializer, name):
+        return _per_class_plus_head(head, label, num_classes, units, initializer, name, spread)
+
+    start_logit = math.log(HARMONIC_START / (HarmonicOscillator.MAX_FREQUENCY - HARMONIC_START))
+    frequency = per_class_plus_head(1, keras.initializers.Constant(start_logit), "harmonic_frequency")
+    amplitudes = per_class_plus_head(k, keras.initializers.RandomNormal(stddev=0.5), "harmonic_amplitudes")
+    offsets = per_class_plus_head(k, keras.initializers.RandomUniform(-math.pi, math.pi), "harmonic_phases")
+    log_gain = layers.Embedding(num_classes, 1, embeddings_initializer="zeros", name="class_harmonic_gain")(label)
+    return HarmonicOscillator(t, int(harmonics), int(channels), name="harmonics")(
+        [frequency, z_head, amplitudes, offsets, log_gain])
+
+
+def real_fundamentals(x_mg, y, num_classes: int) -> list[float | None]:
+    """Per class: the fundamental (cycles per sample) of its real windows, ``1 / lag`` of the highest
+    positive peak of their mean autocorrelation (motion, axes summed) between ``1 / MAX_FREQUENCY``
+    samples and half the window; ``None`` for a class without windows or without such a peak (a motion
+    that does not repeat within the window).
+
+    Where a generator's harmonics start (:func:`start_harmonics_at`): the spectral statistics bin
+    frequencies too coarsely (1.6 Hz at 26 Hz) to pull a fundamental from 0.8 Hz to a stride's 1.2 Hz,
+    and a fundamental at two-thirds of the real one puts its third harmonic near the step: a local
+    optimum the measured runs stopped in."""
+    x, y = np.asarray(x_mg, dtype=np.float64), np.asarray(y).reshape(-1)
+    t = x.shape[1]
+    shortest = max(2, math.ceil(1.0 / HarmonicOscillator.MAX_FREQUENCY))
+    out: list[float | None] = []
+    for c in range(int(num_classes)):
+        motion = x[y == c] - x[y == c].mean(axis=1, keepdims=True)
+        if len(motion) == 0 or t // 2 <= shortest:
+            out.append(None)
+            continue
+        lags = np.arange(shortest - 1, t // 2 + 2)
+        ac = np.array([np.sum(motion[:, lag:] * motion[:, :-lag]) / (t - lag) for lag in lags])
+        peak = (ac[1:-1] > ac[:-2]) & (ac[1:-1] >= ac[2:]) & (ac[1:-1] > 0)
+        out.append(1.0 / float(lags[1:-1][peak][np.argmax(ac[1:-1][peak])]) if peak.any() else None)
+    return out
+
+
+def start_harmonics_at(generator: keras.Model, fundamentals: Sequence[float | None]) -> None:
+    """Set a fresh generator's per-class fundamentals (cycles per sample; ``None``: keep the start) in its
+    ``class_harmonic_frequency`` table; a generator without harmonics is left as it is."""
+    try:
+        table = generator.get_layer("class_harmonic_frequency")
+    except ValueError:
+        return
+    top = HarmonicOscillator.MAX_FREQUENCY
+    weights = np.array(table.get_weights()[0])
+    for c, f in enumerate(fundamentals):
+        if f is not None:
+            inside = min(max(float(f), 0.05 * top), 0.95 * top)
+            weights[c, 0] = math.log(inside / (top - inside))
+    table.set_weights([weights.astype(np.float32)])
+
+
 def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,
                     full_scale_g: float = 4.0, *, width: int = 32, embed_dim: int = 16,
                     kernel_size: int = 5, upsampling: int = 2, output: str = "factored",
                     log_gain: float = 4.0, upsample: str = "linear", step_noise: int = 4,
-                    headroom: float = 1.0, white_noise: bool | None = None) -> keras.Model:
+                    headroom: float = 1.0, white_noise: bool | None = None, harmonics: int | None = None,
+                    class_spread: bool = True) -> keras.Model:
     """Conditional generator: inputs ``z`` and ``label`` (B,) int -> (B, T, channels) mg.
 
     ``output="factored"`` (default): window = per-window mean (dense head + per-class offset) +
@@ -199,11 +286,16 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     which is then ``latent_dim + step_noise * S * 2**upsampling`` wide (:func:`generator_latent_dim`
     reads it from the model). ``white_noise`` (default: on with ``"factored"`` and ``step_noise``):
     that noise also reaches the shape through a 1x1 mix scaled per class, uncoloured by the trunk.
+    ``harmonics`` (default: ``HARMONICS`` with ``"factored"``, else 0): a repeating motion added to the
+    shape (:func:`_harmonic_path`). ``class_spread`` (``"factored"``): each class scales its per-window
+    heads' variation (log-amplitude, harmonics) by its own learned factor.
     """
     names = _check(class_names, window_length, channels)
     if white_noise is None:
         white_noise = output == "factored" and int(step_noise) > 0
-    _check_generator_options(output, upsample, headroom, step_noise, white_noise)
+    if harmonics is None:
+        harmonics = HARMONICS if output == "factored" else 0
+    _check_generator_options(output, upsample, headroom, step_noise, white_noise, harmonics)
     t, ch = int(window_length), int(channels)
     seed_len = math.ceil(t / 2 ** int(upsampling))
     full_scale_mg = 1000.0 * float(full_scale_g)
@@ -228,14 +320,15 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     shape = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_shape", upsample, noise, bias=False)
     if noise is not None and white_noise:
         shape = layers.Add(name="shape_and_white")([shape, _white_path(noise, label, len(names), ch, t)])
-    # A hidden layer before the two heads: orientation and amplitude are multimodal per class (one
-    # mode per wearer), which a head linear in z (a Gaussian per class) cannot make.
+    # A hidden layer before the heads: orientation and amplitude are multimodal per class (one mode
+    # per wearer), which a head linear in z (a Gaussian per class) cannot make.
     head = layers.LeakyReLU(0.2, name="heads_act")(layers.Dense(2 * width, name="heads")(h0))
+    if harmonics:
+        shape = layers.Add(name="shape_and_harmonics")(
+            [shape, _harmonic_path(head, z_head, label, len(names), ch, t, int(harmonics), class_spread)])
     small = keras.initializers.RandomNormal(stddev=0.01)
     mean = layers.Add(name="mean")([layers.Dense(ch, kernel_initializer=small, name="mean_head")(head), offset])
-    log_amp = layers.Dense(1, kernel_initializer=small, name="amplitude_head")(head)
-    class_amp = layers.Embedding(len(names), 1, embeddings_initializer="zeros", name="class_log_amplitude")(label)
-    log_amp = layers.Add(name="log_amplitude")([log_amp, class_amp])
+    log_amp = _per_class_plus_head(head, label, len(names), 1, "zeros", "log_amplitude", class_spread)
     out = ComposeWindow(full_scale_mg, log_gain=log_gain, name="to_mg")([mean, log_amp, shape])
     return keras.Model([z, label], out, name="generator")
 

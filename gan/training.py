@@ -25,8 +25,8 @@ from classifier.saving import load_keras_model
 from classifier.training import tensorboard_callbacks
 from gan.callbacks import Checkpoint, StopAtStep, StopOnNaN
 from gan.data import make_gan_dataset
-from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window,
-                        model_class_names, model_full_scale_g)
+from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window, model_class_names,
+                        model_full_scale_g, real_fundamentals, start_harmonics_at)
 from gan.wgan import (DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, DEFAULT_STATS_WEIGHT, ConditionalWGANGP,
                       default_optimizer)
 from har_data.errors import InputError
@@ -132,6 +132,8 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     keras.utils.set_random_seed(int(seed))
     generator, critic = _models(names, (t, ch), latent_dim, full_scale_g, init_generator, init_critic,
                                 generator_kwargs or {}, critic_kwargs or {})
+    if init_generator is None:
+        start_harmonics_at(generator, real_fundamentals(ws.x, ws.y, len(names)))
     _check_classifier(classifier_model, names)
 
     gan = ConditionalWGANGP(generator, critic, classifier_model, n_critic=n_critic, gp_weight=gp_weight,

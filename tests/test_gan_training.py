@@ -380,6 +380,22 @@ def test_log_spectrum_is_scipy_welch_and_the_statistics_see_a_ripple_at_the_nyqu
     assert float(np.mean(losses.statistics_matching(x, x + 1.0, y))) < 0.01
 
 
+def test_the_spectral_statistics_see_how_the_axes_move_together():
+    """A circle (x = cos, y = sin) and a line (x = y = cos) of 300 mg per axis: the same power on every
+    axis, so the axes' summed spectrum cannot tell them apart; the norm's (constant for the circle, twice
+    the frequency for the line) can, and so can the statistics."""
+    from gan import losses
+
+    t = 48
+    n, start = np.arange(t)[None, :], np.random.default_rng(0).uniform(0, 2 * np.pi, (16, 1))
+    cos, sin, zero = 300.0 * np.cos(0.48 * n + start), 300.0 * np.sin(0.48 * n + start), np.zeros((16, t))
+    circle, line = (np.stack(axes, axis=-1).astype(np.float32) for axes in ((cos, sin, zero), (cos, cos, zero)))
+    gap = np.abs(np.asarray(losses.window_spectra(circle)) - np.asarray(losses.window_spectra(line))).mean(axis=0)
+    axes = sum(s // 2 for s in losses.SPECTRUM_SEGMENTS)  # the axes' bins come first, then the norm's
+    assert gap[:axes].max() < 0.05 and gap[axes:].mean() > 3.0, gap
+    assert float(np.mean(losses.statistics_matching(circle, line, np.zeros(16, np.int32)))) > 1.0
+
+
 def test_issue21_variant_trains_saves_and_loads(tmp_path):
     """Factored generator, critic with views and period branches, statistics matching: a few finite updates."""
     from gan import ConditionalWGANGP, build_critic, build_generator
