@@ -111,9 +111,11 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     ``classifier_model`` (the float ST classifier, frozen) gives the feedback (``None`` or
     ``classifier_weight=0``: none). ``split``: the windows to learn from (``None``: all).
     ``init_generator`` / ``init_critic`` (path or model): start from saved models (without ``init_critic``
-    a fresh critic). ``stats_weight``: the statistics-matching loss (:func:`gan.losses.statistics_matching`;
-    0: off). ``jit_compile`` and ``steps_per_execution`` go to ``compile``. ``steps`` run as epochs of
-    ``steps_per_epoch`` updates (what ``callbacks`` see); ``tensorboard``: a folder for TensorBoard logs.
+    a fresh critic; a fresh generator's harmonics start at each class's real fundamental,
+    :func:`gan.models.real_fundamentals`). ``stats_weight``: the statistics-matching loss
+    (:func:`gan.losses.statistics_matching`; 0: off). ``jit_compile`` and ``steps_per_execution`` go to
+    ``compile``. ``steps`` run as epochs of ``steps_per_epoch`` updates (what ``callbacks`` see);
+    ``tensorboard``: a folder for TensorBoard logs.
 
     ``checkpoint_dir``: the training state is saved there every epoch; a later call with the same data,
     settings, budget and classifier / saved models resumes from it (the same batches and noise as an
