@@ -21,6 +21,12 @@ AMPLITUDE_FLOOR_MG = 0.5  # added in quadrature to every std: log-amplitudes sta
 LOG_AMPLITUDE_REF_MG = 100.0  # log-amplitude 0 = 100 mg of motion (std)
 
 
+def _scaled_exp(log_value, multiplier: float):
+    """``exp(multiplier * log_value)``, the exponent clipped to [-12, 6]: a log-scale factor whose
+    ``multiplier`` is its learning-rate multiplier (Adam moves a parameter by about its learning rate)."""
+    return ops.exp(ops.clip(multiplier * log_value, -12.0, 6.0))
+
+
 def _motion_std(x, axes=(1, 2)):
     """Mean-removed window and its std over ``axes`` (with the floor), keepdims."""
     motion = x - ops.mean(x, axis=1, keepdims=True)
@@ -52,7 +58,7 @@ class ComposeWindow(layers.Layer):
         mean, log_amplitude, shape = inputs
         motion = shape - ops.mean(shape, axis=1, keepdims=True)
         unit = motion / ops.sqrt(ops.mean(ops.square(motion), axis=(1, 2), keepdims=True) + 1e-6)
-        amplitude = self.reference_mg * ops.exp(ops.clip(self.log_gain * log_amplitude, -12.0, 6.0))
+        amplitude = self.reference_mg * _scaled_exp(log_amplitude, self.log_gain)
         offset = self.full_scale_mg * ops.tanh(mean)
         window = offset[:, None, :] + amplitude[:, :, None] * unit
         return ops.clip(window, -self.full_scale_mg, self.full_scale_mg)
@@ -230,7 +236,7 @@ class HarmonicOscillator(layers.Layer):
         t = ops.cast(ops.arange(self.length), f.dtype)[None, None, :]  # 1 x 1 x T
         cycle = k * (2.0 * math.pi * f * t + start)  # B x K x T
         below_nyquist = ops.cast(k * f < 0.5, f.dtype)  # B x K x 1
-        gain = ops.exp(ops.clip(self.gain_multiplier * log_gain, -12.0, 6.0))[:, :, None]  # B x 1 x 1
+        gain = _scaled_exp(log_gain, self.gain_multiplier)[:, :, None]  # B x 1 x 1
         a = ops.reshape(amplitudes, (-1, self.harmonics, self.channels)) * below_nyquist * gain
         theta = ops.reshape(offsets, (-1, self.harmonics, self.channels))
         # sum_k a cos(cycle + theta) = sum_k (a cos theta) cos(cycle) - (a sin theta) sin(cycle)
@@ -251,8 +257,8 @@ class ClassSpread(layers.Layer):
     """``[values (B, U), log_spread (B, 1)] -> values * exp(multiplier * log_spread)``: a per-window head's
     spread, set per class.
 
-    One step's amplitude varies by ~4% across real walking windows and by ~50% across a car's; a head
-    shared by every class spreads them alike unless each class can scale its own. ``multiplier`` is the
+    A walk's amplitude varies by ~4% from one real window to the next, a car's by ~50%; a head shared
+    by every class spreads them alike unless each class can scale its own. ``multiplier`` is the
     log spread's learning-rate multiplier, as :class:`ComposeWindow`'s ``log_gain``.
     """
 
@@ -262,7 +268,7 @@ class ClassSpread(layers.Layer):
 
     def call(self, inputs):
         values, log_spread = inputs
-        return values * ops.exp(ops.clip(self.multiplier * log_spread, -12.0, 6.0))
+        return values * _scaled_exp(log_spread, self.multiplier)
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]
