@@ -125,7 +125,7 @@ def test_period_fold_puts_samples_a_period_apart_side_by_side(period):
 
 def test_issue21_pieces_are_selectable_and_round_trip(tmp_path):
     assert build_generator(8, NAMES, 24, output="tanh").get_layer("to_mg").factor == pytest.approx(4000.0)
-    g = build_generator(8, NAMES, 24)  # the defaults: factored, linear upsampling, step noise, white path
+    g = build_generator(8, NAMES, 24)  # the defaults: factored, linear upsampling, step noise, white path, harmonics
     assert isinstance(g.get_layer("to_mg"), ComposeWindow) and model_full_scale_g(g) == pytest.approx(4.0)
     assert isinstance(g.get_layer("up1"), LinearUpsampling1D) and g.get_layer("white_mix") is not None
     assert isinstance(g.get_layer("harmonics"), HarmonicOscillator) and g.get_layer("log_amplitude_spread")
