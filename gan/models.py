@@ -236,13 +236,14 @@ def real_fundamentals(x_mg, y, num_classes: int) -> list[float | None]:
     x, y = np.asarray(x_mg, dtype=np.float64), np.asarray(y).reshape(-1)
     t = x.shape[1]
     shortest = max(2, math.ceil(1.0 / HarmonicOscillator.MAX_FREQUENCY))
+    lags = np.arange(shortest - 1, t // 2 + 2)  # one lag either side, to tell a peak from a slope
     out: list[float | None] = []
     for c in range(int(num_classes)):
-        motion = x[y == c] - x[y == c].mean(axis=1, keepdims=True)
-        if len(motion) == 0 or t // 2 <= shortest:
+        windows = x[y == c]
+        if len(windows) == 0 or t // 2 <= shortest:
             out.append(None)
             continue
-        lags = np.arange(shortest - 1, t // 2 + 2)
+        motion = windows - windows.mean(axis=1, keepdims=True)
         ac = np.array([np.sum(motion[:, lag:] * motion[:, :-lag]) / (t - lag) for lag in lags])
         peak = (ac[1:-1] > ac[:-2]) & (ac[1:-1] >= ac[2:]) & (ac[1:-1] > 0)
         out.append(1.0 / float(lags[1:-1][peak][np.argmax(ac[1:-1][peak])]) if peak.any() else None)
