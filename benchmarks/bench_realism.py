@@ -2,6 +2,15 @@
 
     python benchmarks/bench_realism.py                          # PAMAP2 wrist, GAN 1500 updates (~3 min)
     python benchmarks/bench_realism.py --data st --steps 1500   # ST phone logs (5 classes, 3 sensors)
+    python benchmarks/bench_realism.py --run RUN_DIR            # a hargan run's generator, raw windows (~30 s)
+
+``--run``: the generator a ``hargan run`` (or ``--until gan`` / ``--until domain_gan``) wrote, its raw
+windows scored by the run's own gate (``hargan.steps.sample.realism_gate`` with the run's
+``[sampling]``) per class, beside the run's real ``val`` windows: what the generator makes before
+validated sampling picks from it, so runs that differ in one choice compare side by side. Writes
+``RUN_DIR/realism_raw.json`` unless ``--out`` says otherwise.
+
+The default mode:
 
 1. Windows 48 / stride 24 in the sensor's format, split by log (PAMAP2: LSM6DSL; ST: LSM6DSOX at
    26 Hz, the three sensors' logs resampled to it).
@@ -95,6 +104,27 @@ def _gate_effect(gate, int8, train, held, x_gen, y_gen, names, seed: int) -> dic
             "real_held_out_floor": score(held.x, held.y)}
 
 
+def score_run(run: Path, per_class: int, seed: int) -> dict:
+    """Gate pass rates per class of ``per_class`` raw windows of ``run``'s generator (the target domain's in
+    a transfer run) and of the run's real ``val`` windows, the gate calibrated as the run calibrates it."""
+    from gan.sampling import generate_windows
+    from hargan.config import load_config
+    from hargan.steps.base import Layout
+    from hargan.steps.common import load_generator, load_windows
+    from hargan.steps.sample import realism_gate
+
+    cfg = load_config(run / "config.toml", resolve_paths=False)
+    paths = Layout(run, transfer=cfg.data.target is not None)
+    ws = load_windows(paths.windows)
+    gate = realism_gate(ws, cfg.sampling)
+    x, y = generate_windows(load_generator(paths.generator), per_class, seed=seed)
+    val = ws.subset("val")
+    rounded = lambda rates: {c: round(v, 3) for c, v in rates.items()}  # noqa: E731
+    return {"run": str(run), "windows_per_class": per_class, "seed": seed,
+            "generated": rounded(gate.pass_rate_by_class(ws.sensor.quantize_mg(x), y)),
+            "real_val": rounded(gate.pass_rate_by_class(val.x, val.y)) if len(val) else None}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", choices=sorted(DATA), default="pamap2")
@@ -107,7 +137,15 @@ def main(argv=None) -> int:
                    help="generated windows per class for the discriminative comparison (default 1500)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--run", type=Path, default=None, help="score this hargan run's generator instead (see above)")
     args = p.parse_args(argv)
+    if args.run is not None:
+        result = score_run(args.run, args.per_class, args.seed)
+        print(json.dumps(result, indent=2))
+        from har_data import write_text
+
+        write_text(args.out or args.run / "realism_raw.json", json.dumps(result, indent=2) + "\n")
+        return 0
     path = args.path or DATA[args.data]
     if not path.is_dir():
         print(f"data folder {path} is absent: nothing to measure", file=sys.stderr)

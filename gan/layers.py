@@ -204,9 +204,8 @@ class SplitLatent(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="hargan")
 class HarmonicOscillator(layers.Layer):
-    """``[frequency_logit (B, 1), z (B, L), amplitudes (B, K*C), offsets (B, K*C), log_gain (B, 1)] -> (B, T, C)``:
-    a sum of ``K`` harmonics of one fundamental per window,
-    ``exp(gain_multiplier * log_gain) * sum_k a[k, c] cos(k (2 pi f t + phi) + theta[k, c])``.
+    """``[frequency_logit (B, 1), z (B, L), amplitudes (B, K*C), offsets (B, K*C)] -> (B, T, C)``: a sum of
+    ``K`` harmonics of one fundamental per window, ``sum_k a[k, c] cos(k (2 pi f t + phi) + theta[k, c])``.
 
     A gait or a pedal stroke repeats: its spectrum is a few sharp peaks that barely change from one
     window to the next (the log power of real walking windows varies by ~0.06 nats per bin), while a
@@ -216,28 +215,24 @@ class HarmonicOscillator(layers.Layer):
     speech. The fundamental ``f = max_frequency * sigmoid(frequency_logit)`` is in cycles per sample;
     a harmonic at or above the Nyquist frequency is left out; the start ``phi = pi * erf(z[:, 0] / sqrt(2))``
     is uniform in (-pi, pi) for a standard-normal ``z[:, 0]``, so the window stays a function of ``z``.
-    ``gain_multiplier`` is the log gain's learning-rate multiplier, as :class:`ComposeWindow`'s ``log_gain``:
-    a class whose motion repeats turns the harmonics up against the rest in a few hundred updates.
     """
 
     MAX_FREQUENCY = 0.25  # cycles per sample: 6.5 Hz at 26 Hz, above a sprint's cadence
 
-    def __init__(self, length: int, harmonics: int, channels: int, max_frequency: float = MAX_FREQUENCY,
-                 gain_multiplier: float = 4.0, **kwargs):
+    def __init__(self, length: int, harmonics: int, channels: int, max_frequency: float = MAX_FREQUENCY, **kwargs):
         super().__init__(**kwargs)
         self.length, self.harmonics, self.channels = int(length), int(harmonics), int(channels)
-        self.max_frequency, self.gain_multiplier = float(max_frequency), float(gain_multiplier)
+        self.max_frequency = float(max_frequency)
 
     def call(self, inputs):
-        frequency_logit, z, amplitudes, offsets, log_gain = inputs
+        frequency_logit, z, amplitudes, offsets = inputs
         f = self.max_frequency * ops.sigmoid(frequency_logit)[:, :, None]  # B x 1 x 1, cycles per sample
         start = math.pi * ops.erf(z[:, :1, None] / math.sqrt(2.0))  # B x 1 x 1
         k = ops.cast(ops.arange(1, self.harmonics + 1), f.dtype)[None, :, None]  # 1 x K x 1
         t = ops.cast(ops.arange(self.length), f.dtype)[None, None, :]  # 1 x 1 x T
         cycle = k * (2.0 * math.pi * f * t + start)  # B x K x T
         below_nyquist = ops.cast(k * f < 0.5, f.dtype)  # B x K x 1
-        gain = _scaled_exp(log_gain, self.gain_multiplier)[:, :, None]  # B x 1 x 1
-        a = ops.reshape(amplitudes, (-1, self.harmonics, self.channels)) * below_nyquist * gain
+        a = ops.reshape(amplitudes, (-1, self.harmonics, self.channels)) * below_nyquist
         theta = ops.reshape(offsets, (-1, self.harmonics, self.channels))
         # sum_k a cos(cycle + theta) = sum_k (a cos theta) cos(cycle) - (a sin theta) sin(cycle)
         return (ops.einsum("bkt,bkc->btc", ops.cos(cycle), a * ops.cos(theta))
@@ -248,14 +243,13 @@ class HarmonicOscillator(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "length": self.length, "harmonics": self.harmonics,
-                "channels": self.channels, "max_frequency": self.max_frequency,
-                "gain_multiplier": self.gain_multiplier}
+                "channels": self.channels, "max_frequency": self.max_frequency}
 
 
 @keras.saving.register_keras_serializable(package="hargan")
 class ClassSpread(layers.Layer):
-    """``[values (B, U), log_spread (B, 1)] -> values * exp(multiplier * log_spread)``: a per-window head's
-    spread, set per class.
+    """``[values (B, ...), log_spread (B, 1)] -> values * exp(multiplier * log_spread)``: a per-window head's
+    spread (or a path's gain), set per class.
 
     A walk's amplitude varies by ~4% from one real window to the next, a car's by ~50%; a head shared
     by every class spreads them alike unless each class can scale its own. ``multiplier`` is the
@@ -268,7 +262,8 @@ class ClassSpread(layers.Layer):
 
     def call(self, inputs):
         values, log_spread = inputs
-        return values * _scaled_exp(log_spread, self.multiplier)
+        factor = _scaled_exp(log_spread, self.multiplier)
+        return values * ops.reshape(factor, (-1,) + (1,) * (len(values.shape) - 1))
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]

@@ -16,7 +16,8 @@ harmonics of one fundamental per window (:class:`gan.layers.HarmonicOscillator`,
 noise's scatters. Dense heads (after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a
 learned per-class offset: gravity), the log-amplitude (+ a per-class table) and the harmonics'
 fundamental, amplitudes and phases (+ per-class tables); each class scales how much its per-window
-heads vary (:class:`gan.layers.ClassSpread`: a walk's amplitude varies by ~4%, a car's by ~50%);
+heads vary (:class:`gan.layers.ClassSpread`: a walk's amplitude varies by ~4%, a car's by ~50%; a
+still phone's mean, gravity taken out, by well under a mg);
 ``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
 (:class:`gan.layers.ComposeWindow`): a few mg of motion are as easy to make as a few g.
 Selectable: ``output="tanh"`` (the trunk's output + the per-class offset -> ``tanh * full_scale_mg``,
@@ -218,9 +219,12 @@ def _harmonic_path(head, z_head, label, num_classes: int, channels: int, t: int,
     frequency = per_class_plus_head(1, keras.initializers.Constant(start_logit), "harmonic_frequency")
     amplitudes = per_class_plus_head(k, keras.initializers.RandomNormal(stddev=0.5), "harmonic_amplitudes")
     offsets = per_class_plus_head(k, keras.initializers.RandomUniform(-math.pi, math.pi), "harmonic_phases")
+    repeating = HarmonicOscillator(t, int(harmonics), int(channels), name="harmonics")(
+        [frequency, z_head, amplitudes, offsets])
+    # A per-class gain: a class whose motion repeats turns the harmonics up against the rest in a few
+    # hundred updates.
     log_gain = layers.Embedding(num_classes, 1, embeddings_initializer="zeros", name="class_harmonic_gain")(label)
-    return HarmonicOscillator(t, int(harmonics), int(channels), name="harmonics")(
-        [frequency, z_head, amplitudes, offsets, log_gain])
+    return ClassSpread(name="harmonic_gain")([repeating, log_gain])
 
 
 def real_fundamentals(x_mg, y, num_classes: int) -> list[float | None]:
@@ -289,7 +293,7 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     that noise also reaches the shape through a 1x1 mix scaled per class, uncoloured by the trunk.
     ``harmonics`` (default: ``HARMONICS`` with ``"factored"``, else 0): a repeating motion added to the
     shape (:func:`_harmonic_path`). ``class_spread`` (``"factored"``): each class scales its per-window
-    heads' variation (log-amplitude, harmonics) by its own learned factor.
+    heads' variation (mean, log-amplitude, harmonics) by its own learned factor.
     """
     names = _check(class_names, window_length, channels)
     if white_noise is None:
@@ -309,9 +313,9 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     if step_noise:
         z_head, noise = SplitLatent(int(latent_dim), full_len, int(step_noise), name="split_latent")(z)
     h0 = layers.Concatenate(name="z_label")([z_head, emb])
-    # A per-class offset (mean orientation / gravity) in units of the full scale, added before tanh.
-    offset = layers.Embedding(len(names), ch, embeddings_initializer="zeros", name="class_offset")(label)
     if output == "tanh":
+        # A per-class offset (mean orientation / gravity) in units of the full scale, added before tanh.
+        offset = layers.Embedding(len(names), ch, embeddings_initializer="zeros", name="class_offset")(label)
         h = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_signal", upsample, noise)
         h = layers.Add(name="add_offset")([h, layers.Reshape((1, ch), name="class_offset_t")(offset)])
         h = layers.Activation("tanh", name="tanh")(h)
@@ -327,8 +331,7 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     if harmonics:
         shape = layers.Add(name="shape_and_harmonics")(
             [shape, _harmonic_path(head, z_head, label, len(names), ch, t, int(harmonics), class_spread)])
-    small = keras.initializers.RandomNormal(stddev=0.01)
-    mean = layers.Add(name="mean")([layers.Dense(ch, kernel_initializer=small, name="mean_head")(head), offset])
+    mean = _per_class_plus_head(head, label, len(names), ch, "zeros", "mean", class_spread)
     log_amp = _per_class_plus_head(head, label, len(names), 1, "zeros", "log_amplitude", class_spread)
     out = ComposeWindow(full_scale_mg, log_gain=log_gain, name="to_mg")([mean, log_amp, shape])
     return keras.Model([z, label], out, name="generator")

@@ -64,7 +64,7 @@ def _match_classes(model: keras.Model, class_names: Sequence[str], what: str, wh
             layer["config"]["class_names"] = target
     clone = model.__class__.from_config(config)
     clone.set_weights(model.get_weights())
-    for layer in clone.layers:  # every per-class table: the LabelEmbedding(s) and the generator's class_offset
+    for layer in clone.layers:  # every per-class table: the LabelEmbedding(s) and the generator's class tables
         if isinstance(layer, keras.layers.Embedding) and layer.input_dim == len(target):
             w = layer.get_weights()[0]
             layer.set_weights([w[order]])

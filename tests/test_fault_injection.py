@@ -37,7 +37,7 @@ representative_samples = 50
 latent_dim = 16
 n_critic = 1
 batch_size = 16
-steps = 240
+steps = 80
 checkpoint_every = 10
 """
 
@@ -93,7 +93,7 @@ def test_a_killed_run_resumes_the_gan_and_ends_as_a_clean_run(tmp_path, end):
 
     # The same history and weights up to float32 rounding (a resumed process may sum in another order).
     history = [np.genfromtxt(run / "gan" / "history.csv", delimiter=",", names=True) for run in (killed, clean)]
-    assert history[0].dtype.names == history[1].dtype.names and len(history[0]) == len(history[1]) == 240
+    assert history[0].dtype.names == history[1].dtype.names and len(history[0]) == len(history[1]) == 80
     for name in history[1].dtype.names:
         np.testing.assert_allclose(history[0][name], history[1][name], rtol=1e-5, atol=1e-6, err_msg=name)
     for a, b in zip(_weights(clean / "gan" / "generator.keras"), _weights(killed / "gan" / "generator.keras")):

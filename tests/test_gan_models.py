@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from gan_toys import FULL_SCALE_G, NAMES
 
-from gan.layers import (AmplitudeViews, ComposeWindow, HarmonicOscillator, LinearUpsampling1D, PeriodFold, PeriodPool,
-                        Saturate)
+from gan.layers import (AmplitudeViews, ClassSpread, ComposeWindow, HarmonicOscillator, LinearUpsampling1D, PeriodFold,
+                        PeriodPool, Saturate)
 from gan.models import DEFAULT_PERIODS, real_fundamentals, start_harmonics_at
 from gan import (LabelEmbedding, build_critic, build_generator, generate_windows, model_class_names,
                  model_full_scale_g, resolve_labels)
@@ -146,7 +146,7 @@ def test_issue21_pieces_are_selectable_and_round_trip(tmp_path):
         build_generator(8, NAMES, 24, output="tanh", harmonics=4)
 
 
-def _oscillate(f, z, amplitudes, offsets, t=48, log_gain=0.0):
+def _oscillate(f, z, amplitudes, offsets, t=48):
     """The oscillator's windows (B x t x C) at fundamental ``f`` (cycles per sample), K x C amplitudes and offsets."""
     amplitudes, offsets = np.asarray(amplitudes, np.float32), np.asarray(offsets, np.float32)
     k, c = amplitudes.shape
@@ -154,18 +154,18 @@ def _oscillate(f, z, amplitudes, offsets, t=48, log_gain=0.0):
     logit = np.full((b, 1), np.log(f / (HarmonicOscillator.MAX_FREQUENCY - f)), np.float32)
     rows = lambda a: np.repeat(a.reshape(1, -1), b, axis=0)  # noqa: E731
     return np.asarray(HarmonicOscillator(t, k, c)([logit, np.asarray(z, np.float32).reshape(b, -1), rows(amplitudes),
-                                                   rows(offsets), np.full((b, 1), log_gain, np.float32)]))
+                                                   rows(offsets)]))
 
 
 def test_harmonic_oscillator_repeats_a_shape_from_a_uniform_start_and_leaves_out_what_aliases():
     """A fundamental of 0.2 cycles per sample with harmonics 1-3: the window is the cosine sum asked for, less
     the third harmonic (0.6 cycles per sample is above the Nyquist frequency); z's first number sets the
-    start, uniform over the cycle for a standard-normal z; the log gain scales it all."""
+    start, uniform over the cycle for a standard-normal z; a class's gain (:class:`ClassSpread`) scales it all."""
     n = np.arange(48)
     x = _oscillate(0.2, np.zeros(1), [[1.0], [0.5], [0.25]], [[0.0], [0.3], [0.0]])
     np.testing.assert_allclose(x[0, :, 0], np.cos(2 * np.pi * 0.2 * n) + 0.5 * np.cos(2 * np.pi * 0.4 * n + 0.3),
                                atol=1e-4)
-    twice = _oscillate(0.2, np.zeros(1), [[1.0], [0.5], [0.25]], [[0.0], [0.3], [0.0]], log_gain=np.log(2) / 4)
+    twice = ClassSpread()([x, np.full((1, 1), np.log(2) / 4, np.float32)])
     np.testing.assert_allclose(twice, 2 * x, rtol=1e-4, atol=1e-4)
     z = np.random.default_rng(0).normal(size=4000)
     quadrature = _oscillate(0.2, z, [[1.0, 1.0]], [[0.0, -np.pi / 2]])[:, 0]  # cos(start), sin(start)
@@ -189,15 +189,17 @@ def test_a_repeating_motion_keeps_its_spectrum_from_window_to_window_and_noise_d
     assert scatter[0] < 0.1 and scatter[1] > 0.2, scatter
 
 
-def test_class_spread_sets_how_much_a_class_varies_from_window_to_window():
-    """A class's log spread of -3 (x exp(-12)) makes its windows' amplitudes alike; the other class keeps its own."""
+@pytest.mark.parametrize("head", ["log_amplitude", "mean"])
+def test_class_spread_sets_how_much_a_class_varies_from_window_to_window(head):
+    """A class's log spread of -3 (x exp(-12)) makes its windows' amplitudes (or means: a still phone's,
+    gravity taken out, is zero to well under a mg) alike; the other class keeps its own."""
     g = build_generator(8, NAMES, 24, step_noise=0)
-    g.get_layer("class_log_amplitude_spread").set_weights([np.array([[-3.0], [0.0]], np.float32)])
-    head = g.get_layer("log_amplitude_head")
-    head.set_weights([np.full(head.kernel.shape, 0.1, np.float32), np.zeros(1, np.float32)])
+    g.get_layer(f"class_{head}_spread").set_weights([np.array([[-3.0], [0.0]], np.float32)])
+    dense = g.get_layer(f"{head}_head")
+    dense.set_weights([np.full(dense.kernel.shape, 0.1, np.float32), np.zeros(dense.bias.shape, np.float32)])
     z = np.random.default_rng(2).normal(size=(64, 8)).astype(np.float32)
-    amplitude = keras.Model(g.inputs, g.get_layer("log_amplitude").output)
-    spread = [float(np.std(amplitude([z, np.full(64, c, np.int32)]))) for c in (0, 1)]
+    values = keras.Model(g.inputs, g.get_layer(head).output)
+    spread = [float(np.std(values([z, np.full(64, c, np.int32)]))) for c in (0, 1)]
     assert spread[0] < 1e-4 * spread[1] and spread[1] > 0.01, spread
 
 
