@@ -16,8 +16,7 @@ harmonics of one fundamental per window (:class:`gan.layers.HarmonicOscillator`,
 noise's scatters. Dense heads (after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a
 learned per-class offset: gravity), the log-amplitude (+ a per-class table) and the harmonics'
 fundamental, amplitudes and phases (+ per-class tables); each class scales how much its per-window
-heads vary (:class:`gan.layers.ClassSpread`: a walk's amplitude varies by ~4%, a car's by ~50%; a
-still phone's mean, gravity taken out, by well under a mg);
+heads vary (:class:`gan.layers.ClassSpread`: a walk's amplitude varies by ~4%, a car's by ~50%);
 ``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
 (:class:`gan.layers.ComposeWindow`): a few mg of motion are as easy to make as a few g.
 Selectable: ``output="tanh"`` (the trunk's output + the per-class offset -> ``tanh * full_scale_mg``,
@@ -293,7 +292,7 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     that noise also reaches the shape through a 1x1 mix scaled per class, uncoloured by the trunk.
     ``harmonics`` (default: ``HARMONICS`` with ``"factored"``, else 0): a repeating motion added to the
     shape (:func:`_harmonic_path`). ``class_spread`` (``"factored"``): each class scales its per-window
-    heads' variation (mean, log-amplitude, harmonics) by its own learned factor.
+    heads' variation (log-amplitude, harmonics) by its own learned factor.
     """
     names = _check(class_names, window_length, channels)
     if white_noise is None:
@@ -313,9 +312,9 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     if step_noise:
         z_head, noise = SplitLatent(int(latent_dim), full_len, int(step_noise), name="split_latent")(z)
     h0 = layers.Concatenate(name="z_label")([z_head, emb])
+    # A per-class offset (mean orientation / gravity) in units of the full scale, added before tanh.
+    offset = layers.Embedding(len(names), ch, embeddings_initializer="zeros", name="class_offset")(label)
     if output == "tanh":
-        # A per-class offset (mean orientation / gravity) in units of the full scale, added before tanh.
-        offset = layers.Embedding(len(names), ch, embeddings_initializer="zeros", name="class_offset")(label)
         h = _trunk(h0, seed_len, t, width, kernel_size, upsampling, ch, "to_signal", upsample, noise)
         h = layers.Add(name="add_offset")([h, layers.Reshape((1, ch), name="class_offset_t")(offset)])
         h = layers.Activation("tanh", name="tanh")(h)
@@ -331,7 +330,8 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     if harmonics:
         shape = layers.Add(name="shape_and_harmonics")(
             [shape, _harmonic_path(head, z_head, label, len(names), ch, t, int(harmonics), class_spread)])
-    mean = _per_class_plus_head(head, label, len(names), ch, "zeros", "mean", class_spread)
+    small = keras.initializers.RandomNormal(stddev=0.01)
+    mean = layers.Add(name="mean")([layers.Dense(ch, kernel_initializer=small, name="mean_head")(head), offset])
     log_amp = _per_class_plus_head(head, label, len(names), 1, "zeros", "log_amplitude", class_spread)
     out = ComposeWindow(full_scale_mg, log_gain=log_gain, name="to_mg")([mean, log_amp, shape])
     return keras.Model([z, label], out, name="generator")
