@@ -7,8 +7,8 @@
 ``--run``: the generator a ``hargan run`` (or ``--until gan`` / ``--until domain_gan``) wrote, its raw
 windows scored by the run's own gate (``hargan.steps.sample.realism_gate`` with the run's
 ``[sampling]``) per class, beside the run's real ``val`` windows: what the generator makes before
-validated sampling picks from it, so runs that differ in one choice compare side by side. Writes
-``RUN_DIR/realism_raw.json`` unless ``--out`` says otherwise.
+validated sampling picks from it, so runs that differ in one choice compare side by side. Prints the
+JSON; ``--out`` also writes it (nothing is written into the run's folder).
 
 The default mode:
 
@@ -142,9 +142,10 @@ def main(argv=None) -> int:
     if args.run is not None:
         result = score_run(args.run, args.per_class, args.seed)
         print(json.dumps(result, indent=2))
-        from har_data import write_text
+        if args.out is not None:
+            from har_data import write_text
 
-        write_text(args.out or args.run / "realism_raw.json", json.dumps(result, indent=2) + "\n")
+            write_text(args.out, json.dumps(result, indent=2) + "\n")
         return 0
     path = args.path or DATA[args.data]
     if not path.is_dir():
