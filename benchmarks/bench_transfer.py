@@ -226,7 +226,7 @@ def run(args) -> dict:
     for n_cls in args.classes:
         classes = CLASSES5[:n_cls]
         for protocol in args.protocols:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 for k, (fold, tgt_train, tgt_test) in enumerate(folds(protocol, tgt, seed)):
                     if k >= args.folds:
                         break
@@ -305,7 +305,8 @@ def merge(paths: list[str], out: Path) -> int:
         a = p["args"]
         cost = f"{p['seconds']:.0f} s wall, {p.get('cpu_seconds') or 0:.0f} s CPU" if p["seconds"] else "stopped early"
         lines.append(f"- `--protocols {' '.join(a['protocols'])} --classes {' '.join(map(str, a['classes']))} "
-                     f"--folds {a['folds']} --seeds {a['seeds']} --epochs {a['epochs']} --gan-steps {a['gan_steps']}`: "
+                     f"--folds {a['folds']} --first-seed {a.get('first_seed', 0)} --seeds {a['seeds']} "
+                     f"--epochs {a['epochs']} --gan-steps {a['gan_steps']}`: "
                      f"{cost}")
     cmds = "\n".join(lines)
     write_text(out.with_suffix(".md"), f"# bench_transfer\n\nRuns merged:\n{cmds}\n{md}")
@@ -322,6 +323,8 @@ def main(argv=None) -> int:
                     help="default: every one (the -disjoint rows add ~2/3 to the run)")
     ap.add_argument("--columns", nargs="+", default=list(COLUMNS), choices=list(COLUMNS))
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed + seeds - 1 (to add seeds to an earlier run with --merge)")
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--min-windows", type=int, default=1024)
