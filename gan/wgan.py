@@ -156,9 +156,9 @@ class ConditionalWGANGP(keras_compat.SkipSymbolicBuild, keras.Model):
 
         ``jit_compile``: XLA. ``"auto"`` turns it on under JAX (its trainer always jits) and on a
         TensorFlow GPU; off on TensorFlow CPUs (Keras's own rule), under a ``tf.distribute`` strategy
-        and with ``run_eagerly``. On 2 CPU cores XLA saves about a tenth of the time per update
-        but its compile adds ~10 s to the first update (benchmarks/profile_train_step.py
-        --warmup-only); without it the first update is ready in ~2 s, so short runs are done sooner.
+        and with ``run_eagerly``. On 2 CPU cores XLA saves about a tenth of the time per update,
+        but the default models' first update then takes ~50 s against ~9 s without it (tracing;
+        benchmarks/profile_train_step.py --warmup-only, 2026-12-07), so short runs are done sooner.
         For long runs pass ``jit_compile=True``: :mod:`gan.compile_cache` keeps the compiled step,
         so the next process with the same models skips most of the compile.
         """

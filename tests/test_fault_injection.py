@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # long: runs first (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = """\
 seed = 3

@@ -20,6 +20,8 @@ import pytest
 
 pytest.importorskip("jax", reason="jax is not installed (pip install -e '.[jax]')")
 
+pytestmark = pytest.mark.slow  # long: runs first (tests/conftest.py)
+
 TESTS = Path(__file__).resolve().parent
 MODULES = ["test_gan_training.py"]
 
@@ -28,8 +30,8 @@ MODULES = ["test_gan_training.py"]
 def test_gan_tests_pass_under_the_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
            "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::UserWarning",
-                           *[str(TESTS / m) for m in MODULES]],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+                           "-W", "ignore::UserWarning", *[str(TESTS / m) for m in MODULES]],
                           cwd=TESTS.parent, env=env, capture_output=True, text=True, timeout=1200)
     tail = proc.stdout[-6000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, tail

@@ -14,6 +14,8 @@ from gan import (ConditionalWGANGP, SamplePlotCallback, generate_windows, losses
                  model_class_names, train_gan)
 from har_data import InputError, WindowSet
 
+pytestmark = pytest.mark.slow  # long: runs first (tests/conftest.py)
+
 JAX = keras.backend.backend() == "jax"
 METRICS = {"loss", "critic_loss", "generator_loss", "gradient_penalty", "wasserstein", "classifier_loss",
            "classifier_accuracy"}

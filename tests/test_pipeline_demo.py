@@ -18,6 +18,8 @@ import pytest
 
 from hargan.cli import main
 
+pytestmark = pytest.mark.slow  # long: runs first (tests/conftest.py)
+
 REQUIRED_KEYS = (
     "classifier.float_accuracy", "classifier.int8_accuracy", "classifier.macro_f1",
     "classifier.tflite_bytes", "classifier.arena_bytes", "int8_runtimes_agree",
