@@ -18,7 +18,8 @@ learned per-class offset: gravity), the log-amplitude (+ a per-class table) and 
 fundamental, amplitudes and phases (+ per-class tables); each class scales how much its per-window
 heads vary (:class:`gan.layers.ClassSpread`: a walk's amplitude varies by ~4%, a car's by ~50%);
 ``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
-(:class:`gan.layers.ComposeWindow`): a few mg of motion are as easy to make as a few g.
+(:class:`gan.layers.ComposeWindow`): a few mg of motion are as easy to make as a few g. ``train_gan``
+starts the log-amplitude and fundamental tables at each class's real windows (:mod:`gan.real_start`).
 Selectable: ``output="tanh"`` (the trunk's output + the per-class offset -> ``tanh * full_scale_mg``,
 :class:`Scale`; with ``headroom`` it can clip: :class:`gan.layers.Saturate`), ``upsample="nearest"``
 (repetition), ``step_noise=0``, ``harmonics=0``, ``class_spread=False``.
@@ -38,7 +39,6 @@ import math
 from collections.abc import Sequence
 
 import keras
-import numpy as np
 from keras import layers, ops
 
 from gan.layers import (AmplitudeViews, ClassSpread, ComposeWindow, HarmonicOscillator, LinearUpsampling1D, PeriodFold,
@@ -189,7 +189,7 @@ def _white_path(noise, label, num_classes: int, channels: int, t: int):
 
 
 HARMONICS = 8  # the default number of harmonics: a stride's eighth harmonic is ~9 Hz, about a run's last power
-HARMONIC_START = 0.04  # cycles per sample at which every class's fundamental starts: ~1 Hz at 26 Hz, a stride
+HARMONIC_START = 0.04  # cycles per sample where a class's fundamental starts without windows (gan.real_start): ~1 Hz
 
 
 def _per_class_plus_head(head, label, num_classes: int, units: int, initializer, name: str, spread: bool):
@@ -224,49 +224,6 @@ def _harmonic_path(head, z_head, label, num_classes: int, channels: int, t: int,
     # hundred updates.
     log_gain = layers.Embedding(num_classes, 1, embeddings_initializer="zeros", name="class_harmonic_gain")(label)
     return ClassSpread(name="harmonic_gain")([repeating, log_gain])
-
-
-def real_fundamentals(x_mg, y, num_classes: int) -> list[float | None]:
-    """Per class: the fundamental (cycles per sample) of its real windows, ``1 / lag`` of the highest
-    positive peak of their mean autocorrelation (motion, axes summed) between ``1 / MAX_FREQUENCY``
-    samples and half the window; ``None`` for a class without windows or without such a peak (a motion
-    that does not repeat within the window).
-
-    Where a generator's harmonics start (:func:`start_harmonics_at`): the spectral statistics bin
-    frequencies too coarsely (1.6 Hz at 26 Hz) to pull a fundamental from 0.8 Hz to a stride's 1.2 Hz,
-    and a fundamental at two-thirds of the real one puts its third harmonic near the step: a local
-    optimum the measured runs stopped in."""
-    x, y = np.asarray(x_mg, dtype=np.float64), np.asarray(y).reshape(-1)
-    t = x.shape[1]
-    shortest = max(2, math.ceil(1.0 / HarmonicOscillator.MAX_FREQUENCY))
-    lags = np.arange(shortest - 1, t // 2 + 2)  # one lag either side, to tell a peak from a slope
-    out: list[float | None] = []
-    for c in range(int(num_classes)):
-        windows = x[y == c]
-        if len(windows) == 0 or t // 2 <= shortest:
-            out.append(None)
-            continue
-        motion = windows - windows.mean(axis=1, keepdims=True)
-        ac = np.array([np.sum(motion[:, lag:] * motion[:, :-lag]) / (t - lag) for lag in lags])
-        peak = (ac[1:-1] > ac[:-2]) & (ac[1:-1] >= ac[2:]) & (ac[1:-1] > 0)
-        out.append(1.0 / float(lags[1:-1][peak][np.argmax(ac[1:-1][peak])]) if peak.any() else None)
-    return out
-
-
-def start_harmonics_at(generator: keras.Model, fundamentals: Sequence[float | None]) -> None:
-    """Set a fresh generator's per-class fundamentals (cycles per sample; ``None``: keep the start) in its
-    ``class_harmonic_frequency`` table; a generator without harmonics is left as it is."""
-    try:
-        table = generator.get_layer("class_harmonic_frequency")
-    except ValueError:
-        return
-    top = HarmonicOscillator.MAX_FREQUENCY
-    weights = np.array(table.get_weights()[0])
-    for c, f in enumerate(fundamentals):
-        if f is not None:
-            inside = min(max(float(f), 0.05 * top), 0.95 * top)
-            weights[c, 0] = math.log(inside / (top - inside))
-    table.set_weights([weights.astype(np.float32)])
 
 
 def build_generator(latent_dim: int, class_names: Sequence[str], window_length: int, channels: int = 3,

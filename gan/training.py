@@ -26,7 +26,8 @@ from classifier.training import tensorboard_callbacks
 from gan.callbacks import Checkpoint, StopAtStep, StopOnNaN
 from gan.data import make_gan_dataset
 from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window, model_class_names,
-                        model_full_scale_g, real_fundamentals, start_harmonics_at)
+                        model_full_scale_g)
+from gan.real_start import start_at_real
 from gan.wgan import (DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, DEFAULT_STATS_WEIGHT, ConditionalWGANGP,
                       default_optimizer)
 from har_data.errors import InputError
@@ -111,8 +112,8 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     ``classifier_model`` (the float ST classifier, frozen) gives the feedback (``None`` or
     ``classifier_weight=0``: none). ``split``: the windows to learn from (``None``: all).
     ``init_generator`` / ``init_critic`` (path or model): start from saved models (without ``init_critic``
-    a fresh critic; a fresh generator's harmonics start at each class's real fundamental,
-    :func:`gan.models.real_fundamentals`). ``stats_weight``: the statistics-matching loss
+    a fresh critic; a fresh generator starts each class at its real windows' amplitude and fundamental,
+    :func:`gan.real_start.start_at_real`). ``stats_weight``: the statistics-matching loss
     (:func:`gan.losses.statistics_matching`; 0: off). ``jit_compile`` and ``steps_per_execution`` go to
     ``compile``. ``steps`` run as epochs of ``steps_per_epoch`` updates (what ``callbacks`` see);
     ``tensorboard``: a folder for TensorBoard logs.
@@ -135,7 +136,7 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     generator, critic = _models(names, (t, ch), latent_dim, full_scale_g, init_generator, init_critic,
                                 generator_kwargs or {}, critic_kwargs or {})
     if init_generator is None:
-        start_harmonics_at(generator, real_fundamentals(ws.x, ws.y, len(names)))
+        start_at_real(generator, ws.x, ws.y)
     _check_classifier(classifier_model, names)
 
     gan = ConditionalWGANGP(generator, critic, classifier_model, n_critic=n_critic, gp_weight=gp_weight,

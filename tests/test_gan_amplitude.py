@@ -18,7 +18,8 @@ def test_factored_generator_learns_a_resting_wrist_at_its_few_mg_amplitude():
     80 updates do what the GAN's rate does in thousands; the harmonics start at the classes' real
     fundamentals, as :func:`gan.training.train_gan` starts them."""
     from gan import build_generator
-    from gan.models import generator_latent_dim, real_fundamentals, start_harmonics_at
+    from gan.models import generator_latent_dim
+    from gan.real_start import real_fundamentals, start_harmonics_at
 
     rng = np.random.default_rng(0)
     y = np.arange(64) % 2

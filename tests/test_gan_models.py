@@ -9,7 +9,8 @@ from gan_toys import FULL_SCALE_G, NAMES
 
 from gan.layers import (AmplitudeViews, ClassSpread, ComposeWindow, HarmonicOscillator, LinearUpsampling1D, PeriodFold,
                         PeriodPool, Saturate)
-from gan.models import DEFAULT_PERIODS, real_fundamentals, start_harmonics_at
+from gan.models import DEFAULT_PERIODS
+from gan.real_start import real_fundamentals, start_at_real, start_harmonics_at
 from gan import (LabelEmbedding, build_critic, build_generator, generate_windows, model_class_names,
                  model_full_scale_g, resolve_labels)
 from har_data import InputError
@@ -255,3 +256,34 @@ def test_harmonics_start_at_each_classs_real_fundamental():
     table = g.get_layer("class_harmonic_frequency").get_weights()[0]  # the per-window head adds a small part
     assert HarmonicOscillator.MAX_FREQUENCY / (1 + np.exp(-table[0, 0])) == pytest.approx(1 / 11, rel=1e-5)
     np.testing.assert_array_equal(table[1:], before[1:])
+
+
+def _motion_std(x, y, c):
+    m = x[y == c] - x[y == c].mean(axis=1, keepdims=True)
+    return float(np.median(np.sqrt(np.mean(m ** 2, axis=(1, 2)))))
+
+
+def test_a_fresh_generator_starts_each_class_at_its_real_amplitude():
+    """``start_at_real``, what ``train_gan`` does to a fresh generator: before any update, a resting class's
+    windows move by its real ~3 mg and a running class's by its ~800 mg (every class starts at ~100 mg
+    otherwise); a class without windows keeps that start, and a ``tanh`` generator (no such tables) is
+    left as it is."""
+    rng = np.random.default_rng(4)
+    n = np.arange(48)[None, :, None]
+    rest = 1000.0 * (np.arange(3) == 2) + rng.normal(0, 3, (30, 48, 3))
+    run = 1100.0 * np.sin(2 * np.pi * n / 10 + rng.uniform(0, 6, (30, 1, 3))) + rng.normal(0, 50, (30, 48, 3))
+    x, y = np.concatenate([rest, run]), np.repeat([0, 1], 30)
+    names = ["rest", "run", "none"]
+    g = build_generator(8, names, 48, 3, FULL_SCALE_G)
+    fresh, _ = generate_windows(g, 64, seed=0)
+    start_at_real(g, x, y)
+    xg, yg = generate_windows(g, 64, seed=0)
+    for c in (0, 1):
+        assert _motion_std(xg, yg, c) == pytest.approx(_motion_std(x, y, c), rel=0.2)
+    assert _motion_std(xg, yg, 2) == pytest.approx(_motion_std(fresh, yg, 2))
+    assert _motion_std(fresh, yg, 0) > 30.0  # the default start: far from a resting class
+    plain = build_generator(8, names, 48, 3, FULL_SCALE_G, output="tanh")
+    before = [w.copy() for w in plain.get_weights()]
+    start_at_real(plain, x, y)
+    for a, b in zip(before, plain.get_weights()):
+        np.testing.assert_array_equal(a, b)

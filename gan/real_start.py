@@ -1,0 +1,119 @@
+"""Where a fresh generator starts: each class's own tables at what its real windows measure.
+
+A GAN finds a class's size and rhythm by gradient steps from wherever the generator starts, and
+some starts are traps. In a transfer run (seed 1, docs/benchmarks.md), the target's running
+started at ~100 mg of motion, a third of its real ~830 mg: there the judge called every generated
+window walking, and the generator made walking for 2,200 of its 3,000 updates. Started at the real
+amplitude, the judge accepted them from the first epoch. So before training, :func:`start_at_real`
+sets, for every class with windows:
+
+- the log-amplitude table (``class_log_amplitude``) at the median motion std of its real windows
+  (:func:`real_amplitudes`): what :class:`gan.layers.ComposeWindow` scales the motion's shape to;
+- the harmonics' fundamental (``class_harmonic_frequency``) at its real windows' repeat
+  (:func:`real_fundamentals`).
+
+The per-window heads on top of these tables start near zero, so a fresh generator draws every class
+near its real amplitude and rhythm, and training shapes the rest. A generator without those tables
+(``output="tanh"``, ``harmonics=0``) keeps its start.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+
+from gan.layers import AMPLITUDE_FLOOR_MG, ComposeWindow, HarmonicOscillator
+from gan.models import model_class_names
+
+
+def _class_windows(x_mg, y, num_classes: int) -> list[np.ndarray]:
+    x, y = np.asarray(x_mg, dtype=np.float64), np.asarray(y).reshape(-1)
+    return [x[y == c] for c in range(int(num_classes))]
+
+
+def real_amplitudes(x_mg, y, num_classes: int) -> list[float | None]:
+    """Per class: the median over its real windows of the motion's std (mg; mean removed per axis, std
+    over time and axes, as :class:`gan.layers.ComposeWindow` sizes a window), at least the amplitude
+    floor; ``None`` for a class without windows."""
+    out: list[float | None] = []
+    for windows in _class_windows(x_mg, y, num_classes):
+        if len(windows) == 0:
+            out.append(None)
+            continue
+        motion = windows - windows.mean(axis=1, keepdims=True)
+        std = np.sqrt(np.mean(np.square(motion), axis=(1, 2)))
+        out.append(max(float(np.median(std)), AMPLITUDE_FLOOR_MG))
+    return out
+
+
+def real_fundamentals(x_mg, y, num_classes: int) -> list[float | None]:
+    """Per class: the fundamental (cycles per sample) of its real windows, ``1 / lag`` of the highest
+    positive peak of their mean autocorrelation (motion, axes summed) between ``1 / MAX_FREQUENCY``
+    samples and half the window; ``None`` for a class without windows or without such a peak (a motion
+    that does not repeat within the window).
+
+    Why the harmonics start there: the spectral statistics bin frequencies too coarsely (1.6 Hz at
+    26 Hz) to pull a fundamental from 0.8 Hz to a stride's 1.2 Hz, and a fundamental at two-thirds of
+    the real one puts its third harmonic near the step: a local optimum the measured runs stopped in."""
+    shortest = max(2, math.ceil(1.0 / HarmonicOscillator.MAX_FREQUENCY))
+    out: list[float | None] = []
+    for windows in _class_windows(x_mg, y, num_classes):
+        t = windows.shape[1]
+        if len(windows) == 0 or t // 2 <= shortest:
+            out.append(None)
+            continue
+        lags = np.arange(shortest - 1, t // 2 + 2)  # one lag either side, to tell a peak from a slope
+        motion = windows - windows.mean(axis=1, keepdims=True)
+        ac = np.array([np.sum(motion[:, lag:] * motion[:, :-lag]) / (t - lag) for lag in lags])
+        peak = (ac[1:-1] > ac[:-2]) & (ac[1:-1] >= ac[2:]) & (ac[1:-1] > 0)
+        out.append(1.0 / float(lags[1:-1][peak][np.argmax(ac[1:-1][peak])]) if peak.any() else None)
+    return out
+
+
+def _set_table(generator: keras.Model, name: str, values: Sequence[float | None],
+               to_weight: Callable[[float], float]) -> None:
+    """Row ``c`` of the generator's per-class table ``name`` set to ``to_weight(values[c])`` (``None``: kept)."""
+    try:
+        table = generator.get_layer(name)
+    except ValueError:
+        return
+    weights = np.array(table.get_weights()[0])
+    for c, v in enumerate(values):
+        if v is not None:
+            weights[c, 0] = to_weight(float(v))
+    table.set_weights([weights.astype(np.float32)])
+
+
+def start_harmonics_at(generator: keras.Model, fundamentals: Sequence[float | None]) -> None:
+    """Set a fresh generator's per-class fundamentals (cycles per sample; ``None``: keep the start) in its
+    ``class_harmonic_frequency`` table; a generator without harmonics is left as it is."""
+    top = HarmonicOscillator.MAX_FREQUENCY
+
+    def logit(f: float) -> float:
+        inside = min(max(f, 0.05 * top), 0.95 * top)
+        return math.log(inside / (top - inside))
+
+    _set_table(generator, "class_harmonic_frequency", fundamentals, logit)
+
+
+def start_amplitudes_at(generator: keras.Model, amplitudes_mg: Sequence[float | None]) -> None:
+    """Set a fresh generator's per-class motion amplitudes (mg std; ``None``: keep the start) in its
+    ``class_log_amplitude`` table, through its :class:`gan.layers.ComposeWindow`'s reference and gain;
+    a generator without them (``output="tanh"``) is left as it is."""
+    compose = [layer for layer in generator.layers if isinstance(layer, ComposeWindow)]
+    if not compose:
+        return
+    ref, gain = compose[0].reference_mg, compose[0].log_gain
+    _set_table(generator, "class_log_amplitude", amplitudes_mg, lambda a: math.log(a / ref) / gain)
+
+
+def start_at_real(generator: keras.Model, x_mg, y) -> None:
+    """Start a fresh generator's per-class tables at its classes' real windows ``x_mg`` (mg) with class ids
+    ``y`` (module docstring): amplitudes (:func:`real_amplitudes`) and fundamentals
+    (:func:`real_fundamentals`)."""
+    n = len(model_class_names(generator))
+    start_amplitudes_at(generator, real_amplitudes(x_mg, y, n))
+    start_harmonics_at(generator, real_fundamentals(x_mg, y, n))
