@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from gan.layers import MEAN_REF_MG  # the mean's length enters as ln(1 + |mean| / MEAN_REF_MG)
+
 LOSSES = ("wasserstein", "minimax")
 GP_EPSILON = 1e-12
 
@@ -92,7 +94,6 @@ def critic_total(d_real, d_fake, gp, kind: str, gp_weight: float, drift_weight: 
 
 
 STATS_FLOOR_MG = 0.5  # added in quadrature to every std: the logs stay finite on flat windows
-MEAN_REF_MG = 10.0  # the mean's length enters as ln(1 + |mean| / MEAN_REF_MG): a few mg and 1 g both count
 SPECTRUM_SEGMENTS = (16, 8)  # Welch segment lengths (samples) of the spectral statistics: two resolutions
 
 

@@ -231,7 +231,7 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
                     kernel_size: int = 5, upsampling: int = 2, output: str = "factored",
                     log_gain: float = 4.0, upsample: str = "linear", step_noise: int = 4,
                     headroom: float = 1.0, white_noise: bool | None = None, harmonics: int | None = None,
-                    class_spread: bool = True) -> keras.Model:
+                    class_spread: bool = True, mean_ref_mg: float | None = None) -> keras.Model:
     """Conditional generator: inputs ``z`` and ``label`` (B,) int -> (B, T, channels) mg.
 
     ``output="factored"`` (default): window = per-window mean (dense head + per-class offset) +
@@ -249,7 +249,10 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     that noise also reaches the shape through a 1x1 mix scaled per class, uncoloured by the trunk.
     ``harmonics`` (default: ``HARMONICS`` with ``"factored"``, else 0): a repeating motion added to the
     shape (:func:`_harmonic_path`). ``class_spread`` (``"factored"``): each class scales its per-window
-    heads' variation (log-amplitude, harmonics) by its own learned factor.
+    heads' variation (log-amplitude, harmonics) by its own learned factor. ``mean_ref_mg`` (``"factored"``;
+    ``None``: ``tanh`` x full scale): the per-window mean is companded, linear below it and exponential
+    above (:class:`gan.layers.ComposeWindow`), for windows without gravity (``train_gan`` chooses it,
+    :func:`gan.real_start.mean_reference`).
     """
     names = _check(class_names, window_length, channels)
     if white_noise is None:
@@ -290,7 +293,7 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
     small = keras.initializers.RandomNormal(stddev=0.01)
     mean = layers.Add(name="mean")([layers.Dense(ch, kernel_initializer=small, name="mean_head")(head), offset])
     log_amp = _per_class_plus_head(head, label, len(names), 1, "zeros", "log_amplitude", class_spread)
-    out = ComposeWindow(full_scale_mg, log_gain=log_gain, name="to_mg")([mean, log_amp, shape])
+    out = ComposeWindow(full_scale_mg, log_gain=log_gain, mean_ref_mg=mean_ref_mg, name="to_mg")([mean, log_amp, shape])
     return keras.Model([z, label], out, name="generator")
 
 

@@ -7,6 +7,7 @@ window walking, and the generator made walking for 2,200 of its 3,000 updates. S
 amplitude, the judge accepted them from the first epoch. So before training, :func:`start_at_real`
 sets, for every class with windows:
 
+- the mean table (``class_offset``) at the mean of its real windows (gravity, in a one-domain run);
 - the log-amplitude table (``class_log_amplitude``) at the median motion std of its real windows
   (:func:`real_amplitudes`): what :class:`gan.layers.ComposeWindow` scales the motion's shape to;
 - the harmonics' fundamental (``class_harmonic_frequency``) at its real windows' repeat
@@ -25,7 +26,7 @@ from collections.abc import Callable, Sequence
 import keras
 import numpy as np
 
-from gan.layers import AMPLITUDE_FLOOR_MG, ComposeWindow, HarmonicOscillator
+from gan.layers import AMPLITUDE_FLOOR_MG, MEAN_REF_MG, ComposeWindow, HarmonicOscillator
 from gan.models import model_class_names
 
 
@@ -73,9 +74,31 @@ def real_fundamentals(x_mg, y, num_classes: int) -> list[float | None]:
     return out
 
 
-def _set_table(generator: keras.Model, name: str, values: Sequence[float | None],
-               to_weight: Callable[[float], float]) -> None:
-    """Row ``c`` of the generator's per-class table ``name`` set to ``to_weight(values[c])`` (``None``: kept)."""
+def real_means(x_mg, y, num_classes: int) -> list[np.ndarray | None]:
+    """Per class: the mean of its real windows per axis (mg); ``None`` for a class without windows."""
+    return [windows.mean(axis=(0, 1)) if len(windows) else None for windows in _class_windows(x_mg, y, num_classes)]
+
+
+GRAVITY_FREE_MG = 250.0
+"""Windows whose every class's real mean is within this of zero on every axis carry no gravity (they are in
+the gravity filter's frame, :mod:`har_data.gravity`); with gravity, some axis of every class sits near 1 g."""
+
+
+def mean_reference(x_mg, y, num_classes: int) -> float | None:
+    """The generator's ``mean_ref_mg`` for these windows: :data:`gan.layers.MEAN_REF_MG` (a companded mean)
+    where they carry no gravity, ``None`` (``tanh``) where they do.
+
+    Without gravity a still sensor's mean sits within a mg of zero, which a ``tanh`` mean at the full
+    scale misses by tens of mg (its random walk under Adam, :class:`gan.layers.ComposeWindow`); with
+    gravity a wrist's orientation spreads over +-1 g on every axis, which a companded mean draws too
+    often near zero (both measured: docs/benchmarks.md, issue 21, session 14)."""
+    means = [m for m in real_means(x_mg, y, num_classes) if m is not None]
+    return MEAN_REF_MG if means and max(float(np.max(np.abs(m))) for m in means) < GRAVITY_FREE_MG else None
+
+
+def _set_table(generator: keras.Model, name: str, values: Sequence, to_weight: Callable[[float], float]) -> None:
+    """Row ``c`` of the generator's per-class table ``name`` set to ``to_weight`` of each number of ``values[c]``
+    (one number or one per column; ``None``: the row is kept)."""
     try:
         table = generator.get_layer(name)
     except ValueError:
@@ -83,7 +106,7 @@ def _set_table(generator: keras.Model, name: str, values: Sequence[float | None]
     weights = np.array(table.get_weights()[0])
     for c, v in enumerate(values):
         if v is not None:
-            weights[c, 0] = to_weight(float(v))
+            weights[c] = [to_weight(float(u)) for u in np.broadcast_to(v, weights[c].shape)]
     table.set_weights([weights.astype(np.float32)])
 
 
@@ -99,21 +122,33 @@ def start_harmonics_at(generator: keras.Model, fundamentals: Sequence[float | No
     _set_table(generator, "class_harmonic_frequency", fundamentals, logit)
 
 
+def _compose(generator: keras.Model) -> ComposeWindow | None:
+    return next((layer for layer in generator.layers if isinstance(layer, ComposeWindow)), None)
+
+
 def start_amplitudes_at(generator: keras.Model, amplitudes_mg: Sequence[float | None]) -> None:
     """Set a fresh generator's per-class motion amplitudes (mg std; ``None``: keep the start) in its
     ``class_log_amplitude`` table, through its :class:`gan.layers.ComposeWindow`'s reference and gain;
     a generator without them (``output="tanh"``) is left as it is."""
-    compose = [layer for layer in generator.layers if isinstance(layer, ComposeWindow)]
-    if not compose:
-        return
-    ref, gain = compose[0].reference_mg, compose[0].log_gain
-    _set_table(generator, "class_log_amplitude", amplitudes_mg, lambda a: math.log(a / ref) / gain)
+    compose = _compose(generator)
+    if compose is not None:
+        ref, gain = compose.reference_mg, compose.log_gain
+        _set_table(generator, "class_log_amplitude", amplitudes_mg, lambda a: math.log(a / ref) / gain)
+
+
+def start_means_at(generator: keras.Model, means_mg: Sequence[np.ndarray | None]) -> None:
+    """Set a fresh generator's per-class mean per axis (mg; ``None``: keep the start) in its ``class_offset``
+    table, through its :class:`gan.layers.ComposeWindow`; a ``tanh`` generator is left as it is."""
+    compose = _compose(generator)
+    if compose is not None:
+        _set_table(generator, "class_offset", means_mg, compose.mean_for)
 
 
 def start_at_real(generator: keras.Model, x_mg, y) -> None:
     """Start a fresh generator's per-class tables at its classes' real windows ``x_mg`` (mg) with class ids
-    ``y`` (module docstring): amplitudes (:func:`real_amplitudes`) and fundamentals
-    (:func:`real_fundamentals`)."""
+    ``y`` (module docstring): means (:func:`real_means`), amplitudes (:func:`real_amplitudes`) and
+    fundamentals (:func:`real_fundamentals`)."""
     n = len(model_class_names(generator))
+    start_means_at(generator, real_means(x_mg, y, n))
     start_amplitudes_at(generator, real_amplitudes(x_mg, y, n))
     start_harmonics_at(generator, real_fundamentals(x_mg, y, n))

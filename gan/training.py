@@ -27,7 +27,7 @@ from gan.callbacks import Checkpoint, StopAtStep, StopOnNaN
 from gan.data import make_gan_dataset
 from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window, model_class_names,
                         model_full_scale_g)
-from gan.real_start import start_at_real
+from gan.real_start import mean_reference, start_at_real
 from gan.wgan import (DEFAULT_C_LR, DEFAULT_CLASSIFIER_WEIGHT, DEFAULT_G_LR, DEFAULT_STATS_WEIGHT, ConditionalWGANGP,
                       default_optimizer)
 from har_data.errors import InputError
@@ -133,8 +133,10 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     if full_scale_g is None:
         full_scale_g = float(ws.sensor.full_scale_g) if getattr(ws, "sensor", None) is not None else 4.0
     keras.utils.set_random_seed(int(seed))
+    # Windows without gravity get a companded mean (gan.real_start.mean_reference); the caller's choice wins.
+    generator_kwargs = {"mean_ref_mg": mean_reference(ws.x, ws.y, len(names)), **(generator_kwargs or {})}
     generator, critic = _models(names, (t, ch), latent_dim, full_scale_g, init_generator, init_critic,
-                                generator_kwargs or {}, critic_kwargs or {})
+                                generator_kwargs, critic_kwargs or {})
     if init_generator is None:
         start_at_real(generator, ws.x, ws.y)
     _check_classifier(classifier_model, names)
@@ -149,7 +151,7 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     if checkpoint_dir is not None:
         settings = dict(gan.hyperparameters(), batch_size=batch_size, steps_per_epoch=spe, names=names,
                         g_lr=g_learning_rate, c_lr=c_learning_rate, steps=int(steps),
-                        models=[generator_kwargs or {}, critic_kwargs or {}],
+                        models=[generator_kwargs, critic_kwargs or {}],
                         weights=_feedback_and_init_digests(gan, init_generator is not None, init_critic is not None))
         checkpoint = checkpoint_path(checkpoint_dir, ws, settings)
         drop_stale_checkpoints(checkpoint, log)

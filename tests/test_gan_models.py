@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from gan_toys import FULL_SCALE_G, NAMES
+from gan_toys import FULL_SCALE_G, NAMES, toy_windows
 
 from gan.layers import (AmplitudeViews, ClassSpread, ComposeWindow, HarmonicOscillator, LinearUpsampling1D, PeriodFold,
                         PeriodPool, Saturate)
@@ -258,6 +258,31 @@ def test_harmonics_start_at_each_classs_real_fundamental():
     np.testing.assert_array_equal(table[1:], before[1:])
 
 
+def test_windows_without_gravity_get_a_companded_mean():
+    """``train_gan`` compands the mean of windows in the gravity filter's frame (every class within a quarter
+    g of zero) and keeps ``tanh`` for windows that carry gravity (a wrist's classes near 1 g on some axis)."""
+    from gan.layers import MEAN_REF_MG
+    from gan.real_start import mean_reference
+
+    x, y = toy_windows(40)
+    assert mean_reference(x, y, 2) is None
+    free = x - np.stack([x[y == c].mean(axis=(0, 1)) for c in (0, 1)])[y][:, None, :]  # each class about zero
+    assert mean_reference(free, y, 2) == MEAN_REF_MG
+    assert mean_reference(free[y == 0], y[y == 0], 2) == MEAN_REF_MG  # a class without windows has no say
+
+
+@pytest.mark.parametrize("mean_ref_mg", [None, 10.0])
+def test_compose_window_mean_for_inverts_its_offset(mean_ref_mg):
+    """``mean_for`` gives the input whose offset is a mean in mg (how ``start_at_real`` sets the mean table);
+    companded, an update of the input moves a near-zero mean by ``mean_ref * log_gain`` mg per unit, not
+    the full scale's 4,000."""
+    layer = ComposeWindow(4000.0, log_gain=4.0, mean_ref_mg=mean_ref_mg)
+    for mg in (-3000.0, -5.0, 0.0, 0.5, 20.0, 1000.0):
+        assert float(layer.offset(np.float32(layer.mean_for(mg)))) == pytest.approx(mg, abs=1e-3 * max(1.0, abs(mg)))
+    slope = float(layer.offset(np.float32(1e-3))) / 1e-3
+    assert slope == pytest.approx(4000.0 if mean_ref_mg is None else 40.0, rel=1e-3)
+
+
 def _motion_std(x, y, c):
     m = x[y == c] - x[y == c].mean(axis=1, keepdims=True)
     return float(np.median(np.sqrt(np.mean(m ** 2, axis=(1, 2)))))
@@ -266,8 +291,8 @@ def _motion_std(x, y, c):
 def test_a_fresh_generator_starts_each_class_at_its_real_amplitude():
     """``start_at_real``, what ``train_gan`` does to a fresh generator: before any update, a resting class's
     windows move by its real ~3 mg and a running class's by its ~800 mg (every class starts at ~100 mg
-    otherwise); a class without windows keeps that start, and a ``tanh`` generator (no such tables) is
-    left as it is."""
+    otherwise), each about its real mean; a class without windows keeps that start, and a ``tanh``
+    generator (no such tables) is left as it is."""
     rng = np.random.default_rng(4)
     n = np.arange(48)[None, :, None]
     rest = 1000.0 * (np.arange(3) == 2) + rng.normal(0, 3, (30, 48, 3))
@@ -280,6 +305,14 @@ def test_a_fresh_generator_starts_each_class_at_its_real_amplitude():
     xg, yg = generate_windows(g, 64, seed=0)
     for c in (0, 1):
         assert _motion_std(xg, yg, c) == pytest.approx(_motion_std(x, y, c), rel=0.2)
+    assert xg[yg == 0].mean(axis=(0, 1))[2] == pytest.approx(1000.0, rel=0.15)  # ... and at its gravity
+    # Without gravity, a companded mean starts each class within a mg or two of its real mean.
+    free = x - np.stack([x[y == c].mean(axis=(0, 1)) for c in (0, 1)])[y][:, None, :] + [[[3.0, -2.0, 1.0]]]
+    companded = build_generator(8, names, 48, 3, FULL_SCALE_G, mean_ref_mg=10.0)
+    start_at_real(companded, free, y)
+    xc, yc = generate_windows(companded, 64, seed=0)
+    for c in (0, 1):
+        np.testing.assert_allclose(xc[yc == c].mean(axis=(0, 1)), [3.0, -2.0, 1.0], atol=2.0)
     assert _motion_std(xg, yg, 2) == pytest.approx(_motion_std(fresh, yg, 2))
     assert _motion_std(fresh, yg, 0) > 30.0  # the default start: far from a resting class
     plain = build_generator(8, names, 48, 3, FULL_SCALE_G, output="tanh")
