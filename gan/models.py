@@ -17,9 +17,10 @@ noise's scatters. Dense heads (after a shared Dense(2w) + LeakyReLU) give the pe
 learned per-class offset: gravity), the log-amplitude (+ a per-class table) and the harmonics'
 fundamental, amplitudes and phases (+ per-class tables); each class scales how much its per-window
 heads vary (:class:`gan.layers.ClassSpread`: a walk's amplitude varies by ~4%, a car's by ~50%);
-``window = full_scale * tanh(mean) + amplitude * unit_std(shape)``, clipped at the full scale
-(:class:`gan.layers.ComposeWindow`): a few mg of motion are as easy to make as a few g. ``train_gan``
-starts the log-amplitude and fundamental tables at each class's real windows (:mod:`gan.real_start`).
+``window = full_scale * tanh(mean) + amplitude * unit_std(shape)`` (the mean companded instead for
+windows without gravity), clipped at the full scale (:class:`gan.layers.ComposeWindow`): a few mg of
+motion are as easy to make as a few g. ``train_gan`` starts the mean, log-amplitude and fundamental
+tables at each class's real windows (:mod:`gan.real_start`).
 Selectable: ``output="tanh"`` (the trunk's output + the per-class offset -> ``tanh * full_scale_mg``,
 :class:`Scale`; with ``headroom`` it can clip: :class:`gan.layers.Saturate`), ``upsample="nearest"``
 (repetition), ``step_noise=0``, ``harmonics=0``, ``class_spread=False``.

@@ -1,11 +1,12 @@
 """Where a fresh generator starts: each class's own tables at what its real windows measure.
 
 A GAN finds a class's size and rhythm by gradient steps from wherever the generator starts, and
-some starts are traps. In a transfer run (seed 1, docs/benchmarks.md), the target's running
-started at ~100 mg of motion, a third of its real ~830 mg: there the judge called every generated
-window walking, and the generator made walking for 2,200 of its 3,000 updates. Started at the real
-amplitude, the judge accepted them from the first epoch. So before training, :func:`start_at_real`
-sets, for every class with windows:
+some starts are traps. In the transfer config's run at seed 1 (docs/benchmarks.md, session 14) the
+target's running started, as every class did, at 100 mg of motion, an eighth of its real ~830 mg;
+after 1,000 updates it moved 376 mg, below walking's ~490 mg, the judge called the windows walking,
+and the run ended with no running window accepted. Started at the real amplitude, the judge accepted them
+from the first hundred updates. So before training, :func:`start_at_real` sets, for every class
+with windows:
 
 - the mean table (``class_offset``) at the mean of its real windows (gravity, in a one-domain run);
 - the log-amplitude table (``class_log_amplitude``) at the median motion std of its real windows
@@ -14,8 +15,9 @@ sets, for every class with windows:
   (:func:`real_fundamentals`).
 
 The per-window heads on top of these tables start near zero, so a fresh generator draws every class
-near its real amplitude and rhythm, and training shapes the rest. A generator without those tables
-(``output="tanh"``, ``harmonics=0``) keeps its start.
+near its real mean, amplitude and rhythm, and training shapes the rest. A generator without those
+tables (``output="tanh"``, ``harmonics=0``) keeps its start. :func:`mean_reference` picks, from the
+same windows, how the generator's mean is scaled (companded where they carry no gravity).
 """
 
 from __future__ import annotations
