@@ -112,8 +112,10 @@ def train_gan(windows: WindowSet, classifier_model: keras.Model | None, *, steps
     ``classifier_model`` (the float ST classifier, frozen) gives the feedback (``None`` or
     ``classifier_weight=0``: none). ``split``: the windows to learn from (``None``: all).
     ``init_generator`` / ``init_critic`` (path or model): start from saved models (without ``init_critic``
-    a fresh critic; a fresh generator starts each class at its real windows' amplitude and fundamental,
-    :func:`gan.real_start.start_at_real`). ``stats_weight``: the statistics-matching loss
+    a fresh critic; a fresh generator starts each class at its real windows' mean, amplitude and
+    fundamental, :func:`gan.real_start.start_at_real`, and compands its mean where the windows carry no
+    gravity, :func:`gan.real_start.mean_reference`, unless ``generator_kwargs`` set ``mean_ref_mg``).
+    ``stats_weight``: the statistics-matching loss
     (:func:`gan.losses.statistics_matching`; 0: off). ``jit_compile`` and ``steps_per_execution`` go to
     ``compile``. ``steps`` run as epochs of ``steps_per_epoch`` updates (what ``callbacks`` see);
     ``tensorboard``: a folder for TensorBoard logs.
