@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -79,6 +80,81 @@ def real_fundamentals(x_mg, y, num_classes: int) -> list[float | None]:
 def real_means(x_mg, y, num_classes: int) -> list[np.ndarray | None]:
     """Per class: the mean of its real windows per axis (mg); ``None`` for a class without windows."""
     return [windows.mean(axis=(0, 1)) if len(windows) else None for windows in _class_windows(x_mg, y, num_classes)]
+
+
+# The shape's mix: how much of a class's motion repeats, how much is white, and the rest.
+
+MIX_FLOOR = 1e-3
+"""The smallest share of a class's motion a path of the shape starts with: a path a class does not use starts
+faint, not silent, so the training can still turn it up."""
+
+
+def _harmonic_design(t: int, fundamental: float, harmonics: int) -> np.ndarray:
+    """(T, 2K') cosines and sines of the harmonics of ``fundamental`` (cycles per sample) below the Nyquist
+    frequency, as :class:`gan.layers.HarmonicOscillator` leaves out those at or above it."""
+    k = np.arange(1, int(harmonics) + 1)
+    k = k[k * fundamental < 0.5]
+    angle = 2.0 * np.pi * fundamental * np.arange(t)[:, None] * k[None, :]
+    return np.concatenate([np.cos(angle), np.sin(angle)], axis=1)
+
+
+@dataclass(frozen=True)
+class MotionMix:
+    """How one class's real motion splits (:func:`real_mixes`): ``harmonic`` (C,), the repeating part's share
+    of the motion's variance (averaged over axes) per axis; ``amplitudes`` and ``phases`` (K, C) of its
+    harmonics relative to the fundamental's phase, in units of the motion's std (zero above the Nyquist
+    frequency or without a fundamental); ``rest_lag1`` (C,), the lag-1 autocorrelation of the rest per axis
+    (how smooth it is: a swinging arm's ~0.9, white noise's 0)."""
+    harmonic: np.ndarray
+    rest_lag1: np.ndarray
+    amplitudes: np.ndarray
+    phases: np.ndarray
+
+    @property
+    def rest(self) -> float:
+        """The share of the motion that does not repeat (at least :data:`MIX_FLOOR`)."""
+        return max(1.0 - float(np.mean(self.harmonic)), MIX_FLOOR)
+
+
+def _lag1(x: np.ndarray) -> np.ndarray:
+    """Per axis, the lag-1 autocorrelation of mean-free windows (N, T, C), pooled over windows."""
+    return np.sum(x[:, 1:] * x[:, :-1], axis=(0, 1)) / np.maximum(np.sum(x * x, axis=(0, 1)), 1e-12)
+
+
+def real_mixes(x_mg, y, num_classes: int, harmonics: int) -> list[MotionMix | None]:
+    """Per class, how its real windows' motion splits (:class:`MotionMix`); ``None`` without windows.
+
+    The repeating part is each window's least-squares fit by ``harmonics`` harmonics of the class's
+    fundamental (:func:`real_fundamentals`; none without one); its amplitudes are their rms over windows,
+    its phases those of their mean after each window is turned to start its fundamental at phase 0 on
+    its strongest axis. What is left is described by its smoothness, its lag-1 autocorrelation per axis."""
+    t = np.asarray(x_mg).shape[1]
+    out: list[MotionMix | None] = []
+    for windows, fundamental in zip(_class_windows(x_mg, y, num_classes), real_fundamentals(x_mg, y, num_classes)):
+        if len(windows) == 0:
+            out.append(None)
+            continue
+        motion = windows - windows.mean(axis=1, keepdims=True)
+        variance = max(float(np.mean(np.square(motion))), AMPLITUDE_FLOOR_MG ** 2)
+        amplitudes, phases = np.zeros((int(harmonics), motion.shape[2])), np.zeros((int(harmonics), motion.shape[2]))
+        fit = np.zeros_like(motion)
+        if fundamental is not None and harmonics:
+            design = _harmonic_design(t, fundamental, harmonics)
+            coef = np.einsum("st,ntc->nsc", np.linalg.pinv(design), motion)  # N x 2K' x C
+            fit = np.einsum("ts,nsc->ntc", design, coef)
+            kk = design.shape[1] // 2
+            z = coef[:, :kk] - 1j * coef[:, kk:]  # a cos(w t) + b sin(w t) = Re((a - ib) e^{iwt})
+            axis = int(np.argmax(np.mean(np.abs(z[:, 0]), axis=0)))
+            start = np.angle(z[:, 0, axis])[:, None, None] * np.arange(1, kk + 1)[None, :, None]
+            amplitudes[:kk] = np.sqrt(np.mean(np.abs(z) ** 2, axis=0) / variance)
+            phases[:kk] = np.angle(np.mean(z * np.exp(-1j * start), axis=0))
+        rest = motion - fit
+        # p least-squares columns also fit p / T of white noise's variance, by chance: that part does not repeat.
+        chance = 2 * np.count_nonzero(amplitudes[:, 0]) / t
+        by_chance = chance / (1 - chance) * np.mean(np.square(rest), axis=(0, 1))
+        harmonic = np.maximum(np.mean(np.square(fit), axis=(0, 1)) - by_chance, 0) / variance
+        out.append(MotionMix(harmonic, _lag1(rest), amplitudes, phases))
+    return out
 
 
 GRAVITY_FREE_MG = 250.0
@@ -146,11 +222,91 @@ def start_means_at(generator: keras.Model, means_mg: Sequence[np.ndarray | None]
         _set_table(generator, "class_offset", means_mg, compose.mean_for)
 
 
+def _layer(generator: keras.Model, name: str) -> keras.layers.Layer | None:
+    try:
+        return generator.get_layer(name)
+    except ValueError:
+        return None
+
+
+def _rest_paths(generator: keras.Model, join: keras.layers.Layer, num_classes: int,
+                n: int = 128) -> tuple[np.ndarray, np.ndarray | None]:
+    """A fresh generator's trunk (the first input of ``join``, the layer that adds the other paths to it) and
+    its white path before the per-class gain (``white_mix``; ``None`` without one), mean over time removed,
+    each (classes, n, T, C) over ``n`` draws of ``z`` per class (a fixed draw: the start is reproducible)."""
+    mix = _layer(generator, "white_mix")
+    probe = keras.Model(generator.inputs, [join.input[0], mix.output if mix is not None else join.input[0]])
+    z = np.random.default_rng(0).standard_normal((n * num_classes, generator.inputs[0].shape[-1]))
+    labels = np.repeat(np.arange(num_classes), n).astype(np.int32)
+    trunk, white = (np.asarray(p, dtype=np.float64) for p in probe.predict([z.astype(np.float32), labels], verbose=0))
+    trunk, white = ((p - p.mean(axis=1, keepdims=True)).reshape(num_classes, n, *p.shape[1:]) for p in (trunk, white))
+    return trunk, white if mix is not None else None
+
+
+def _white_gains(trunk: np.ndarray, white: np.ndarray, lag1: np.ndarray) -> np.ndarray:
+    """Per axis, the gain ``g >= 0`` at which ``trunk + g * white`` (n, T, C) has a lag-1 autocorrelation nearest
+    ``lag1`` (C,). Both come from the same step noise, so they are correlated: the gain is searched, not solved.
+    The white part stays below ~10x the trunk's variance, so the trunk, which training shapes, is still seen."""
+    scale = np.sqrt(np.mean(np.square(trunk), axis=(0, 1)) / np.maximum(np.mean(np.square(white), axis=(0, 1)), 1e-12))
+    grid = np.concatenate([[0.0], np.logspace(-2, 0.5, 101)])[:, None] * scale  # gains x C
+    rest = trunk[None] + grid[:, None, None, :] * white[None]
+    lag = np.sum(rest[:, :, 1:] * rest[:, :, :-1], axis=(1, 2)) / np.sum(rest * rest, axis=(1, 2))
+    return grid[np.argmin(np.abs(lag - lag1), axis=0), np.arange(grid.shape[1])]
+
+
+def start_mix_at(generator: keras.Model, mixes: Sequence[MotionMix | None]) -> None:
+    """Set a fresh generator's shape to start each class at its real motion's mix (:func:`real_mixes`; ``None``:
+    the class keeps its start): the white path's per-class gain so that the rest (the trunk as it starts, plus
+    white noise) is as smooth as the real rest on each axis (its lag-1 autocorrelation); the harmonics'
+    amplitude and phase tables at the real ones, and their per-class gain so that they carry the real
+    repeating share of the motion beside the rest (at least :data:`MIX_FLOOR`). A generator without those
+    paths is left as it is.
+
+    Why: every path starts at an arbitrary size (the harmonics' amplitudes random, the white path off), so
+    a gait's harmonics start at random strengths against the rest, and the gate reads the spectrum."""
+    join = _layer(generator, "shape_and_white") or _layer(generator, "shape_and_harmonics")
+    if join is None:
+        return
+    trunk, white = _rest_paths(generator, join, len(mixes))
+    gains = [None if m is None or white is None else _white_gains(trunk[c], white[c], m.rest_lag1)
+             for c, m in enumerate(mixes)]
+    if white is not None:
+        _set_table(generator, "class_white_gain", gains, float)
+    # The unit: the shape's variance that stands for the class's whole motion, the rest keeping its share.
+    unit = [None if m is None else
+            math.sqrt(float(np.mean(np.square(trunk[c] + (0.0 if g is None else g * white[c])))) / m.rest)
+            for c, (m, g) in enumerate(zip(mixes, gains))]
+    harmonic_gain = _layer(generator, "harmonic_gain")
+    if harmonic_gain is None:
+        return
+    _set_table(generator, "class_harmonic_amplitudes",
+               [None if m is None or m.harmonic.sum() == 0 else m.amplitudes.ravel() for m in mixes], float)
+    _set_table(generator, "class_harmonic_phases",
+               [None if m is None or m.harmonic.sum() == 0 else m.phases.ravel() for m in mixes], float)
+    oscillator = generator.get_layer("harmonics")
+    frequency = generator.get_layer("class_harmonic_frequency").get_weights()[0][:, 0]
+    amplitudes = generator.get_layer("class_harmonic_amplitudes").get_weights()[0]
+    k = np.arange(1, oscillator.harmonics + 1)
+    log_gains: list[float | None] = []
+    for c, (m, u) in enumerate(zip(mixes, unit)):
+        if m is None or u is None:
+            log_gains.append(None)
+            continue
+        below = k * oscillator.max_frequency / (1.0 + math.exp(-frequency[c])) < 0.5
+        a = amplitudes[c].reshape(oscillator.harmonics, oscillator.channels)[below]
+        variance = max(float(np.sum(np.square(a)) / 2 / oscillator.channels), 1e-12)
+        share = max(float(np.mean(m.harmonic)), MIX_FLOOR)
+        log_gains.append(math.log(u * math.sqrt(share / variance)) / harmonic_gain.multiplier)
+    _set_table(generator, "class_harmonic_gain", log_gains, float)
+
+
 def start_at_real(generator: keras.Model, x_mg, y) -> None:
     """Start a fresh generator's per-class tables at its classes' real windows ``x_mg`` (mg) with class ids
-    ``y`` (module docstring): means (:func:`real_means`), amplitudes (:func:`real_amplitudes`) and
-    fundamentals (:func:`real_fundamentals`)."""
+    ``y`` (module docstring): means (:func:`real_means`), amplitudes (:func:`real_amplitudes`),
+    fundamentals (:func:`real_fundamentals`) and the shape's mix (:func:`real_mixes`)."""
     n = len(model_class_names(generator))
     start_means_at(generator, real_means(x_mg, y, n))
     start_amplitudes_at(generator, real_amplitudes(x_mg, y, n))
     start_harmonics_at(generator, real_fundamentals(x_mg, y, n))
+    oscillator = _layer(generator, "harmonics")
+    start_mix_at(generator, real_mixes(x_mg, y, n, oscillator.harmonics if oscillator is not None else 0))

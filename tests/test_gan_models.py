@@ -10,7 +10,7 @@ from gan_toys import FULL_SCALE_G, NAMES, toy_windows
 from gan.layers import (AmplitudeViews, ClassSpread, ComposeWindow, HarmonicOscillator, LinearUpsampling1D, PeriodFold,
                         PeriodPool, Saturate)
 from gan.models import DEFAULT_PERIODS
-from gan.real_start import real_fundamentals, start_at_real, start_harmonics_at
+from gan.real_start import real_fundamentals, real_mixes, start_at_real, start_harmonics_at
 from gan import (LabelEmbedding, build_critic, build_generator, generate_windows, model_class_names,
                  model_full_scale_g, resolve_labels)
 from har_data import InputError
@@ -320,3 +320,53 @@ def test_a_fresh_generator_starts_each_class_at_its_real_amplitude():
     start_at_real(plain, x, y)
     for a, b in zip(before, plain.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def _gait_and_rest(rng, n: int = 40, t: int = 48):
+    """A gait (two harmonics of 1/13 cycles per sample on x, the second 0.5 rad ahead, a third as strong on
+    z, a little noise) and a resting sensor (white noise): two classes whose motion a spectrum tells apart."""
+    steps = np.arange(t)[None, :]
+    start = rng.uniform(-np.pi, np.pi, (n, 1))
+    cycle = 2 * np.pi * steps / 13 + start  # twice the period is more than half the window: one fundamental
+    swing = 300.0 * np.cos(cycle) + 100.0 * np.cos(2 * cycle + 0.5)
+    gait = np.stack([swing, np.zeros_like(swing), swing / 3], axis=-1) + rng.normal(0, 10, (n, t, 3))
+    rest = rng.normal(0, 3, (n, t, 3))
+    return np.concatenate([gait, rest]), np.repeat([0, 1], n)
+
+
+def test_real_mixes_finds_a_gaits_harmonics_and_a_resting_sensors_white_noise():
+    """The repeating part of a gait is its harmonics' amplitudes (in units of the motion's std) and their
+    phases relative to the fundamental's; a resting sensor does not repeat, and what is left is white."""
+    x, y = _gait_and_rest(np.random.default_rng(5))
+    gait, rest = real_mixes(x, y, 2, 8)
+    std = np.sqrt(np.mean(np.square(x[y == 0] - x[y == 0].mean(axis=1, keepdims=True))))
+    assert gait.amplitudes[0, 0] == pytest.approx(300.0 / std, rel=0.05)
+    assert gait.amplitudes[1, 0] == pytest.approx(100.0 / std, rel=0.05)
+    assert gait.amplitudes[0, 2] == pytest.approx(100.0 / std, rel=0.05)
+    assert gait.phases[1, 0] == pytest.approx(0.5, abs=0.05) and gait.phases[0, 2] == pytest.approx(0.0, abs=0.05)
+    assert np.mean(gait.harmonic) == pytest.approx(0.99, abs=0.02) and gait.amplitudes[2:].max() < 0.05
+    assert np.mean(rest.harmonic) < 0.02 and np.all(rest.rest_lag1 < 0.1)
+
+
+def _lag1(w):
+    m = w - w.mean(axis=1, keepdims=True)
+    return float(np.sum(m[:, 1:] * m[:, :-1]) / np.sum(m * m))
+
+
+def test_a_fresh_generator_starts_each_class_at_its_real_motions_mix():
+    """``start_at_real`` also starts the shape's paths at the real mix: before any update the gait's windows
+    repeat as much as the real ones (its harmonics carry nearly all of the motion) and the resting class's
+    motion is about as white as real noise; at the default start neither holds."""
+    x, y = _gait_and_rest(np.random.default_rng(6))
+    keras.utils.set_random_seed(0)
+    g = build_generator(8, NAMES, 48, 3, FULL_SCALE_G)
+    fresh, labels = generate_windows(g, 64, seed=0)
+    start_at_real(g, x, y)
+    xg, yg = generate_windows(g, 64, seed=0)
+
+    def repeating(w):
+        return float(np.mean(real_mixes(w, np.zeros(len(w), int), 1, 8)[0].harmonic))
+
+    assert repeating(xg[yg == 0]) == pytest.approx(repeating(x[y == 0]), abs=0.1)
+    assert repeating(fresh[labels == 0]) < 0.8
+    assert abs(_lag1(xg[yg == 1])) < 0.1 < _lag1(fresh[labels == 1])
