@@ -268,14 +268,13 @@ def start_mix_at(generator: keras.Model, mixes: Sequence[MotionMix | None]) -> N
     if join is None:
         return
     trunk, white = _rest_paths(generator, join, len(mixes))
-    gains = [None if m is None or white is None else _white_gains(trunk[c], white[c], m.rest_lag1)
-             for c, m in enumerate(mixes)]
+    rest = list(trunk)
     if white is not None:
+        gains = [None if m is None else _white_gains(trunk[c], white[c], m.rest_lag1) for c, m in enumerate(mixes)]
         _set_table(generator, "class_white_gain", gains, float)
+        rest = [r if g is None else r + g * w for r, w, g in zip(trunk, white, gains)]
     # The unit: the shape's variance that stands for the class's whole motion, the rest keeping its share.
-    unit = [None if m is None else
-            math.sqrt(float(np.mean(np.square(trunk[c] + (0.0 if g is None else g * white[c])))) / m.rest)
-            for c, (m, g) in enumerate(zip(mixes, gains))]
+    unit = [None if m is None else math.sqrt(float(np.mean(np.square(r))) / m.rest) for m, r in zip(mixes, rest)]
     harmonic_gain = _layer(generator, "harmonic_gain")
     if harmonic_gain is None:
         return
