@@ -416,10 +416,10 @@ def realism_gate(x_train, y_train, names):
     """hargan's realism gate at its defaults for a one-domain run, calibrated on the real training windows
     (None when those defaults do not enforce it), so every row ships what ``hargan run`` would."""
     from gan.realism import RealismGate
-    from hargan.config import Config, realism_enforced
+    from hargan.config import Config
 
     cfg = Config()
-    if not realism_enforced(cfg):
+    if not cfg.sampling.realism_gate:
         return None
     return RealismGate.fit(x_train, y_train, names, spectrum_quantile=cfg.sampling.realism_spectrum_quantile)
 

@@ -33,12 +33,12 @@ def demo_config(quick: bool = False, seed: int = 0) -> Config:
                                     patience=4 if quick else 12, representative_samples=200),
         gan=GanConfig(latent_dim=32, n_critic=2 if quick else 5, steps=200 if quick else 1500,
                       batch_size=32 if quick else 64, classifier_weight=3.0 if quick else 1.0),
-        # The full demo ships only windows that also pass the realism gate, as any one-domain run does
+        # The full demo ships only windows that also pass the realism gate, as any run does
         # (docs/benchmarks.md: 0.58-0.99 of each class pass at seed 0); --quick's 200-step GAN makes too few that
         # pass, so it only measures them.
         sampling=SamplingConfig(per_class=16 if quick else 100, min_confidence=0.5,
                                 max_tries=10 if quick else SamplingConfig.max_tries,
-                                realism_gate=False if quick else None),
+                                realism_gate=not quick),
         evaluation=EvaluationConfig(quick=quick, seeds=1, augmentation=not quick),
         export=ExportConfig(name="har_model", n_test_vectors=4 if quick else 10),
     )

@@ -152,7 +152,7 @@ def subset_synthesizer(ctx: RunContext):
         model = train_gan(seen, clf, steps=g.steps, seed=seed, **gan_hyperparameters(g, True))
         syn = sample_validated(model.generator, int8, ctx.sensor, per_class=s.per_class,
                                min_confidence=s.min_confidence, max_tries=s.max_tries, seed=seed,
-                               realism=realism_gate(seen, s), realism_enforce=bool(s.realism_gate))
+                               realism=realism_gate(seen, s), realism_enforce=s.realism_gate)
         ctx.log(f"  augmentation row of {len(seen.subset('train'))} real windows: {len(syn.y)} synthetic windows "
                 "from a generator trained on them only")
         return syn.x_mg, syn.y

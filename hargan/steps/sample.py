@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from har_data.names import check_path_names
 from har_data.outputs import output_dir
-from hargan.config import SamplingConfig, realism_enforced
+from hargan.config import SamplingConfig
 from hargan.options import add_section_options, section_from_args
 from hargan.steps.base import RunContext, Step
 from hargan.steps.common import (Command, Log, add_sensor_arguments, load_generator, load_int8, load_windows, need_file,
@@ -91,7 +91,7 @@ class Sample(Step):
     sections = ("sampling", "sensor")
 
     def describe(self, ctx: RunContext) -> str:
-        gate = " and that looks real" if realism_enforced(ctx.cfg) else ""
+        gate = " and that looks real" if ctx.cfg.sampling.realism_gate else ""
         return f"sample: generate and keep what the int8 model accepts{gate} ({ctx.cfg.sampling.per_class} per class)"
 
     def inputs(self, ctx: RunContext) -> list[Path]:
@@ -109,7 +109,7 @@ class Sample(Step):
         syn = sample_and_save(load_generator(ctx.paths.generator), ctx.int8, ctx.sensor, ctx.paths.synthetic_dir,
                               per_class=s.per_class, min_confidence=s.min_confidence, max_tries=s.max_tries,
                               seed=ctx.seed, realism=realism_gate(ctx.windows, s, critic),
-                              realism_enforce=realism_enforced(ctx.cfg), log_seconds=s.log_seconds,
+                              realism_enforce=s.realism_gate, log_seconds=s.log_seconds,
                               sequence=s.sequence, log=ctx.log)
         ctx.synthetic = syn
         return sampling_result(syn)
@@ -164,7 +164,7 @@ def command(args: argparse.Namespace, log: Log) -> None:
         log(f"generate: {s.per_class} per class -> {out}")
         sample_and_save(generator, int8, sensor, stage, per_class=s.per_class, min_confidence=s.min_confidence,
                         max_tries=s.max_tries, seed=seed_of(args), realism=gate,
-                        realism_enforce=s.realism_gate is not False, log_seconds=s.log_seconds, sequence=s.sequence,
+                        realism_enforce=s.realism_gate, log_seconds=s.log_seconds, sequence=s.sequence,
                         log=staged(log, stage, out))
     log(f"wrote {out}/windows.npz, {out}/csv/" + (f" and {out}/logs/" if s.log_seconds > 0 else ""))
 
