@@ -291,3 +291,43 @@ class ClassSpread(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "multiplier": self.multiplier}
+
+
+@keras.saving.register_keras_serializable(package="hargan")
+class ClassQuantiles(layers.Layer):
+    """``[z (B, L), label (B,)] -> (B, 1)``: per class, a value drawn from a learned distribution, the class's
+    quantile function at ``Phi(z[:, -1])`` (uniform in (0, 1) for a standard-normal coordinate).
+
+    The quantile function is ``knots`` trainable values per class at the probabilities ``(i + 1/2) / knots``,
+    linear between them and flat beyond the outer two. Why: a class's window amplitudes are far from
+    log-normal. A PAMAP2 wrist at rest moves 4.7 mg at the 10th percentile, 8.5 mg at the median and
+    143 mg at the 90th (it shifts and fidgets); a per-class value plus a Gaussian spread cannot draw that,
+    and a measured training drew 5 / 13 / 53 mg. Knots started at the real quantiles
+    (:mod:`gan.real_start`) draw the real distribution from the first update.
+    """
+
+    def __init__(self, num_classes: int, knots: int = 16, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes, self.knots = int(num_classes), int(knots)
+        if self.knots < 2:
+            raise ValueError(f"knots must be >= 2, got {knots}")
+
+    def build(self, input_shapes):
+        self.quantiles = self.add_weight(shape=(self.num_classes, self.knots), initializer="zeros", name="quantiles")
+
+    def call(self, inputs):
+        z, label = inputs
+        u = 0.5 * (1.0 + ops.erf(z[:, -1] / math.sqrt(2.0)))
+        position = ops.clip(u * self.knots - 0.5, 0.0, self.knots - 1.0)
+        low = ops.minimum(ops.floor(position), self.knots - 2.0)
+        row = ops.take(self.quantiles, ops.cast(label, "int32"), axis=0)  # B x knots
+        index = ops.cast(low, "int32")[:, None]
+        v0 = ops.take_along_axis(row, index, axis=1)
+        v1 = ops.take_along_axis(row, index + 1, axis=1)
+        return v0 + (position - low)[:, None] * (v1 - v0)
+
+    def compute_output_shape(self, input_shapes):
+        return (input_shapes[0][0], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "knots": self.knots}

@@ -14,8 +14,9 @@ per class, added to the shape uncoloured (a resting sensor's motion is white); p
 harmonics of one fundamental per window (:class:`gan.layers.HarmonicOscillator`, start drawn from
 ``z``): a gait repeats, and its spectrum barely changes from window to window where coloured
 noise's scatters. Dense heads (after a shared Dense(2w) + LeakyReLU) give the per-window mean (+ a
-learned per-class offset: gravity), the log-amplitude (+ a per-class table) and the harmonics'
-fundamental, amplitudes and phases (+ per-class tables); each class scales how much its per-window
+learned per-class offset: gravity), the log-amplitude (+ each class's quantile function of one latent
+coordinate, :class:`gan.layers.ClassQuantiles`) and the harmonics' fundamental, amplitudes and phases (+
+per-class tables); each class scales how much its per-window
 heads vary (:class:`gan.layers.ClassSpread`: a walk's amplitude varies by ~4%, a car's by ~50%);
 ``window = full_scale * tanh(mean) + amplitude * unit_std(shape)`` (the mean companded instead for
 windows without gravity), clipped at the full scale (:class:`gan.layers.ComposeWindow`): a few mg of
@@ -42,8 +43,8 @@ from collections.abc import Sequence
 import keras
 from keras import layers, ops
 
-from gan.layers import (AmplitudeViews, ClassSpread, ComposeWindow, HarmonicOscillator, LinearUpsampling1D, PeriodFold,
-                        PeriodPool, Saturate, SplitLatent)
+from gan.layers import (AmplitudeViews, ClassQuantiles, ClassSpread, ComposeWindow, HarmonicOscillator,
+                        LinearUpsampling1D, PeriodFold, PeriodPool, Saturate, SplitLatent)
 
 MIN_WINDOW = 8
 
@@ -190,19 +191,23 @@ def _white_path(noise, label, num_classes: int, channels: int, t: int):
 
 
 HARMONICS = 8  # the default number of harmonics: a stride's eighth harmonic is ~9 Hz, about a run's last power
+AMPLITUDE_KNOTS = 16  # knots of each class's amplitude quantile function (gan.layers.ClassQuantiles)
 HARMONIC_START = 0.04  # cycles per sample where a class's fundamental starts without windows (gan.real_start): ~1 Hz
 
 
-def _per_class_plus_head(head, label, num_classes: int, units: int, initializer, name: str, spread: bool):
-    """``units`` values per window: a per-class table (``initializer``) plus a dense head on the shared
-    hidden layer (small at first), the head scaled per class when ``spread`` (:class:`gan.layers.ClassSpread`)."""
+def _per_class_plus_head(head, label, num_classes: int, units: int, initializer, name: str, spread: bool,
+                         table=None):
+    """``units`` values per window: a per-class table (``initializer``; or ``table``, a tensor made per class)
+    plus a dense head on the shared hidden layer (small at first), the head scaled per class when ``spread``
+    (:class:`gan.layers.ClassSpread`)."""
     values = layers.Dense(units, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
                           name=f"{name}_head")(head)
     if spread:
         log_spread = layers.Embedding(num_classes, 1, embeddings_initializer="zeros",
                                       name=f"class_{name}_spread")(label)
         values = ClassSpread(name=f"{name}_spread")([values, log_spread])
-    table = layers.Embedding(num_classes, units, embeddings_initializer=initializer, name=f"class_{name}")(label)
+    if table is None:
+        table = layers.Embedding(num_classes, units, embeddings_initializer=initializer, name=f"class_{name}")(label)
     return layers.Add(name=name)([values, table])
 
 
@@ -293,7 +298,9 @@ def build_generator(latent_dim: int, class_names: Sequence[str], window_length: 
             [shape, _harmonic_path(head, z_head, label, len(names), ch, t, int(harmonics), class_spread)])
     small = keras.initializers.RandomNormal(stddev=0.01)
     mean = layers.Add(name="mean")([layers.Dense(ch, kernel_initializer=small, name="mean_head")(head), offset])
-    log_amp = _per_class_plus_head(head, label, len(names), 1, "zeros", "log_amplitude", class_spread)
+    # Each class draws its amplitude from its own quantile function (real windows' amplitudes are far from log-normal).
+    quantiles = ClassQuantiles(len(names), AMPLITUDE_KNOTS, name="class_log_amplitude")([z_head, label])
+    log_amp = _per_class_plus_head(head, label, len(names), 1, None, "log_amplitude", class_spread, quantiles)
     out = ComposeWindow(full_scale_mg, log_gain=log_gain, mean_ref_mg=mean_ref_mg, name="to_mg")([mean, log_amp, shape])
     return keras.Model([z, label], out, name="generator")
 

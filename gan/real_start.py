@@ -9,8 +9,9 @@ from the first hundred updates. So before training, :func:`start_at_real` sets, 
 with windows:
 
 - the mean table (``class_offset``) at the mean of its real windows (gravity, in a one-domain run);
-- the log-amplitude table (``class_log_amplitude``) at the median motion std of its real windows
-  (:func:`real_amplitudes`): what :class:`gan.layers.ComposeWindow` scales the motion's shape to;
+- the log-amplitude's quantile function (``class_log_amplitude``, :class:`gan.layers.ClassQuantiles`) at the
+  quantiles of its real windows' motion std (:func:`real_amplitudes`): what
+  :class:`gan.layers.ComposeWindow` scales the motion's shape to;
 - the harmonics' fundamental (``class_harmonic_frequency``) at its real windows' repeat
   (:func:`real_fundamentals`).
 
@@ -38,18 +39,19 @@ def _class_windows(x_mg, y, num_classes: int) -> list[np.ndarray]:
     return [x[y == c] for c in range(int(num_classes))]
 
 
-def real_amplitudes(x_mg, y, num_classes: int) -> list[float | None]:
-    """Per class: the median over its real windows of the motion's std (mg; mean removed per axis, std
-    over time and axes, as :class:`gan.layers.ComposeWindow` sizes a window), at least the amplitude
-    floor; ``None`` for a class without windows."""
-    out: list[float | None] = []
+def real_amplitudes(x_mg, y, num_classes: int,
+                    probabilities: Sequence[float] | np.ndarray = (0.5,)) -> list[np.ndarray | None]:
+    """Per class: the ``probabilities`` quantiles (the median by default) over its real windows of the motion's
+    std (mg; mean removed per axis, std over time and axes, as :class:`gan.layers.ComposeWindow` sizes a
+    window), at least the amplitude floor; ``None`` for a class without windows."""
+    out: list[np.ndarray | None] = []
     for windows in _class_windows(x_mg, y, num_classes):
         if len(windows) == 0:
             out.append(None)
             continue
         motion = windows - windows.mean(axis=1, keepdims=True)
         std = np.sqrt(np.mean(np.square(motion), axis=(1, 2)))
-        out.append(max(float(np.median(std)), AMPLITUDE_FLOOR_MG))
+        out.append(np.maximum(np.quantile(std, np.asarray(probabilities, dtype=np.float64)), AMPLITUDE_FLOOR_MG))
     return out
 
 
@@ -204,10 +206,19 @@ def _compose(generator: keras.Model) -> ComposeWindow | None:
     return next((layer for layer in generator.layers if isinstance(layer, ComposeWindow)), None)
 
 
-def start_amplitudes_at(generator: keras.Model, amplitudes_mg: Sequence[float | None]) -> None:
-    """Set a fresh generator's per-class motion amplitudes (mg std; ``None``: keep the start) in its
-    ``class_log_amplitude`` table, through its :class:`gan.layers.ComposeWindow`'s reference and gain;
-    a generator without them (``output="tanh"``) is left as it is."""
+def amplitude_probabilities(generator: keras.Model) -> np.ndarray:
+    """The probabilities at which a generator's ``class_log_amplitude`` table holds each class's amplitude:
+    ``(i + 1/2) / knots`` for its quantile function (:class:`gan.layers.ClassQuantiles`), the median for a
+    table of one value per class (a generator saved before the quantiles)."""
+    knots = int(generator.get_layer("class_log_amplitude").get_weights()[0].shape[1])
+    return (np.arange(knots) + 0.5) / knots
+
+
+def start_amplitudes_at(generator: keras.Model, amplitudes_mg: Sequence[np.ndarray | float | None]) -> None:
+    """Set a fresh generator's per-class motion amplitudes (mg std, one per knot of its ``class_log_amplitude``
+    table, at :func:`amplitude_probabilities`; ``None``: keep the start), through its
+    :class:`gan.layers.ComposeWindow`'s reference and gain; a generator without them (``output="tanh"``) is
+    left as it is."""
     compose = _compose(generator)
     if compose is not None:
         ref, gain = compose.reference_mg, compose.log_gain
@@ -305,7 +316,8 @@ def start_at_real(generator: keras.Model, x_mg, y) -> None:
     fundamentals (:func:`real_fundamentals`) and the shape's mix (:func:`real_mixes`)."""
     n = len(model_class_names(generator))
     start_means_at(generator, real_means(x_mg, y, n))
-    start_amplitudes_at(generator, real_amplitudes(x_mg, y, n))
+    if _compose(generator) is not None:
+        start_amplitudes_at(generator, real_amplitudes(x_mg, y, n, amplitude_probabilities(generator)))
     start_harmonics_at(generator, real_fundamentals(x_mg, y, n))
     oscillator = _layer(generator, "harmonics")
     start_mix_at(generator, real_mixes(x_mg, y, n, oscillator.harmonics if oscillator is not None else 0))

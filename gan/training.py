@@ -25,6 +25,7 @@ from classifier.saving import load_keras_model
 from classifier.training import tensorboard_callbacks
 from gan.callbacks import Checkpoint, StopAtStep, StopOnNaN
 from gan.data import make_gan_dataset
+from gan.layers import ClassQuantiles
 from gan.models import (build_critic, build_generator, generator_latent_dim, generator_window, model_class_names,
                         model_full_scale_g)
 from gan.real_start import mean_reference, start_at_real
@@ -66,7 +67,8 @@ def _match_classes(model: keras.Model, class_names: Sequence[str], what: str, wh
     clone = model.__class__.from_config(config)
     clone.set_weights(model.get_weights())
     for layer in clone.layers:  # every per-class table: the LabelEmbedding(s) and the generator's class tables
-        if isinstance(layer, keras.layers.Embedding) and layer.input_dim == len(target):
+        if (isinstance(layer, keras.layers.Embedding) and layer.input_dim == len(target)) or isinstance(
+                layer, ClassQuantiles):
             w = layer.get_weights()[0]
             layer.set_weights([w[order]])
     return clone

@@ -370,3 +370,22 @@ def test_a_fresh_generator_starts_each_class_at_its_real_motions_mix():
     assert repeating(xg[yg == 0]) == pytest.approx(repeating(x[y == 0]), abs=0.1)
     assert repeating(fresh[labels == 0]) < 0.8
     assert abs(_lag1(xg[yg == 1])) < 0.1 < _lag1(fresh[labels == 1])
+
+
+def test_a_fresh_generator_draws_each_classs_amplitudes_from_its_real_distribution():
+    """A class whose windows are mostly still (~5 mg) with a fidgeting fifth (~150 mg), as a wrist at rest, is
+    drawn with both from the start (the amplitude's quantile function starts at the real one,
+    :class:`gan.layers.ClassQuantiles`), where a per-class value plus a Gaussian spread draws one mode."""
+    rng = np.random.default_rng(7)
+    size = np.where(rng.uniform(size=(200, 1, 1)) < 0.2, 150.0, 5.0)
+    x, y = 1000.0 * (np.arange(3) == 2) + size * rng.normal(0, 1, (200, 48, 3)), np.zeros(200, int)
+    g = build_generator(8, NAMES, 48, 3, FULL_SCALE_G)
+    start_at_real(g, x, y)
+    xg, _ = generate_windows(g, [2000, 0], seed=0)
+
+    def spread(w):
+        m = w - w.mean(axis=1, keepdims=True)
+        return np.percentile(np.sqrt(np.mean(m ** 2, axis=(1, 2))), [10, 50, 90])
+
+    np.testing.assert_allclose(spread(xg), spread(x), rtol=0.25)
+    assert g.get_layer("class_log_amplitude").get_weights()[0].shape == (2, 16)
