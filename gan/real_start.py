@@ -13,7 +13,9 @@ with windows:
   quantiles of its real windows' motion std (:func:`real_amplitudes`): what
   :class:`gan.layers.ComposeWindow` scales the motion's shape to;
 - the harmonics' fundamental (``class_harmonic_frequency``) at its real windows' repeat
-  (:func:`real_fundamentals`).
+  (:func:`real_fundamentals`);
+- the shape's mix (:func:`start_mix_at`): the harmonics' amplitudes, phases and gain, and the white
+  path's gain, at how much of its real motion repeats and how smooth the rest is (:func:`real_mixes`).
 
 The per-window heads on top of these tables start near zero, so a fresh generator draws every class
 near its real mean, amplitude and rhythm, and training shapes the rest. A generator without those
@@ -139,9 +141,10 @@ def real_mixes(x_mg, y, num_classes: int, harmonics: int) -> list[MotionMix | No
         motion = windows - windows.mean(axis=1, keepdims=True)
         variance = max(float(np.mean(np.square(motion))), AMPLITUDE_FLOOR_MG ** 2)
         amplitudes, phases = np.zeros((int(harmonics), motion.shape[2])), np.zeros((int(harmonics), motion.shape[2]))
-        fit = np.zeros_like(motion)
+        fit, columns = np.zeros_like(motion), 0
         if fundamental is not None and harmonics:
             design = _harmonic_design(t, fundamental, harmonics)
+            columns = design.shape[1]
             coef = np.einsum("st,ntc->nsc", np.linalg.pinv(design), motion)  # N x 2K' x C
             fit = np.einsum("ts,nsc->ntc", design, coef)
             kk = design.shape[1] // 2
@@ -152,7 +155,7 @@ def real_mixes(x_mg, y, num_classes: int, harmonics: int) -> list[MotionMix | No
             phases[:kk] = np.angle(np.mean(z * np.exp(-1j * start), axis=0))
         rest = motion - fit
         # p least-squares columns also fit p / T of white noise's variance, by chance: that part does not repeat.
-        chance = 2 * np.count_nonzero(amplitudes[:, 0]) / t
+        chance = columns / t
         by_chance = chance / (1 - chance) * np.mean(np.square(rest), axis=(0, 1))
         harmonic = np.maximum(np.mean(np.square(fit), axis=(0, 1)) - by_chance, 0) / variance
         out.append(MotionMix(harmonic, _lag1(rest), amplitudes, phases))
