@@ -121,20 +121,25 @@ class MotionMix:
 
 
 def _lag1(x: np.ndarray) -> np.ndarray:
-    """Per axis, the lag-1 autocorrelation of mean-free windows (N, T, C), pooled over windows."""
-    return np.sum(x[:, 1:] * x[:, :-1], axis=(0, 1)) / np.maximum(np.sum(x * x, axis=(0, 1)), 1e-12)
+    """Per axis, the lag-1 autocorrelation of mean-free windows (..., N, T, C), pooled over the N windows."""
+    lagged = np.sum(x[..., 1:, :] * x[..., :-1, :], axis=(-3, -2))
+    return lagged / np.maximum(np.sum(x * x, axis=(-3, -2)), 1e-12)
 
 
-def real_mixes(x_mg, y, num_classes: int, harmonics: int) -> list[MotionMix | None]:
+def real_mixes(x_mg, y, num_classes: int, harmonics: int,
+               fundamentals: Sequence[float | None] | None = None) -> list[MotionMix | None]:
     """Per class, how its real windows' motion splits (:class:`MotionMix`); ``None`` without windows.
 
     The repeating part is each window's least-squares fit by ``harmonics`` harmonics of the class's
-    fundamental (:func:`real_fundamentals`; none without one); its amplitudes are their rms over windows,
-    its phases those of their mean after each window is turned to start its fundamental at phase 0 on
-    its strongest axis. What is left is described by its smoothness, its lag-1 autocorrelation per axis."""
+    fundamental (``fundamentals``, by default :func:`real_fundamentals`; none without one); its amplitudes
+    are their rms over windows, its phases those of their mean after each window is turned to start its
+    fundamental at phase 0 on its strongest axis. What is left is described by its smoothness, its lag-1
+    autocorrelation per axis."""
     t = np.asarray(x_mg).shape[1]
     out: list[MotionMix | None] = []
-    for windows, fundamental in zip(_class_windows(x_mg, y, num_classes), real_fundamentals(x_mg, y, num_classes)):
+    if fundamentals is None:
+        fundamentals = real_fundamentals(x_mg, y, num_classes)
+    for windows, fundamental in zip(_class_windows(x_mg, y, num_classes), fundamentals):
         if len(windows) == 0:
             out.append(None)
             continue
@@ -179,12 +184,18 @@ def mean_reference(x_mg, y, num_classes: int) -> float | None:
     return MEAN_REF_MG if means and max(float(np.max(np.abs(m))) for m in means) < GRAVITY_FREE_MG else None
 
 
+def _layer(generator: keras.Model, name: str) -> keras.layers.Layer | None:
+    try:
+        return generator.get_layer(name)
+    except ValueError:
+        return None
+
+
 def _set_table(generator: keras.Model, name: str, values: Sequence, to_weight: Callable[[float], float]) -> None:
     """Row ``c`` of the generator's per-class table ``name`` set to ``to_weight`` of each number of ``values[c]``
     (one number or one per column; ``None``: the row is kept)."""
-    try:
-        table = generator.get_layer(name)
-    except ValueError:
+    table = _layer(generator, name)
+    if table is None:
         return
     weights = np.array(table.get_weights()[0])
     for c, v in enumerate(values):
@@ -236,13 +247,6 @@ def start_means_at(generator: keras.Model, means_mg: Sequence[np.ndarray | None]
         _set_table(generator, "class_offset", means_mg, compose.mean_for)
 
 
-def _layer(generator: keras.Model, name: str) -> keras.layers.Layer | None:
-    try:
-        return generator.get_layer(name)
-    except ValueError:
-        return None
-
-
 def _rest_paths(generator: keras.Model, join: keras.layers.Layer, num_classes: int,
                 n: int = 128) -> tuple[np.ndarray, np.ndarray | None]:
     """A fresh generator's trunk (the first input of ``join``, the layer that adds the other paths to it) and
@@ -263,8 +267,7 @@ def _white_gains(trunk: np.ndarray, white: np.ndarray, lag1: np.ndarray) -> np.n
     The white part stays below ~10x the trunk's variance, so the trunk, which training shapes, is still seen."""
     scale = np.sqrt(np.mean(np.square(trunk), axis=(0, 1)) / np.maximum(np.mean(np.square(white), axis=(0, 1)), 1e-12))
     grid = np.concatenate([[0.0], np.logspace(-2, 0.5, 101)])[:, None] * scale  # gains x C
-    rest = trunk[None] + grid[:, None, None, :] * white[None]
-    lag = np.sum(rest[:, :, 1:] * rest[:, :, :-1], axis=(1, 2)) / np.sum(rest * rest, axis=(1, 2))
+    lag = _lag1(trunk[None] + grid[:, None, None, :] * white[None])  # gains x C
     return grid[np.argmin(np.abs(lag - lag1), axis=0), np.arange(grid.shape[1])]
 
 
@@ -321,6 +324,7 @@ def start_at_real(generator: keras.Model, x_mg, y) -> None:
     start_means_at(generator, real_means(x_mg, y, n))
     if _compose(generator) is not None:
         start_amplitudes_at(generator, real_amplitudes(x_mg, y, n, amplitude_probabilities(generator)))
-    start_harmonics_at(generator, real_fundamentals(x_mg, y, n))
+    fundamentals = real_fundamentals(x_mg, y, n)
+    start_harmonics_at(generator, fundamentals)
     oscillator = _layer(generator, "harmonics")
-    start_mix_at(generator, real_mixes(x_mg, y, n, oscillator.harmonics if oscillator is not None else 0))
+    start_mix_at(generator, real_mixes(x_mg, y, n, oscillator.harmonics if oscillator is not None else 0, fundamentals))
