@@ -209,6 +209,9 @@ def _parse(argv) -> argparse.Namespace:
     ap.add_argument("--generator-kwargs", type=json.loads, default=None,
                     help='JSON for build_generator, e.g. \'{"output": "tanh"}\' (default: the library\'s)')
     ap.add_argument("--critic-kwargs", type=json.loads, default=None, help="JSON for build_critic")
+    ap.add_argument("--cold-start", action="store_true",
+                    help="ablation: the fresh generator's class tables left at their random start, not started at "
+                         "the real windows' (gan.real_start.start_at_real)")
     ap.add_argument("--train-kwargs", type=json.loads, default=None,
                     help='JSON for train_gan, e.g. \'{"stats_weight": 0}\'')
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gan.json")
@@ -417,6 +420,21 @@ def _print_summary(result: dict) -> None:
         print(f"  [{'x' if ok else ' '}] {k}")
 
 
+def _cold_generator(b: _Bench, args: argparse.Namespace, generator_kwargs: dict | None):
+    """The generator ``train_gan`` would build (same seed, same settings), without its real start: passed
+    in as ``init_generator``, it trains from its random tables."""
+    import keras
+
+    from gan.models import build_generator
+    from gan.real_start import mean_reference
+    from gan.training import DEFAULT_LATENT_DIM
+
+    keras.utils.set_random_seed(args.seed)
+    kwargs = {"mean_ref_mg": mean_reference(b.train.x, b.train.y, len(b.names)), **(generator_kwargs or {})}
+    return build_generator(DEFAULT_LATENT_DIM, b.names, b.ws.window_length, int(b.ws.x.shape[2]),
+                           b.sensor.full_scale_g, **kwargs)
+
+
 def main(argv=None) -> int:
     args = _parse(argv)
     if not args.data.is_dir():
@@ -452,8 +470,10 @@ def main(argv=None) -> int:
                                 **(args.critic_kwargs or {})} or None}
     result["model_widths"] = {k: v for k, v in widths.items() if v}
     result["train_kwargs"] = args.train_kwargs or {}
+    result["cold_start"] = args.cold_start
     c0 = time.process_time()
-    gan = train_gan(b.ws, b.clf, steps=args.steps, seed=args.seed, callbacks=[checkpoints], **widths,
+    init = {"init_generator": _cold_generator(b, args, widths["generator_kwargs"])} if args.cold_start else {}
+    gan = train_gan(b.ws, b.clf, steps=args.steps, seed=args.seed, callbacks=[checkpoints], **widths, **init,
                     **(args.train_kwargs or {}))
     result["train_wall_s_including_checkpoints"] = round(time.perf_counter() - t0, 1)
     result["train_cpu_s_including_checkpoints"] = round(time.process_time() - c0, 1)
