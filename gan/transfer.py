@@ -20,8 +20,8 @@ Steps 2-4 run only with ``synthetic`` on; off (the default), the judge is the bo
 (benchmarks/bench_transfer.py, time-disjoint target tests, a GAN trained as long as ``hargan run``
 trains it): the synthetic windows change the board model by +0.45 points on average over two seeds
 (session 13), by -1.0 at one seed of session 14's generator (losing 4-5 points with 10 s of each
-class) and by +0.75 at one seed of session 15's: not yet the gain, over three seeds, that would turn
-them on (docs/transfer.md).
+class) and by +0.69 over three seeds of session 15's (the 4-class 10 s row still loses a point): not
+yet the gain, over three seeds, that would turn them on (docs/transfer.md).
 """
 
 from __future__ import annotations

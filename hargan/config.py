@@ -197,7 +197,7 @@ class TransferConfig:
     """Train the board model again on real + judge-accepted synthetic target windows; false: the judge
     (real windows only) is the board model. Off because at the default GAN budget the synthetic windows
     have not yet made the board model better by a point over several seeds on time-disjoint target tests
-    (+0.75 at one seed of session 15's generator; figures: docs/transfer.md)."""
+    (+0.69 over three seeds of session 15's generator; figures: docs/transfer.md)."""
     synthetic_per_class: int = 200
     """Synthetic target windows drawn per class for the board model's training (before the judge)."""
     target_stride: int = 6
