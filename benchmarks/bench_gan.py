@@ -430,8 +430,9 @@ def _cold_generator(b: _Bench, args: argparse.Namespace, generator_kwargs: dict 
     from gan.training import DEFAULT_LATENT_DIM
 
     keras.utils.set_random_seed(args.seed)
+    latent_dim = (args.train_kwargs or {}).get("latent_dim", DEFAULT_LATENT_DIM)  # train_gan's, were it asked
     kwargs = {"mean_ref_mg": mean_reference(b.train.x, b.train.y, len(b.names)), **(generator_kwargs or {})}
-    return build_generator(DEFAULT_LATENT_DIM, b.names, b.ws.window_length, int(b.ws.x.shape[2]),
+    return build_generator(latent_dim, b.names, b.ws.window_length, int(b.ws.x.shape[2]),
                            b.sensor.full_scale_g, **kwargs)
 
 
